@@ -1,0 +1,29 @@
+"""The `volta` command line. Each capability registers its own commands here."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="volta",
+    help="Volta: open platform for connected electric vehicles.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def _register_all() -> None:
+    # Imported here so that `volta --help` stays fast and one broken capability is visible
+    # as an import error of its own module.
+    from volta.sim.cli import register as register_sim
+
+    register_sim(app)
+
+
+def main() -> None:
+    _register_all()
+    app()
+
+
+if __name__ == "__main__":
+    main()

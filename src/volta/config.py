@@ -1,0 +1,38 @@
+"""One typed settings object, read from `VOLTA_*` environment variables and an optional file.
+
+Defaults run the embedded platform: DuckDB under ./volta-data, in-process bus, no broker needed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything configurable about a Volta process."""
+
+    model_config = SettingsConfigDict(env_prefix="VOLTA_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(Path("volta-data"), description="where the embedded store lives")
+    store: str = Field("duckdb", description="store engine URL: 'duckdb' (embedded) or postgresql://…")
+    bus: str = Field("memory", description="event bus: 'memory' (in-process) or nats://…")
+    mqtt: str | None = Field(None, description="broker URL, e.g. mqtt://127.0.0.1:1883; None = off")
+    mqtt_topic_prefix: str = Field("volta/v1", description="topic root; tests use their own")
+    mqtt_client_id: str = Field("volta-gateway", description="persistent-session client id")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_batch_bytes: int = Field(256 * 1024, description="larger batches are refused (HTTP 413)")
+    max_samples_per_batch: int = 10_000
+    max_future_skew_ms: int = Field(5 * 60_000, description="how far ahead of our clock ts may be")
+    min_timestamp_ms: int = Field(946_684_800_000, description="2000-01-01: older ts are rejected")
+    dedup_window: int = Field(4096, description="recent seqs per vehicle kept in memory for dedup")
+    commit_max_batches: int = Field(2000, description="group commit: most batches per transaction")
+    commit_max_delay_ms: int = Field(20, description="group commit: longest wait before flushing")
+    quarantine_max_bytes: int = Field(4096, description="raw bytes kept of an undecodable batch")
+
+    @property
+    def duckdb_path(self) -> Path:
+        return self.data_dir / "volta.duckdb"

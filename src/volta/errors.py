@@ -1,0 +1,51 @@
+"""Volta's error hierarchy.
+
+One root class; each subclass says what the caller should do. Library errors are wrapped at
+the boundary; `volta.api.errors` maps these classes to HTTP answers in one table.
+"""
+
+from __future__ import annotations
+
+
+class VoltaError(Exception):
+    """Root of every error Volta raises on purpose. `str(err)` is the reason a user sees."""
+
+
+class DecodeError(VoltaError):
+    """The bytes are not a valid message (not JSON/MessagePack, wrong structure). Fix the sender."""
+
+
+class ValidationError(VoltaError):
+    """A value does not fit its signal's type, range or allowed values. Fix the value."""
+
+
+class UnknownSignal(ValidationError):
+    """The signal path or id is not in the catalog."""
+
+
+class AuthError(VoltaError):
+    """No valid credentials were presented. Authenticate (HTTP 401)."""
+
+
+class Forbidden(VoltaError):
+    """Credentials are valid but do not allow this (HTTP 403): a foreign VIN, a wrong role."""
+
+
+class NotFound(VoltaError):
+    """The thing asked for does not exist (HTTP 404)."""
+
+
+class Conflict(VoltaError):
+    """The request clashes with existing state, e.g. a VIN registered twice (HTTP 409)."""
+
+
+class PayloadTooLarge(VoltaError):
+    """The message is over the configured size limit (HTTP 413). Send smaller batches."""
+
+
+class BadRequest(VoltaError):
+    """The request's parameters are wrong (HTTP 400/422); the message says which."""
+
+
+class Unavailable(VoltaError):
+    """A backing engine (store, bus, broker) is down. Retry later with back-off (HTTP 503)."""

@@ -1,0 +1,1 @@
+"""Telemetry storage: one interface (`base.TelemetryStore`), one engine per way of running."""
