@@ -12,12 +12,26 @@ app = typer.Typer(
 )
 
 
+_registered = False
+
+
 def _register_all() -> None:
+    """Add every capability's commands to `app` (once)."""
+    global _registered
+    if _registered:
+        return
+    _registered = True
     # Imported here so that `volta --help` stays fast and one broken capability is visible
     # as an import error of its own module.
+    from volta.api.cli import register as register_serve
+    from volta.ingest.cli import register as register_send
+    from volta.registry.cli import register as register_registry
     from volta.sim.cli import register as register_sim
 
     register_sim(app)
+    register_serve(app)
+    register_registry(app)
+    register_send(app)
 
 
 def main() -> None:

@@ -17,7 +17,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VOLTA_", env_file=".env", extra="ignore")
 
     data_dir: Path = Field(Path("volta-data"), description="where the embedded store lives")
-    store: str = Field("duckdb", description="store engine URL: 'duckdb' (embedded) or postgresql://…")
+    store: str = Field(
+        "duckdb", description="store engine URL: 'duckdb' (embedded) or postgresql://…"
+    )
     bus: str = Field("memory", description="event bus: 'memory' (in-process) or nats://…")
     mqtt: str | None = Field(None, description="broker URL, e.g. mqtt://127.0.0.1:1883; None = off")
     mqtt_topic_prefix: str = Field("volta/v1", description="topic root; tests use their own")

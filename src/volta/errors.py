@@ -49,3 +49,8 @@ class BadRequest(VoltaError):
 
 class Unavailable(VoltaError):
     """A backing engine (store, bus, broker) is down. Retry later with back-off (HTTP 503)."""
+
+
+class CatalogError(VoltaError):
+    """The signal catalog's data is inconsistent (unknown datatype, id collision, an overlay that
+    widens a spec range). Fix the VSS or overlay file; nothing can be validated until then."""

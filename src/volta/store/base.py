@@ -1,6 +1,6 @@
 """The telemetry store interface and the plain types that cross it.
 
-Two engines implement `TelemetryStore`: DuckDB (embedded default, `volta.store.duckdb`) and
+Two engines implement `TelemetryStore`: DuckDB (embedded default, `volta.store.duckdb_store`) and
 PostgreSQL (scale-out, later). `tests/store/test_contract.py` is the definition of the interface:
 every engine must pass it unchanged.
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
@@ -69,7 +69,7 @@ class LatestValue:
     txt: str | None
 
 
-class Aggregate(str, Enum):
+class Aggregate(StrEnum):
     MIN = "min"
     MAX = "max"
     AVG = "avg"
@@ -80,7 +80,8 @@ class Aggregate(str, Enum):
 class Series:
     """History of one signal. Raw when the range holds at most `max_points` samples; otherwise
     one point per time bucket, `ts` being the bucket start, with min/max/avg/last of the bucket
-    (`num` is then the bucket's last value; min/max/avg are None for text signals)."""
+    (`num` is then the bucket's last value; min/max/avg are None for text signals). Buckets
+    without samples are left out; bucket widths follow `bucket_width`."""
 
     signal_id: int
     ts: list[int]
@@ -94,7 +95,7 @@ class Series:
     count: list[int] = field(default_factory=list)
 
 
-class ExportFormat(str, Enum):
+class ExportFormat(StrEnum):
     CSV = "csv"
     PARQUET = "parquet"
 
@@ -107,8 +108,16 @@ class StoreStats:
     vehicles: int
 
 
+def bucket_width(start_ms: int, end_ms: int, max_points: int) -> int:
+    """Width of the history buckets for [start_ms, end_ms) in at most `max_points` buckets:
+    ceil((end - start) / max_points). Bucket k covers [start + k*w, start + (k+1)*w)."""
+    return max(1, -(-(end_ms - start_ms) // max_points))
+
+
 class TelemetryStore(Protocol):
-    """Durable telemetry: batches, samples, quarantine. Thread-safe for one writer and many readers."""
+    """Durable telemetry: batches, samples, quarantine.
+
+    Thread-safe for one writer and many readers."""
 
     def append(
         self, batches: Sequence[AcceptedBatch], quarantine: Sequence[QuarantineRecord] = ()
@@ -124,7 +133,12 @@ class TelemetryStore(Protocol):
         ...
 
     def latest(self, vin: str | None = None) -> Iterator[LatestValue]:
-        """Latest value of every signal (of one vehicle, or of all): the twin's source on start."""
+        """Latest value of every signal (of one vehicle, or of all): the twin's source on start.
+
+        "Latest" is by sample time, not arrival: a late batch of older samples changes nothing.
+        Equal sample times go to the higher seq, then to the later sample within a batch, so the
+        answer does not depend on the order in which batches arrived. Ordered by (vin, signal_id).
+        """
         ...
 
     def history(

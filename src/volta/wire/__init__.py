@@ -1,1 +1,23 @@
-"""wire"""
+"""Wire format v1: the telemetry batch, its JSON and MessagePack codecs, VINs and topics.
+
+`docs/wire-format.md` is the normative description; `decode_batch` is the gateway's way in.
+"""
+
+from volta.wire.batch import Batch, Sample, Scalar, Value, encode_json, encode_msgpack
+from volta.wire.decode import MAX_NESTING, DecodedBatch, decode_batch
+from volta.wire.vin import is_valid_vin, telemetry_topic, vin_from_topic
+
+__all__ = [
+    "MAX_NESTING",
+    "Batch",
+    "DecodedBatch",
+    "Sample",
+    "Scalar",
+    "Value",
+    "decode_batch",
+    "encode_json",
+    "encode_msgpack",
+    "is_valid_vin",
+    "telemetry_topic",
+    "vin_from_topic",
+]

@@ -1,0 +1,175 @@
+"""History goal: one vehicle-day at 1 Hz for 5 signals, down-sampled to 1,000 points, < 20 ms.
+
+Also measures latest(vin) with a 10,000-vehicle x 20-signal latest table, and append throughput
+for group commits of 2,000 batches x 100 samples, on a DuckDB file store in a temp directory.
+
+    .venv/bin/python bench/history.py [--quick] [--other-vehicles N]
+
+The last line of stdout is one JSON object with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from volta.store.base import AcceptedBatch
+from volta.store.duckdb_store import DuckDBStore
+
+DAY_START = 1_764_201_600_000  # 2025-11-27T00:00:00Z
+DAY_MS = 86_400_000
+SIGNALS = [101, 102, 103, 104, 105]
+VIN = "JHMZZ1A1XRV000001"
+
+
+def vin_of(i: int) -> str:
+    return f"JHMZZ1A1XRV{i:06d}"
+
+
+def day_batches(vins: list[str], per_commit: int = 30) -> list[list[AcceptedBatch]]:
+    """A vehicle-day at 1 Hz for 5 signals per VIN, in batches of 20 s (100 samples), grouped
+    `per_commit` batches per VIN into commits in time order (as a group committer would)."""
+    per = 20  # seconds a batch
+    offsets = np.repeat(np.arange(per, dtype=np.int64) * 1000, len(SIGNALS))
+    sids = SIGNALS * per
+    commits: list[list[AcceptedBatch]] = []
+    for k in range(86_400 // per):
+        base = DAY_START + k * per * 1000
+        ts = (offsets + base).tolist()
+        values: list[float | None] = (np.sin((offsets + base) / 3.6e6) * 50 + 50).tolist()
+        if k % per_commit == 0:
+            commits.append([])
+        commits[-1].extend(
+            AcceptedBatch(v, k, base, base, sids, ts, values, [None] * len(ts)) for v in vins
+        )
+    return commits
+
+
+def fleet_snapshot(vehicles: int, signals: int) -> list[AcceptedBatch]:
+    """One batch per vehicle with one sample of each signal: fills the latest table."""
+    sids = list(range(1, signals + 1))
+    ts = [DAY_START + DAY_MS] * signals
+    return [
+        AcceptedBatch(vin_of(10_000 + i), 0, ts[0], ts[0], sids, ts, [1.0] * signals,
+                      [None] * signals)
+        for i in range(vehicles)
+    ]  # fmt: skip
+
+
+def group_commits(n_commits: int, batches: int = 2000, per: int = 100) -> list[list[AcceptedBatch]]:
+    """Group commits of `batches` x `per` samples: 20 signals x 5 timestamps per batch."""
+    sids = list(range(1, 21)) * (per // 20)
+    offsets = [(i // 20) * 200 for i in range(per)]
+    values: list[float | None] = [float(i) for i in range(per)]
+    out = []
+    for c in range(n_commits):
+        commit = []
+        for b in range(batches):
+            n = c * batches + b
+            base = DAY_START + (n // 10_000) * 1000
+            commit.append(
+                AcceptedBatch(vin_of(n % 10_000), n // 10_000, base, base, sids,
+                              [base + o for o in offsets], values, [None] * per)
+            )  # fmt: skip
+        out.append(commit)
+    return out
+
+
+def percentiles(fn: Callable[[], object], repeats: int) -> tuple[float, float, float]:
+    """p50 and p99 wall time of `fn` in ms, and its mean CPU time (all threads) in ms.
+
+    CPU time is the load-independent figure: on a shared machine wall time also measures the
+    neighbours."""
+    fn()  # warm-up: plan caches, file pages
+    times = []
+    cpu0 = time.process_time()
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    cpu = (time.process_time() - cpu0) * 1000 / repeats
+    times.sort()
+    return statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.99))], cpu
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--quick", action="store_true", help="fewer repeats; finishes in < 30 s")
+    ap.add_argument(
+        "--other-vehicles",
+        type=int,
+        default=None,
+        help="other vehicles' days stored alongside (default 0 quick, 4 full)",
+    )
+    ap.add_argument("--threads", type=int, default=None, help="DuckDB threads (default: cores)")
+    args = ap.parse_args()  # fmt: skip
+    others = args.other_vehicles if args.other_vehicles is not None else (0 if args.quick else 4)
+    repeats = 50 if args.quick else 300
+    n_commits = 5 if args.quick else 20
+
+    with tempfile.TemporaryDirectory(prefix="volta-bench-") as tmp:
+        store = DuckDBStore(Path(tmp) / "history.duckdb", threads=args.threads)
+        vins = [VIN] + [vin_of(2 + i) for i in range(others)]
+        t0 = time.perf_counter()
+        for commit in day_batches(vins):
+            store.append(commit)
+        store.append(fleet_snapshot(10_000, 20))
+        load_s = time.perf_counter() - t0
+        samples = store.stats().samples
+        print(f"loaded {samples:,} samples ({len(vins)} vehicle-days + fleet snapshot) "
+              f"in {load_s:.1f} s")  # fmt: skip
+
+        def day() -> None:
+            series = store.history(VIN, SIGNALS, DAY_START, DAY_START + DAY_MS, 1000)
+            assert all(s.downsampled and sum(s.count) == 86_400 for s in series)
+
+        h50, h99, hcpu = percentiles(day, repeats)
+        print(f"history, 1 vehicle-day x 5 signals -> 1000 points: p50 {h50:.2f} ms, "
+              f"p99 {h99:.2f} ms (goal < 20 ms); CPU {hcpu:.2f} ms a query")  # fmt: skip
+        l50, l99, _ = percentiles(lambda: list(store.latest(VIN)), repeats * 4)
+        print(f"latest(vin), 10,000 x 20 latest table: p50 {l50:.2f} ms, p99 {l99:.2f} ms")
+        store.close()
+
+        store = DuckDBStore(Path(tmp) / "append.duckdb", threads=args.threads)
+        warmup, *commits = group_commits(n_commits + 1)
+        store.append(warmup)  # first call pays one-off library start-up; not timed
+        total = 0
+        cpu0 = time.process_time()
+        t0 = time.perf_counter()
+        for commit in commits:
+            assert store.append(commit) == set()
+            total += sum(len(b) for b in commit)
+        append_s = time.perf_counter() - t0
+        append_cpu_s = time.process_time() - cpu0
+        store.close()
+        rate = total / append_s
+        print(f"append, {n_commits} group commits of 2,000 batches x 100 samples: "
+              f"{rate:,.0f} samples/s ({append_s / n_commits * 1000:.0f} ms a commit, "
+              f"{total / append_cpu_s:,.0f} samples per CPU-second)")  # fmt: skip
+
+    print(
+        json.dumps(
+            {
+                "history_day_5sig_1000pts_p50_ms": round(h50, 3),
+                "history_day_5sig_1000pts_p99_ms": round(h99, 3),
+                "history_day_5sig_1000pts_cpu_ms": round(hcpu, 3),
+                "latest_p50_ms": round(l50, 3),
+                "latest_p99_ms": round(l99, 3),
+                "append_samples_per_s": round(rate),
+                "append_samples_per_cpu_s": round(total / append_cpu_s),
+                "stored_samples": samples,
+                "other_vehicles": others,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

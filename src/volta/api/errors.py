@@ -1,0 +1,100 @@
+"""The one table from Volta's errors to HTTP answers. Every error body is
+`{"error": code, "message": reason}`."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from volta.errors import (
+    AuthError,
+    BadRequest,
+    Conflict,
+    DecodeError,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    Unavailable,
+    UnknownSignal,
+    ValidationError,
+    VoltaError,
+)
+
+log = logging.getLogger(__name__)
+
+# Looked up along the exception's MRO, so the most specific class listed wins.
+ERROR_TABLE: dict[type[VoltaError], tuple[int, str]] = {
+    AuthError: (401, "unauthorized"),
+    Forbidden: (403, "forbidden"),
+    NotFound: (404, "not_found"),
+    Conflict: (409, "conflict"),
+    PayloadTooLarge: (413, "payload_too_large"),
+    DecodeError: (400, "undecodable"),
+    UnknownSignal: (400, "unknown_signal"),
+    ValidationError: (422, "invalid_value"),
+    BadRequest: (400, "bad_request"),
+    Unavailable: (503, "unavailable"),
+    VoltaError: (500, "internal"),
+}
+
+# Starlette's own errors (unknown route, wrong method) in the same shape.
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
+
+
+def status_of(error: type[VoltaError]) -> tuple[int, str]:
+    """(HTTP status, error code) of an error class: its nearest ancestor in the table."""
+    for cls in error.__mro__:
+        if cls in ERROR_TABLE:
+            return ERROR_TABLE[cls]
+    return 500, "internal"
+
+
+def error_response(status: int, code: str, message: str) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 503:
+        headers = {"Retry-After": "1"}
+    return JSONResponse({"error": code, "message": message}, status_code=status, headers=headers)
+
+
+def response_for(exc: VoltaError) -> JSONResponse:
+    status, code = status_of(type(exc))
+    return error_response(status, code, str(exc) or code)
+
+
+async def _volta_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, VoltaError)  # registered for VoltaError only
+    response = response_for(exc)
+    if response.status_code >= 500:
+        log.error("%s %s failed: %s", request.method, request.url.path, exc)
+    return response
+
+
+async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+        problems.append(f"{where}: {err.get('msg', 'invalid')}")
+    return error_response(422, "invalid_request", "; ".join(problems) or "invalid request")
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    return error_response(exc.status_code, code, str(exc.detail))
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("%s %s: unexpected error", request.method, request.url.path)
+    return error_response(500, "internal", "internal error; see the server log")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(VoltaError, _volta_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,61 @@
+"""Ingest activity for the health page: samples/s over a sliding window, last-seen per vehicle.
+
+A bus subscriber on stored telemetry, so it sees every transport (MQTT, HTTP, in-process)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+from volta.bus.base import Bus, Message, Subscription
+from volta.bus.events import TELEMETRY_ALL, TelemetryStored
+
+
+def _wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class IngestActivity:
+    """Counts stored batches per second (ring of 1 s buckets) and remembers when each vehicle
+    was last heard from. Runs in the committer's thread, so it does O(1) work per batch."""
+
+    def __init__(self, bus: Bus, clock: Callable[[], int] = _wall_ms, window_s: int = 10) -> None:
+        self._clock = clock
+        self._window_s = window_s
+        self._buckets: deque[list[int]] = deque()  # [second, batches, samples]
+        self._last_seen: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._sub: Subscription = bus.subscribe(TELEMETRY_ALL, self._on_stored)
+
+    def _on_stored(self, message: Message) -> None:
+        event = message.decode(TelemetryStored)
+        now = self._clock()
+        second = now // 1000
+        with self._lock:
+            self._last_seen[event.vin] = now
+            if not self._buckets or self._buckets[-1][0] != second:
+                self._buckets.append([second, 0, 0])
+                while self._buckets[0][0] <= second - self._window_s:
+                    self._buckets.popleft()
+            bucket = self._buckets[-1]
+            bucket[1] += 1
+            bucket[2] += len(event.signal_ids)
+
+    def rates(self) -> tuple[float, float]:
+        """(batches/s, samples/s) over the last full `window_s` seconds."""
+        now_s = self._clock() // 1000
+        with self._lock:
+            inside = [b for b in self._buckets if now_s - self._window_s <= b[0] < now_s]
+        return (
+            sum(b[1] for b in inside) / self._window_s,
+            sum(b[2] for b in inside) / self._window_s,
+        )
+
+    def last_seen(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._last_seen)
+
+    def close(self) -> None:
+        self._sub.close()

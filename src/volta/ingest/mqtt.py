@@ -1,0 +1,279 @@
+"""MQTT transport: the broker's `{prefix}/+/telemetry` into the gateway, PUBACK after storage.
+
+The subscription is QoS 1 in a persistent session (fixed client id, clean start off, session
+expiry), and acknowledgement is manual: a message's PUBACK leaves only from the gateway's
+`on_done`, i.e. after its batch was durably stored. A gateway killed before that never acked,
+so the broker delivers the message again to the next session with our client id, and the
+gateway's (vin, seq) de-duplication makes the second delivery harmless.
+
+Threading (checked in paho 2.2's source): `Client.ack` only appends to a deque and writes one
+byte to the socket pair that wakes the network thread; with `loop_start` the write itself is
+always done by that thread. Calling `ack` from the gateway's committer thread is therefore safe.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from volta.errors import BadRequest
+from volta.ingest.gateway import IngestResult
+from volta.wire import vin_from_topic
+
+log = logging.getLogger(__name__)
+
+# How many unacknowledged messages the broker may have in flight to us (MQTT 5 Receive
+# Maximum; 65535 is the protocol's largest). Mosquitto's default of 20 would cap throughput at
+# 20 batches per group commit; and what the broker cannot send it queues only up to its
+# `max_queued_messages` (default 1000) and then drops, so while we are merely behind we would
+# rather hold the backlog here (about 1 KB a batch) than have the broker discard it.
+RECEIVE_MAXIMUM = 65535
+SESSION_EXPIRY_S = 7 * 24 * 3600
+# Store errors on which a message is left unacknowledged for the broker to deliver again.
+RETRY_ERRORS = frozenset({"store_unavailable", "timeout"})
+# The gateway is shutting down: leave the message for the next process's session.
+STOPPED = "gateway_stopped"
+
+
+class Submitter(Protocol):
+    """What the transport needs of the gateway."""
+
+    def submit(self, payload: bytes, vin: str, on_done: Callable[[IngestResult], None]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerAddress:
+    host: str
+    port: int
+    tls: bool
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def parse(cls, url: str) -> BrokerAddress:
+        """`mqtt://[user:password@]host:port` (default port 1883) or `mqtts://…` (8883)."""
+        parts = urlsplit(url if "://" in url else f"mqtt://{url}")
+        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+            # Only the scheme is echoed: the URL may carry a password.
+            raise BadRequest(f"broker URL with scheme {parts.scheme!r}: expected mqtt://host:port")
+        tls = parts.scheme == "mqtts"
+        port = parts.port or (8883 if tls else 1883)
+        return cls(parts.hostname, port, tls, parts.username, parts.password)
+
+
+class MqttTransport:
+    """Feeds the gateway from a broker; see the module docstring for the delivery guarantee."""
+
+    def __init__(
+        self,
+        gateway: Submitter,
+        *,
+        url: str,
+        topic_prefix: str,
+        client_id: str,
+        session_expiry_s: int = SESSION_EXPIRY_S,
+        receive_maximum: int = RECEIVE_MAXIMUM,
+        retry_delay_s: float = 2.0,
+    ) -> None:
+        self._gateway = gateway
+        self._address = BrokerAddress.parse(url)
+        self._prefix = topic_prefix.rstrip("/")
+        self._client_id = client_id
+        self._session_expiry_s = session_expiry_s
+        self._receive_maximum = receive_maximum
+        # Bumped on every (re)connect: a PUBACK may only answer a delivery of the current
+        # connection. Deliveries of an earlier one come again and are acked then.
+        self._generation = 0
+        self._connected = threading.Event()
+        self._lock = threading.Lock()
+        self._recycling = False
+        self._stopped = False
+        self._lifecycle = threading.Lock()  # stop() vs. a reconnect in progress
+        self._retry_delay_s = retry_delay_s
+        self.received = 0
+        self.acked = 0
+        self.unacked_retry = 0
+        self._client = self._new_client()
+
+    @property
+    def topic_filter(self) -> str:
+        return f"{self._prefix}/+/telemetry"
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def start(self, wait_s: float = 10.0) -> None:
+        """Connect and start the network thread; wait until subscribed (or `wait_s` elapsed)."""
+        self._stopped = False
+        self._client.connect_async(
+            self._address.host,
+            self._address.port,
+            keepalive=30,
+            clean_start=False,
+            properties=self._connect_properties(),
+        )
+        self._client.loop_start()
+        if not self._connected.wait(wait_s):
+            log.warning(
+                "mqtt: not connected to %s:%d yet; retrying in the background",
+                self._address.host,
+                self._address.port,
+            )
+
+    def stop(self) -> None:
+        with self._lifecycle:
+            self._stopped = True
+            self._connected.clear()
+            self._client.disconnect()
+            self._client.loop_stop()
+
+    # paho callbacks (network thread)
+
+    def _new_client(self) -> mqtt.Client:
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self._client_id,
+            protocol=mqtt.MQTTv5,
+            manual_ack=True,
+        )
+        if self._address.tls:
+            client.tls_set()
+        if self._address.username is not None:
+            client.username_pw_set(self._address.username, self._address.password)
+        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_subscribe
+        client.on_message = self._on_message
+        return client
+
+    def _connect_properties(self) -> Properties:
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        props.SessionExpiryInterval = self._session_expiry_s
+        props.ReceiveMaximum = self._receive_maximum
+        return props
+
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: mqtt.ConnectFlags,
+        reason: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        if reason.is_failure:
+            log.error("mqtt: broker refused the connection: %s", reason)
+            return
+        with self._lock:
+            self._generation += 1
+        # Subscribing again is harmless when the session kept the subscription.
+        client.subscribe(self.topic_filter, options=SubscribeOptions(qos=1))
+        log.info(
+            "mqtt: connected to %s:%d as %s, session_present=%s",
+            self._address.host,
+            self._address.port,
+            self._client_id,
+            flags.session_present,
+        )
+
+    def _on_subscribe(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        mid: int,
+        reasons: list[ReasonCode],
+        properties: Properties | None,
+    ) -> None:
+        if any(r.is_failure for r in reasons):
+            log.error(
+                "mqtt: the broker refused the subscription to %s: %s", self.topic_filter, reasons
+            )
+            return
+        # Only now is it "connected": a message published from here on reaches us.
+        self._connected.set()
+        log.info("mqtt: subscribed to %s", self.topic_filter)
+
+    def _on_disconnect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: mqtt.DisconnectFlags,
+        reason: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        self._connected.clear()
+        if reason.is_failure:
+            log.warning("mqtt: disconnected (%s); reconnecting with back-off", reason)
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        self.received += 1
+        # A topic level that is not a valid VIN is still handed over (bounded), so that the
+        # gateway quarantines the message with its reason and it is acked, never dropped.
+        vin = vin_from_topic(msg.topic, self._prefix) or msg.topic.split("/")[-2][:64]
+        mid, qos, generation = msg.mid, msg.qos, self._generation
+        payload = msg.payload if isinstance(msg.payload, bytes) else bytes(msg.payload)
+        self._gateway.submit(payload, vin, lambda result: self._done(result, mid, qos, generation))
+
+    # gateway callback (committer thread)
+
+    def _done(self, result: IngestResult, mid: int, qos: int, generation: int) -> None:
+        if result.error == STOPPED:
+            return
+        if result.error in RETRY_ERRORS:
+            # Not acked: the broker keeps the message. It only redelivers on a new
+            # connection, so reconnect (after a pause) to get it back.
+            self.unacked_retry += 1
+            log.warning(
+                "mqtt: batch of %s not stored (%s); will redeliver", result.vin, result.error
+            )
+            self._recycle_soon(self._retry_delay_s)
+            return
+        if qos == 0 or generation != self._generation:
+            return
+        self._client.ack(mid, qos)
+        self.acked += 1
+
+    def _recycle_soon(self, delay_s: float) -> None:
+        with self._lock:
+            if self._recycling or self._stopped:
+                return
+            self._recycling = True
+
+        def recycle() -> None:
+            try:
+                with self._lifecycle:
+                    if not self._stopped:
+                        self._reconnect()
+            finally:
+                with self._lock:
+                    self._recycling = False
+
+        timer = threading.Timer(delay_s, recycle)
+        timer.daemon = True
+        timer.start()
+
+    def _reconnect(self) -> None:
+        log.info("mqtt: reconnecting to have unacknowledged batches delivered again")
+        self._client.disconnect()
+        self._client.loop_stop()
+        self._connected.clear()
+        self._client.connect_async(
+            self._address.host,
+            self._address.port,
+            keepalive=30,
+            clean_start=False,
+            properties=self._connect_properties(),
+        )
+        self._client.loop_start()

@@ -1,0 +1,106 @@
+"""One running Volta: catalog, store, twin, bus, registry, gateway and the optional MQTT
+transport, wired together. Used by `volta serve`, the tests and the demo."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry
+
+from volta.bus.memory import MemoryBus
+from volta.catalog import Catalog, default_catalog
+from volta.config import Settings
+from volta.ingest.activity import IngestActivity
+from volta.ingest.gateway import Gateway
+from volta.ingest.metrics import IngestMetrics
+from volta.ingest.mqtt import MqttTransport
+from volta.registry import Registry, SQLiteRegistry
+from volta.store import open_store
+from volta.twin.state import Twin
+
+log = logging.getLogger(__name__)
+
+
+def _wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class Platform:
+    """Builds every part from `settings`; `start()` begins ingesting, `stop()` flushes and
+    closes. `require_registered=False` lets unregistered VINs in (benchmarks only)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        catalog: Catalog | None = None,
+        registry: Registry | None = None,
+        clock: Callable[[], int] = _wall_ms,
+        require_registered: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.catalog = catalog or default_catalog()
+        self.registry: Registry = registry or SQLiteRegistry.open(settings.data_dir)
+        self.store = open_store(settings)
+        self.twin = Twin()
+        loaded = self.twin.load(self.store)
+        self.bus = MemoryBus()
+        self.metrics_registry = CollectorRegistry()
+        self.metrics = IngestMetrics(self.metrics_registry)
+        self.activity = IngestActivity(self.bus, clock)
+        self.gateway = Gateway(
+            catalog=self.catalog,
+            store=self.store,
+            twin=self.twin,
+            bus=self.bus,
+            settings=settings,
+            clock=clock,
+            metrics=self.metrics,
+            known_vehicle=self.registry.has_vehicle if require_registered else None,
+        )
+        self.mqtt: MqttTransport | None = None
+        if settings.mqtt:
+            self.mqtt = MqttTransport(
+                self.gateway,
+                url=settings.mqtt,
+                topic_prefix=settings.mqtt_topic_prefix,
+                client_id=settings.mqtt_client_id,
+            )
+        self._started = False
+        self._stopped = False
+        log.info("platform: data dir %s, twin loaded with %d values", settings.data_dir, loaded)
+
+    def start(self) -> None:
+        if self._started:
+            return
+        self.gateway.start()
+        if self.mqtt is not None:
+            self.mqtt.start()
+        self._started = True
+
+    def stop(self) -> None:
+        """Flush what was taken (acking it while still connected), disconnect, close."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._started:
+            self.gateway.stop()
+        if self.mqtt is not None and self._started:
+            self.mqtt.stop()
+        self._started = False
+        self.activity.close()
+        self.bus.close()
+        self.store.close()
+        self.registry.close()
+        log.info("platform: stopped")
+
+    def __enter__(self) -> Platform:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

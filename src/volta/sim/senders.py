@@ -1,0 +1,270 @@
+"""Where simulated telemetry goes: a file, Volta's HTTP ingest, an MQTT broker, or a callable.
+
+Every sender takes batches (`Batch`, wire format v1) and speaks to the platform only as a
+vehicle would. `make_sender("file:DIR" | "http://host:port" | "mqtt://host:port" | "inproc",
+...)` picks one from a URL.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+import httpx
+
+from volta.errors import BadRequest, Unavailable
+from volta.wire import Batch, encode_json, encode_msgpack, telemetry_topic
+
+__all__ = [
+    "CallableSender",
+    "FileSender",
+    "HttpSender",
+    "MqttSender",
+    "Sender",
+    "encode_batch",
+    "load_tokens",
+    "make_sender",
+]
+
+
+def encode_batch(batch: Batch, fmt: str = "json") -> bytes:
+    """Wire-format v1 bytes of a batch: "json" or "msgpack"."""
+    return encode_json(batch) if fmt == "json" else encode_msgpack(batch)
+
+
+class Sender(Protocol):
+    """Delivers batches; `close` waits until everything sent is acknowledged."""
+
+    def send(self, batches: Sequence[Batch]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class FileSender:
+    """Writes batches to DIR/telemetry.jsonl (a JSON batch a line) or .msgpack (length-prefixed)."""
+
+    def __init__(self, directory: str | Path, fmt: str = "json") -> None:
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        self.fmt = fmt
+        self.path = d / ("telemetry.jsonl" if fmt == "json" else "telemetry.msgpack")
+        self._f: IO[bytes] = self.path.open("wb")
+
+    def send(self, batches: Sequence[Batch]) -> None:
+        for b in batches:
+            data = encode_batch(b, self.fmt)
+            if self.fmt == "json":
+                self._f.write(data + b"\n")
+            else:
+                self._f.write(len(data).to_bytes(4, "big") + data)
+
+    def close(self) -> None:
+        self._f.close()
+
+
+class CallableSender:
+    """In-process hook: hands encoded batches to `deliver(vin, payload)` one by one, or all of a
+    window's batches to `deliver_many([(vin, payload), ...])` (e.g. the embedded gateway's
+    `InProcessTransport.publish` / `publish_many`)."""
+
+    def __init__(
+        self,
+        deliver: Callable[[str, bytes], object] | None = None,
+        fmt: str = "msgpack",
+        deliver_many: Callable[[Sequence[tuple[str, bytes]]], Sequence[object]] | None = None,
+    ) -> None:
+        if deliver is None and deliver_many is None:
+            raise BadRequest("CallableSender needs deliver or deliver_many")
+        self.deliver = deliver
+        self.deliver_many = deliver_many
+        self.fmt = fmt
+        self.results: list[object] = []
+
+    def send(self, batches: Sequence[Batch]) -> None:
+        items = [(b.vin, encode_batch(b, self.fmt)) for b in batches]
+        if self.deliver_many is not None:
+            self.results.extend(self.deliver_many(items))
+        elif self.deliver is not None:
+            self.results.extend(self.deliver(vin, data) for vin, data in items)
+
+    def close(self) -> None:
+        return None
+
+
+class HttpSender:
+    """POSTs each batch to /v1/vehicles/{vin}/telemetry with the vehicle's bearer token."""
+
+    def __init__(
+        self,
+        base_url: str,
+        tokens: dict[str, str],
+        fmt: str = "msgpack",
+        retries: int = 5,
+        client: httpx.Client | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.client = client or httpx.Client(base_url=base_url, timeout=10.0)
+        self.tokens = tokens
+        self.fmt = fmt
+        self.retries = retries
+        self.sleep = sleep
+        self.rejected: list[tuple[str, int, int, str]] = []  # (vin, seq, status, body)
+
+    def send(self, batches: Sequence[Batch]) -> None:
+        ctype = "application/json" if self.fmt == "json" else "application/msgpack"
+        for b in batches:
+            token = self.tokens.get(b.vin)
+            if token is None:
+                raise BadRequest(f"no bearer token for {b.vin}: pass a tokens file")
+            headers = {"Authorization": f"Bearer {token}", "Content-Type": ctype}
+            body = encode_batch(b, self.fmt)
+            for attempt in range(self.retries + 1):
+                try:
+                    r = self.client.post(
+                        f"/v1/vehicles/{b.vin}/telemetry", content=body, headers=headers
+                    )
+                except httpx.TransportError as exc:
+                    if attempt == self.retries:
+                        raise Unavailable(f"ingest unreachable: {exc}") from exc
+                    self.sleep(min(0.1 * 2**attempt, 5.0))
+                    continue
+                if r.status_code >= 500 or r.status_code == 429:
+                    if attempt == self.retries:
+                        raise Unavailable(
+                            f"ingest answered {r.status_code} for {b.vin} seq {b.seq}"
+                        )
+                    self.sleep(min(0.1 * 2**attempt, 5.0))
+                    continue
+                if r.status_code >= 400:  # a real car would log it and move on
+                    self.rejected.append((b.vin, b.seq, r.status_code, r.text[:200]))
+                break
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class MqttSender:
+    """Publishes to volta/v1/{vin}/telemetry with QoS 1 (MQTT 5, paho-mqtt 2).
+
+    One connection for the whole fleet (username/password of a simulator account), or with
+    `per_vehicle=True` one connection per vehicle, user = VIN and password = its token, as the
+    broker's ACLs expect of real cars.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        tokens: dict[str, str] | None = None,
+        per_vehicle: bool = False,
+        username: str | None = None,
+        password: str | None = None,
+        fmt: str = "msgpack",
+        topic_prefix: str = "volta/v1",
+    ) -> None:
+        self.host, self.port = host, port
+        self.tokens = tokens or {}
+        self.per_vehicle = per_vehicle
+        self.fmt = fmt
+        self.prefix = topic_prefix
+        self.username, self.password = username, password
+        self.clients: dict[str, Any] = {}
+        self.pending: list[Any] = []
+
+    def _client(self, vin: str) -> Any:
+        key = vin if self.per_vehicle else ""
+        c = self.clients.get(key)
+        if c is None:
+            import paho.mqtt.client as mqtt
+            from paho.mqtt.enums import CallbackAPIVersion
+
+            c = mqtt.Client(
+                CallbackAPIVersion.VERSION2,
+                client_id=f"volta-sim-{key or 'fleet'}",
+                protocol=mqtt.MQTTv5,
+            )
+            if self.per_vehicle:
+                c.username_pw_set(vin, self.tokens.get(vin))
+            elif self.username:
+                c.username_pw_set(self.username, self.password)
+            c.max_inflight_messages_set(1000)
+            try:
+                c.connect(self.host, self.port)
+            except OSError as exc:
+                raise Unavailable(
+                    f"MQTT broker {self.host}:{self.port} unreachable: {exc}"
+                ) from exc
+            c.loop_start()
+            self.clients[key] = c
+        return c
+
+    def send(self, batches: Sequence[Batch]) -> None:
+        for b in batches:
+            info = self._client(b.vin).publish(
+                telemetry_topic(b.vin, self.prefix), encode_batch(b, self.fmt), qos=1
+            )
+            self.pending.append(info)
+        if len(self.pending) > 10_000:
+            self._wait()
+
+    def _wait(self) -> None:
+        for info in self.pending:
+            info.wait_for_publish(timeout=30)
+        self.pending.clear()
+
+    def close(self) -> None:
+        self._wait()
+        for c in self.clients.values():
+            c.disconnect()
+            c.loop_stop()
+
+
+def load_tokens(path: str | Path) -> dict[str, str]:
+    """Tokens file: JSON object {vin: token}, or the simulator's truth vehicles.parquet."""
+    p = Path(path)
+    if p.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return {
+            r["vin"]: r["token"] for r in pq.read_table(p, columns=["vin", "token"]).to_pylist()
+        }
+    data = json.loads(p.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise BadRequest(f"{p}: expected a JSON object of vin -> token")
+    return {str(k): str(v) for k, v in data.items()}
+
+
+def make_sender(
+    to: str,
+    tokens: dict[str, str] | None = None,
+    fmt: str = "msgpack",
+    inproc: Callable[[str, bytes], object] | None = None,
+) -> Sender:
+    """A sender for a destination URL: file:DIR, http(s)://host:port, mqtt://host:port, inproc."""
+    if to.startswith("file:"):
+        return FileSender(to[5:], "json" if fmt == "json" else "msgpack")
+    if to.startswith(("http://", "https://")):
+        return HttpSender(to, tokens or {}, fmt)
+    if to.startswith("mqtt://"):
+        u = httpx.URL(to)
+        return MqttSender(
+            u.host,
+            u.port or 1883,
+            tokens,
+            per_vehicle=bool(tokens) and not u.username,
+            username=u.username or None,
+            password=u.password or None,
+            fmt=fmt,
+        )
+    if to == "inproc":
+        if inproc is None:
+            raise BadRequest(
+                "inproc needs the embedded platform's ingest callable (see volta demo)"
+            )
+        return CallableSender(inproc, fmt)  # the embedded platform passes its transport's publish
+    raise BadRequest(
+        f"unknown destination {to!r}: use file:DIR, http://host:port, mqtt://host:port or inproc"
+    )

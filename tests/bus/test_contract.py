@@ -1,0 +1,105 @@
+"""The bus contract: every engine (memory now, NATS JetStream later) must pass these unchanged.
+
+Delivery may be asynchronous on network engines, so assertions poll with `eventually`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from volta.bus import Bus, MemoryBus, Message, TelemetryStored, telemetry_subject
+
+VIN = "JHMZZ1A1XRV000001"
+OTHER = "JHMZZ1A1XRV000002"
+
+
+def _memory() -> Bus:
+    return MemoryBus()
+
+
+ENGINES: dict[str, Callable[[], Bus]] = {"memory": _memory}
+
+
+@pytest.fixture(params=sorted(ENGINES))
+def bus(request: pytest.FixtureRequest) -> Iterator[Bus]:
+    engine = ENGINES[request.param]()
+    yield engine
+    engine.close()
+
+
+def eventually(check: Callable[[], bool], timeout_s: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.005)
+
+
+def _event(seq: int, vin: str = VIN) -> TelemetryStored:
+    return TelemetryStored(vin, seq, 1_764_201_600_000, [7], [1_764_201_600_000], [1.5], [None])
+
+
+def test_subscriber_receives_typed_event(bus: Bus) -> None:
+    got: list[TelemetryStored] = []
+    bus.subscribe("telemetry.*", lambda m: got.append(m.decode(TelemetryStored)))
+    bus.publish(telemetry_subject(VIN), _event(1))
+    eventually(lambda: len(got) == 1)
+    assert got[0] == _event(1)
+
+
+def test_bytes_events_arrive_as_bytes(bus: Bus) -> None:
+    got: list[bytes] = []
+    bus.subscribe("raw.>", lambda m: got.append(m.data))
+    bus.publish("raw.a.b", b"\x01\x02")
+    eventually(lambda: got == [b"\x01\x02"])
+
+
+def test_events_on_one_subject_arrive_in_order(bus: Bus) -> None:
+    seqs: list[int] = []
+    bus.subscribe(telemetry_subject(VIN), lambda m: seqs.append(m.decode(TelemetryStored).seq))
+    for seq in range(50):
+        bus.publish(telemetry_subject(VIN), _event(seq))
+    eventually(lambda: len(seqs) == 50)
+    assert seqs == list(range(50))
+
+
+def test_pattern_selects_subjects(bus: Bus) -> None:
+    subjects: list[str] = []
+    bus.subscribe(telemetry_subject(OTHER), lambda m: subjects.append(m.subject))
+    bus.publish(telemetry_subject(VIN), _event(1))
+    bus.publish(telemetry_subject(OTHER), _event(2, OTHER))
+    eventually(lambda: subjects == [telemetry_subject(OTHER)])
+
+
+def test_closed_subscription_gets_nothing_more(bus: Bus) -> None:
+    got: list[Message] = []
+    sub = bus.subscribe("telemetry.*", got.append)
+    bus.publish(telemetry_subject(VIN), _event(1))
+    eventually(lambda: len(got) == 1)
+    sub.close()
+    sub.close()  # idempotent
+    bus.publish(telemetry_subject(VIN), _event(2))
+    time.sleep(0.05)
+    assert len(got) == 1
+
+
+def test_failing_handler_neither_breaks_publisher_nor_other_handlers(bus: Bus) -> None:
+    def boom(message: Message) -> None:
+        raise RuntimeError("handler bug")
+
+    got: list[Message] = []
+    bus.subscribe("telemetry.*", boom)
+    bus.subscribe("telemetry.*", got.append)
+    bus.publish(telemetry_subject(VIN), _event(1))
+    bus.publish(telemetry_subject(VIN), _event(2))
+    eventually(lambda: len(got) == 2)
+
+
+def test_durable_name_is_accepted(bus: Bus) -> None:
+    got: list[Message] = []
+    bus.subscribe("telemetry.*", got.append, durable="twin")
+    bus.publish(telemetry_subject(VIN), _event(1))
+    eventually(lambda: len(got) == 1)
