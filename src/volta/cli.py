@@ -24,6 +24,7 @@ def _register_all() -> None:
     # Imported here so that `volta --help` stays fast and one broken capability is visible
     # as an import error of its own module.
     from volta.api.cli import register as register_serve
+    from volta.demo import register as register_demo
     from volta.ingest.cli import register as register_send
     from volta.registry.cli import register as register_registry
     from volta.sim.cli import register as register_sim
@@ -32,6 +33,7 @@ def _register_all() -> None:
     register_serve(app)
     register_registry(app)
     register_send(app)
+    register_demo(app)
 
 
 def main() -> None:

@@ -94,7 +94,13 @@ def simulate(
             last[0] = t
 
         summary, truth = run(
-            config, seconds, sender, batch_s=batch_s, speedup=pace, progress=progress
+            config,
+            seconds,
+            sender,
+            batch_s=batch_s,
+            speedup=pace,
+            progress=progress,
+            first_seq=config.start_ms // 1000,
         )
         bar.close()
     except VoltaError as exc:

@@ -77,11 +77,16 @@ def run(
     sleep: Callable[[float], None] = time.sleep,
     progress: Callable[[int], None] | None = None,
     on_batches: Callable[[list[Batch]], None] | None = None,
+    first_seq: int = 0,
 ) -> tuple[RunSummary, Truth]:
-    """Simulate `seconds` of the fleet; speedup 0 = as fast as possible, 1 = real time."""
+    """Simulate `seconds` of the fleet; speedup 0 = as fast as possible, 1 = real time.
+
+    `first_seq` is where every vehicle's batch numbering starts: 0 gives byte-identical reruns;
+    a run that feeds a platform which may already hold an earlier run's batches passes
+    `config.start_ms // 1000` so its seqs are new (at most one batch per second per vehicle)."""
     start = clock()
     fleet = Fleet(config, graph)
-    tel = Telemetry(fleet.vins, config.seed, batch_s=batch_s)
+    tel = Telemetry(fleet.vins, config.seed, batch_s=batch_s, first_seq=first_seq)
     n_batches = 0
     while fleet.t < seconds:
         frame = fleet.step(seconds)

@@ -212,12 +212,15 @@ class Telemetry:
         rates: dict[str, tuple[int, int]] | None = None,
         gap_per_hour: float = 0.2,
         gap_mean_s: float = 180.0,
+        first_seq: int = 0,
     ) -> None:
         n = len(vins)
         self.vins = vins
         self.batch_s = batch_s
         self.rng = np.random.default_rng([seed, 0x5167])
-        self.seq = [0] * n  # plain lists: touched once per batch, faster than numpy scalars
+        # A car keeps its seq across power cycles; a rerun of the simulator into the same
+        # platform must therefore continue above the seqs it sent before (see run()).
+        self.seq = [first_seq] * n  # plain lists: touched once per batch, faster than numpy scalars
         self.outage_until_ms = [0] * n
         self.buffers: dict[int, list[Batch]] = {}
         self.was_online = np.zeros(n, dtype=bool)
