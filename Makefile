@@ -4,19 +4,22 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit install services bench clean
+.PHONY: demo test lint typecheck unit install services browser bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements-test.txt
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
-	$(BIN)/pip install --quiet -r requirements-test.txt
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(BIN)/pip install --quiet -r requirements-test.txt
 	touch $(STAMP)
 
 install: $(STAMP)
 
 services:
 	bash scripts/services.sh
+
+browser:
+	bash scripts/browser.sh
 
 demo: $(STAMP)
 	$(BIN)/volta demo
@@ -31,7 +34,7 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest -q
 
-test: $(STAMP) services lint typecheck unit
+test: $(STAMP) services browser lint typecheck unit
 
 bench: $(STAMP)
 	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b --quick || exit 1; done

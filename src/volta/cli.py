@@ -25,15 +25,21 @@ def _register_all() -> None:
     # as an import error of its own module.
     from volta.api.cli import register as register_serve
     from volta.demo import register as register_demo
+    from volta.derived.cli import register as register_recompute
+    from volta.doctor import register as register_doctor
     from volta.ingest.cli import register as register_send
     from volta.registry.cli import register as register_registry
     from volta.sim.cli import register as register_sim
+    from volta.store.cli import register as register_migrate
 
     register_sim(app)
     register_serve(app)
     register_registry(app)
     register_send(app)
+    register_recompute(app)
     register_demo(app)
+    register_migrate(app)
+    register_doctor(app)
 
 
 def main() -> None:

@@ -83,10 +83,18 @@ def demo(
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
 
 
+# The fleet starts this long before now; that first hour is sent at once so the charts and
+# drives lists have something to show the moment the page opens.
+HISTORY_S = 3600
+
+
 def _fleet_config(vehicles: int, seed: int) -> FleetConfig:
     from volta.sim.fleet import FleetConfig
 
-    return FleetConfig(vehicles=vehicles, seed=seed, start_ms=time.time_ns() // 1_000_000)
+    start_ms = time.time_ns() // 1_000_000 - HISTORY_S * 1000
+    # A one-minute compute window: the fleet rounds its start down to a whole window, and a
+    # short one keeps the simulated clock within a minute of the wall clock.
+    return FleetConfig(vehicles=vehicles, seed=seed, start_ms=start_ms, window_s=60)
 
 
 def _register_fleet(platform: Platform, config: FleetConfig) -> None:
@@ -105,7 +113,7 @@ def _drive(
     stop: threading.Event,
 ) -> None:
     from volta.ingest.inproc import InProcessTransport
-    from volta.sim.run import run
+    from volta.sim.run import catch_up_clock, run
     from volta.sim.senders import CallableSender
 
     def sleep(seconds: float) -> None:
@@ -114,13 +122,17 @@ def _drive(
 
     sender = CallableSender(deliver_many=InProcessTransport(platform.gateway).publish_many)
     try:
+        fleet_start_ms = config.start_ms - config.start_ms % (config.window_s * 1000)
+        behind_s = (time.time_ns() // 1_000_000 - fleet_start_ms) / 1000 / speedup
         run(
             config,
             seconds,
             sender,
+            batch_s=1,  # a batch a second, so live values move while you watch
             speedup=speedup,
+            clock=catch_up_clock(behind_s),
             sleep=sleep,
-            first_seq=config.start_ms // 1000,
+            first_seq=fleet_start_ms,  # ms: above any seq an earlier run reached (≤ 1 per s)
         )
     except _Stopped:
         return

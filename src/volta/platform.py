@@ -9,9 +9,12 @@ from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry
 
-from volta.bus.memory import MemoryBus
+from volta.bus import open_bus
 from volta.catalog import Catalog, default_catalog
 from volta.config import Settings
+from volta.derived.columns import signal_ids
+from volta.derived.processor import DriverServices
+from volta.derived.store import SQLiteDerivedStore
 from volta.ingest.activity import IngestActivity
 from volta.ingest.gateway import Gateway
 from volta.ingest.metrics import IngestMetrics
@@ -48,7 +51,7 @@ class Platform:
         self.store = open_store(settings)
         self.twin = Twin()
         loaded = self.twin.load(self.store)
-        self.bus = MemoryBus()
+        self.bus = open_bus(settings)
         self.metrics_registry = CollectorRegistry()
         self.metrics = IngestMetrics(self.metrics_registry)
         self.activity = IngestActivity(self.bus, clock)
@@ -61,6 +64,10 @@ class Platform:
             clock=clock,
             metrics=self.metrics,
             known_vehicle=self.registry.has_vehicle if require_registered else None,
+        )
+        self.derived = SQLiteDerivedStore.open(settings.data_dir)
+        self.services = DriverServices(
+            self.bus, self.derived, signal_ids(self.catalog), telemetry=self.store
         )
         self.mqtt: MqttTransport | None = None
         if settings.mqtt:
@@ -77,6 +84,7 @@ class Platform:
     def start(self) -> None:
         if self._started:
             return
+        self.services.start()
         self.gateway.start()
         if self.mqtt is not None:
             self.mqtt.start()
@@ -93,7 +101,9 @@ class Platform:
             self.mqtt.stop()
         self._started = False
         self.activity.close()
+        self.services.stop()
         self.bus.close()
+        self.derived.close()
         self.store.close()
         self.registry.close()
         log.info("platform: stopped")

@@ -12,6 +12,8 @@ import pytest
 
 from volta.bus import Bus, MemoryBus, Message, TelemetryStored, telemetry_subject
 
+from .natskit import nats_bus
+
 VIN = "JHMZZ1A1XRV000001"
 OTHER = "JHMZZ1A1XRV000002"
 
@@ -20,7 +22,7 @@ def _memory() -> Bus:
     return MemoryBus()
 
 
-ENGINES: dict[str, Callable[[], Bus]] = {"memory": _memory}
+ENGINES: dict[str, Callable[[], Bus]] = {"memory": _memory, "nats": nats_bus}
 
 
 @pytest.fixture(params=sorted(ENGINES))

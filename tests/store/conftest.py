@@ -14,6 +14,7 @@ import pytest
 from volta.store.base import TelemetryStore
 from volta.store.duckdb_store import DuckDBStore
 
+from .pgkit import PG_RUN, pg_schema_factory
 from .storekit import StoreFactory
 
 
@@ -29,7 +30,15 @@ def _duckdb_memory(tmp_path: Path) -> StoreFactory:
 ENGINES: dict[str, Callable[[Path], StoreFactory]] = {
     "duckdb-file": _duckdb_file,
     "duckdb-memory": _duckdb_memory,
+    "postgresql": pg_schema_factory,
 }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_postgres_test_database() -> Iterator[None]:
+    """The PostgreSQL engine makes one database per test run (on first use): drop it after."""
+    yield
+    PG_RUN.drop()
 
 
 @pytest.fixture(params=sorted(ENGINES))

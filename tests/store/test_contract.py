@@ -390,3 +390,26 @@ def test_stats_count_batches_samples_quarantine_and_vehicles(store: TelemetrySto
     )
     store.append([batch(VIN_A, 2, [(0, GEAR, "P")]), batch(VIN_A, 1, [(0, SPEED, 9.0)])])
     assert store.stats() == StoreStats(batches=3, samples=4, quarantined=2, vehicles=2)
+
+
+# -- scan (the derived services' columnar read) ------------------------------------------------
+
+
+def test_scan_returns_numeric_samples_per_signal_sorted_by_time(store: TelemetryStore) -> None:
+    store.append(
+        [
+            batch(VIN_A, 2, [(2000, SPEED, 3.0), (0, GEAR, "D"), (1000, SOC, 50.0)], ts=T0 + 10),
+            batch(VIN_A, 1, [(0, SPEED, 1.0), (1000, SPEED, 2.0), (9000, SPEED, 9.0)]),
+            batch(VIN_B, 1, [(500, SPEED, 7.0)]),
+        ]
+    )
+    got = store.scan(VIN_A, [SPEED, SOC, GEAR, 999], T0, T0 + 5000)
+    assert set(got) == {SPEED, SOC, GEAR, 999}
+    ts, num = got[SPEED]
+    assert ts.dtype.kind == "i" and num.dtype.kind == "f"
+    assert ts.tolist() == [T0, T0 + 1000, T0 + 2010]
+    assert num.tolist() == [1.0, 2.0, 3.0]
+    assert got[SOC][0].tolist() == [T0 + 1010] and got[SOC][1].tolist() == [50.0]
+    assert len(got[GEAR][0]) == 0 and len(got[999][1]) == 0
+    assert store.scan(VIN_A, [], T0, T0 + 5000) == {}
+    assert len(store.scan(VIN_B, [SPEED], T0, T0)[SPEED][0]) == 0

@@ -186,11 +186,11 @@ def test_open_store_creates_the_data_dir(tmp_path: Path) -> None:
 
 
 def test_open_store_refuses_other_engines_without_echoing_secrets() -> None:
-    settings = Settings(store="postgresql://volta:s3cret@db.example:5432/volta")
-    with pytest.raises(BadRequest, match="supported engines are 'duckdb'") as err:
+    settings = Settings(store="mysql://volta:s3cret@db.example:3306/volta")
+    with pytest.raises(BadRequest, match="supported engines are 'duckdb', 'postgresql'") as err:
         open_store(settings)
     assert "s3cret" not in str(err.value)
-    assert "'postgresql'" in str(err.value)
+    assert "'mysql'" in str(err.value)
 
 
 def test_latest_tie_break_holds_when_sample_times_span_centuries() -> None:

@@ -7,9 +7,16 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from volta import __version__
+from volta import __version__, web
 from volta.api import catalog, errors, health, history, quarantine, state, telemetry, vehicles
+from volta.api import fleet as fleet_routes
+from volta.api import map as map_routes
+from volta.battery import api as battery_routes
+from volta.charging import api as charging_routes
+from volta.drives import api as drives_routes
 from volta.platform import Platform
+from volta.stats import api as stats_routes
+from volta.timeline import api as timeline_routes
 
 
 def create_app(platform: Platform, *, run_platform: bool = False) -> FastAPI:
@@ -40,4 +47,10 @@ def create_app(platform: Platform, *, run_platform: bool = False) -> FastAPI:
     errors.install(app)
     for module in (vehicles, telemetry, state, history, catalog, quarantine, health):
         app.include_router(module.router)
+    services = (drives_routes, charging_routes, battery_routes, stats_routes, timeline_routes)
+    for service in services:
+        app.include_router(service.router)
+    app.include_router(fleet_routes.router)
+    app.include_router(map_routes.router)
+    web.install(app)
     return app

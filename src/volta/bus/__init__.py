@@ -1,8 +1,16 @@
-"""The event bus: one interface (`base.Bus`), an in-process engine, NATS JetStream later."""
+"""The event bus: one interface (`base.Bus`), an in-process engine and NATS JetStream."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
 
 from volta.bus.base import Bus, Event, Handler, Message, Subscription, subject_matches
 from volta.bus.events import TELEMETRY_ALL, TelemetryStored, telemetry_subject
 from volta.bus.memory import MemoryBus
+from volta.config import Settings
+from volta.errors import BadRequest
+
+SUPPORTED_ENGINES = ("memory", "nats")
 
 __all__ = [
     "TELEMETRY_ALL",
@@ -13,6 +21,26 @@ __all__ = [
     "Message",
     "Subscription",
     "TelemetryStored",
+    "open_bus",
     "subject_matches",
     "telemetry_subject",
 ]
+
+
+def open_bus(settings: Settings) -> Bus:
+    """The bus `settings.bus` names: 'memory' (in-process, the default) or
+    nats://host:port[?prefix=volta] (JetStream; the prefix names the stream)."""
+    if settings.bus == "memory":
+        return MemoryBus()
+    parts = urlsplit(settings.bus)
+    if parts.scheme in ("nats", "tls"):
+        # Imported here: the embedded default never loads nats-py.
+        from volta.bus.nats_bus import NatsBus
+
+        prefix = parse_qs(parts.query).get("prefix", ["volta"])[0]
+        return NatsBus(parts._replace(query="").geturl(), prefix=prefix)
+    # Only the scheme is echoed: a bus URL may carry a password.
+    raise BadRequest(
+        f"unsupported bus engine {parts.scheme or settings.bus.split(':', 1)[0]!r}: supported "
+        f"engines are {', '.join(repr(e) for e in SUPPORTED_ENGINES)} (nats://host:4222)"
+    )

@@ -1,17 +1,21 @@
 """The gateway: prepared batches → de-duplicate → group commit → twin, bus, metrics → answers.
 
 Every transport (MQTT, HTTP, in-process) hands raw messages to one `Gateway`. A committer
-thread collects them for up to `commit_max_delay_ms` or `commit_max_batches`, prepares them
-(`pipeline.prepare`), drops re-sent ones, writes the rest and every quarantine record in ONE
-store transaction, and only then updates the twin, publishes one `TelemetryStored` event per
-stored batch and calls each message's `on_done`. So an answer (an MQTT PUBACK) always means
-"durably stored" — or, with `error="store_unavailable"`, "not stored, send again".
+thread collects them for up to `commit_max_delay_ms` or `commit_max_batches` and prepares them
+(`pipeline.prepare`); a writer thread then, group by group in order, drops re-sent ones,
+writes the rest and every quarantine record in ONE store transaction, and only then updates
+the twin, publishes one `TelemetryStored` event per stored batch and calls each message's
+`on_done`. So an answer (an MQTT PUBACK) always means "durably stored" — or, with
+`error="store_unavailable"`, "not stored, send again". The two threads overlap the Python
+work of preparing a group with the store's work on the previous one.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -55,6 +59,9 @@ class IngestResult:
 
 Done = Callable[[IngestResult], None]
 
+# GIL switch interval while a committer runs (CPython's default: 5 ms); see `Gateway.start`.
+SWITCH_INTERVAL_S = 0.0005
+
 
 def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
@@ -96,7 +103,7 @@ class Gateway:
         self.known_vehicle = known_vehicle
         self._limits = Limits.from_settings(settings, 0)
         self._dedup = Dedup(store, settings.dedup_window)
-        # Serialises commits (the committer thread vs. `ingest_many` callers): the write path
+        # Serialises commits (the writer thread vs. `ingest_many` callers): the write path
         # has one writer; readers (twin, store queries) never take this lock.
         self._commit_lock = threading.Lock()
         self._queue: queue.SimpleQueue[_Item | object] = queue.SimpleQueue()
@@ -109,6 +116,14 @@ class Gateway:
         """Start the group-commit thread."""
         if self._thread is not None:
             return
+        # The committer holds the GIL for long stretches of Python (decoding, validation);
+        # with CPython's default 5 ms switch interval every hand-off of the GIL to another
+        # thread of this process (the HTTP event loop, the MQTT network loop) can wait that
+        # long, and one request needs several: GET /state took ~10 ms at p99 for ~0.5 ms of
+        # work. A shorter interval bounds that wait; it is process-wide, so only lowered.
+        if sys.getswitchinterval() > SWITCH_INTERVAL_S:
+            sys.setswitchinterval(SWITCH_INTERVAL_S)
+        freeze_startup_heap()
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="volta-committer", daemon=True)
         self._thread.start()
@@ -124,7 +139,7 @@ class Gateway:
         self._thread = None
 
     def submit(self, payload: bytes, vin: str, on_done: Done) -> None:
-        """Queue one message; `on_done(result)` runs in the committer thread once the batch
+        """Queue one message; `on_done(result)` runs in the writer thread once the batch
         (or its quarantine record) is durably stored, or with an error if it was not."""
         if self._stopping:
             _call(on_done, _failed(vin, codes.GATEWAY_STOPPED, "the gateway is shutting down"))
@@ -162,6 +177,25 @@ class Gateway:
     # -- the committer ---------------------------------------------------------------------
 
     def _run(self) -> None:
+        """Collect and prepare groups; a writer thread commits and answers them, so that the
+        next group is decoded and validated while DuckDB writes this one (DuckDB releases the
+        GIL while it works). At most one prepared group waits for the writer."""
+        handoff: queue.Queue[tuple[list[_Item], list[Prepared] | Exception] | None]
+        handoff = queue.Queue(maxsize=1)
+        writer = threading.Thread(
+            target=self._write, args=(handoff,), name="volta-writer", daemon=True
+        )
+        writer.start()
+        try:
+            self._collect(handoff)
+        finally:
+            handoff.put(None)
+            writer.join()
+        self._refuse_late_arrivals()
+
+    def _collect(
+        self, handoff: queue.Queue[tuple[list[_Item], list[Prepared] | Exception] | None]
+    ) -> None:
         max_batches = max(1, self.settings.commit_max_batches)
         max_delay_s = max(0, self.settings.commit_max_delay_ms) / 1000
         stop = False
@@ -181,8 +215,22 @@ class Gateway:
                     stop = True
                     break
                 group.append(item)  # type: ignore[arg-type]
+            prepared: list[Prepared] | Exception
             try:
                 prepared = [self.prepare(i.payload, i.vin, i.received_ms) for i in group]
+            except Exception as err:  # a bug here must not kill the thread that acks
+                prepared = err
+            handoff.put((group, prepared))
+
+    def _write(
+        self, handoff: queue.Queue[tuple[list[_Item], list[Prepared] | Exception] | None]
+    ) -> None:
+        """Commit prepared groups in order, then answer each message of the group."""
+        while (job := handoff.get()) is not None:
+            group, prepared = job
+            try:
+                if isinstance(prepared, Exception):
+                    raise prepared
                 with self._commit_lock:
                     results = self._commit(prepared)
             except Exception as err:  # a bug here must not kill the thread that acks
@@ -190,7 +238,6 @@ class Gateway:
                 results = [_failed(i.vin, codes.STORE_UNAVAILABLE, str(err)) for i in group]
             for item, result in zip(group, results, strict=True):
                 _call(item.on_done, result)
-        self._refuse_late_arrivals()
 
     def _refuse_late_arrivals(self) -> None:
         """Answer what a transport queued while `stop` was under way, so no callback waits
@@ -313,6 +360,25 @@ class Gateway:
             seconds=seconds,
         )
         return results
+
+
+_heap_frozen = False
+
+
+def freeze_startup_heap() -> None:
+    """Once per process: collect, then move every object alive (the catalog, the app,
+    imported modules: start-up state) out of the garbage collector's reach (`gc.freeze`).
+
+    Ingest allocates many short-lived containers, so full collections come every few
+    commits, and each would walk those ~100,000 start-up objects again; frozen, they are
+    not walked: ~10 % less CPU per ingested sample (measured). Frozen objects are still
+    freed by reference counting; only cyclic garbage among them would stay, and start-up
+    state lives as long as the process anyway."""
+    global _heap_frozen
+    if not _heap_frozen:
+        _heap_frozen = True
+        gc.collect()
+        gc.freeze()
 
 
 def _failed(vin: str | None, code: str, reason: str) -> IngestResult:

@@ -100,7 +100,7 @@ def simulate(
             batch_s=batch_s,
             speedup=pace,
             progress=progress,
-            first_seq=config.start_ms // 1000,
+            first_seq=config.start_ms,  # ms: above any seq an earlier run reached
         )
         bar.close()
     except VoltaError as exc:

@@ -18,7 +18,7 @@ from volta.sim.signals import Telemetry
 from volta.sim.truth import Truth
 from volta.wire import Batch
 
-__all__ = ["RunSummary", "run"]
+__all__ = ["RunSummary", "catch_up_clock", "run"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +45,25 @@ class RunSummary:
             "samples": self.samples,
             "wall_s": round(self.wall_s, 3),
         }
+
+
+def catch_up_clock(
+    behind_s: float, clock: Callable[[], float] = time.monotonic
+) -> Callable[[], float]:
+    """A clock for a paced `run` whose fleet starts `behind_s` seconds in the past.
+
+    `run` paces sample times against its FIRST reading of the clock; that reading lies
+    `behind_s` in the past, so the run sends its first `behind_s` simulated seconds at once
+    (history for the charts), then every later second as it ends on the wall clock."""
+    first = [True]
+
+    def read() -> float:
+        if first[0]:
+            first[0] = False
+            return clock() - behind_s
+        return clock()
+
+    return read
 
 
 def _paced(
@@ -83,7 +102,8 @@ def run(
 
     `first_seq` is where every vehicle's batch numbering starts: 0 gives byte-identical reruns;
     a run that feeds a platform which may already hold an earlier run's batches passes
-    `config.start_ms // 1000` so its seqs are new (at most one batch per second per vehicle)."""
+    `config.start_ms`: a vehicle sends at most one batch per simulated second, so an earlier
+    run that started before this one never reached this run's first seq."""
     start = clock()
     fleet = Fleet(config, graph)
     tel = Telemetry(fleet.vins, config.seed, batch_s=batch_s, first_seq=first_seq)

@@ -9,7 +9,7 @@ from volta.errors import BadRequest
 from volta.store.base import TelemetryStore
 from volta.store.duckdb_store import DuckDBStore
 
-SUPPORTED_ENGINES = ("duckdb",)
+SUPPORTED_ENGINES = ("duckdb", "postgresql")
 
 __all__ = ["SUPPORTED_ENGINES", "DuckDBStore", "TelemetryStore", "open_store"]
 
@@ -21,7 +21,12 @@ def open_store(settings: Settings) -> TelemetryStore:
         return DuckDBStore(settings.duckdb_path)
     # Only the scheme is echoed: a store URL may carry a password.
     scheme = urlsplit(settings.store).scheme or settings.store.split(":", 1)[0]
+    if scheme in ("postgresql", "postgres"):
+        # Imported here: the embedded default never loads psycopg.
+        from volta.store.postgres_store import PostgresStore
+
+        return PostgresStore(settings.store)
     raise BadRequest(
         f"unsupported store engine {scheme!r}: supported engines are "
-        f"{', '.join(repr(e) for e in SUPPORTED_ENGINES)} (PostgreSQL is planned)"
+        f"{', '.join(repr(e) for e in SUPPORTED_ENGINES)} (postgresql://user@host:port/db)"
     )

@@ -17,6 +17,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
+from numpy.typing import NDArray
+
 
 @dataclass(slots=True)
 class AcceptedBatch:
@@ -173,3 +176,11 @@ class TelemetryStore(Protocol):
     def stats(self) -> StoreStats: ...
 
     def close(self) -> None: ...
+
+    def scan(
+        self, vin: str, signal_ids: Sequence[int], start_ms: int, end_ms: int
+    ) -> dict[int, tuple[NDArray[np.int64], NDArray[np.float64]]]:
+        """Raw numeric samples in [start_ms, end_ms) per signal, sorted by time (ties in a
+        stable but unspecified order): the columnar input of the derived services. Text
+        samples are left out; every requested id is in the answer, empty if it has nothing."""
+        ...

@@ -30,6 +30,18 @@ def sample_table(batches: list[AcceptedBatch]) -> pa.Table:
         raise BadRequest(f"a signal id does not fit a 32-bit integer: {e}") from e
     try:
         ts = np.fromiter(ch(b.ts for b in batches), np.int64, count=total)
+        num: pa.Array | np.ndarray[Any, np.dtype[np.float64]] | None = None
+        if sum(b.txt.count(None) for b in batches) == total:
+            # The usual commit, numbers only: no text column to build, and the numbers go
+            # through numpy (~30 % cheaper than pa.array on a list) unless a NaN comes out:
+            # numpy makes a None one, where it must be NULL.
+            txt = pa.nulls(total, pa.string())
+            num = np.fromiter(ch(b.num for b in batches), np.float64, count=total)
+            if np.isnan(num).any():
+                num = None
+        if num is None:
+            num = pa.array(list(ch(b.num for b in batches)), pa.float64())
+            txt = pa.array(list(ch(b.txt for b in batches)), pa.string())
         return pa.table(
             {
                 # Dictionary-encoded: each VIN string is built once per batch, not per sample.
@@ -38,8 +50,8 @@ def sample_table(batches: list[AcceptedBatch]) -> pa.Table:
                 ),
                 "signal_id": signal_ids,
                 "ts_ms": ts,
-                "num": pa.array(list(ch(b.num for b in batches)), pa.float64()),
-                "txt": pa.array(list(ch(b.txt for b in batches)), pa.string()),
+                "num": num,
+                "txt": txt,
                 "seq": seqs[owner],
                 "k": order_key(ts),
             }

@@ -79,6 +79,9 @@ WHEN NOT MATCHED
     VALUES (n.vin, n.signal_id, n.ts_ms, n.seq, n.num, n.txt)
 """
 
+# A commit without text values (the usual one) need not aggregate its all-NULL txt column.
+_MERGE_LATEST_NUMERIC = _MERGE_LATEST.replace("arg_max_null(txt, k) AS txt", "NULL::VARCHAR AS txt")
+
 _RANGE = (
     "FROM telemetry WHERE vin = $vin AND signal_id IN ({ids}) AND ts_ms >= $start AND ts_ms < $end"
 )
@@ -111,7 +114,10 @@ class DuckDBStore:
     ) -> None:
         self.path = None if path is None or str(path) == ":memory:" else Path(path)
         config: dict[str, str | bool | int | float | list[str]] = {
-            "checkpoint_threshold": checkpoint_threshold
+            "checkpoint_threshold": checkpoint_threshold,
+            # Every read that returns rows in an order says ORDER BY; without the promise of
+            # insertion order DuckDB appends a commit's samples ~10 % faster (measured).
+            "preserve_insertion_order": False,
         }
         if threads is not None:
             config["threads"] = threads
@@ -334,6 +340,38 @@ class DuckDBStore:
         )[0]
         return StoreStats(batches=row[0], samples=row[1], quarantined=row[2], vehicles=row[3])
 
+    def scan(
+        self, vin: str, signal_ids: Sequence[int], start_ms: int, end_ms: int
+    ) -> dict[
+        int, tuple[np.ndarray[Any, np.dtype[np.int64]], np.ndarray[Any, np.dtype[np.float64]]]
+    ]:
+        """Raw numeric samples per signal in [start_ms, end_ms), sorted by time: one query,
+        fetched as numpy columns and split per signal without a Python loop over rows."""
+        ids = sorted({int(s) for s in signal_ids})
+        empty = (np.empty(0, np.int64), np.empty(0, np.float64))
+        out = {s: empty for s in ids}
+        if not ids or end_ms <= start_ms:
+            return out
+        sql = (
+            "SELECT signal_id, ts_ms, num FROM telemetry WHERE vin = $vin AND ts_ms >= $start "
+            f"AND ts_ms < $end AND num IS NOT NULL AND signal_id IN ({', '.join(map(str, ids))}) "
+            "ORDER BY signal_id, ts_ms"
+        )
+        with _engine_errors():
+            cols = (
+                self._cursor()
+                .execute(sql, {"vin": vin, "start": start_ms, "end": end_ms})
+                .fetchnumpy()
+            )
+        sid = np.asarray(cols["signal_id"])
+        ts = np.asarray(cols["ts_ms"], dtype=np.int64)
+        num = np.asarray(cols["num"], dtype=np.float64)
+        cuts = np.flatnonzero(np.diff(sid)) + 1
+        for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(sid)], strict=True):
+            if b > a:
+                out[int(sid[a])] = (ts[a:b], num[a:b])
+        return out
+
 
 @contextmanager
 def _engine_errors() -> Iterator[None]:
@@ -380,7 +418,8 @@ def _insert_samples(cur: duckdb.DuckDBPyConnection, samples: pa.Table) -> None:
         cur.execute(
             "INSERT INTO telemetry SELECT vin, signal_id, ts_ms, num, txt FROM _new_samples"
         ).fetchall()
-        cur.execute(_MERGE_LATEST).fetchall()
+        numeric = samples.column("txt").null_count == samples.num_rows
+        cur.execute(_MERGE_LATEST_NUMERIC if numeric else _MERGE_LATEST).fetchall()
     finally:
         cur.unregister("_new_samples")
 

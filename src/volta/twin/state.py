@@ -10,11 +10,15 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from typing import NamedTuple
+from itertools import repeat
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 from volta.store.base import AcceptedBatch, LatestValue, TelemetryStore
 
 log = logging.getLogger(__name__)
+
+_LAYOUTS_MAX = 1024
 
 
 class TwinValue(NamedTuple):
@@ -56,6 +60,10 @@ class Twin:
         self._vehicles: dict[str, _Vehicle] = {}
         self._create = threading.Lock()
         self.listener_errors = 0
+        # (len, first id, last id) -> (signal ids, distinct ids, picker); see `_layout`.
+        self._layouts: dict[
+            tuple[int, int, int], tuple[list[int], list[int], Callable[[list[Any]], Any]]
+        ] = {}
 
     def _vehicle(self, vin: str) -> _Vehicle:
         vehicle = self._vehicles.get(vin)
@@ -77,13 +85,12 @@ class Twin:
             before = dict(vehicle.values) if vehicle.listeners else None
             if in_order and ts[0] > vehicle.newest:
                 # The usual case: newer than anything held and times not going backwards,
-                # so each signal's last sample in the batch is its newest (found in C by
-                # dict(zip(...)), and only those few become value tuples.
-                num, txt, seq = batch.num, batch.txt, batch.seq
-                last = dict(zip(sids, range(len(sids)), strict=True))
-                vehicle.values.update(
-                    {sid: (ts[i], num[i], txt[i], seq) for sid, i in last.items()}
-                )
+                # so each signal's last sample in the batch is its newest, and only those few
+                # become value tuples, picked and built in C (see `_layout`).
+                keys, pick = self._layout(sids)
+                seqs = repeat(batch.seq)
+                latest = zip(pick(ts), pick(batch.num), pick(batch.txt), seqs)  # noqa: B905
+                vehicle.values.update(zip(keys, latest, strict=True))
                 vehicle.newest = ts[-1]
             else:
                 self._merge(vehicle, batch)
@@ -95,6 +102,31 @@ class Twin:
         if changes:
             self._notify(batch.vin, listeners, changes)
         return changes
+
+    def _layout(self, sids: list[int]) -> tuple[list[int], Callable[[list[Any]], Any]]:
+        """The distinct signal ids of a batch and a function that picks, from any column of
+        it, each one's last entry, as a tuple. Cached by layout, as `samples.Shape` does:
+        vehicles on a schedule send the same signals in the same order batch after batch, and
+        a hit (one list comparison) saves ~40 ns a sample over finding the last positions."""
+        probe = (len(sids), sids[0], sids[-1])
+        hit = self._layouts.get(probe)
+        if hit is not None and hit[0] == sids:
+            return hit[1], hit[2]
+        last = dict(zip(sids, range(len(sids)), strict=True))
+        keys = list(last)
+        positions = list(last.values())
+        pick: Callable[[list[Any]], Any]
+        if len(positions) == 1:  # itemgetter of one index returns the item, not a tuple
+            only = positions[0]
+
+            def pick(column: list[Any]) -> tuple[Any, ...]:
+                return (column[only],)
+        else:
+            pick = itemgetter(*positions)
+        if len(self._layouts) >= _LAYOUTS_MAX:  # many layouts: start over rather than track age
+            self._layouts = {}
+        self._layouts[probe] = (list(sids), keys, pick)
+        return keys, pick
 
     @staticmethod
     def _merge(vehicle: _Vehicle, batch: AcceptedBatch) -> None:
@@ -140,7 +172,7 @@ class Twin:
     def subscribe(self, vin: str, listener: Listener) -> Callable[[], None]:
         """Call `listener(vin, changes)` after each commit that changes this vehicle.
 
-        It runs in the committer's thread, so it must be quick (hand off to a queue or an
+        It runs in the gateway's writer thread, so it must be quick (hand off to a queue or an
         event loop). Returns a function that unsubscribes."""
         vehicle = self._vehicle(vin)
         with vehicle.lock:

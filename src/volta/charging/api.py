@@ -1,0 +1,45 @@
+"""`/v1/vehicles/{vin}/charges`: a vehicle's charging sessions, one with its curve, CSV export."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+
+from volta.api.auth import PlatformDep, ReaderDep
+from volta.charging.core import Charge
+from volta.derived.api import ListFormat, Page, csv_response, next_before, page_params
+from volta.errors import NotFound
+
+router = APIRouter(prefix="/v1/vehicles", tags=["charging"])
+
+_COLUMNS = [f for f in Charge.__struct_fields__ if f != "curve"]
+
+
+@router.get("/{vin}/charges", response_model=None)
+def list_charges(
+    vin: str,
+    principal: ReaderDep,
+    platform: PlatformDep,
+    page: Annotated[Page, Depends(page_params)],
+    format: Annotated[ListFormat, Query(description="json or csv")] = ListFormat.JSON,
+) -> dict[str, Any] | Response:
+    """Newest first, without the charging curves (see `/charges/{id}`)."""
+    charges = platform.derived.list(
+        "charge", Charge, vin, page.start_ms, page.end_ms, page.limit, page.before_ms
+    )
+    if format is ListFormat.CSV:
+        return csv_response(charges, _COLUMNS, f"{vin}-charges")
+    rows = [{k: v for k, v in msgspec.to_builtins(c).items() if k != "curve"} for c in charges]
+    return {"vin": vin, "charges": rows, "next_before": next_before(charges, page)}
+
+
+@router.get("/{vin}/charges/{charge_id}")
+def get_charge(vin: str, charge_id: str, principal: ReaderDep, platform: PlatformDep) -> Any:
+    """One session with its charging curve (kW over SoC)."""
+    charge = platform.derived.get("charge", Charge, charge_id)
+    if charge is None or charge.vin != vin:
+        raise NotFound(f"vehicle {vin} has no charging session {charge_id!r}")
+    return msgspec.to_builtins(charge)

@@ -1,0 +1,78 @@
+"""What the driver-service routers share: paging, time filters and CSV export of records."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from enum import StrEnum
+from typing import Any, TypeVar
+
+import msgspec
+from fastapi import Query
+from fastapi.responses import Response
+
+from volta.api.params import parse_time
+
+__all__ = ["ListFormat", "Page", "csv_response", "page_params"]
+
+T = TypeVar("T", bound=msgspec.Struct)
+
+MAX_LIMIT = 1000
+
+
+class ListFormat(StrEnum):
+    JSON = "json"
+    CSV = "csv"
+
+
+class Page(msgspec.Struct, frozen=True):
+    """Query parameters of a list: [start, end) overlap filter, newest first, `before` pages."""
+
+    start_ms: int | None
+    end_ms: int | None
+    limit: int
+    before_ms: int | None
+
+
+def page_params(
+    start: str | None = Query(None, description="ISO-8601 or ms: items ending after this"),
+    end: str | None = Query(None, description="ISO-8601 or ms: items starting before this"),
+    limit: int = Query(100, ge=1, le=MAX_LIMIT),
+    before: int | None = Query(
+        None, description="next page: the start_ms of the last item of the previous page"
+    ),
+) -> Page:
+    return Page(
+        parse_time("start", start) if start else None,
+        parse_time("end", end) if end else None,
+        limit,
+        before,
+    )
+
+
+def next_before(items: Sequence[Any], page: Page) -> int | None:
+    """The `before` of the next page, None when this one is the last."""
+    return int(items[-1].start_ms) if len(items) == page.limit else None
+
+
+def csv_response(rows: Sequence[msgspec.Struct], columns: Sequence[str], name: str) -> Response:
+    """`rows` as CSV with the given columns (nested values as JSON)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(columns)
+    for r in rows:
+        d = msgspec.to_builtins(r)
+        w.writerow(
+            [
+                ""
+                if d[c] is None
+                else (msgspec.json.encode(d[c]).decode() if isinstance(d[c], list) else d[c])
+                for c in columns
+            ]
+        )
+    return Response(
+        buf.getvalue(),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )

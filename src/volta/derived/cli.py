@@ -1,0 +1,57 @@
+"""`volta recompute [--vin VIN]`: re-derive drives, charges and battery health from storage."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+
+def recompute_command(
+    vin: Annotated[
+        list[str] | None, typer.Option("--vin", help="vehicle(s); default: every registered one")
+    ] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="default: VOLTA_DATA_DIR or ./volta-data")
+    ] = None,
+) -> None:
+    """Recompute the driver services over the stored telemetry (stop `volta serve` first:
+    the DuckDB store admits one process)."""
+    from volta.catalog import default_catalog
+    from volta.config import Settings
+    from volta.derived.recompute import recompute
+    from volta.derived.store import SQLiteDerivedStore
+    from volta.registry import SQLiteRegistry
+    from volta.store import open_store
+
+    overrides: dict[str, Any] = {"data_dir": data_dir} if data_dir else {}
+    settings = Settings(**overrides)
+    registry = SQLiteRegistry.open(settings.data_dir)
+    store = open_store(settings)
+    derived = SQLiteDerivedStore.open(settings.data_dir)
+    catalog = default_catalog()
+    try:
+        vins = vin or [v.vin for v in registry.list_vehicles(limit=1_000_000)]
+        now = time.time_ns() // 1_000_000
+        for v in vins:
+            t = time.perf_counter()
+            res = recompute(v, store, derived, catalog, complete_to_ms=now)
+            summary = {
+                "vin": v,
+                "drives": len(res.drives),
+                "charges": len(res.charges),
+                "capacity_samples": len(res.capacity),
+                "seconds": round(time.perf_counter() - t, 3),
+            }
+            typer.echo(json.dumps(summary))
+    finally:
+        derived.close()
+        store.close()
+        registry.close()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("recompute")(recompute_command)

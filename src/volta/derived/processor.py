@@ -1,0 +1,239 @@
+"""The incremental driver services: per-vehicle sample buffers fed from the bus, analysed as
+data arrives.
+
+Each vehicle's buffer holds the samples from `done_until - CONTEXT_MS` on. Data is known
+complete up to the *watermark*: the newest sample of the unbroken run of batch sequence
+numbers (a hole, i.e. a batch still buffered in a car out of coverage, holds it back, until
+`STALE_HOLE_MS` of newer data says the batch is not coming). A run re-detects everything in the
+buffer; items ending `SETTLE_MS` before the watermark are final. The derived store's records
+from `done_until` on are replaced by the run's, so a provisional drive grows in place, and a
+re-detection never leaves a stale record behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from volta.bus import Bus, Message, Subscription, TelemetryStored
+from volta.bus.events import TELEMETRY_ALL
+from volta.charging.core import Charge
+from volta.derived.analysis import KINDS, Results, analyse
+from volta.derived.columns import Series
+from volta.derived.store import DerivedStore
+from volta.drives.core import SETTLE_MS, Drive
+from volta.store.base import TelemetryStore
+
+__all__ = ["DriverServices"]
+
+log = logging.getLogger(__name__)
+
+CONTEXT_MS = 15 * 60_000  # samples kept before `done_until`: the look-back of the cores
+STALE_HOLE_MS = 45 * 60_000
+RUN_EVERY_MS = 60_000  # of new data, per vehicle
+_NEVER = -(2**62)
+_FOREVER = 2**62
+
+
+@dataclass
+class _Vehicle:
+    done_until: int = _NEVER
+    next_seq: int = 1
+    pending: dict[int, int] = field(default_factory=dict)  # seq → newest sample ts
+    watermark: int = _NEVER
+    newest: int = _NEVER
+    last_run: int = _NEVER
+    # raw (signal id, ts, value) chunks as they came: appending costs a few array ops, the
+    # split per signal happens once per run
+    chunks: list[tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]] = field(
+        default_factory=list
+    )
+
+    def columns(self, since: int, names: dict[int, str]) -> dict[str, Series]:
+        """The buffer from `since` on, per signal and sorted by time; compacts the buffer."""
+        if not self.chunks:
+            return {}
+        sid = np.concatenate([c[0] for c in self.chunks])
+        ts = np.concatenate([c[1] for c in self.chunks])
+        num = np.concatenate([c[2] for c in self.chunks])
+        keep = ts >= since
+        sid, ts, num = sid[keep], ts[keep], num[keep]
+        order = np.lexsort((ts, sid))
+        sid, ts, num = sid[order], ts[order], num[order]
+        if len(ts) > 1:  # a sample seen twice (warm-up scan and event): once
+            dup = np.r_[False, (sid[1:] == sid[:-1]) & (ts[1:] == ts[:-1])]
+            if dup.any():
+                sid, ts, num = sid[~dup], ts[~dup], num[~dup]
+        self.chunks = [(sid, ts, num)]
+        cuts = np.flatnonzero(np.diff(sid)) + 1
+        out: dict[str, Series] = {}
+        for a, b in zip(np.r_[0, cuts].tolist(), np.r_[cuts, len(sid)].tolist(), strict=True):
+            if b > a:
+                out[names[int(sid[a])]] = (ts[a:b], num[a:b])
+        return out
+
+
+class DriverServices:
+    """Drives, charges and capacity samples, kept up to date from `telemetry.*` events."""
+
+    def __init__(
+        self,
+        bus: Bus,
+        store: DerivedStore,
+        ids: dict[str, int],
+        *,
+        telemetry: TelemetryStore | None = None,
+        durable: str = "driver-services",
+    ) -> None:
+        self.bus = bus
+        self.store = store
+        self.telemetry = telemetry
+        self.names = {sid: name for name, sid in ids.items()}
+        self._ids = np.array(sorted(self.names), dtype=np.int64)
+        self.durable = durable
+        self._vehicles: dict[str, _Vehicle] = {}
+        self._lock = threading.Lock()
+        self._sub: Subscription | None = None
+        self._queue: queue.Queue[TelemetryStored | None] = queue.Queue()
+        self._worker: threading.Thread | None = None
+        self.runs = 0
+        self.errors = 0
+        self.late_dropped = 0
+
+    def start(self) -> None:
+        """Subscribe; events are queued by the bus handler and analysed on a worker thread,
+        so that the gateway's committer (which publishes) never waits for the analysis."""
+        if self._sub is None:
+            self._worker = threading.Thread(
+                target=self._work, name="volta-driver-services", daemon=True
+            )
+            self._worker.start()
+            self._sub = self.bus.subscribe(TELEMETRY_ALL, self._on_message, durable=self.durable)
+
+    def stop(self) -> None:
+        """Unsubscribe, finish what is queued, stop the worker."""
+        if self._sub is not None:
+            self._sub.close()
+            self._sub = None
+            self._queue.put(None)
+            if self._worker is not None:
+                self._worker.join()
+                self._worker = None
+
+    @property
+    def backlog(self) -> int:
+        """Events received and not analysed yet."""
+        return self._queue.qsize()
+
+    def _on_message(self, message: Message) -> None:
+        self._queue.put(message.decode(TelemetryStored))
+
+    def _work(self) -> None:
+        while True:
+            ev = self._queue.get()
+            try:
+                if ev is None:
+                    return
+                self.feed(ev)
+            except Exception:  # one bad batch must not stop the service for every car
+                self.errors += 1
+                log.exception("driver services failed on a batch of %s", ev.vin if ev else "?")
+            finally:
+                self._queue.task_done()
+
+    def feed(self, ev: TelemetryStored) -> None:
+        """Take one stored batch; analyse the vehicle if enough new data came in."""
+        with self._lock:
+            veh = self._vehicles.get(ev.vin)
+            if veh is None:
+                veh = self._vehicles[ev.vin] = self._resume(ev)
+            newest = self._append(veh, ev)
+            self._advance(veh, ev.seq, newest)
+            if veh.newest - veh.last_run >= RUN_EVERY_MS:
+                self._run(ev.vin, veh, veh.watermark)
+
+    def flush(self, *, complete: bool = False) -> None:
+        """Analyse every vehicle now (after what is queued); with `complete`, take all data
+        received as final (end of a replay, or a test)."""
+        if self._worker is not None:
+            self._queue.join()
+        with self._lock:
+            for vin, veh in self._vehicles.items():
+                self._run(vin, veh, _FOREVER if complete else veh.watermark)
+
+    def _resume(self, ev: TelemetryStored) -> _Vehicle:
+        """State for a vehicle seen for the first time by this process. If it has derived
+        records (a restart), carry on after them: the first provisional record is re-owned,
+        its samples reloaded from the telemetry store, and sequence numbers start here."""
+        latest: list[Drive | Charge] = [
+            *self.store.list("drive", Drive, ev.vin, limit=1),
+            *self.store.list("charge", Charge, ev.vin, limit=1),
+        ]
+        if not latest:
+            return _Vehicle()  # new: its data starts at seq 1
+        final_end = max((r.end_ms for r in latest if r.final), default=_NEVER)
+        open_start = min((r.start_ms for r in latest if not r.final), default=_FOREVER)
+        done = min(final_end, open_start) if final_end > _NEVER else open_start
+        veh = _Vehicle(done_until=done, next_seq=ev.seq)
+        if self.telemetry is not None:
+            ids = sorted(self.names)
+            scanned = self.telemetry.scan(ev.vin, ids, done - CONTEXT_MS, _FOREVER)
+            for sid, (ts, num) in scanned.items():
+                if len(ts):
+                    veh.chunks.append((np.full(len(ts), sid, dtype=np.int64), ts, num))
+        return veh
+
+    def _append(self, veh: _Vehicle, ev: TelemetryStored) -> int:
+        sid = np.asarray(ev.signal_ids, dtype=np.int64)
+        ts = np.asarray(ev.ts, dtype=np.int64)
+        newest = int(ts.max()) if len(ts) else ev.ts_ms
+        keep = np.isin(sid, self._ids)
+        if keep.any():
+            idx = np.flatnonzero(keep)
+            num = np.array([ev.num[i] for i in idx.tolist()], dtype=np.float64)  # None → nan
+            t = ts[idx]
+            ok = (t >= veh.done_until - CONTEXT_MS) & ~np.isnan(num)
+            self.late_dropped += int(len(t) - ok.sum())
+            veh.chunks.append((sid[idx][ok], t[ok], num[ok]))
+        return newest
+
+    def _advance(self, veh: _Vehicle, seq: int, newest: int) -> None:
+        veh.newest = max(veh.newest, newest)
+        if seq < veh.next_seq:
+            return  # a re-numbered or very late batch: data kept, watermark unchanged
+        veh.pending[seq] = max(veh.pending.get(seq, _NEVER), newest)
+        while veh.next_seq in veh.pending:
+            veh.watermark = max(veh.watermark, veh.pending.pop(veh.next_seq))
+            veh.next_seq += 1
+        if veh.pending and veh.newest - veh.watermark > STALE_HOLE_MS:
+            # the hole is not going to fill (a batch rejected whole, a restart): move past it
+            veh.next_seq = min(veh.pending)
+            while veh.next_seq in veh.pending:
+                veh.watermark = max(veh.watermark, veh.pending.pop(veh.next_seq))
+                veh.next_seq += 1
+
+    def _run(self, vin: str, veh: _Vehicle, complete_to: int) -> None:
+        veh.last_run = veh.newest
+        cols = veh.columns(veh.done_until - CONTEXT_MS, self.names)
+        res = analyse(vin, cols, complete_to)
+        self.runs += 1
+        start = veh.done_until
+        for kind in KINDS:
+            self.store.replace_from(
+                kind, vin, start, [r for r in res.of(kind) if r.start_ms >= start]
+            )
+        veh.done_until = max(veh.done_until, _boundary(res, complete_to))
+
+
+def _boundary(res: Results, complete_to: int) -> int:
+    """The earliest time a later run could still change: the start of the first provisional
+    item, or `SETTLE_MS` before the data is complete. No item straddles it."""
+    items: list[Drive | Charge] = [*res.drives, *res.charges]
+    if complete_to >= _FOREVER:
+        return max((r.end_ms for r in items), default=_NEVER)
+    return min([*(r.start_ms for r in items if not r.final), complete_to - SETTLE_MS])

@@ -1,0 +1,1 @@
+"""Drives: detected from speed, gear and odometer; distance, energy, efficiency per drive."""

@@ -1,0 +1,1 @@
+"""Statistics: distance, energy, efficiency and charging per day, week or month."""

@@ -1,0 +1,1 @@
+"""Timeline of a vehicle's states (driving, charging, parked, asleep, offline) and vampire drain."""

@@ -1,0 +1,174 @@
+// Fleet page: every vehicle on the road map, counts by state, a searchable sortable list.
+// Polls /v1/fleet/positions once a second (one columnar response for the whole fleet).
+
+import { ApiError, reportUnauthorized, token } from "./api.js";
+import { age, esc, h, num, socColor, STATE_COLORS, STATES } from "./format.js";
+import { loadRoads, mapChrome, MapView } from "./map.js";
+import { VirtualList } from "./vlist.js";
+
+let roadsCache = null;
+const SOC_PALETTE = ["#cf222e", "#d4a72c", "#1a9f4a", "#7d8b99"];
+const socBucket = (s) => (Number.isNaN(s) ? 3 : s < 20 ? 0 : s < 50 ? 1 : 2);
+const orNull = (v) => (Number.isNaN(v) ? null : v);
+
+// Measured by bench/dashboard.py: data arrival → painted, for the first and every update.
+const perf = (window.voltaPerf = { firstRenderMs: null, updateMs: [], updates: 0, parseMs: [], listMs: [], paintMs: [] });
+
+export function mount(main) {
+  main.innerHTML = `
+    <h1>Fleet</h1>
+    <p class="sub" id="fleet-sub">Loading the fleet…</p>
+    <div class="counts" id="counts"></div>
+    <div class="grid cols-2">
+      <section class="panel">
+        <div class="toolbar"><h2 style="margin:0">Map</h2><span class="spacer"></span>
+          <label>Colour by <select id="colour"><option value="state">state</option><option value="soc">state of charge</option></select></label>
+        </div>
+        <div class="map" id="fleet-map"><div class="legend" id="legend"></div></div>
+      </section>
+      <section class="panel">
+        <div class="toolbar"><h2 style="margin:0">Vehicles</h2>
+          <input type="search" id="search" placeholder="Search VIN or state" aria-label="Search vehicles"></div>
+        <div class="head" id="list-head">
+          <span data-key="vin">VIN</span><span data-key="state">State</span>
+          <span class="num" data-key="speed">km/h</span><span class="num" data-key="soc">SoC %</span>
+          <span class="num" data-key="last_seen">Last seen</span></div>
+        <div id="list"></div>
+        <p class="empty" id="list-empty" hidden>No vehicles match.</p>
+      </section>
+    </div>`;
+  const mapEl = main.querySelector("#fleet-map");
+  const map = new MapView(mapEl);
+  mapChrome(mapEl, map);
+  let data = null, vins = [], sortKey = "vin", asc = true, query = "", colourBy = "state";
+  let stopped = false, timer = null, arrivedAt = 0, drawnSeq = 0, seq = 0;
+
+  const list = new VirtualList(main.querySelector("#list"), {
+    renderRow: (j, i) => { const st = data.states[data.state[j]]; return `<div class="row" data-i="${i}"><span class="mono">${vins[j]}</span>
+      <span><i class="dot" style="background:${STATE_COLORS[st]}"></i>${st}</span>
+      <span class="num">${num(orNull(data.speed[j]), 0)}</span><span class="num">${num(orNull(data.soc[j]), 0)}</span>
+      <span class="num">${age(data.now - data.last_seen[j])}</span></div>`; },
+    onClick: (j) => { location.hash = `#/vehicle/${vins[j]}`; },
+  });
+  map.onPick = (i) => { location.hash = `#/vehicle/${vins[i]}`; };
+  map.afterDraw = () => {
+    mapEl.dataset.visible = String(map.visible);
+    if (seq === drawnSeq || !arrivedAt) return;
+    drawnSeq = seq;
+    const ms = performance.now() - arrivedAt;
+    if (perf.firstRenderMs === null) perf.firstRenderMs = ms; else perf.updateMs.push(ms);
+    perf.paintMs.push(map.paintMs);
+    perf.updates++;
+    mapEl.dataset.rendered = String(perf.updates);
+  };
+
+  main.querySelector("#colour").addEventListener("change", (e) => { colourBy = e.target.value; paintMarkers(); legend(); });
+  main.querySelector("#search").addEventListener("input", (e) => { query = e.target.value.trim().toUpperCase(); refreshList(); });
+  main.querySelector("#list-head").addEventListener("click", (e) => {
+    const key = e.target.dataset.key;
+    if (!key) return;
+    asc = key === sortKey ? !asc : key === "vin" || key === "state";
+    sortKey = key;
+    refreshList();
+  });
+
+  function legend() {
+    const el = main.querySelector("#legend");
+    el.innerHTML = colourBy === "state"
+      ? STATES.map((s) => `<span><i class="dot" style="background:${STATE_COLORS[s]}"></i>${s}</span>`).join(" &nbsp;")
+      : [["< 20 %", 0], ["20–50 %", 1], ["≥ 50 %", 2]].map(([t, i]) => `<span><i class="dot" style="background:${SOC_PALETTE[i]}"></i>${t}</span>`).join(" &nbsp;") + " &nbsp;▲ driving, heading";
+  }
+
+  function paintMarkers() {
+    if (!data) return;
+    const n = vins.length, colorIndex = new Uint8Array(n), arrow = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      colorIndex[i] = colourBy === "state" ? data.state[i] : socBucket(data.soc[i]);
+      arrow[i] = data.state[i] === 0 ? 1 : 0;
+    }
+    const palette = colourBy === "state" ? STATES.map((s) => STATE_COLORS[s]) : SOC_PALETTE;
+    map.setMarkers({ n, lon: data.lon, lat: data.lat, heading: data.heading, colorIndex, arrow, palette });
+    let withPos = 0;
+    for (let i = 0; i < n; i++) if (!Number.isNaN(data.lat[i] + data.lon[i])) withPos++;
+    mapEl.dataset.markers = String(withPos);
+  }
+
+  // The list holds row numbers into the columns, sorted and filtered here: no per-vehicle
+  // objects. Rows come sorted by VIN from the server, so that order needs no sort at all.
+  function refreshList() {
+    if (!data) return;
+    const n = vins.length, dir = asc ? 1 : -1;
+    let rows = new Uint32Array(n);
+    for (let i = 0; i < n; i++) rows[i] = i;
+    if (query) rows = rows.filter((j) => vins[j].includes(query) || data.states[data.state[j]].toUpperCase().startsWith(query));
+    if (sortKey === "vin") { if (!asc) rows.reverse(); }
+    else {
+      const col = data[sortKey];
+      rows.sort((a, b) => {
+        const x = col[a], y = col[b];
+        if (Number.isNaN(x)) return Number.isNaN(y) ? a - b : 1; // no value: always last
+        if (Number.isNaN(y)) return -1;
+        return x === y ? a - b : (x - y) * dir;
+      });
+    }
+    main.querySelectorAll("#list-head span").forEach((s) => {
+      s.classList.toggle("sorted", s.dataset.key === sortKey);
+      s.classList.toggle("asc", s.dataset.key === sortKey && asc);
+    });
+    main.querySelector("#list-empty").hidden = rows.length > 0;
+    list.setItems(rows);
+  }
+
+  function counts() {
+    const c = Object.fromEntries(STATES.map((s) => [s, 0]));
+    for (const s of data.state) c[data.states[s]]++;
+    main.querySelector("#counts").innerHTML = `<div class="count" data-state="all"><b>${vins.length.toLocaleString("en-GB")}</b><span>vehicles</span></div>` +
+      STATES.map((s) => `<div class="count" data-state="${s}"><b>${c[s].toLocaleString("en-GB")}</b><span><i class="dot" style="background:${STATE_COLORS[s]}"></i>${s}</span></div>`).join("");
+  }
+
+  const worker = new Worker(new URL("./positions-worker.js", import.meta.url));
+  worker.onmessage = (e) => {
+    if (stopped) return;
+    const msg = e.data;
+    if (msg.error) {
+      const err = new ApiError(msg.error.status, msg.error.code ?? "error", msg.error.message);
+      if (err.status === 401) { reportUnauthorized(err); return; }
+      main.querySelector("#fleet-sub").innerHTML = `<span class="error">Could not load the fleet: ${esc(err.message)} — retrying.</span>`;
+    } else {
+      arrivedAt = msg.arrived - performance.timeOrigin;
+      perf.parseMs.push(msg.parseMs);
+      const t0 = performance.now();
+      if (msg.vin) vins = msg.vin;
+      data = msg;
+      seq++;
+      paintMarkers();
+      counts();
+      refreshList();
+      perf.listMs.push(performance.now() - t0);
+      main.querySelector("#fleet-sub").textContent = vins.length
+        ? `${vins.length.toLocaleString("en-GB")} vehicles, updated ${new Date(data.now).toLocaleTimeString("en-GB", { hour12: false })}`
+        : "No vehicle has reported yet: they appear here as soon as they send telemetry.";
+    }
+    timer = setTimeout(poll, Math.max(0, 1000 - (performance.now() - requested)));
+  };
+  let requested = 0;
+  function poll() {
+    if (stopped) return;
+    requested = performance.now();
+    worker.postMessage({ token: token.get() });
+  }
+
+  legend();
+  (async () => {
+    try {
+      roadsCache ??= await loadRoads();
+      if (!stopped) map.setRoads(roadsCache);
+    } catch (e) {
+      mapEl.append(h(`<p class="error" style="position:absolute;top:10px;left:10px">Road layer unavailable: ${esc(e.message)}</p>`));
+    }
+  })();
+  poll();
+  return () => { stopped = true; clearTimeout(timer); worker.terminate(); };
+}
+
+export async function roads() { roadsCache ??= await loadRoads(); return roadsCache; }

@@ -1,0 +1,193 @@
+// Vehicle page: live values over the WebSocket (with reconnect), last-hour charts from
+// /history, the current track on the map, and the driver services where the server has them.
+
+import { ApiError, get, token } from "./api.js";
+import { Chart } from "./chart.js";
+import { roads } from "./fleet.js";
+import { age, dateTime, esc, num, unit as showUnit } from "./format.js";
+import { mapChrome, MapView } from "./map.js";
+import { mountServices } from "./services.js";
+
+const TB = "Vehicle.Powertrain.TractionBattery.";
+const SPEED = "Vehicle.Speed", POWER = TB + "CurrentPower", SOC = TB + "StateOfCharge.Current";
+const LAT = "Vehicle.CurrentLocation.Latitude", LON = "Vehicle.CurrentLocation.Longitude";
+const HOUR = 3600_000;
+
+// [path, label, digits, scale, unit shown (null: the catalog's)]
+const KEY_SIGNALS = [
+  [SPEED, "Speed", 0, 1, null],
+  [POWER, "Battery power (+ in)", 1, 1e-3, "kW"],
+  [SOC, "State of charge", 1, 1, null],
+  [TB + "StateOfCharge.CurrentEnergy", "Energy in battery", 1, 1, null],
+  [TB + "Charging.IsCharging", "Charging", null, 1, null],
+  ["Vehicle.TraveledDistance", "Odometer", 1, 1e-3, "km"],
+  ["Vehicle.CurrentLocation.Heading", "Heading", 0, 1, null],
+  ["Vehicle.Exterior.AirTemperature", "Outside air", 1, 1, null],
+  ["Vehicle.Cabin.HVAC.AmbientAirTemperature", "Cabin", 1, 1, null],
+  [TB + "StateOfHealth", "Battery health", 1, 1, null],
+  ["Vehicle.LowVoltageBattery.CurrentVoltage", "12 V battery", 2, 1, null],
+];
+
+function show(value, digits, scale) {
+  if (typeof value === "boolean") return value ? "yes" : "no";
+  if (typeof value === "number") return digits === null ? String(value) : num(value * scale, digits);
+  if (Array.isArray(value)) return value.length ? value.join(", ") : "none";
+  return value === null || value === undefined ? "—" : String(value);
+}
+
+export function mount(main, vin) {
+  main.innerHTML = `
+    <a class="back" href="#/fleet">← Fleet</a>
+    <div class="toolbar"><h1 class="mono" style="font-size:22px">${esc(vin)}</h1>
+      <span id="model" class="sub" style="margin:0"></span><span class="spacer"></span>
+      <span class="live-pill" id="live">connecting…</span></div>
+    <div id="vehicle-error"></div>
+    <div class="stack">
+      <section class="panel"><h2>Live values</h2><div class="values" id="values" data-updates="0"></div></section>
+      <div class="grid cols-2">
+        <section class="panel"><h2>Last hour</h2>
+          <div id="c-speed"></div><div id="c-power"></div><div id="c-soc"></div></section>
+        <section class="panel"><h2>Current track</h2><div class="map" id="vehicle-map" style="height:510px"></div></section>
+      </div>
+      <div class="grid" id="services" style="grid-template-columns:repeat(auto-fill,minmax(min(420px,100%),1fr))"></div>
+      <section class="panel"><h2>All signals</h2><div id="all-signals"><p class="empty">Waiting for the first values…</p></div></section>
+    </div>`;
+  const state = {}; // path -> {value, unit, ts}
+  let stopped = false, ws = null, retry = 0, retryTimer = null, tick = null;
+  const valuesEl = main.querySelector("#values");
+  const live = main.querySelector("#live");
+  const charts = {
+    [SPEED]: new Chart(main.querySelector("#c-speed"), { label: "Speed", unit: "km/h", color: "#1f6feb", min: 0 }),
+    [POWER]: new Chart(main.querySelector("#c-power"), { label: "Battery power", unit: "kW", color: "#8250df", digits: 1 }),
+    [SOC]: new Chart(main.querySelector("#c-soc"), { label: "State of charge", unit: "%", color: "#1a9f4a", digits: 1, min: 0, max: 100 }),
+  };
+  const scale = { [POWER]: 1e-3 };
+  const mapEl = main.querySelector("#vehicle-map");
+  const map = new MapView(mapEl);
+  mapChrome(mapEl, map);
+  let track = [];
+
+  valuesEl.innerHTML = KEY_SIGNALS.map(([path, label]) => `<div class="value" data-signal="${path}">
+      <div class="label">${label}</div><div><span class="v">—</span><span class="u"></span></div>
+      <div class="age">no value yet</div></div>`).join("");
+
+  function fail(message) {
+    main.querySelector("#vehicle-error").innerHTML = `<p class="error">${esc(message)}</p>`;
+  }
+
+  function apply(signals, flash) {
+    for (const [path, sv] of Object.entries(signals)) {
+      state[path] = sv;
+      const chart = charts[path];
+      if (chart && typeof sv.value === "number") chart.append(sv.ts, sv.value * (scale[path] ?? 1));
+    }
+    if (signals[LAT] && signals[LON]) {
+      track.push([signals[LON].value, signals[LAT].value]);
+      placeVehicle();
+    }
+    renderValues(flash ? new Set(Object.keys(signals)) : new Set());
+    renderAll();
+  }
+
+  function placeVehicle() {
+    const lat = state[LAT]?.value, lon = state[LON]?.value;
+    map.setTrack(track);
+    if (lat === undefined || lon === undefined) return;
+    const driving = (state[SPEED]?.value ?? 0) > 0.5;
+    map.setMarkers({ n: 1, lon: [lon], lat: [lat], heading: [state["Vehicle.CurrentLocation.Heading"]?.value ?? null],
+      colorIndex: [0], arrow: [driving ? 1 : 0], palette: ["#0f1b2a"] });
+  }
+
+  function renderValues(changed) {
+    const now = Date.now();
+    for (const [path, , digits, sc, u] of KEY_SIGNALS) {
+      const el = valuesEl.querySelector(`[data-signal="${path}"]`), sv = state[path];
+      if (!sv) continue;
+      el.querySelector(".v").textContent = show(sv.value, digits, sc);
+      el.querySelector(".u").textContent = u ?? showUnit(sv.unit);
+      const a = el.querySelector(".age");
+      a.textContent = `${age(now - sv.ts)}`;
+      a.title = dateTime(sv.ts);
+      a.classList.toggle("stale", now - sv.ts > 120_000);
+      el.dataset.value = String(sv.value);
+      if (changed.has(path)) { el.classList.add("flash"); requestAnimationFrame(() => requestAnimationFrame(() => el.classList.remove("flash"))); }
+    }
+  }
+
+  function renderAll() {
+    const paths = Object.keys(state).sort(), now = Date.now();
+    if (!paths.length) return;
+    main.querySelector("#all-signals").innerHTML = `<table><thead><tr><th>Signal</th><th class="num">Value</th><th>Unit</th><th class="num">Age</th></tr></thead><tbody>${
+      paths.map((p) => `<tr><td class="mono">${esc(p)}</td><td class="num">${esc(show(state[p].value, null, 1))}</td><td>${esc(showUnit(state[p].unit))}</td><td class="num">${age(now - state[p].ts)}</td></tr>`).join("")}</tbody></table>`;
+  }
+
+  function connect() {
+    if (stopped) return;
+    const proto = location.protocol === "https:" ? "wss" : "ws";
+    let opened = false;
+    ws = new WebSocket(`${proto}://${location.host}/v1/vehicles/${encodeURIComponent(vin)}/live?token=${encodeURIComponent(token.get() ?? "")}`);
+    ws.onopen = () => { opened = true; retry = 0; live.textContent = "live"; live.className = "live-pill on"; };
+    ws.onmessage = (e) => {
+      const msg = JSON.parse(e.data);
+      apply(msg.signals, msg.type === "update");
+      if (msg.type === "update") valuesEl.dataset.updates = String(Number(valuesEl.dataset.updates) + 1);
+    };
+    ws.onclose = async () => {
+      if (stopped) return;
+      live.className = "live-pill off";
+      if (!opened) {
+        // A refused handshake says nothing to the browser: ask the REST API why.
+        try { await get(`/v1/vehicles/${encodeURIComponent(vin)}/state`); } catch (e) {
+          if (e instanceof ApiError && [401, 403, 404].includes(e.status)) { live.textContent = "no access"; fail(e.message); return; }
+        }
+      }
+      const wait = Math.min(10_000, 1000 * 2 ** retry++);
+      live.textContent = `reconnecting in ${Math.round(wait / 1000)} s`;
+      retryTimer = setTimeout(connect, wait);
+    };
+  }
+
+  async function loadHistory() {
+    const end = Date.now(), start = end - HOUR;
+    const q = new URLSearchParams({ signals: [SPEED, POWER, SOC, LAT, LON].join(","), start: String(start), end: String(end + 60_000), max_points: "720" });
+    try {
+      const hist = await get(`/v1/vehicles/${encodeURIComponent(vin)}/history?${q}`);
+      const by = Object.fromEntries(hist.series.map((s) => [s.signal, s]));
+      for (const path of [SPEED, POWER, SOC]) {
+        const s = by[path], sc = scale[path] ?? 1;
+        if (s) charts[path].setData(s.ts.slice(), s.value.map((v) => (v === null ? null : v * sc)));
+      }
+      if (by[LAT] && by[LON]) {
+        const lonAt = new Map(by[LON].ts.map((t, i) => [t, by[LON].value[i]]));
+        const histTrack = [];
+        by[LAT].ts.forEach((t, i) => { const lon = lonAt.get(t); if (lon !== undefined && lon !== null && by[LAT].value[i] !== null) histTrack.push([lon, by[LAT].value[i]]); });
+        track = histTrack.concat(track);
+        placeVehicle();
+      }
+    } catch (e) {
+      if (!stopped) fail(`History unavailable: ${e.message}`);
+    }
+  }
+
+  (async () => {
+    try {
+      const v = await get(`/v1/vehicles/${encodeURIComponent(vin)}`);
+      main.querySelector("#model").textContent = v.model ?? "";
+    } catch (e) {
+      fail(e.message);
+      live.textContent = "unavailable";
+      return;
+    }
+    let base = null;
+    try { base = await roads(); map.setRoads(base); } catch { /* the track still draws without roads */ }
+    connect();
+    loadHistory();
+    mountServices(main.querySelector("#services"), vin, base);
+  })();
+  tick = setInterval(() => {
+    const now = Date.now();
+    for (const c of Object.values(charts)) c.setRange(now - HOUR, now);
+    renderValues(new Set());
+  }, 1000);
+  return () => { stopped = true; clearTimeout(retryTimer); clearInterval(tick); if (ws) ws.close(); };
+}

@@ -1,0 +1,34 @@
+"""Battery health against the simulator's true state of health."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from volta.api import create_app
+from volta.registry import Role
+
+from .pipeline import Fed
+
+SOH_TOLERANCE_PP = 2.0
+
+
+def test_soh_from_charges_and_drives_is_within_two_points_of_truth(fed: Fed) -> None:
+    """One simulated day of packs aged 0-4 years (the fleet's spread of ages stands in for a
+    year of ageing of one car, which the test budget does not allow)."""
+    truth = fed.day.truth
+    token = fed.platform.registry.issue_token(Role.OPERATOR).token
+    client = TestClient(create_app(fed.platform))
+    checked = 0
+    errors = []
+    for v in truth.vehicles:
+        body = client.get(
+            f"/v1/vehicles/{v.vin}/battery", headers={"Authorization": f"Bearer {token}"}
+        ).json()
+        if body["soh_pct"] is None:
+            continue
+        true = [s.soh for s in truth.soh if s.vin == v.vin][-1] * 100.0
+        errors.append(abs(body["soh_pct"] - true))
+        checked += 1
+        assert body["projected_range_km"] > 50
+    assert checked >= len(truth.vehicles) // 2, checked
+    assert max(errors) <= SOH_TOLERANCE_PP, errors

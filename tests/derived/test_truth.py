@@ -1,0 +1,66 @@
+"""Driver services against the simulator's ground truth, through the real pipeline."""
+
+from __future__ import annotations
+
+from volta.charging.core import Charge
+from volta.drives.core import Drive
+
+from .pipeline import Fed
+
+BOUNDARY_MS = 10_000
+ODOMETER_RESOLUTION_M = 1.0
+
+
+def _drives(fed: Fed, vin: str) -> list[Drive]:
+    return sorted(
+        fed.platform.derived.list("drive", Drive, vin=vin, limit=10_000), key=lambda d: d.start_ms
+    )
+
+
+def _charges(fed: Fed, vin: str) -> list[Charge]:
+    got = fed.platform.derived.list("charge", Charge, vin=vin, limit=10_000)
+    return sorted(got, key=lambda c: c.start_ms)
+
+
+def test_every_true_drive_is_found_once_and_no_phantoms(fed: Fed) -> None:
+    truth = fed.day.truth
+    for v in truth.vehicles:
+        true = sorted((d for d in truth.drives if d.vin == v.vin), key=lambda d: d.start_ms)
+        got = _drives(fed, v.vin)
+        assert len(got) == len(true), v.vin
+        for g, t in zip(got, true, strict=True):
+            assert abs(g.start_ms - t.start_ms) <= BOUNDARY_MS
+            assert abs(g.end_ms - t.end_ms) <= BOUNDARY_MS
+            assert g.final
+
+
+def test_drive_distance_within_half_a_percent_and_energy_within_one(fed: Fed) -> None:
+    truth = fed.day.truth
+    dist: list[tuple[float, object, object]] = []
+    energy: list[tuple[float, object, object]] = []
+    for v in truth.vehicles:
+        true = sorted((d for d in truth.drives if d.vin == v.vin), key=lambda d: d.start_ms)
+        for g, t in zip(_drives(fed, v.vin), true, strict=True):
+            # the odometer (VSS uint32, m) is floored to whole metres: below 200 m, 0.5 % is
+            # finer than the signal, so the tolerance there is its resolution
+            err = abs(g.distance_m - t.distance_m)
+            dist.append((err / t.distance_m if err > ODOMETER_RESOLUTION_M else 0.0, g, t))
+            energy.append((abs(g.energy_wh / t.energy_from_battery_wh - 1), g, t))
+    worst_d = max(dist, key=lambda x: x[0])
+    worst_e = max(energy, key=lambda x: x[0])
+    assert worst_d[0] <= 0.005, worst_d
+    assert worst_e[0] <= 0.01, worst_e
+
+
+def test_every_charge_is_found_with_its_energy_within_one_percent(fed: Fed) -> None:
+    truth = fed.day.truth
+    assert any(c.dc for c in truth.charges) and any(not c.dc for c in truth.charges)
+    for v in truth.vehicles:
+        true = sorted((c for c in truth.charges if c.vin == v.vin), key=lambda c: c.start_ms)
+        got = _charges(fed, v.vin)
+        assert len(got) == len(true), v.vin
+        for g, t in zip(got, true, strict=True):
+            assert abs(g.start_ms - t.start_ms) <= 60_000
+            assert abs(g.energy_added_wh / t.energy_into_battery_wh - 1) <= 0.01
+            assert g.dc == t.dc
+            assert g.soc_from is not None and abs(g.soc_from - t.soc_from) <= 0.5

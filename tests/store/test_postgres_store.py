@@ -1,0 +1,219 @@
+"""What only the PostgreSQL store does: migrations, partitions, many writers, an unreachable server.
+
+The contract suite (test_contract.py) covers the interface; these run on the same per-run
+database (pgkit.py) and skip when nothing listens on 5432.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from typer.testing import CliRunner
+
+from volta.cli import _register_all, app
+from volta.config import Settings
+from volta.errors import Unavailable
+from volta.store import migrations, open_store
+from volta.store.base import StoreStats
+from volta.store.postgres_load import partition_name
+from volta.store.postgres_store import PostgresStore, Server
+
+from .pgkit import PG_RUN
+from .storekit import T0, VIN_A, batch
+
+pytestmark = pytest.mark.services
+
+DAY = 86_400_000
+SPEED = 101
+
+
+@pytest.fixture
+def url() -> str:
+    return PG_RUN.ensure()
+
+
+@pytest.fixture
+def schema() -> str:
+    return PG_RUN.new_schema()
+
+
+@pytest.fixture
+def store(url: str, schema: str) -> Iterator[PostgresStore]:
+    s = PostgresStore(url, schema=schema, pool_size=4)
+    yield s
+    s.close()
+
+
+def _applied(url: str, schema: str) -> list[int]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(f"SELECT version FROM {schema}.schema_migrations ORDER BY 1")
+        return [r[0] for r in rows]
+
+
+def test_migrations_apply_once_and_are_idempotent(url: str, schema: str) -> None:
+    server = Server(url, schema)
+    assert server.version() is None
+    first = server.migrate()
+    assert [m.version for m in first] == [m.version for m in migrations.available()]
+    assert server.migrate() == []
+    assert server.version() == migrations.latest_version()
+    assert _applied(url, schema) == [m.version for m in migrations.available()]
+
+
+def test_workers_starting_together_migrate_once(url: str, schema: str) -> None:
+    barrier = threading.Barrier(4)
+    applied: list[int] = []
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        server = Server(url, schema)
+        barrier.wait()
+        try:
+            applied.append(len(server.migrate()))
+        except BaseException as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sorted(applied) == [0, 0, 0, len(migrations.available())]
+
+
+def test_store_refuses_a_schema_newer_than_it_knows(url: str, schema: str) -> None:
+    Server(url, schema).migrate()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"INSERT INTO {schema}.schema_migrations VALUES (9999, 'future')")
+    with pytest.raises(Unavailable, match="newer than this Volta understands"):
+        PostgresStore(url, schema=schema)
+
+
+def test_store_without_migrate_refuses_an_unmigrated_schema(url: str, schema: str) -> None:
+    with pytest.raises(Unavailable, match="volta migrate"):
+        PostgresStore(url, schema=schema, migrate=False)
+
+
+def test_day_partitions_are_created_on_demand(store: PostgresStore) -> None:
+    assert store.partitions() == []
+    store.append([batch(VIN_A, 1, [(0, SPEED, 1.0), (DAY, SPEED, 2.0), (2 * DAY - 1, SPEED, 3.0)])])
+    assert store.partitions() == ["telemetry_20251127", "telemetry_20251128"]
+    store.append([batch(VIN_A, 2, [(0, SPEED, 4.0)], ts=T0 + 3 * DAY)])
+    assert store.partitions()[-1] == "telemetry_20251130"
+    (s,) = store.history(VIN_A, [SPEED], T0, T0 + 4 * DAY)
+    assert s.num == [1.0, 2.0, 3.0, 4.0]
+
+
+def test_a_second_worker_reuses_partitions_another_created(
+    store: PostgresStore, url: str, schema: str
+) -> None:
+    store.append([batch(VIN_A, 1, [(0, SPEED, 1.0)])])
+    other = PostgresStore(url, schema=schema, pool_size=2)
+    try:
+        assert other.append([batch(VIN_A, 2, [(10, SPEED, 2.0)])]) == set()
+    finally:
+        other.close()
+    assert store.partitions() == [partition_name(T0 // DAY)]
+    assert store.stats().samples == 2
+
+
+def test_same_batch_from_two_workers_at_once_is_stored_once(url: str, schema: str) -> None:
+    workers = [PostgresStore(url, schema=schema, pool_size=2) for _ in range(2)]
+    batches = [batch(VIN_A, seq, [(i, SPEED, float(i)) for i in range(50)]) for seq in range(40)]
+    barrier = threading.Barrier(2)
+    answers: list[set[tuple[str, int]]] = [set(), set()]
+
+    def run(i: int) -> None:
+        barrier.wait()
+        # Each worker sends every batch, in opposite orders, in calls of 5 batches.
+        order = batches if i == 0 else batches[::-1]
+        for k in range(0, len(order), 5):
+            answers[i] |= workers[i].append(order[k : k + 5])
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        # Every batch was a duplicate for exactly one of the two workers.
+        assert answers[0] | answers[1] == {(VIN_A, seq) for seq in range(40)}
+        assert answers[0] & answers[1] == set()
+        assert workers[0].stats() == StoreStats(batches=40, samples=2000, quarantined=0, vehicles=1)
+        (latest,) = workers[1].latest(VIN_A)
+        assert (latest.ts_ms, latest.num) == (T0 + 49, 49.0)
+    finally:
+        for w in workers:
+            w.close()
+
+
+def test_unreachable_server_is_unavailable_with_a_plain_reason_and_no_password() -> None:
+    began = time.monotonic()
+    with pytest.raises(Unavailable) as err:
+        PostgresStore("postgresql://volta:s3cret@127.0.0.1:1/volta", timeout=2)
+    assert time.monotonic() - began < 5
+    assert "PostgreSQL at 127.0.0.1:1/volta is unavailable" in str(err.value)
+    assert "s3cret" not in str(err.value)
+
+
+def test_closed_store_is_unavailable(store: PostgresStore) -> None:
+    store.close()
+    with pytest.raises(Unavailable):
+        store.stats()
+
+
+def test_open_store_picks_postgresql_from_the_store_url(url: str) -> None:
+    store = open_store(Settings(store=url))
+    try:
+        assert isinstance(store, PostgresStore)
+        assert store.schema_version() == migrations.latest_version()
+    finally:
+        store.close()
+
+
+def test_volta_migrate_applies_then_reports_current(url: str, schema: str) -> None:
+    _register_all()
+    first = CliRunner().invoke(app, ["migrate", "--store", url, "--schema", schema])
+    assert first.exit_code == 0, first.output
+    assert "applied 0001_initial" in first.output
+    again = CliRunner().invoke(app, ["migrate", "--store", url, "--schema", schema])
+    assert again.exit_code == 0
+    assert "applied" not in again.output
+    assert f"version {migrations.latest_version()} (current)" in again.output
+
+
+def test_volta_migrate_says_why_it_failed() -> None:
+    _register_all()
+    result = CliRunner().invoke(app, ["migrate", "--store", "postgresql://x:pw@127.0.0.1:1/v"])
+    assert result.exit_code == 1
+    assert "is unavailable" in result.output
+    assert "pw@" not in result.output
+
+
+def test_store_recovers_when_its_connections_are_killed(store: PostgresStore, url: str) -> None:
+    # What a server restart does to a worker's pool, without restarting the shared server.
+    store.append([batch(VIN_A, 1, [(0, SPEED, 1.0)])])
+    with psycopg.connect(url, autocommit=True) as conn:
+        killed = conn.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND application_name = 'volta' "
+            "AND query NOT LIKE '%%pg_terminate_backend%%'"
+        ).fetchone()
+    assert killed is not None and killed[0] >= 1
+    assert store.append([batch(VIN_A, 2, [(0, SPEED, 2.0)])]) == set()
+    assert store.stats().samples == 2
+
+
+def test_append_recreates_a_partition_dropped_behind_its_back(store: PostgresStore) -> None:
+    store.append([batch(VIN_A, 1, [(0, SPEED, 1.0)])])
+    (name,) = store.partitions()
+    with psycopg.connect(store.server.url, autocommit=True) as conn:
+        conn.execute(f"DROP TABLE {store.schema}.{name}")  # retention, from another process
+    assert store.append([batch(VIN_A, 2, [(5, SPEED, 2.0)])]) == set()
+    assert store.partitions() == [name]
+    assert store.stats().samples == 1

@@ -1,0 +1,67 @@
+"""`volta doctor`: one plain line per engine, failing ones say what to do."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from store.pgkit import ADMIN_URL, RunDatabase
+from volta.cli import _register_all, app
+from volta.config import Settings
+from volta.doctor import Finding, diagnose
+from volta.store.postgres_store import Server
+
+
+@pytest.fixture(scope="module")
+def pg_url() -> Iterator[str]:
+    """A database of its own: the doctor checks the `public` schema, which store tests use."""
+    db = RunDatabase(ADMIN_URL)
+    yield db.ensure()
+    db.drop()
+
+
+def test_embedded_defaults_are_healthy(tmp_path: Path) -> None:
+    findings = diagnose(Settings(data_dir=tmp_path, store="duckdb", bus="memory", mqtt=None))
+    assert [f.ok for f in findings] == [True, True, True]
+
+
+@pytest.mark.services
+def test_unmigrated_postgres_is_reported_with_the_fix_then_healthy(pg_url: str) -> None:
+    settings = Settings(store=pg_url, bus="memory", mqtt=None)
+    (store, _, _) = diagnose(settings)
+    assert store == Finding(
+        "store", False, f"{Server(pg_url).where}: no Volta schema yet: run `volta migrate`"
+    )
+    Server(pg_url).migrate()
+    (store, _, _) = diagnose(settings)
+    assert store.ok and "schema version 1 (current)" in store.detail
+
+
+def test_unreachable_engines_fail_in_plain_words_without_secrets() -> None:
+    settings = Settings(
+        store="postgresql://volta:s3cret@127.0.0.1:1/volta",
+        bus="nats://volta:s3cret@127.0.0.1:1",
+        mqtt="mqtt://127.0.0.1:1",
+    )
+    findings = diagnose(settings)
+    assert [(f.component, f.ok) for f in findings] == [
+        ("store", False), ("bus", False), ("mqtt", False)
+    ]  # fmt: skip
+    assert findings[0].detail.startswith("PostgreSQL at 127.0.0.1:1/volta is unavailable")
+    assert findings[1].detail.startswith("NATS at 127.0.0.1:1 is unavailable")
+    assert findings[2].detail == "broker at 127.0.0.1:1 is unreachable: Connection refused"
+    assert not any("s3cret" in f.detail for f in findings)
+
+
+def test_volta_doctor_exits_nonzero_when_something_is_wrong(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _register_all()
+    monkeypatch.setenv("VOLTA_STORE", "duckdb")
+    monkeypatch.setenv("VOLTA_MQTT", "mqtt://127.0.0.1:1")
+    result = CliRunner().invoke(app, ["doctor"])
+    assert result.exit_code == 1
+    assert "FAIL  mqtt" in result.output and "ok    bus" in result.output

@@ -1,0 +1,59 @@
+"""Browser tests: Playwright driving Debian's Chromium against a real Volta fed by the
+simulator. Never downloads a browser: `scripts/browser.sh` installs Debian's chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .server import Server
+
+CHROMIUM = os.environ.get("VOLTA_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+FLEET_SIZE = 40
+
+os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+
+
+def chromium_missing() -> str | None:
+    """Why the browser tests cannot run, or None."""
+    if not Path(CHROMIUM).is_file() or shutil.which(CHROMIUM) is None:
+        return f"{CHROMIUM} is missing and scripts/browser.sh could not install it"
+    return None
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    srv = Server(tmp_path_factory.mktemp("volta-web"))
+    srv.vins = srv.feed_fleet(FLEET_SIZE, history_s=3600)
+    yield srv
+    srv.close()
+
+
+@pytest.fixture(scope="session")
+def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1366, "height": 900},
+        )
+        yield context
+        context.close()

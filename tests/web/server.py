@@ -1,0 +1,122 @@
+"""A real Volta for the browser tests and the dashboard benchmark: a platform on a temp data
+dir, uvicorn on a free localhost port in a thread, fed by the simulator in process."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import uvicorn
+
+from volta.api import create_app
+from volta.config import Settings
+from volta.ingest.inproc import InProcessTransport
+from volta.platform import Platform
+from volta.registry import Role
+from volta.sim.fleet import FleetConfig, roster
+from volta.sim.run import run
+from volta.sim.senders import CallableSender
+
+
+class Stopped(Exception):
+    """Raised in the simulator's sleep when the server shuts down."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class Server:
+    """Platform + uvicorn; `feed_fleet` drives simulated vehicles into it."""
+
+    def __init__(self, data_dir: Path, *, require_registered: bool = True) -> None:
+        self.platform = Platform(
+            Settings(data_dir=data_dir, mqtt=None), require_registered=require_registered
+        )
+        self.platform.start()
+        self.operator = self.platform.registry.issue_token(Role.OPERATOR).token
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(
+            create_app(self.platform),
+            host="127.0.0.1",
+            port=self.port,
+            log_config=None,
+            log_level="warning",
+            access_log=False,
+        )
+        self._uvicorn = uvicorn.Server(config)
+        self._threads: list[threading.Thread] = []
+        self._stop = threading.Event()
+        self.transport = InProcessTransport(self.platform.gateway)
+        self._start_thread(self._uvicorn.run, "uvicorn")
+        deadline = time.monotonic() + 20
+        while not self._uvicorn.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start within 20 s")
+            time.sleep(0.02)
+
+    def _start_thread(self, target: Callable[[], object], name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def feed_fleet(self, vehicles: int, *, seed: int = 3, history_s: int = 1800) -> list[str]:
+        """Register a fleet and drive it: its first `history_s` seconds at full speed (so the
+        charts have something to draw), then on in real time, a batch a second, with sample
+        times close to the wall clock. Returns once the history is in."""
+        wall_ms = time.time_ns() // 1_000_000
+        config = FleetConfig(
+            vehicles=vehicles, seed=seed, start_ms=wall_ms - history_s * 1000, window_s=60
+        )
+        fleet_start_ms = config.start_ms - config.start_ms % 60_000  # as the fleet rounds it
+        behind_s = (wall_ms - fleet_start_ms) / 1000
+        vins = [vin for vin, _ in roster(config)]
+        for vin, model in roster(config):
+            self.platform.registry.add_vehicle(vin, model)
+        caught_up = threading.Event()
+        calls = [0]
+
+        def clock() -> float:
+            # The run paces sample times against its first reading of this clock: reading
+            # `behind_s` in the past sends the history at once, then each second as it ends.
+            calls[0] += 1
+            return time.monotonic() - (behind_s if calls[0] == 1 else 0.0)
+
+        def sleep(seconds: float) -> None:
+            caught_up.set()
+            if self._stop.wait(seconds):
+                raise Stopped
+
+        def drive() -> None:
+            sender = CallableSender(deliver_many=self.transport.publish_many)
+            try:
+                run(
+                    config,
+                    history_s + 3600,
+                    sender,
+                    batch_s=1,
+                    speedup=1.0,
+                    clock=clock,
+                    sleep=sleep,
+                )
+            except Stopped:
+                return
+
+        self._start_thread(drive, "fleet")
+        if not caught_up.wait(120):
+            raise RuntimeError("the simulated fleet did not catch up with the clock in 120 s")
+        return vins
+
+    def close(self) -> None:
+        self._stop.set()
+        self._uvicorn.should_exit = True
+        for thread in self._threads:
+            thread.join(timeout=10)
+        self.platform.stop()

@@ -1,0 +1,258 @@
+"""The dashboard in a real browser: sign-in, fleet map, vehicle live values, ingest health."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from volta.wire import Batch, encode_msgpack
+
+from .conftest import SCREENSHOTS, chromium_missing
+from .server import Server
+
+if chromium_missing():
+    pytest.skip(f"browser tests skipped: {chromium_missing()}", allow_module_level=True)
+
+from playwright.sync_api import BrowserContext, ConsoleMessage, Page, expect
+
+pytestmark = pytest.mark.slow
+
+
+class Console:
+    """Errors the page logged or threw."""
+
+    def __init__(self, page: Page) -> None:
+        self.errors: list[str] = []
+        page.on("console", self._message)
+        page.on("pageerror", lambda exc: self.errors.append(f"uncaught: {exc}"))
+
+    def _message(self, msg: ConsoleMessage) -> None:
+        if msg.type == "error":
+            self.errors.append(msg.text)
+
+
+@pytest.fixture
+def page(browser_context: BrowserContext) -> Iterator[Page]:
+    p = browser_context.new_page()
+    yield p
+    p.close()
+
+
+def sign_in(page: Page, server: Server, token: str | None = None, at: str = "#/fleet") -> Console:
+    console = Console(page)
+    page.goto(f"{server.url}/ui/{at}")
+    page.fill("#token", token or server.operator)
+    page.click("#signin-button")
+    return console
+
+
+def fleet_positions(server: Server) -> dict[str, Any]:
+    r = httpx.get(
+        f"{server.url}/v1/fleet/positions", headers={"Authorization": f"Bearer {server.operator}"}
+    )
+    r.raise_for_status()
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def test_root_sends_the_browser_to_the_dashboard(server: Server) -> None:
+    r = httpx.get(f"{server.url}/", follow_redirects=False)
+    assert r.status_code == 307 and r.headers["location"] == "/ui/"
+
+
+def test_a_bad_token_is_refused_with_a_clear_error(page: Page, server: Server) -> None:
+    console = sign_in(page, server, token="ot_not-a-real-token")
+    expect(page.locator("#signin-error .error")).to_contain_text("not accepted")
+    assert page.evaluate("sessionStorage.getItem('volta.token')") is None
+    expect(page.locator("body")).to_have_attribute("data-page", "signin")
+    expect(page.locator("#nav")).to_be_hidden()
+    # the browser logs the refused request itself; anything else would be a bug
+    assert [e for e in console.errors if "401" not in e] == []
+
+
+def test_fleet_page_shows_a_marker_per_vehicle(page: Page, server: Server) -> None:
+    console = sign_in(page, server)
+    expected = sum(
+        1
+        for lat, lon in zip(*(fleet_positions(server)[k] for k in ("lat", "lon")), strict=True)
+        if lat is not None and lon is not None
+    )
+    assert expected > 0, "the simulated fleet should have sent positions"
+    markers = page.locator("#fleet-map")
+    expect(markers).to_have_attribute("data-markers", str(expected), timeout=10_000)
+    expect(page.locator('.count[data-state="all"] b')).to_have_text(str(expected))
+    expect(page.locator("#list .row")).to_have_count(expected)
+    # updates keep coming at 1 Hz
+    rendered = int(markers.get_attribute("data-rendered") or "0")
+    page.wait_for_function(
+        f"Number(document.querySelector('#fleet-map').dataset.rendered) >= {rendered + 2}",
+        timeout=5_000,
+    )
+    page.fill("#search", server.vins[0][-6:])
+    expect(page.locator("#list .row")).to_have_count(1 if server.vins[0] in _vins(server) else 0)
+    page.fill("#search", "")
+    page.wait_for_timeout(1200)  # let the road layer and a fresh update land
+    page.screenshot(path=str(SCREENSHOTS / "fleet.png"))
+    assert console.errors == []
+
+
+def _vins(server: Server) -> list[str]:
+    vins: list[str] = fleet_positions(server)["vin"]
+    return vins
+
+
+def _pick_vehicle(server: Server) -> tuple[str, bool]:
+    """A vehicle the simulator has driving, else the freshest one (and False)."""
+    pos = fleet_positions(server)
+    for vin, state in zip(pos["vin"], pos["state"], strict=True):
+        if pos["states"][state] == "driving":
+            return vin, True
+    newest = max(range(len(pos["vin"])), key=lambda i: pos["last_seen"][i])
+    return pos["vin"][newest], False
+
+
+class Nudge:
+    """When the simulated fleet has nobody driving (at night, simulated local time), send one
+    vehicle's speed once a second through the same in-process transport the simulator uses."""
+
+    def __init__(self, server: Server, vin: str) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._send, args=(server, vin), daemon=True)
+        self._thread.start()
+
+    def _send(self, server: Server, vin: str) -> None:
+        seq = 10**9
+        while not self._stop.wait(1.0):
+            seq += 1
+            now = time.time_ns() // 1_000_000
+            batch = Batch(v=1, vin=vin, seq=seq, ts=now, samples=[(0, "Vehicle.Speed", seq % 50)])
+            server.transport.publish(vin, encode_msgpack(batch))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def test_vehicle_page_live_values_change_within_3_s(page: Page, server: Server) -> None:
+    vin, driving = _pick_vehicle(server)
+    nudge = None if driving else Nudge(server, vin)
+    try:
+        console = sign_in(page, server, at=f"#/vehicle/{vin}")
+        expect(page.locator("#live")).to_have_text("live", timeout=10_000)
+        speed = page.locator('[data-signal="Vehicle.Speed"]')
+        expect(speed.locator(".v")).not_to_have_text("—", timeout=5_000)
+        updates = int(page.locator("#values").get_attribute("data-updates") or "0")
+        page.wait_for_function(
+            f"Number(document.querySelector('#values').dataset.updates) > {updates}",
+            timeout=3_000,
+        )
+        expect(page.locator("#all-signals table")).to_be_visible()
+        page.wait_for_timeout(1500)  # charts and map are drawn on the next frames
+        page.screenshot(path=str(SCREENSHOTS / "vehicle.png"), full_page=True)
+    finally:
+        if nudge is not None:
+            nudge.stop()
+    for service in ("drives", "charges", "battery", "timeline", "stats"):
+        expect(page.locator(f'[data-service="{service}"]')).not_to_contain_text("Loading")
+    assert console.errors == []
+
+
+def test_vehicle_page_of_an_unknown_vehicle_says_so(page: Page, server: Server) -> None:
+    console = sign_in(page, server, at="#/vehicle/JHMZZ1A1XRV999999")
+    expect(page.locator("#vehicle-error .error")).to_contain_text("not registered")
+    assert [e for e in console.errors if "404" not in e] == []
+
+
+def test_health_page_renders(page: Page, server: Server) -> None:
+    vin = server.vins[0]
+    bad = Batch(
+        v=1,
+        vin=vin,
+        seq=2 * 10**9,
+        ts=time.time_ns() // 1_000_000,
+        samples=[(0, "Vehicle.Speed", "fast")],
+    )
+    server.transport.publish(vin, encode_msgpack(bad))
+    console = sign_in(page, server, at="#/health")
+    expect(page.locator("#tiles .count")).to_have_count(8, timeout=5_000)
+    expect(page.locator("#seen .row").first).to_be_visible()
+    row = page.locator("#quarantine tr[data-id]").first
+    expect(row).to_contain_text(vin)
+    expect(row).to_contain_text("Vehicle.Speed")
+    row.click()
+    expect(page.locator("#quarantine pre.raw").first).to_contain_text("fast")
+    expect(page.locator("#rejects tbody tr")).to_have_count(1)
+    page.wait_for_timeout(2500)  # two polls: the throughput chart has a line
+    page.screenshot(path=str(SCREENSHOTS / "health.png"), full_page=True)
+    assert console.errors == []
+
+
+@pytest.mark.parametrize("width", [1024, 768])
+def test_pages_fit_tablet_widths(page: Page, server: Server, width: int) -> None:
+    page.set_viewport_size({"width": width, "height": 1000})
+    console = sign_in(page, server)
+    expect(page.locator("#fleet-map")).to_have_attribute("data-markers", re.compile(r"^\d+$"))
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+    assert console.errors == []
+
+
+def test_a_vehicle_token_lands_on_its_own_vehicle(page: Page, server: Server) -> None:
+    from volta.registry import Role
+
+    vin = _vins(server)[0]
+    vehicle_token = server.platform.registry.issue_token(Role.VEHICLE, vin).token
+    console = sign_in(page, server, token=vehicle_token, at="")
+    expect(page.locator("body")).to_have_attribute("data-page", "vehicle")
+    expect(page.locator("h1")).to_have_text(vin)
+    expect(page.locator("#live")).to_have_text("live", timeout=10_000)
+    expect(page.locator("#nav")).to_be_hidden()  # fleet and health are operator pages
+    assert console.errors == []
+
+
+@pytest.fixture(scope="module")
+def day_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """Yesterday's daytime driven by a small fleet, replayed at full speed: drives to show."""
+    from volta.sim.fleet import FleetConfig, roster
+    from volta.sim.run import run
+    from volta.sim.senders import CallableSender
+
+    srv = Server(tmp_path_factory.mktemp("volta-day"))
+    day = (time.time_ns() // 1_000_000 // 86_400_000 - 1) * 86_400_000
+    config = FleetConfig(vehicles=3, seed=5, start_ms=day + 5 * 3600_000)  # 07:00 in Helsinki
+    srv.vins = [vin for vin, _ in roster(config)]
+    for vin, model in roster(config):
+        srv.platform.registry.add_vehicle(vin, model)
+    run(config, 6 * 3600, CallableSender(deliver_many=srv.transport.publish_many), batch_s=10)
+    yield srv
+    srv.close()
+
+
+def test_drive_detail_renders_its_path_and_charts(page: Page, day_server: Server) -> None:
+    headers = {"Authorization": f"Bearer {day_server.operator}"}
+    with_drives = [
+        vin
+        for vin in day_server.vins
+        if httpx.get(f"{day_server.url}/v1/vehicles/{vin}/drives", headers=headers).json()["drives"]
+    ]
+    assert with_drives, "six hours of a morning should hold a drive"
+    console = sign_in(page, day_server, at=f"#/vehicle/{with_drives[0]}")
+    first = page.locator('[data-service="drives"] tr[data-id]').first
+    expect(first).to_be_visible(timeout=10_000)
+    first.click()
+    detail = page.locator('[data-service="drives"] .drive-detail')
+    expect(detail.locator("h2")).to_contain_text("km")
+    expect(detail.locator("canvas")).to_have_count(4)  # map + speed, power, SoC
+    expect(page.locator('[data-service="charges"]')).not_to_contain_text("Loading")
+    expect(page.locator('[data-service="battery"]')).not_to_contain_text("Loading")
+    expect(page.locator('[data-service="stats"] tbody tr').first).to_be_visible()
+    expect(page.locator('[data-service="timeline"]')).not_to_contain_text("Loading")
+    page.wait_for_timeout(800)
+    detail.screenshot(path=str(SCREENSHOTS / "drive.png"))
+    assert console.errors == []
