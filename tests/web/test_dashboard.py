@@ -119,24 +119,53 @@ def _pick_vehicle(server: Server) -> tuple[str, bool]:
 
 class Nudge:
     """When the simulated fleet has nobody driving (at night, simulated local time), send one
-    vehicle's speed once a second through the same in-process transport the simulator uses."""
+    vehicle's speed once a second through the same in-process transport the simulator uses.
+    `sample` sends another (signal, value) instead, newer than what the simulator sends."""
 
-    def __init__(self, server: Server, vin: str) -> None:
+    def __init__(
+        self, server: Server, vin: str, sample: tuple[str, Any] | None = None, seq: int = 10**9
+    ) -> None:
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._send, args=(server, vin), daemon=True)
+        self._thread = threading.Thread(
+            target=self._send, args=(server, vin, sample, seq), daemon=True
+        )
         self._thread.start()
 
-    def _send(self, server: Server, vin: str) -> None:
-        seq = 10**9
-        while not self._stop.wait(1.0):
+    def _send(self, server: Server, vin: str, sample: tuple[str, Any] | None, seq: int) -> None:
+        while True:
             seq += 1
             now = time.time_ns() // 1_000_000
-            batch = Batch(v=1, vin=vin, seq=seq, ts=now, samples=[(0, "Vehicle.Speed", seq % 50)])
+            signal, value = sample or ("Vehicle.Speed", seq % 50)
+            batch = Batch(v=1, vin=vin, seq=seq, ts=now, samples=[(0, signal, value)])
             server.transport.publish(vin, encode_msgpack(batch))
+            if self._stop.wait(1.0):
+                return
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join()
+
+
+def test_fleet_alerts_panel_shows_a_new_trouble_code(page: Page, server: Server) -> None:
+    vin = _vins(server)[1]
+    # sent every second, so the simulator's own once-a-minute DTC report cannot clear it
+    nudge = Nudge(server, vin, ("Vehicle.Diagnostics.DTCList", ["C1A02"]), seq=3 * 10**9)
+    try:
+        console = sign_in(page, server)
+        row = page.locator(f'#alert-list tr[data-vin="{vin}"][data-kind="dtc"]')
+        expect(row).to_contain_text(
+            "Trouble code C1A02: Tyre pressure low, rear left", timeout=10_000
+        )
+        expect(row.locator(".pill")).to_have_text("critical")
+        critical = page.locator('#alert-counts [data-severity="critical"]')
+        expect(critical).to_have_text(re.compile(r"^[1-9]\d* critical$"))
+        page.locator("#alerts").screenshot(path=str(SCREENSHOTS / "alerts.png"))
+        row.locator("a").click()
+        expect(page.locator("body")).to_have_attribute("data-page", "vehicle")
+        expect(page.locator("h1")).to_have_text(vin)
+    finally:
+        nudge.stop()
+    assert console.errors == []
 
 
 def test_vehicle_page_live_values_change_within_3_s(page: Page, server: Server) -> None:

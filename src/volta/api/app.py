@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from volta import __version__, web
+from volta.api import alerts as alerts_routes
 from volta.api import catalog, errors, health, history, quarantine, state, telemetry, vehicles
 from volta.api import fleet as fleet_routes
 from volta.api import map as map_routes
@@ -51,6 +52,7 @@ def create_app(platform: Platform, *, run_platform: bool = False) -> FastAPI:
     for service in services:
         app.include_router(service.router)
     app.include_router(fleet_routes.router)
+    app.include_router(alerts_routes.router)
     app.include_router(map_routes.router)
     web.install(app)
     return app

@@ -1,8 +1,9 @@
 // Fleet page: every vehicle on the road map, counts by state, a searchable sortable list.
-// Polls /v1/fleet/positions once a second (one columnar response for the whole fleet).
+// Polls /v1/fleet/positions once a second (one columnar response for the whole fleet) and
+// /v1/alerts every few seconds for the alerts panel.
 
-import { ApiError, reportUnauthorized, token } from "./api.js";
-import { age, esc, h, num, socColor, STATE_COLORS, STATES } from "./format.js";
+import { ApiError, get, reportUnauthorized, token } from "./api.js";
+import { age, dateTime, esc, h, num, socColor, STATE_COLORS, STATES } from "./format.js";
 import { loadRoads, mapChrome, MapView } from "./map.js";
 import { VirtualList } from "./vlist.js";
 
@@ -10,6 +11,9 @@ let roadsCache = null;
 const SOC_PALETTE = ["#cf222e", "#d4a72c", "#1a9f4a", "#7d8b99"];
 const socBucket = (s) => (Number.isNaN(s) ? 3 : s < 20 ? 0 : s < 50 ? 1 : 2);
 const orNull = (v) => (Number.isNaN(v) ? null : v);
+const SEVERITIES = ["critical", "warning"];
+const ALERTS_EVERY_MS = 3000;
+const MAX_ALERTS = 100; // newest first; the count says how many more
 
 // Measured by bench/dashboard.py: data arrival → painted, for the first and every update.
 const perf = (window.voltaPerf = { firstRenderMs: null, updateMs: [], updates: 0, parseMs: [], listMs: [], paintMs: [] });
@@ -36,7 +40,12 @@ export function mount(main) {
         <div id="list"></div>
         <p class="empty" id="list-empty" hidden>No vehicles match.</p>
       </section>
-    </div>`;
+    </div>
+    <section class="panel alerts" id="alerts">
+      <div class="toolbar"><h2 style="margin:0">Alerts</h2><span class="spacer"></span>
+        <span class="alert-counts" id="alert-counts"></span></div>
+      <div id="alert-list"><p class="empty">Loading alerts…</p></div>
+    </section>`;
   const mapEl = main.querySelector("#fleet-map");
   const map = new MapView(mapEl);
   mapChrome(mapEl, map);
@@ -158,7 +167,35 @@ export function mount(main) {
     worker.postMessage({ token: token.get() });
   }
 
+  // Alerts: counts by severity and the newest first, each linking to its vehicle.
+  let alertTimer = null;
+  async function pollAlerts() {
+    const counts = main.querySelector("#alert-counts"), listEl = main.querySelector("#alert-list");
+    try {
+      const body = await get("/v1/alerts");
+      if (stopped) return;
+      counts.innerHTML = SEVERITIES.map((s) => `<span class="pill sev-${s}" data-severity="${s}">${body.counts[s] ?? 0} ${s}</span>`).join(" ");
+      const shown = body.alerts.slice(0, MAX_ALERTS);
+      listEl.innerHTML = shown.length
+        ? `<table><thead><tr><th>Severity</th><th>Vehicle</th><th>Alert</th><th class="num">Since</th></tr></thead><tbody>${shown.map((a) => `
+            <tr class="clickable" data-vin="${esc(a.vin)}" data-kind="${esc(a.kind)}"><td><span class="pill sev-${esc(a.severity)}">${esc(a.severity)}</span></td>
+            <td><a class="mono" href="#/vehicle/${encodeURIComponent(a.vin)}">${esc(a.vin)}</a></td><td>${esc(a.message)}</td>
+            <td class="num" title="${esc(dateTime(a.since_ms))}">${age(body.now - a.since_ms)}</td></tr>`).join("")}</tbody></table>` +
+          (body.alerts.length > shown.length ? `<p class="sub">Showing the newest ${shown.length} of ${body.alerts.length.toLocaleString("en-GB")}.</p>` : "")
+        : `<p class="empty">No active alerts</p>`;
+    } catch (e) {
+      if (stopped || e.status === 401) return;
+      listEl.innerHTML = `<p class="error">Could not load alerts: ${esc(e.message)} — retrying.</p>`;
+    }
+    if (!stopped) alertTimer = setTimeout(pollAlerts, ALERTS_EVERY_MS);
+  }
+  main.querySelector("#alert-list").addEventListener("click", (e) => {
+    const row = e.target.closest("tr[data-vin]");
+    if (row && !e.target.closest("a")) location.hash = `#/vehicle/${encodeURIComponent(row.dataset.vin)}`;
+  });
+
   legend();
+  pollAlerts();
   (async () => {
     try {
       roadsCache ??= await loadRoads();
@@ -168,7 +205,7 @@ export function mount(main) {
     }
   })();
   poll();
-  return () => { stopped = true; clearTimeout(timer); worker.terminate(); };
+  return () => { stopped = true; clearTimeout(timer); clearTimeout(alertTimer); worker.terminate(); };
 }
 
 export async function roads() { roadsCache ??= await loadRoads(); return roadsCache; }

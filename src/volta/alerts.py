@@ -1,0 +1,110 @@
+"""Alerts: what an operator should look at now, from a vehicle's latest values in the twin.
+
+Pure: `evaluate` reads the values it is given and the time it is told, nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from volta.catalog import Catalog
+from volta.sim.faults import DTC_DESCRIPTIONS
+from volta.twin.state import TwinValue
+
+Severity = Literal["warning", "critical"]
+SEVERITIES: tuple[Severity, ...] = ("critical", "warning")
+
+DTC_LIST = "Vehicle.Diagnostics.DTCList"
+LV_VOLTAGE = "Vehicle.LowVoltageBattery.CurrentVoltage"
+SOC = "Vehicle.Powertrain.TractionBattery.StateOfCharge.Current"
+_AXLE = "Vehicle.Chassis.Axle."
+TYRES = {
+    _AXLE + "Row1.Wheel.Left.Tire.Pressure": "Front-left",
+    _AXLE + "Row1.Wheel.Right.Tire.Pressure": "Front-right",
+    _AXLE + "Row2.Wheel.Left.Tire.Pressure": "Rear-left",
+    _AXLE + "Row2.Wheel.Right.Tire.Pressure": "Rear-right",
+}
+
+# Cold placard pressure is about 250 kPa; EU TPMS warns at 20 % under it (200 kPa at 20 °C).
+# 190 kPa leaves room for cold mornings (250 kPa at 20 °C reads ~216 kPa at -20 °C), so a
+# warning means air is really missing, not that it is winter.
+TYRE_WARNING_KPA = 190.0
+# 40 % under placard: the sidewall flexes enough to overheat at speed; stop and inflate.
+TYRE_CRITICAL_KPA = 150.0
+# A lead-acid 12 V battery resting at 11.8 V is under ~25 % charge: the next wake-up (which
+# closes the HV contactors from it) may fail. While the DC-DC converter runs it reads ~14 V.
+LV_WARNING_V = 11.8
+# Under 10 % the car limits power and the usable range is a few tens of kilometres.
+SOC_WARNING_PCT = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One condition of one vehicle; `since_ms` is the time of the sample that shows it."""
+
+    vin: str
+    kind: str  # "dtc", "tyre_pressure", "low_voltage_battery", "low_soc"
+    severity: Severity
+    signal: str
+    value: float | str
+    since_ms: int
+    message: str
+
+
+def _fmt(x: float, digits: int = 0) -> str:
+    return f"{x:.{digits}f}"
+
+
+def evaluate(
+    vin: str, values: Mapping[int, TwinValue], catalog: Catalog, now_ms: int
+) -> list[Alert]:
+    """The active alerts of one vehicle from its latest values (signal id → TwinValue).
+
+    `now_ms` is the caller's clock: the rules here depend only on the latest values, but it is
+    part of the contract so that time-based rules need no clock of their own."""
+    del now_ms  # no rule depends on the age of a value yet
+    alerts: list[Alert] = []
+
+    def latest(path: str) -> TwinValue | None:
+        return values.get(catalog.get(path).id)
+
+    dtc = latest(DTC_LIST)
+    if dtc is not None and dtc.txt is not None:
+        codes = catalog.from_stored(DTC_LIST, dtc.num, dtc.txt) or []
+        for code in dict.fromkeys(str(c) for c in codes):  # once per code, in reported order
+            what = DTC_DESCRIPTIONS.get(code)
+            message = f"Trouble code {code}" + (f": {what}" if what else "")
+            alerts.append(Alert(vin, "dtc", "critical", DTC_LIST, code, dtc.ts_ms, message))
+
+    for path, name in TYRES.items():
+        tv = latest(path)
+        if tv is None or tv.num is None or tv.num >= TYRE_WARNING_KPA:
+            continue
+        critical = tv.num < TYRE_CRITICAL_KPA
+        severity: Severity = "critical" if critical else "warning"
+        limit = TYRE_CRITICAL_KPA if critical else TYRE_WARNING_KPA
+        message = f"{name} tyre at {_fmt(tv.num)} kPa (below {_fmt(limit)} kPa)"
+        alerts.append(Alert(vin, "tyre_pressure", severity, path, tv.num, tv.ts_ms, message))
+
+    lv = latest(LV_VOLTAGE)
+    if lv is not None and lv.num is not None and lv.num < LV_WARNING_V:
+        message = f"12 V battery at {_fmt(lv.num, 2)} V (below {_fmt(LV_WARNING_V, 1)} V)"
+        alerts.append(
+            Alert(vin, "low_voltage_battery", "warning", LV_VOLTAGE, lv.num, lv.ts_ms, message)
+        )
+
+    soc = latest(SOC)
+    if soc is not None and soc.num is not None and soc.num < SOC_WARNING_PCT:
+        message = f"Battery at {_fmt(soc.num, 1)} % (below {_fmt(SOC_WARNING_PCT)} %)"
+        alerts.append(Alert(vin, "low_soc", "warning", SOC, soc.num, soc.ts_ms, message))
+    return alerts
+
+
+def newest_first(alerts: list[Alert]) -> list[Alert]:
+    """Newest first; ties by severity (critical first), VIN, then signal."""
+    return sorted(
+        alerts,
+        key=lambda a: (-a.since_ms, SEVERITIES.index(a.severity), a.vin, a.signal, str(a.value)),
+    )
