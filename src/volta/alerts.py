@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from volta.catalog import Catalog
-from volta.sim.faults import DTC_DESCRIPTIONS
+from volta.diagnostics import DTC_DESCRIPTIONS
 from volta.twin.state import TwinValue
 
 Severity = Literal["warning", "critical"]

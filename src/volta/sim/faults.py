@@ -2,7 +2,7 @@
 
 Diagnostic trouble codes follow the SAE J2012 structure (letter for the system, then four
 characters; a first digit of 1 marks a manufacturer-specific code). The codes and their
-descriptions are Volta's own.
+descriptions are Volta's own and live in `volta.diagnostics`, shared with the cloud side.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from volta.diagnostics import DTC_DESCRIPTIONS, LOW_VOLTAGE_BATTERY_WEAK, TYRE_PRESSURE_LOW
 from volta.sim.truth import FaultTruth
 
 __all__ = ["DTC_DESCRIPTIONS", "FaultRates", "Faults"]
@@ -19,15 +20,8 @@ __all__ = ["DTC_DESCRIPTIONS", "FaultRates", "Faults"]
 FloatArray = NDArray[np.float64]
 
 TYRE_NAMES = ("Row1.Left", "Row1.Right", "Row2.Left", "Row2.Right")
-TYRE_DTC = ("C1A00", "C1A01", "C1A02", "C1A03")
-LV_DTC = "B1A10"
-DTC_DESCRIPTIONS = {
-    "C1A00": "Tyre pressure low, front left",
-    "C1A01": "Tyre pressure low, front right",
-    "C1A02": "Tyre pressure low, rear left",
-    "C1A03": "Tyre pressure low, rear right",
-    LV_DTC: "12 V battery weak: resting voltage below 12.0 V",
-}
+TYRE_DTC = TYRE_PRESSURE_LOW
+LV_DTC = LOW_VOLTAGE_BATTERY_WEAK
 _LOW_PRESSURE = 0.8  # warning below 80 % of the cold placard pressure (EU TPMS practice)
 _LV_REST_OK = 12.6
 _LV_DTC_V = 12.0
