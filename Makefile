@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit install services browser bench clean
+.PHONY: demo test lint typecheck unit install services browser bench fuzz clean
 
 $(STAMP): pyproject.toml requirements-test.txt
 	$(PY) -m venv $(VENV)
@@ -25,8 +25,8 @@ demo: $(STAMP)
 	$(BIN)/volta demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench fuzz
+	$(BIN)/ruff format --check src tests bench fuzz
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -35,6 +35,9 @@ unit: $(STAMP)
 	$(BIN)/pytest -q
 
 test: $(STAMP) services browser lint typecheck unit
+
+fuzz: $(STAMP)
+	$(BIN)/python fuzz/fuzz_wire.py -runs=200000 -seed=1 -dict=fuzz/wire.dict -max_len=4096
 
 bench: $(STAMP)
 	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b --quick || exit 1; done

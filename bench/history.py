@@ -1,9 +1,12 @@
 """History goal: one vehicle-day at 1 Hz for 5 signals, down-sampled to 1,000 points, < 20 ms.
 
-Also measures latest(vin) with a 10,000-vehicle x 20-signal latest table, and append throughput
-for group commits of 2,000 batches x 100 samples, on a DuckDB file store in a temp directory.
+Measured per engine (p50/p99 wall time and client CPU time per query): DuckDB on a file in a
+temp directory, and PostgreSQL in a throw-away database on `--postgres` (skipped, with the
+reason, when nothing listens there; its CPU figure is this process's only, not the server's).
+On DuckDB also latest(vin) with a 10,000-vehicle x 20-signal latest table, and append
+throughput for group commits of 2,000 batches x 100 samples.
 
-    .venv/bin/python bench/history.py [--quick] [--other-vehicles N]
+    .venv/bin/python bench/history.py [--quick] [--other-vehicles N] [--postgres URL|none]
 
 The last line of stdout is one JSON object with the figures.
 """
@@ -12,15 +15,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 
-from volta.store.base import AcceptedBatch
+from volta.errors import Unavailable
+from volta.store.base import AcceptedBatch, TelemetryStore
 from volta.store.duckdb_store import DuckDBStore
 
 DAY_START = 1_764_201_600_000  # 2025-11-27T00:00:00Z
@@ -99,6 +106,46 @@ def percentiles(fn: Callable[[], object], repeats: int) -> tuple[float, float, f
     return statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.99))], cpu
 
 
+def history_figures(store: TelemetryStore, repeats: int) -> tuple[float, float, float]:
+    """p50, p99 (ms) and CPU ms of the goal's query on a store holding VIN's day."""
+
+    def day() -> None:
+        series = store.history(VIN, SIGNALS, DAY_START, DAY_START + DAY_MS, 1000)
+        assert all(s.downsampled and sum(s.count) == 86_400 for s in series)
+
+    return percentiles(day, repeats)
+
+
+def postgres_history(url: str, vins: list[str], repeats: int) -> dict[str, float] | str:
+    """The goal's query on PostgreSQL, in a database made for the run and dropped after;
+    the reason as a string when the server cannot be reached."""
+    import psycopg
+    from psycopg import sql
+
+    from volta.store.postgres_store import PostgresStore
+
+    db = f"volta_bench_{uuid.uuid4().hex[:10]}"
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db)))
+    except psycopg.OperationalError as e:
+        return f"skipped: {str(e).splitlines()[0]}"
+    try:
+        store = PostgresStore(urlsplit(url)._replace(path=f"/{db}").geturl())
+        try:
+            for commit in day_batches(vins):
+                store.append(commit)
+            p50, p99, cpu = history_figures(store, repeats)
+        finally:
+            store.close()
+    except Unavailable as e:
+        return f"skipped: {e}"
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(db)))
+    return {"p50_ms": p50, "p99_ms": p99, "client_cpu_ms": cpu}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--quick", action="store_true", help="fewer repeats; finishes in < 30 s")
@@ -109,14 +156,19 @@ def main() -> None:
         help="other vehicles' days stored alongside (default 0 quick, 4 full)",
     )
     ap.add_argument("--threads", type=int, default=None, help="DuckDB threads (default: cores)")
+    ap.add_argument(
+        "--postgres",
+        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        help="server for the PostgreSQL figures ('none' to skip)",
+    )
     args = ap.parse_args()  # fmt: skip
     others = args.other_vehicles if args.other_vehicles is not None else (0 if args.quick else 4)
     repeats = 50 if args.quick else 300
     n_commits = 5 if args.quick else 20
+    vins = [VIN] + [vin_of(2 + i) for i in range(others)]
 
     with tempfile.TemporaryDirectory(prefix="volta-bench-") as tmp:
         store = DuckDBStore(Path(tmp) / "history.duckdb", threads=args.threads)
-        vins = [VIN] + [vin_of(2 + i) for i in range(others)]
         t0 = time.perf_counter()
         for commit in day_batches(vins):
             store.append(commit)
@@ -126,12 +178,8 @@ def main() -> None:
         print(f"loaded {samples:,} samples ({len(vins)} vehicle-days + fleet snapshot) "
               f"in {load_s:.1f} s")  # fmt: skip
 
-        def day() -> None:
-            series = store.history(VIN, SIGNALS, DAY_START, DAY_START + DAY_MS, 1000)
-            assert all(s.downsampled and sum(s.count) == 86_400 for s in series)
-
-        h50, h99, hcpu = percentiles(day, repeats)
-        print(f"history, 1 vehicle-day x 5 signals -> 1000 points: p50 {h50:.2f} ms, "
+        h50, h99, hcpu = history_figures(store, repeats)
+        print(f"duckdb history, 1 vehicle-day x 5 signals -> 1000 points: p50 {h50:.2f} ms, "
               f"p99 {h99:.2f} ms (goal < 20 ms); CPU {hcpu:.2f} ms a query")  # fmt: skip
         l50, l99, _ = percentiles(lambda: list(store.latest(VIN)), repeats * 4)
         print(f"latest(vin), 10,000 x 20 latest table: p50 {l50:.2f} ms, p99 {l99:.2f} ms")
@@ -154,18 +202,36 @@ def main() -> None:
               f"{rate:,.0f} samples/s ({append_s / n_commits * 1000:.0f} ms a commit, "
               f"{total / append_cpu_s:,.0f} samples per CPU-second)")  # fmt: skip
 
+    pg: dict[str, float] | str = "skipped: --postgres none"
+    if args.postgres != "none":
+        pg = postgres_history(args.postgres, vins, 5 if args.quick else 30)
+    if isinstance(pg, str):
+        print(f"postgresql history: {pg}")
+    else:
+        p50, p99, cpu = pg["p50_ms"], pg["p99_ms"], pg["client_cpu_ms"]
+        print(f"postgresql history, same query: p50 {p50:.1f} ms, p99 {p99:.1f} ms; "
+              f"client CPU {cpu:.1f} ms a query")  # fmt: skip
+
     print(
         json.dumps(
             {
                 "history_day_5sig_1000pts_p50_ms": round(h50, 3),
                 "history_day_5sig_1000pts_p99_ms": round(h99, 3),
                 "history_day_5sig_1000pts_cpu_ms": round(hcpu, 3),
+                "postgresql_history_day_5sig_1000pts_p50_ms": None
+                if isinstance(pg, str)
+                else round(pg["p50_ms"], 2),
+                "postgresql_history_day_5sig_1000pts_p99_ms": None
+                if isinstance(pg, str)
+                else round(pg["p99_ms"], 2),
+                "postgresql": pg if isinstance(pg, str) else "measured",
                 "latest_p50_ms": round(l50, 3),
                 "latest_p99_ms": round(l99, 3),
                 "append_samples_per_s": round(rate),
                 "append_samples_per_cpu_s": round(total / append_cpu_s),
                 "stored_samples": samples,
                 "other_vehicles": others,
+                "loadavg_1m": os.getloadavg()[0],
             }
         )
     )

@@ -134,9 +134,10 @@ def publish_fleet(
 
 
 def probe_state(
-    port: int, token: str, vins: list[str], start_at: float, seconds: float, out: Any
+    port: int, tokens: list[str], vins: list[str], start_at: float, seconds: float, out: Any
 ) -> None:
-    """GET /state over one kept-alive HTTP/1.1 connection, ~500 times/s; latencies in ms."""
+    """GET /state over one kept-alive HTTP/1.1 connection, ~500 times/s; latencies in ms.
+    Requests take the tokens in turn: the API limits each credential to ~100 requests/s."""
     time.sleep(max(0.0, start_at - time.time()))
     sock = socket.create_connection(("127.0.0.1", port))
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -147,6 +148,7 @@ def probe_state(
     end = start_at + seconds
     while time.time() < end:
         vin = rng.choice(vins)
+        token = tokens[len(latencies) % len(tokens)]
         request = (
             f"GET /v1/vehicles/{vin}/state HTTP/1.1\r\nHost: bench\r\n"
             f"Authorization: Bearer {token}\r\n\r\n"
@@ -238,7 +240,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     for vin in vins:
         platform.twin.subscribe(vin, on_change)
-    operator = platform.registry.issue_token(Role.OPERATOR).token
+    operators = [platform.registry.issue_token(Role.OPERATOR).token for _ in range(12)]
     platform.start()
     assert isinstance(platform.mqtt, MqttTransport) and platform.mqtt.connected, (
         "broker not reached"
@@ -269,7 +271,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     ]
     prober = ctx.Process(
         target=probe_state,
-        args=(port, operator, vins, start_at + 1.0, max(1.0, args.seconds - 1.5), results),
+        args=(port, operators, vins, start_at + 1.0, max(1.0, args.seconds - 1.5), results),
     )
     for p in (*procs, prober):
         p.start()

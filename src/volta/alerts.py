@@ -1,14 +1,17 @@
-"""Alerts: what an operator should look at now, from a vehicle's latest values in the twin.
+"""Alerts: what an operator should look at now, from a vehicle's latest values in the twin,
+and (after-sales) from the fleet's battery-fade norms.
 
-Pure: `evaluate` reads the values it is given and the time it is told, nothing else.
+Pure: `evaluate` reads the values it is given and the time it is told, nothing else;
+`fade_alerts` reads the fade rates and norms it is given.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from volta.battery.fleet import FadeNorm, FadeRate
 from volta.catalog import Catalog
 from volta.diagnostics import DTC_DESCRIPTIONS
 from volta.twin.state import TwinValue
@@ -19,6 +22,7 @@ SEVERITIES: tuple[Severity, ...] = ("critical", "warning")
 DTC_LIST = "Vehicle.Diagnostics.DTCList"
 LV_VOLTAGE = "Vehicle.LowVoltageBattery.CurrentVoltage"
 SOC = "Vehicle.Powertrain.TractionBattery.StateOfCharge.Current"
+SOH = "Vehicle.Powertrain.TractionBattery.StateOfHealth"
 _AXLE = "Vehicle.Chassis.Axle."
 TYRES = {
     _AXLE + "Row1.Wheel.Left.Tire.Pressure": "Front-left",
@@ -45,7 +49,7 @@ class Alert:
     """One condition of one vehicle; `since_ms` is the time of the sample that shows it."""
 
     vin: str
-    kind: str  # "dtc", "tyre_pressure", "low_voltage_battery", "low_soc"
+    kind: str  # "dtc", "tyre_pressure", "low_voltage_battery", "low_soc", "battery_fade"
     severity: Severity
     signal: str
     value: float | str
@@ -100,6 +104,22 @@ def evaluate(
         message = f"Battery at {_fmt(soc.num, 1)} % (below {_fmt(SOC_WARNING_PCT)} %)"
         alerts.append(Alert(vin, "low_soc", "warning", SOC, soc.num, soc.ts_ms, message))
     return alerts
+
+
+def fade_alerts(fast: Iterable[FadeRate], norms: Mapping[str, FadeNorm]) -> list[Alert]:
+    """An after-sales warning per vehicle whose battery fades faster than its model's fleet
+    norm (`volta.battery.fleet`: median + 3 robust SDs, at least 1 point a year above it);
+    `since_ms` is its latest capacity estimate, the value its fade in points of SoH a year."""
+    out = []
+    for r in fast:
+        n = norms[r.model]
+        message = (
+            f"Battery fading {_fmt(r.pp_per_year, 1)} points of SoH a year; the fleet's "
+            f"{n.vehicles} {r.model} fade {_fmt(n.median_pp_per_year, 1)} (alert above "
+            f"{_fmt(n.threshold_pp_per_year, 1)})"
+        )
+        out.append(Alert(r.vin, "battery_fade", "warning", SOH, r.pp_per_year, r.last_ms, message))
+    return out
 
 
 def newest_first(alerts: list[Alert]) -> list[Alert]:

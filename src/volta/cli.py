@@ -24,6 +24,7 @@ def _register_all() -> None:
     # Imported here so that `volta --help` stays fast and one broken capability is visible
     # as an import error of its own module.
     from volta.api.cli import register as register_serve
+    from volta.broker.cli import register as register_broker
     from volta.demo import register as register_demo
     from volta.derived.cli import register as register_recompute
     from volta.doctor import register as register_doctor
@@ -35,6 +36,7 @@ def _register_all() -> None:
     register_sim(app)
     register_serve(app)
     register_registry(app)
+    register_broker(app)  # adds `vehicles provision` to the registry's group
     register_send(app)
     register_recompute(app)
     register_demo(app)

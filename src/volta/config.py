@@ -24,6 +24,12 @@ class Settings(BaseSettings):
     mqtt: str | None = Field(None, description="broker URL, e.g. mqtt://127.0.0.1:1883; None = off")
     mqtt_topic_prefix: str = Field("volta/v1", description="topic root; tests use their own")
     mqtt_client_id: str = Field("volta-gateway", description="persistent-session client id")
+    mqtt_shared_group: str = Field(
+        "volta", description="MQTT 5 shared-subscription group of the gateway workers"
+    )
+    store_timeout_s: float = Field(
+        2.0, gt=0, description="PostgreSQL: longest wait to connect or for a pooled connection"
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     max_batch_bytes: int = Field(256 * 1024, description="larger batches are refused (HTTP 413)")
@@ -34,6 +40,19 @@ class Settings(BaseSettings):
     commit_max_batches: int = Field(2000, description="group commit: most batches per transaction")
     commit_max_delay_ms: int = Field(20, description="group commit: longest wait before flushing")
     quarantine_max_bytes: int = Field(4096, description="raw bytes kept of an undecodable batch")
+    ingest_budget_samples_per_s: float = Field(
+        2000.0,
+        ge=0,
+        description="per-vehicle ingest budget, samples/s (a car sends ~100); 0 = off",
+    )
+    ingest_budget_burst: int = Field(
+        60_000, ge=1, description="per-vehicle budget burst, samples (a backlog after a reconnect)"
+    )
+    session_ttl_s: int = Field(900, gt=0, description="lifetime of a sign-in token (JWT), s")
+    api_rate_per_s: float = Field(
+        100.0, ge=0, description="per-token API requests per second (token bucket); 0 = no limit"
+    )
+    api_burst: int = Field(1000, ge=1, description="per-token API burst: requests at once")
 
     @property
     def duckdb_path(self) -> Path:

@@ -50,6 +50,7 @@ def demo(
     fleet_config = _fleet_config(vehicles, seed)
     _register_fleet(platform, fleet_config)
     operator = platform.registry.issue_token(Role.OPERATOR)
+    password = _demo_user(platform)
 
     stop = threading.Event()
     feeder = threading.Thread(
@@ -65,7 +66,8 @@ def demo(
         f"{'' if speedup == 1 else f' at {speedup:g}x'}.\n"
         f"  open        {url}/\n"
         f"  API docs    {url}/docs\n"
-        f"  sign in with the operator token (new on every start, shown only here):\n"
+        f"  sign in as  {DEMO_USER} / {password}  (an operator; new password on every start)\n"
+        f"  or with the operator token (new on every start, shown only here):\n"
         f"              {operator.token}\n"
         f"  data        {data_dir.resolve()}\n"
         f"Ctrl-C stops it.\n"
@@ -81,6 +83,26 @@ def demo(
 
     platform.stop = stop_fleet_then_platform  # type: ignore[method-assign]
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+
+
+DEMO_USER = "demo"
+
+
+def _demo_user(platform: Platform) -> str:
+    """A demo operator user with a new random password (returned, printed once)."""
+    import secrets
+
+    from volta.errors import NotFound
+    from volta.registry.model import Role
+
+    password = secrets.token_urlsafe(12)
+    try:
+        platform.registry.get_user(DEMO_USER)
+    except NotFound:
+        platform.registry.add_user(DEMO_USER, Role.OPERATOR, password)
+    else:
+        platform.registry.set_password(DEMO_USER, password)
+    return password
 
 
 # The fleet starts this long before now; that first hour is sent at once so the charts and
@@ -113,6 +135,8 @@ def _drive(
     stop: threading.Event,
 ) -> None:
     from volta.ingest.inproc import InProcessTransport
+    from volta.sim.commands import InprocCommandLink
+    from volta.sim.fleet import roster
     from volta.sim.run import catch_up_clock, run
     from volta.sim.senders import CallableSender
 
@@ -133,6 +157,8 @@ def _drive(
             clock=catch_up_clock(behind_s),
             sleep=sleep,
             first_seq=fleet_start_ms,  # ms: above any seq an earlier run reached (≤ 1 per s)
+            # the cars take remote commands from the embedded platform, once a window
+            commands=InprocCommandLink(platform.commands, [v for v, _ in roster(config)]),
         )
     except _Stopped:
         return

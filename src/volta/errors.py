@@ -47,6 +47,14 @@ class BadRequest(VoltaError):
     """The request's parameters are wrong (HTTP 400/422); the message says which."""
 
 
+class RateLimited(VoltaError):
+    """Too many requests with one credential (HTTP 429). Wait `retry_after_s` and retry."""
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 class Unavailable(VoltaError):
     """A backing engine (store, bus, broker) is down. Retry later with back-off (HTTP 503)."""
 

@@ -9,8 +9,11 @@ from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry
 
+from volta.battery.watch import FadeWatch
 from volta.bus import open_bus
 from volta.catalog import Catalog, default_catalog
+from volta.commands.service import CommandMetrics, CommandService, MqttCommandLink
+from volta.commands.store import SQLiteCommandStore
 from volta.config import Settings
 from volta.derived.columns import signal_ids
 from volta.derived.processor import DriverServices
@@ -19,6 +22,7 @@ from volta.ingest.activity import IngestActivity
 from volta.ingest.gateway import Gateway
 from volta.ingest.metrics import IngestMetrics
 from volta.ingest.mqtt import MqttTransport
+from volta.places.store import PlaceBook
 from volta.registry import Registry, SQLiteRegistry
 from volta.store import open_store
 from volta.twin.state import Twin
@@ -66,8 +70,14 @@ class Platform:
             known_vehicle=self.registry.has_vehicle if require_registered else None,
         )
         self.derived = SQLiteDerivedStore.open(settings.data_dir)
+        self.places = PlaceBook.open(settings.data_dir)
+        self.fade = FadeWatch(self.derived, self.registry, clock)
         self.services = DriverServices(
-            self.bus, self.derived, signal_ids(self.catalog), telemetry=self.store
+            self.bus,
+            self.derived,
+            signal_ids(self.catalog),
+            telemetry=self.store,
+            tagger=self.places.tagger,
         )
         self.mqtt: MqttTransport | None = None
         if settings.mqtt:
@@ -76,6 +86,20 @@ class Platform:
                 url=settings.mqtt,
                 topic_prefix=settings.mqtt_topic_prefix,
                 client_id=settings.mqtt_client_id,
+            )
+        # remote commands: stored in commands.sqlite, sent over MQTT when there is a broker
+        self.commands = CommandService(
+            SQLiteCommandStore.open(settings.data_dir),
+            self.catalog,
+            clock,
+            metrics=CommandMetrics(self.metrics_registry),
+        )
+        if settings.mqtt:
+            self.commands.link = MqttCommandLink(
+                self.commands,
+                url=settings.mqtt,
+                topic_prefix=settings.mqtt_topic_prefix,
+                client_id=f"{settings.mqtt_client_id}-commands",
             )
         self._started = False
         self._stopped = False
@@ -88,6 +112,7 @@ class Platform:
         self.gateway.start()
         if self.mqtt is not None:
             self.mqtt.start()
+        self.commands.start()
         self._started = True
 
     def stop(self) -> None:
@@ -100,10 +125,12 @@ class Platform:
         if self.mqtt is not None and self._started:
             self.mqtt.stop()
         self._started = False
+        self.commands.close()
         self.activity.close()
         self.services.stop()
         self.bus.close()
         self.derived.close()
+        self.places.close()
         self.store.close()
         self.registry.close()
         log.info("platform: stopped")

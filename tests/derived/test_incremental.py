@@ -8,7 +8,7 @@ import msgspec
 
 from sim.simrun import Day, fleet_day
 from volta.battery.core import CapacitySample
-from volta.bus import MemoryBus, TelemetryStored
+from volta.bus import MemoryBus
 from volta.catalog import default_catalog
 from volta.charging.core import Charge
 from volta.derived.analysis import KINDS
@@ -18,7 +18,7 @@ from volta.derived.recompute import recompute
 from volta.derived.store import SQLiteDerivedStore
 from volta.drives.core import Drive
 
-from .pipeline import Fed, feed
+from .pipeline import Fed, events, feed
 
 TYPES: dict[str, type[msgspec.Struct]] = {
     "drive": Drive,
@@ -36,7 +36,7 @@ def test_incremental_results_equal_the_batch_recompute(fed: Fed, tmp_path: Path)
     p = fed.platform
     compared = 0
     for v in fed.day.truth.vehicles:
-        recompute(v.vin, p.store, batch, p.catalog)
+        recompute(v.vin, p.store, batch, p.catalog, tagger=p.places.tagger())
         incremental = _all(p.derived, v.vin)
         assert incremental == _all(batch, v.vin), v.vin
         compared += sum(len(x) for x in incremental.values())
@@ -54,35 +54,14 @@ def test_recomputing_twice_creates_no_duplicates(fed: Fed, tmp_path: Path) -> No
     assert len(first["drive"]) == len({d.id for d in first["drive"]})  # type: ignore[attr-defined]
 
 
-def _events(day: Day, vin: str) -> list[TelemetryStored]:
-    catalog = default_catalog()
-    out = []
-    for b in day.batches:
-        if b.vin != vin:
-            continue
-        sigs = [catalog.get(path) for _, path, _ in b.samples]
-        out.append(
-            TelemetryStored(
-                vin,
-                b.seq,
-                b.ts,
-                [s.id for s in sigs],
-                [b.ts + off for off, _, _ in b.samples],
-                [float(x) if isinstance(x, int | float) else None for _, _, x in b.samples],
-                [None if isinstance(x, int | float) else str(x) for _, _, x in b.samples],
-            )
-        )
-    return out
-
-
 def test_a_drive_appears_while_it_happens_and_is_finalised_when_it_ends(tmp_path: Path) -> None:
     day = fleet_day()
     drive = max(day.truth.drives, key=lambda d: d.end_ms - d.start_ms)
     store = SQLiteDerivedStore(tmp_path / "live.sqlite")
     services = DriverServices(MemoryBus(), store, signal_ids(default_catalog()))
-    events = _events(day, drive.vin)
+    evs = events(day, drive.vin)
     middle = (drive.start_ms + drive.end_ms) // 2
-    for ev in events:
+    for ev in evs:
         if ev.ts_ms > middle:
             break
         services.feed(ev)
@@ -93,7 +72,7 @@ def test_a_drive_appears_while_it_happens_and_is_finalised_when_it_ends(tmp_path
         or abs(live[0].start_ms - drive.start_ms) <= 10_000
     )
     assert not live[0].final and live[0].end_ms <= middle + 10_000
-    for ev in events:
+    for ev in evs:
         if ev.ts_ms > middle:
             services.feed(ev)
     services.flush()
@@ -122,7 +101,7 @@ def test_a_restart_carries_on_where_the_processor_stopped(tmp_path: Path) -> Non
     batch = SQLiteDerivedStore(tmp_path / "batch.sqlite")
     p = again.platform
     for vin in vins:
-        recompute(vin, p.store, batch, p.catalog)
+        recompute(vin, p.store, batch, p.catalog, tagger=p.places.tagger())
         assert _all(p.derived, vin) == _all(batch, vin)
         assert len(_all(batch, vin)["drive"]) == sum(d.vin == vin for d in day.truth.drives)
     p.stop()

@@ -17,6 +17,13 @@ def test_broker_urls_with_defaults_tls_and_credentials() -> None:
     assert "s3cret" not in repr(address)
 
 
+def test_credentials_in_the_url_are_percent_decoded() -> None:
+    address = BrokerAddress.parse("mqtt://svc%3Agw:p%40ss%2Fw%3Ard%25@broker:1884")
+    assert (address.username, address.password) == ("svc:gw", "p@ss/w:rd%")
+    assert (address.host, address.port) == ("broker", 1884)
+    assert BrokerAddress.parse("mqtt://gateway@broker").password is None
+
+
 def test_other_schemes_are_refused_without_echoing_the_url() -> None:
     with pytest.raises(BadRequest) as refused:
         BrokerAddress.parse("http://gateway:s3cret@broker")

@@ -286,3 +286,95 @@ def test_actuator_and_attribute_values_are_telemetry_too(catalog: Catalog) -> No
     )
     p = run(catalog, message([[0, DOOR, True], [0, attribute.path, "x"]]))
     assert p.quarantine == [] and p.batch is not None and len(p.batch) == 2
+
+
+UINT8 = next(s.path for s in default_catalog() if s.datatype == "uint8" and s.allowed is None)
+shape_keys = st.sampled_from([SPEED, SOC, DOOR, UINT8, AUTONOMY, "Vehicle.Nope"])
+# Each bound of these signals, and the values right next to it.
+_edges = [-50, 0, 100, 255, 400]
+shape_values = st.one_of(
+    value_strategy,
+    st.sampled_from([x + d for x in _edges for d in (-1, 0, 1)]),
+    st.sampled_from([float(x) + d for x in _edges for d in (-0.5, 0.0, 0.5)]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 20), shape_keys, shape_values), max_size=12),
+    st.integers(0, 20),  # the largest offset allowed: near the offsets, to test the edge
+)
+def test_generated_shape_check_agrees_with_sample_by_sample(
+    batch: list[tuple[int, str | int, object]], latest_offset: int
+) -> None:
+    # A shape seen often gets generated code (samples._compile): it must decide exactly as
+    # the catalog's checks do, for the shape's good batches and for every bad one of it.
+    catalog = default_catalog()
+    header = samples.Header(VIN, 1, T0, NOW, T0 + latest_offset, 0)
+    rules = samples._rules(catalog)
+    if batch:
+        shape = rules.of([k for _, k, _ in batch])
+        if shape is not None and shape.inline is not None:
+            shape.fast = samples._compile(shape.inline)
+    fast = samples.all_good(batch, header, catalog)
+    quarantine: list[QuarantineRecord] = []
+    slow = samples.each(batch, None, header, catalog, quarantine)
+    if fast is not None:
+        assert quarantine == []
+        assert fast == slow
+        assert [type(x) for x in fast[2]] == [float] * len(batch)
+    elif all(catalog.get(k).numeric for _, k, _ in batch if k in catalog):
+        assert quarantine, "the generated check refused a batch with nothing wrong in it"
+
+
+def test_a_shape_seen_often_gets_generated_code_and_still_rejects(catalog: Catalog) -> None:
+    good = [[0, SPEED, 10.0], [5, SOC, 50], [9, DOOR, True]]
+    for seq in range(1, samples._COMPILE_AFTER + 2):
+        p = run(catalog, message(good, seq=seq))
+        assert p.batch is not None and p.batch.num == [10.0, 50.0, 1.0] and not p.quarantine
+    shape = samples._rules(catalog).of([SPEED, SOC, DOOR])
+    assert shape is not None and shape.fast is not None
+    bad = [[0, SPEED, 10.0], [5, SOC, 500.0], [9, DOOR, 1]]
+    p = run(catalog, message(bad, seq=99))
+    assert codes(p) == [(1, "out_of_range"), (2, "wrong_type")]
+    nan_and_bool = [[0, SPEED, True], [5, SOC, float("nan")], [9, DOOR, False]]
+    p = run(catalog, message(nan_and_bool, seq=100, fmt="msgpack"))
+    assert codes(p) == [(0, "wrong_type"), (1, "not_finite")]
+
+
+def test_generated_shape_check_decides_every_edge_as_the_catalog_does() -> None:
+    catalog = default_catalog()
+    header = samples.Header(VIN, 1, T0, NOW, T0 + 10, 0)
+    edge_values: list[object] = [
+        *[x + d for x in _edges for d in (-1, 0, 1)],
+        *[float(x) + d for x in _edges for d in (-0.5, 0.0, 0.5)],
+        *[math.nextafter(float(x), math.inf) for x in _edges],
+        *[math.nextafter(float(x), -math.inf) for x in _edges],
+        True,
+        False,
+        math.nan,
+        math.inf,
+        -math.inf,
+        2**53 + 1,
+        2**70,
+        -(2**70),
+        "1.0",
+        [1.0],
+    ]
+    rules = samples._rules(catalog)
+    checked = 0
+    for key in (SPEED, SOC, UINT8, DOOR):
+        for value in edge_values:
+            for batch in ([(0, key, value)], [(0, SPEED, 1.0), (3, key, value)]):
+                for offset in (10, 11):  # the largest allowed, and one beyond it
+                    sample = [*batch[:-1], (offset, batch[-1][1], batch[-1][2])]
+                    shape = rules.of([k for _, k, _ in sample])
+                    assert shape is not None and shape.inline is not None
+                    shape.fast = samples._compile(shape.inline)
+                    fast = samples.all_good(sample, header, catalog)
+                    quarantine: list[QuarantineRecord] = []
+                    slow = samples.each(sample, None, header, catalog, quarantine)
+                    assert (fast is None) == bool(quarantine), (key, value, offset)
+                    assert fast is None or fast == slow
+                    checked += 1
+    assert checked == 4 * len(edge_values) * 2 * 2

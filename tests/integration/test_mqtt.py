@@ -93,7 +93,7 @@ def test_bad_messages_over_mqtt_are_quarantined_and_acknowledged(
     assert {vin: r.code for vin, r in records.items()} == {
         unregistered: "unknown_vehicle",
         VIN: "undecodable",
-        "NOT-A-VIN": "unknown_vehicle",
+        "NOT-A-VIN": "invalid_vin",  # checked before the registry: the precise reason
     }
     assert records[VIN].raw == b"\x00 not a batch"
     assert platform.store.stats().samples == 0

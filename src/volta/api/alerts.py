@@ -1,5 +1,6 @@
-"""Alerts from the twin: active trouble codes, low tyres, a weak 12 V battery, a low SoC
-(rules and thresholds in `volta.alerts`). The dashboard's fleet page polls the fleet route."""
+"""Alerts from the twin: active trouble codes, low tyres, a weak 12 V battery, a low SoC;
+and a battery fading faster than its model's fleet norm (rules and thresholds in
+`volta.alerts`). The dashboard's fleet page polls the fleet route."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from volta.alerts import SEVERITIES, Alert, Severity, evaluate, newest_first
+from volta.alerts import SEVERITIES, Alert, Severity, evaluate, fade_alerts, newest_first
 from volta.api.auth import OperatorDep, PlatformDep, ReaderDep
 from volta.errors import NotFound
 from volta.platform import Platform
@@ -18,10 +19,14 @@ router = APIRouter(tags=["alerts"])
 
 class AlertOut(BaseModel):
     vin: str
-    kind: str = Field(description="dtc, tyre_pressure, low_voltage_battery or low_soc")
+    kind: str = Field(
+        description="dtc, tyre_pressure, low_voltage_battery, low_soc or battery_fade"
+    )
     severity: Severity
     signal: str = Field(description="VSS path of the signal that shows it")
-    value: float | str = Field(description="the signal's value (a DTC: its code)")
+    value: float | str = Field(
+        description="the signal's value (a DTC: its code; battery_fade: SoH points a year)"
+    )
     since_ms: int = Field(description="time of the sample that shows it, ms since the epoch")
     message: str
 
@@ -51,6 +56,9 @@ def _alerts(platform: Platform, vins: list[str], severity: Severity | None) -> A
         values = platform.twin.get(vin)
         if values:
             found.extend(evaluate(vin, values, platform.catalog, now))
+    fade = platform.fade.current()
+    wanted = set(vins)
+    found.extend(fade_alerts((r for r in fade.fast if r.vin in wanted), fade.norms))
     if severity is not None:
         found = [a for a in found if a.severity == severity]
     counts = {s: sum(1 for a in found if a.severity == s) for s in SEVERITIES}
@@ -70,7 +78,10 @@ def fleet_alerts(
     """Active alerts of every vehicle (or one, with `vin=`), newest first. Operator only."""
     if vin is not None and not platform.registry.has_vehicle(vin):
         raise NotFound(f"vehicle {vin} is not registered")
-    vins = [vin] if vin is not None else sorted(platform.twin.vehicles())
+    if vin is not None:
+        vins = [vin]
+    else:  # a car silent for long still has its battery's fade
+        vins = sorted(set(platform.twin.vehicles()) | set(platform.fade.current().rates))
     return _alerts(platform, vins, severity)
 
 

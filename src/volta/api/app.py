@@ -9,12 +9,28 @@ from fastapi import FastAPI
 
 from volta import __version__, web
 from volta.api import alerts as alerts_routes
-from volta.api import catalog, errors, health, history, quarantine, state, telemetry, vehicles
+from volta.api import (
+    audit,
+    auth,
+    catalog,
+    errors,
+    health,
+    history,
+    quarantine,
+    redact,
+    state,
+    telemetry,
+    tokens,
+    users,
+    vehicles,
+)
 from volta.api import fleet as fleet_routes
 from volta.api import map as map_routes
 from volta.battery import api as battery_routes
 from volta.charging import api as charging_routes
+from volta.commands import api as commands_routes
 from volta.drives import api as drives_routes
+from volta.places import api as places_routes
 from volta.platform import Platform
 from volta.stats import api as stats_routes
 from volta.timeline import api as timeline_routes
@@ -53,6 +69,14 @@ def create_app(platform: Platform, *, run_platform: bool = False) -> FastAPI:
         app.include_router(service.router)
     app.include_router(fleet_routes.router)
     app.include_router(alerts_routes.router)
+    app.include_router(places_routes.router)
     app.include_router(map_routes.router)
+    app.include_router(commands_routes.router)
+    for module in (users, tokens, audit):
+        app.include_router(module.router)
     web.install(app)
+    # After every router: the limits, and each route's declared policy in the OpenAPI document.
+    auth.install(app, platform)
+    app.add_middleware(audit.AuditMiddleware)
+    redact.install()
     return app

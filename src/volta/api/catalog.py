@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from volta.api.auth import CallerDep, PlatformDep
+from volta.api.params import signal_key
 from volta.catalog import Signal
 from volta.errors import NotFound, UnknownSignal
 
@@ -58,6 +59,6 @@ def search(
 def get_signal(key: str, principal: CallerDep, platform: PlatformDep) -> SignalOut:
     """One signal by VSS path (`Vehicle.Speed`) or numeric id."""
     try:
-        return SignalOut.of(platform.catalog.get(int(key) if key.isdigit() else key))
+        return SignalOut.of(platform.catalog.get(signal_key(key)))
     except UnknownSignal as exc:
         raise NotFound(str(exc)) from None

@@ -1,4 +1,6 @@
-"""`volta serve`: the platform with its HTTP API (and MQTT transport when a broker is given)."""
+"""`volta serve`: the platform with its HTTP API (and MQTT transport when a broker is given);
+with `--workers N`, N gateway worker processes take the broker's telemetry and this process
+runs the API and the processors."""
 
 from __future__ import annotations
 
@@ -17,6 +19,14 @@ def serve(
     ] = None,
     mqtt_prefix: Annotated[str | None, typer.Option(help="topic root, default volta/v1")] = None,
     mqtt_client_id: Annotated[str | None, typer.Option(help="persistent session id")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="gateway worker processes on an MQTT shared subscription (needs PostgreSQL, "
+            "NATS and a broker); 0: one process does everything",
+            min=0,
+        ),
+    ] = 0,
     log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
 ) -> None:
     """Run the platform: ingest (HTTP, and MQTT with --mqtt), API, WebSocket live state."""
@@ -25,7 +35,9 @@ def serve(
     from volta import logs
     from volta.api import create_app
     from volta.config import Settings
+    from volta.errors import BadRequest
     from volta.platform import Platform
+    from volta.workers import Supervisor, check_scale_out, follow_bus
 
     logs.configure(log_level)
     given: dict[str, Any] = {
@@ -37,15 +49,48 @@ def serve(
         "mqtt_client_id": mqtt_client_id,
     }
     settings = Settings(**{k: v for k, v in given.items() if v is not None})
-    platform = Platform(settings)
+    if not workers:
+        platform = Platform(settings)
+        app = create_app(platform, run_platform=True)
+    else:
+        try:
+            check_scale_out(settings, workers)
+        except BadRequest as e:
+            typer.echo(f"volta serve: {e}", err=True)
+            raise typer.Exit(2) from None
+        # This process: API, processors, HTTP ingest; the broker is the workers' alone.
+        platform = Platform(settings.model_copy(update={"mqtt": None}))
+        follow_bus(platform.bus, platform.twin)  # closed with the bus
+        platform.twin.load(platform.store)  # what was stored before the follow began
+        app = create_app(platform, run_platform=True)
+        supervised(app, Supervisor(workers, settings))
     # The app's lifespan starts the platform and, on SIGTERM/SIGINT, stops it cleanly.
     uvicorn.run(
-        create_app(platform, run_platform=True),
+        app,
         host=settings.host,
         port=settings.port,
         log_config=None,  # keep our JSON log handler
         access_log=False,  # would log every request line; structured logs come from our code
     )
+
+
+def supervised(app: Any, supervisor: Any) -> None:
+    """Run `supervisor`'s workers for as long as the app's lifespan: uvicorn re-raises the
+    stopping signal after shutdown, so code after `uvicorn.run` would never stop them."""
+    from contextlib import asynccontextmanager
+
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(a: Any) -> Any:
+        supervisor.start()
+        try:
+            async with inner(a) as state:
+                yield state
+        finally:
+            supervisor.stop()
+
+    app.router.lifespan_context = lifespan
 
 
 def register(app: typer.Typer) -> None:

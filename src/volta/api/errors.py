@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -18,6 +19,7 @@ from volta.errors import (
     Forbidden,
     NotFound,
     PayloadTooLarge,
+    RateLimited,
     Unavailable,
     UnknownSignal,
     ValidationError,
@@ -33,6 +35,7 @@ ERROR_TABLE: dict[type[VoltaError], tuple[int, str]] = {
     NotFound: (404, "not_found"),
     Conflict: (409, "conflict"),
     PayloadTooLarge: (413, "payload_too_large"),
+    RateLimited: (429, "rate_limited"),
     DecodeError: (400, "undecodable"),
     UnknownSignal: (400, "unknown_signal"),
     ValidationError: (422, "invalid_value"),
@@ -42,7 +45,13 @@ ERROR_TABLE: dict[type[VoltaError], tuple[int, str]] = {
 }
 
 # Starlette's own errors (unknown route, wrong method) in the same shape.
-_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
+_HTTP_CODES = {
+    404: "not_found",
+    405: "method_not_allowed",
+    401: "unauthorized",
+    403: "forbidden",
+    429: "rate_limited",
+}
 
 
 def status_of(error: type[VoltaError]) -> tuple[int, str]:
@@ -53,16 +62,21 @@ def status_of(error: type[VoltaError]) -> tuple[int, str]:
     return 500, "internal"
 
 
-def error_response(status: int, code: str, message: str) -> JSONResponse:
+def error_response(
+    status: int, code: str, message: str, retry_after_s: float | None = None
+) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if status == 503:
         headers = {"Retry-After": "1"}
+    if retry_after_s is not None:
+        headers = {"Retry-After": str(max(1, math.ceil(retry_after_s)))}
     return JSONResponse({"error": code, "message": message}, status_code=status, headers=headers)
 
 
 def response_for(exc: VoltaError) -> JSONResponse:
     status, code = status_of(type(exc))
-    return error_response(status, code, str(exc) or code)
+    retry = exc.retry_after_s if isinstance(exc, RateLimited) else None
+    return error_response(status, code, str(exc) or code, retry)
 
 
 async def _volta_error(request: Request, exc: Exception) -> JSONResponse:

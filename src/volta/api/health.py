@@ -7,7 +7,7 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
-from volta.api.auth import OperatorDep, PlatformDep
+from volta.api.auth import PUBLIC_ROUTE, OperatorDep, PlatformDep
 
 router = APIRouter(tags=["health"])
 
@@ -35,7 +35,7 @@ class IngestHealth(BaseModel):
     mqtt: MqttHealth | None
 
 
-@router.get("/healthz", response_model=Liveness)
+@router.get("/healthz", response_model=Liveness, dependencies=[PUBLIC_ROUTE])
 def healthz() -> Liveness:
     return Liveness(status="ok")
 

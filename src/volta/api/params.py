@@ -2,26 +2,49 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from volta.catalog import Catalog, Signal
 from volta.errors import BadRequest
 
+# Times a query may name: those of ISO-8601's years 0001-9999 (with a day to spare for zone
+# offsets), so that `end - span` and the stores' 64-bit columns never overflow.
+MIN_TIME_MS = -62_135_596_800_000 - 86_400_000
+MAX_TIME_MS = 253_402_300_799_999 + 86_400_000
+# What a 64-bit database column (SQLite, DuckDB, PostgreSQL BIGINT) holds: the bounds of every
+# integer query parameter that reaches a store (a larger one made the driver raise, a 500).
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+_INT = re.compile(r"-?[0-9]{1,19}")  # ASCII only: str.isdigit() also says yes to "²"
+_ID = re.compile(r"[0-9]{1,19}")
+
+
+def signal_key(text: str) -> str | int:
+    """A signal given in a URL: a numeric id when it is one (ASCII digits, at most 64 bits),
+    else the text as a VSS path."""
+    return int(text) if _ID.fullmatch(text) else text
+
 
 def parse_time(name: str, text: str) -> int:
     """ms since the epoch from an integer (ms) or ISO-8601 (no zone means UTC)."""
     value = text.strip()
-    if value.lstrip("-").isdigit():
-        return int(value)
-    try:
-        dt = datetime.fromisoformat(value)
-    except ValueError:
-        raise BadRequest(
-            f"{name}: expected ISO-8601 (2026-01-31T12:00:00Z) or ms since the epoch, got {text!r}"
-        ) from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return int(dt.timestamp() * 1000)
+    if _INT.fullmatch(value):
+        ms = int(value)
+    else:
+        try:
+            dt = datetime.fromisoformat(value)
+        except ValueError:
+            shown = text if len(text) <= 40 else text[:37] + "..."
+            raise BadRequest(
+                f"{name}: expected ISO-8601 (2026-01-31T12:00:00Z) or ms since the epoch, "
+                f"got {shown!r}"
+            ) from None
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=UTC)
+        ms = int(dt.timestamp() * 1000)
+    if not MIN_TIME_MS <= ms <= MAX_TIME_MS:
+        raise BadRequest(f"{name}: {ms} ms is outside the years 0001 to 9999")
+    return ms
 
 
 def time_range(
@@ -42,7 +65,7 @@ def parse_signals(catalog: Catalog, text: str) -> list[Signal]:
         raise BadRequest("signals: give at least one VSS path or id, comma-separated")
     out: list[Signal] = []
     for key in keys:
-        sig = catalog.get(int(key) if key.isdigit() else key)
+        sig = catalog.get(signal_key(key))
         if sig not in out:
             out.append(sig)
     return out

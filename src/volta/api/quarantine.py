@@ -7,7 +7,8 @@ import base64
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from volta.api.auth import CallerDep, PlatformDep
+from volta.api.auth import OperatorOrVehicleDep, PlatformDep
+from volta.api.params import INT64_MAX, INT64_MIN
 from volta.errors import Forbidden
 from volta.registry import Role
 from volta.store.base import StoredQuarantine
@@ -55,11 +56,13 @@ class QuarantineList(BaseModel):
 
 @router.get("", response_model=QuarantineList)
 def list_quarantine(
-    principal: CallerDep,
+    principal: OperatorOrVehicleDep,
     platform: PlatformDep,
     vin: str | None = None,
     limit: int = Query(100, ge=1, le=1000),
-    before: int | None = Query(None, description="only records with a smaller id"),
+    before: int | None = Query(
+        None, ge=INT64_MIN, le=INT64_MAX, description="only records with a smaller id"
+    ),
 ) -> QuarantineList:
     """Operators see every vehicle's; a vehicle token sees its own."""
     if principal.role is Role.VEHICLE:

@@ -15,10 +15,12 @@ from pydantic import BaseModel
 from starlette.websockets import WebSocketDisconnect
 
 from volta.api.auth import (
+    VEHICLE_READ,
     PlatformDep,
     ReaderDep,
     authenticate,
     check_access,
+    declare,
     get_platform,
     token_of,
 )
@@ -107,7 +109,7 @@ async def _deny(websocket: WebSocket, exc: VoltaError) -> None:
         await websocket.close(code=1008, reason=str(exc)[:120])
 
 
-@router.websocket("/{vin}/live")
+@router.websocket("/{vin}/live", dependencies=[declare(VEHICLE_READ)])  # enforced below
 async def live(websocket: WebSocket, vin: str) -> None:
     """First a `snapshot` of the whole state, then an `update` with each change.
     Authenticate with `Authorization: Bearer …` or `?token=`."""

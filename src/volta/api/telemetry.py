@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from volta.api.auth import CallerDep, PlatformDep
+from volta.api.auth import VEHICLE_SELF, CallerDep, PlatformDep, declare
 from volta.api.errors import error_response, status_of
 from volta.errors import (
     BadRequest,
@@ -17,6 +17,7 @@ from volta.errors import (
     Forbidden,
     NotFound,
     PayloadTooLarge,
+    RateLimited,
     Unavailable,
     VoltaError,
 )
@@ -35,6 +36,7 @@ REFUSALS: dict[str, type[VoltaError]] = {
     "too_large": PayloadTooLarge,
     "vin_mismatch": Forbidden,
     "unknown_vehicle": NotFound,
+    "rate_limited": RateLimited,
     "store_unavailable": Unavailable,
     "gateway_stopped": Unavailable,
     "timeout": Unavailable,
@@ -61,9 +63,9 @@ async def read_body(request: Request, limit: int) -> bytes:
     Content-Length before reading, else while streaming it."""
     length = request.headers.get("content-length")
     if length is not None:
-        if not length.isdigit():
+        if not (length.isascii() and length.isdigit()):  # "²".isdigit() is True
             raise BadRequest("Content-Length is not a number")
-        if int(length) > limit:
+        if len(length) > 18 or int(length) > limit:
             raise PayloadTooLarge(f"batch of {int(length)} bytes is over the {limit}-byte limit")
     chunks: list[bytes] = []
     size = 0
@@ -99,6 +101,7 @@ async def ingest_async(platform: Platform, body: bytes, vin: str) -> IngestResul
     "/v1/vehicles/{vin}/telemetry",
     response_model=IngestAnswer,
     summary="Send one telemetry batch (wire format v1, JSON or MessagePack)",
+    dependencies=[declare(VEHICLE_SELF)],  # enforced below, with ingestion's own messages
 )
 async def post_telemetry(
     vin: str, request: Request, principal: CallerDep, platform: PlatformDep
@@ -115,7 +118,9 @@ async def post_telemetry(
     if result.error is not None:
         # The status comes from the one table; the code stays the gateway's precise one.
         status, _ = status_of(REFUSALS.get(result.error, BadRequest))
-        return error_response(status, result.error, result.reason or result.error)
+        return error_response(
+            status, result.error, result.reason or result.error, result.retry_after_s
+        )
     return IngestAnswer(
         accepted=result.accepted,
         rejected=[

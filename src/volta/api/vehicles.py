@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from volta.api.auth import CallerDep, OperatorDep, PlatformDep, ReaderDep
-from volta.registry import Role, Vehicle
+from volta.registry import Vehicle
 
 router = APIRouter(prefix="/v1/vehicles", tags=["vehicles"])
 
@@ -48,10 +48,8 @@ def list_vehicles(
     limit: int = Query(1000, ge=1, le=10_000),
     after: str | None = None,
 ) -> VehicleList:
-    if principal.role is Role.VEHICLE and principal.vin is not None:
-        own = platform.registry.get_vehicle(principal.vin)
-        return VehicleList(vehicles=[VehicleOut.of(own)], next_after=None)
-    vehicles = platform.registry.list_vehicles(limit=limit, after=after)
+    """The vehicles this credential may see (operators: all), by VIN."""
+    vehicles = platform.registry.visible_vehicles(principal, limit=limit, after=after)
     next_after = vehicles[-1].vin if len(vehicles) == limit else None
     return VehicleList(vehicles=[VehicleOut.of(v) for v in vehicles], next_after=next_after)
 

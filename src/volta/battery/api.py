@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 
 from volta.api.auth import PlatformDep, ReaderDep
 from volta.battery.core import CapacitySample, health
+from volta.battery.watch import nominal_kwh
 from volta.derived.columns import PATHS
 from volta.drives.core import Drive
 from volta.platform import Platform
@@ -26,7 +27,9 @@ def get_battery(
     samples: bool = Query(False, description="include every capacity estimate"),
 ) -> dict[str, Any]:
     """Usable capacity estimated from ΔEnergy/ΔSoC of charges and drives, SoH against the
-    model's nominal capacity, the daily trend and the range a full battery gives."""
+    model's nominal capacity, the daily trend and the range a full battery gives. `fade`:
+    the vehicle's SoH fade (points a year, ≥ 60 days of estimates) against its model's fleet
+    norm, `too_fast` when above the norm's alert threshold (then `/alerts` says so too)."""
     caps = platform.derived.list("capacity", CapacitySample, vin, limit=100_000)
     drives = platform.derived.list("drive", Drive, vin, limit=_EFFICIENCY_DRIVES)
     km = sum(d.distance_m for d in drives) / 1000.0
@@ -38,23 +41,31 @@ def get_battery(
         round(wh / km, 3) if km >= 1.0 else None,
         _reported(platform, vin),
     )
-    out = msgspec.to_builtins(result)
+    out: dict[str, Any] = msgspec.to_builtins(result)
     if not samples:
         out.pop("samples")
-    return out  # type: ignore[no-any-return]
+    out["fade"] = _fade(platform, vin)
+    return out
+
+
+def _fade(platform: Platform, vin: str) -> dict[str, Any] | None:
+    fleet = platform.fade.current()
+    rate = fleet.rates.get(vin)
+    if rate is None:
+        return None
+    norm = fleet.norms.get(rate.model)
+    return {
+        "pp_per_year": rate.pp_per_year,
+        "samples": rate.samples,
+        "span_days": rate.span_days,
+        "norm": msgspec.to_builtins(norm) if norm is not None else None,
+        "too_fast": norm is not None and rate.pp_per_year > norm.threshold_pp_per_year,
+    }
 
 
 def _nominal_kwh(platform: Platform, vin: str) -> float | None:
     """The model's usable capacity when new, for models the platform knows."""
-    from volta.sim.vehicle_model import load_model
-
-    model = platform.registry.get_vehicle(vin).model
-    if not model:
-        return None
-    try:
-        return float(load_model(model).usable_kwh_new)
-    except Exception:  # an unknown model: SoH falls back to what the BMS reports
-        return None
+    return nominal_kwh(platform.registry.get_vehicle(vin).model)
 
 
 def _reported(platform: Platform, vin: str) -> tuple[float | None, float | None]:

@@ -11,7 +11,14 @@ the handler returns (at-least-once): an event whose handler did not finish — t
 is delivered again, so processors must be idempotent. A handler that raises is logged and
 counted, retried twice, then skipped. Without `durable`, a subscription gets the events
 published from now on, for as long as it lives. `replay` re-reads the stream from a point in
-time, to rebuild a derived table.
+time, to rebuild a derived table. `tap` is a plain (core NATS) live subscription without
+acknowledgements: the cheapest way for an API process to follow every event, e.g. to keep its
+twin current, where a missed event only means a value is one batch old.
+
+Outages: the client reconnects forever with jittered, capped exponential back-off. While it is
+disconnected, `publish` does not wait for room: events that do not fit into the pending window
+are dropped and counted in `dropped`, so a gateway keeps storing (the store, not the bus, is
+the system of record) instead of stalling `timeout` seconds per event.
 
 Threads: the `Bus` protocol is synchronous and nats-py is asyncio, so one event-loop thread per
 bus runs the client; callers hand it coroutines and wait. Handlers run in one worker thread per
@@ -21,8 +28,10 @@ subscription (in order), never on the loop, so a slow handler does not stall the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
+import random
 import re
 import threading
 from collections.abc import Coroutine
@@ -39,6 +48,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 
+from volta.backoff import backoff_delay
 from volta.bus.base import Event, Handler, Message
 from volta.errors import BadRequest, Unavailable
 
@@ -84,6 +94,47 @@ class NatsSubscription:
         self._worker.shutdown(wait=False)
 
 
+class NatsTap:
+    """A live core-NATS subscription; see `NatsBus.tap`. Handler errors are logged, counted."""
+
+    def __init__(self, bus: NatsBus, pattern: str, handler: Handler) -> None:
+        self.bus = bus
+        self.pattern = pattern
+        self.handler = handler
+        self.closed = False
+        self.errors = 0
+        self.queue: queue.SimpleQueue[Message | None] = queue.SimpleQueue()
+        self.sub: Any = None
+        self._thread = threading.Thread(target=self._run, name=f"nats-tap-{pattern}", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (message := self.queue.get()) is not None:
+            try:
+                self.handler(message)
+            except Exception:
+                self.errors += 1
+                log.exception("bus tap for %r failed on %r", self.pattern, message.subject)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if self.sub is not None and not self.bus.closed:
+            # If the connection is gone, the subscription went with it.
+            with contextlib.suppress(Unavailable):
+                self.bus.call(self.sub.unsubscribe())
+        self.queue.put(None)
+        self._thread.join(self.bus.timeout)
+
+
+def _jittered_reconnect(servers: list[Any], info: dict[str, Any]) -> tuple[Any, float]:
+    """nats-py's server pick for a reconnect: the least-tried server, after a jittered,
+    capped exponential delay (nats-py's own wait is a constant)."""
+    server = min(servers, key=lambda s: s.reconnects)
+    return server, backoff_delay(server.reconnects, base_s=0.25, cap_s=10.0, rand=random.random)
+
+
 class NatsBus:
     """`Bus` on NATS JetStream at `url` (nats://host:port). `prefix` names the stream and is the
     first token of every subject; `max_age_s` is how long the stream keeps events (replay
@@ -108,9 +159,11 @@ class NatsBus:
         self.timeout = timeout
         self.published = 0
         self.publish_errors = 0
+        self.dropped = 0  # not sent: the server was unreachable and the window full
         self.handler_errors = 0
         self.closed = False
         self._subs: list[NatsSubscription] = []
+        self._taps: list[NatsTap] = []
         self._max_pending = max_pending
         self._room = threading.BoundedSemaphore(max_pending)
         self._outbox: queue.SimpleQueue[tuple[str, bytes]] = queue.SimpleQueue()
@@ -177,6 +230,7 @@ class NatsBus:
                     error_cb=quiet,
                     disconnected_cb=disconnected,
                     reconnected_cb=reconnected,
+                    reconnect_to_server_handler=_jittered_reconnect,
                 ),
                 self.timeout,
             )
@@ -210,8 +264,15 @@ class NatsBus:
         `publish_errors`. `flush()` waits until everything published is stored."""
         if self.closed:
             raise Unavailable(f"{self.where}: the bus is closed")
-        if not self._room.acquire(timeout=self.timeout):
-            raise Unavailable(f"{self.where}: {self._max_pending} events unacknowledged")
+        if not self._room.acquire(blocking=False):
+            if not self._nc.is_connected:
+                # Waiting would stall the caller (a gateway's writer) for nothing.
+                self.dropped += 1
+                if self.dropped == 1 or self.dropped % 10_000 == 0:
+                    log.warning("%s: disconnected; %d events dropped", self.where, self.dropped)
+                return
+            if not self._room.acquire(timeout=self.timeout):
+                raise Unavailable(f"{self.where}: {self._max_pending} events unacknowledged")
         data = Message(subject, event).data
         with self._idle:  # one lock orders the outbox and the sender flag
             self._pending += 1
@@ -281,6 +342,19 @@ class NatsBus:
         self._subs.append(sub)
         return sub
 
+    def tap(self, subject_pattern: str, handler: Handler) -> NatsTap:
+        """Call `handler` (in one thread of its own, in order) for every event published on a
+        matching subject from now on, at most once: no consumer, no acknowledgement, nothing
+        replayed after a reconnect. For followers that tolerate a gap (a twin)."""
+        tap = NatsTap(self, subject_pattern, handler)
+
+        async def on_message(msg: Msg) -> None:
+            tap.queue.put(Message(msg.subject[len(self.prefix) + 1 :], msg.data))
+
+        tap.sub = self.call(self._nc.subscribe(f"{self.prefix}.{subject_pattern}", cb=on_message))
+        self._taps.append(tap)
+        return tap
+
     def replay(self, subject_pattern: str, handler: Handler, since_ms: int) -> int:
         """Call `handler` (in this thread) for every stored event on a matching subject
         published at or after `since_ms`, up to the newest at the time of the call; return how
@@ -330,6 +404,8 @@ class NatsBus:
             return
         for sub in self._subs:
             sub.close()
+        for tap in self._taps:
+            tap.close()
         try:
             self.flush()
         except Unavailable:

@@ -140,7 +140,7 @@ class Catalog:
         if not query:
             return list(self._signals[:limit])
         ranked: list[tuple[int, int, str, Signal]] = []
-        if query.isdigit():
+        if query.isascii() and query.isdigit() and len(query) <= 19:  # int("²") would raise
             by_id = self._by_key.get(int(query))
             if by_id is not None:
                 ranked.append((0, 0, by_id.path, by_id))

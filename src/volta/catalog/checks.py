@@ -298,6 +298,34 @@ def _from_stored(path: str, datatype: str) -> FromStored:
     return from_number
 
 
+class Inline(NamedTuple):
+    """A numeric signal's `check` as data, for checks generated as inline Python code
+    (`volta.ingest.samples`): `kind` is "float" (a float or an int, lo <= v <= hi), "int" (an
+    int, lo <= v <= hi) or "bool" (True or False; bounds unused)."""
+
+    kind: str
+    lo: Number
+    hi: Number
+
+
+def inline_check(
+    datatype: str,
+    spec_min: Number | None,
+    spec_max: Number | None,
+    allowed: Sequence[Scalar] | None,
+) -> Inline | None:
+    """What `build(...).check` accepts, as an `Inline`, for the signals whose check has a fast
+    path (`_float_check`, `_int_check`, `_bool_check`); else None."""
+    if datatype.endswith("[]") or datatype == "string" or allowed is not None:
+        return None
+    if datatype == "boolean":
+        return Inline("bool", 0, 0)
+    lo, hi, _, _ = _bounds(datatype, spec_min, spec_max)
+    if datatype in INT_RANGES:
+        return Inline("int", lo, hi)
+    return Inline("float", float(lo), float(hi))  # as `build` binds them: see there
+
+
 def build(
     path: str,
     datatype: str,

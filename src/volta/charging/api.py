@@ -10,15 +10,23 @@ from fastapi.responses import Response
 
 from volta.api.auth import PlatformDep, ReaderDep
 from volta.charging.core import Charge
-from volta.derived.api import ListFormat, Page, csv_response, next_before, page_params
+from volta.derived.api import (
+    LIST_RESPONSES,
+    ListFormat,
+    Page,
+    csv_response,
+    next_before,
+    page_params,
+)
 from volta.errors import NotFound
 
 router = APIRouter(prefix="/v1/vehicles", tags=["charging"])
 
-_COLUMNS = [f for f in Charge.__struct_fields__ if f != "curve"]
+_SERIES = ("curve", "energy_by_slot")  # only in the detail
+_COLUMNS = [f for f in Charge.__struct_fields__ if f not in _SERIES]
 
 
-@router.get("/{vin}/charges", response_model=None)
+@router.get("/{vin}/charges", response_model=None, responses=LIST_RESPONSES)
 def list_charges(
     vin: str,
     principal: ReaderDep,
@@ -26,19 +34,20 @@ def list_charges(
     page: Annotated[Page, Depends(page_params)],
     format: Annotated[ListFormat, Query(description="json or csv")] = ListFormat.JSON,
 ) -> dict[str, Any] | Response:
-    """Newest first, without the charging curves (see `/charges/{id}`)."""
+    """Newest first, without the charging curves (see `/charges/{id}`). `place` is the
+    place's name (else the nearest road), `cost` the place's tariff on the energy charged."""
     charges = platform.derived.list(
         "charge", Charge, vin, page.start_ms, page.end_ms, page.limit, page.before_ms
     )
     if format is ListFormat.CSV:
         return csv_response(charges, _COLUMNS, f"{vin}-charges")
-    rows = [{k: v for k, v in msgspec.to_builtins(c).items() if k != "curve"} for c in charges]
+    rows = [{k: v for k, v in msgspec.to_builtins(c).items() if k not in _SERIES} for c in charges]
     return {"vin": vin, "charges": rows, "next_before": next_before(charges, page)}
 
 
 @router.get("/{vin}/charges/{charge_id}")
 def get_charge(vin: str, charge_id: str, principal: ReaderDep, platform: PlatformDep) -> Any:
-    """One session with its charging curve (kW over SoC)."""
+    """One session with its charging curve (kW over SoC) and energy per quarter-hour."""
     charge = platform.derived.get("charge", Charge, charge_id)
     if charge is None or charge.vin != vin:
         raise NotFound(f"vehicle {vin} has no charging session {charge_id!r}")

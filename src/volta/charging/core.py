@@ -24,6 +24,7 @@ SETTLE_MS = 20 * 60_000
 CHARGING_W = 300.0  # positive battery power above this while standing is charging
 DC_KW = 25.0  # a session peaking above this is DC fast charging (no AC charger reaches it)
 _MAX_HOLD_MS = 120_000
+SLOT_MS = 15 * 60_000  # = volta.places.core.SLOT_MS: tariff windows lie on quarter-hours
 _CURVE_POINTS = 100
 
 
@@ -47,6 +48,13 @@ class Charge(msgspec.Struct, frozen=True, kw_only=True):
     soc_to: float | None
     outside_temp_c: float | None
     curve: list[tuple[float, float]] = []
+    # energy into the battery per quarter-hour, (slot start ms, Wh): what a time-of-use
+    # tariff prices, without the samples
+    energy_by_slot: list[tuple[int, float]] = []
+    place: str | None = None  # a place's name, else the nearest named road
+    place_id: str | None = None
+    cost: float | None = None  # from the place's tariff, on `energy_added_wh`
+    currency: str | None = None
 
 
 def charge_id(vin: str, start_ms: int) -> str:
@@ -140,7 +148,26 @@ def _charge(vin: str, cols: Columns, start: int, end: int, final: bool) -> Charg
         soc_to=optional(at_or_after(soc, end, at_or_before(soc, end))),
         outside_temp_c=optional(float(temp.mean())) if len(temp) else None,
         curve=_curve(window(soc, start - 600_000, end + 600_000), (wts[on], wv[on])),
+        energy_by_slot=_by_slot(wts, np.where(on, wv, 0.0), dt),
     )
+
+
+def _by_slot(
+    ts: NDArray[np.int64], w: NDArray[np.float64], dt: NDArray[np.float64]
+) -> list[tuple[int, float]]:
+    """Energy per quarter-hour (UTC-aligned) of power `w` held for `dt` ms from each `ts`;
+    a hold that crosses into the next slot is split at the boundary (a hold is shorter than a
+    slot, so it crosses at most one)."""
+    if len(ts) == 0:
+        return []
+    slot = ts // SLOT_MS
+    boundary = (slot + 1) * SLOT_MS
+    first = np.minimum(dt, (boundary - ts).astype(np.float64))
+    keys = np.concatenate([slot, slot + 1])
+    wh = np.concatenate([w * first, w * (dt - first)]) / 3.6e6
+    uniq, inv = np.unique(keys, return_inverse=True)
+    sums = np.bincount(inv, weights=wh)
+    return [(int(k) * SLOT_MS, round(float(v), 3)) for k, v in zip(uniq, sums, strict=True) if v]
 
 
 def _curve(

@@ -10,6 +10,8 @@ from volta.battery.core import CapacitySample, Span, capacity_samples
 from volta.charging.core import Charge, detect_charges
 from volta.derived.columns import Columns
 from volta.drives.core import Drive, detect_drives
+from volta.places.core import Tagger
+from volta.places.tag import tag_charge, tag_drive
 
 __all__ = ["KINDS", "Results", "analyse"]
 
@@ -30,11 +32,15 @@ class Results:
         return self.capacity
 
 
-def analyse(vin: str, cols: Columns, complete_to_ms: int) -> Results:
+def analyse(vin: str, cols: Columns, complete_to_ms: int, tagger: Tagger | None = None) -> Results:
     """Drives, charges and capacity samples in `cols`; data up to `complete_to_ms` is known
-    complete (later items are provisional, `final=False`)."""
+    complete (later items are provisional, `final=False`). With a `tagger`, drives and
+    charges carry their places and charges their cost."""
     drives = detect_drives(vin, cols, complete_to_ms)
     charges = detect_charges(vin, cols, complete_to_ms)
+    if tagger is not None:
+        drives = [tag_drive(d, tagger) for d in drives]
+        charges = [tag_charge(c, tagger) for c in charges]
     spans = [Span(c.start_ms, c.end_ms, "charge") for c in charges] + [
         Span(d.start_ms, d.end_ms, "drive") for d in drives
     ]

@@ -12,13 +12,17 @@ import msgspec
 from fastapi import Query
 from fastapi.responses import Response
 
-from volta.api.params import parse_time
+from volta.api.params import MAX_TIME_MS, MIN_TIME_MS, parse_time
 
-__all__ = ["ListFormat", "Page", "csv_response", "page_params"]
+__all__ = ["LIST_RESPONSES", "ListFormat", "Page", "csv_response", "page_params"]
 
 T = TypeVar("T", bound=msgspec.Struct)
 
 MAX_LIMIT = 1000
+# The OpenAPI answer of a list route that takes `format=csv`: JSON, or a CSV file.
+LIST_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/json": {}, "text/csv": {}}}
+}
 
 
 class ListFormat(StrEnum):
@@ -40,7 +44,10 @@ def page_params(
     end: str | None = Query(None, description="ISO-8601 or ms: items starting before this"),
     limit: int = Query(100, ge=1, le=MAX_LIMIT),
     before: int | None = Query(
-        None, description="next page: the start_ms of the last item of the previous page"
+        None,
+        ge=MIN_TIME_MS,
+        le=MAX_TIME_MS,
+        description="next page: the start_ms of the last item of the previous page",
     ),
 ) -> Page:
     return Page(

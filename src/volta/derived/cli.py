@@ -24,6 +24,7 @@ def recompute_command(
     from volta.config import Settings
     from volta.derived.recompute import recompute
     from volta.derived.store import SQLiteDerivedStore
+    from volta.places.store import PlaceBook
     from volta.registry import SQLiteRegistry
     from volta.store import open_store
 
@@ -33,12 +34,13 @@ def recompute_command(
     store = open_store(settings)
     derived = SQLiteDerivedStore.open(settings.data_dir)
     catalog = default_catalog()
+    places = PlaceBook.open(settings.data_dir)
     try:
         vins = vin or [v.vin for v in registry.list_vehicles(limit=1_000_000)]
         now = time.time_ns() // 1_000_000
         for v in vins:
             t = time.perf_counter()
-            res = recompute(v, store, derived, catalog, complete_to_ms=now)
+            res = recompute(v, store, derived, catalog, now, places.tagger())
             summary = {
                 "vin": v,
                 "drives": len(res.drives),
@@ -48,6 +50,7 @@ def recompute_command(
             }
             typer.echo(json.dumps(summary))
     finally:
+        places.close()
         derived.close()
         store.close()
         registry.close()

@@ -8,6 +8,11 @@ numbers (a hole, i.e. a batch still buffered in a car out of coverage, holds it 
 buffer; items ending `SETTLE_MS` before the watermark are final. The derived store's records
 from `done_until` on are replaced by the run's, so a provisional drive grows in place, and a
 re-detection never leaves a stale record behind.
+
+The queue between the bus handler and the analysis worker is bounded (`max_backlog` events):
+when it is full the handler waits, so a burst pushes back on whoever publishes (the gateway's
+committer on the in-process bus, which in turn stops taking messages; on NATS the events stay
+unacknowledged on the server) instead of growing memory or dropping an event.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,6 +33,8 @@ from volta.derived.analysis import KINDS, Results, analyse
 from volta.derived.columns import Series
 from volta.derived.store import DerivedStore
 from volta.drives.core import SETTLE_MS, Drive
+from volta.places.core import Tagger
+from volta.places.tag import retag
 from volta.store.base import TelemetryStore
 
 __all__ = ["DriverServices"]
@@ -36,6 +44,9 @@ log = logging.getLogger(__name__)
 CONTEXT_MS = 15 * 60_000  # samples kept before `done_until`: the look-back of the cores
 STALE_HOLE_MS = 45 * 60_000
 RUN_EVERY_MS = 60_000  # of new data, per vehicle
+# Events waiting for the worker: ~1 s of a 10,000-car fleet at one batch per 10 s; one event
+# is a few kB, so the queue stays within a few MB however long a burst lasts.
+MAX_BACKLOG = 1024
 _NEVER = -(2**62)
 _FOREVER = 2**62
 
@@ -89,6 +100,8 @@ class DriverServices:
         *,
         telemetry: TelemetryStore | None = None,
         durable: str = "driver-services",
+        tagger: Callable[[], Tagger] | None = None,
+        max_backlog: int = MAX_BACKLOG,
     ) -> None:
         self.bus = bus
         self.store = store
@@ -99,11 +112,15 @@ class DriverServices:
         self._vehicles: dict[str, _Vehicle] = {}
         self._lock = threading.Lock()
         self._sub: Subscription | None = None
-        self._queue: queue.Queue[TelemetryStored | None] = queue.Queue()
+        self.tagger = tagger
+        self.max_backlog = max_backlog
+        self._queue: queue.Queue[TelemetryStored | None] = queue.Queue(maxsize=max_backlog)
         self._worker: threading.Thread | None = None
         self.runs = 0
         self.errors = 0
         self.late_dropped = 0
+        self.waits = 0  # times the bus handler found the queue full and waited (backpressure)
+        self.peak_backlog = 0
 
     def start(self) -> None:
         """Subscribe; events are queued by the bus handler and analysed on a worker thread,
@@ -131,7 +148,13 @@ class DriverServices:
         return self._queue.qsize()
 
     def _on_message(self, message: Message) -> None:
-        self._queue.put(message.decode(TelemetryStored))
+        ev = message.decode(TelemetryStored)
+        try:
+            self._queue.put_nowait(ev)
+        except queue.Full:
+            self.waits += 1
+            self._queue.put(ev)  # blocks the publisher until the worker catches up
+        self.peak_backlog = max(self.peak_backlog, self._queue.qsize())
 
     def _work(self) -> None:
         while True:
@@ -220,13 +243,18 @@ class DriverServices:
     def _run(self, vin: str, veh: _Vehicle, complete_to: int) -> None:
         veh.last_run = veh.newest
         cols = veh.columns(veh.done_until - CONTEXT_MS, self.names)
-        res = analyse(vin, cols, complete_to)
+        tagger = self.tagger() if self.tagger is not None else None
+        res = analyse(vin, cols, complete_to, tagger)
         self.runs += 1
         start = veh.done_until
         for kind in KINDS:
             self.store.replace_from(
                 kind, vin, start, [r for r in res.of(kind) if r.start_ms >= start]
             )
+        if tagger is not None and self.tagger is not None:
+            now = self.tagger()
+            if now.version != tagger.version:  # places changed while this run was going on
+                retag(self.store, now, [vin])
         veh.done_until = max(veh.done_until, _boundary(res, complete_to))
 
 

@@ -9,7 +9,14 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from volta.api.auth import PlatformDep, ReaderDep
-from volta.derived.api import ListFormat, Page, csv_response, next_before, page_params
+from volta.derived.api import (
+    LIST_RESPONSES,
+    ListFormat,
+    Page,
+    csv_response,
+    next_before,
+    page_params,
+)
 from volta.derived.columns import PATHS
 from volta.drives.core import Drive
 from volta.errors import NotFound
@@ -20,7 +27,7 @@ _COLUMNS = [f for f in Drive.__struct_fields__]
 _DETAIL = ("speed", "power", "soc", "lat", "lon", "odometer")
 
 
-@router.get("/{vin}/drives", response_model=None)
+@router.get("/{vin}/drives", response_model=None, responses=LIST_RESPONSES)
 def list_drives(
     vin: str,
     principal: ReaderDep,

@@ -61,6 +61,11 @@ class Drive(msgspec.Struct, frozen=True, kw_only=True):
     soc_start: float | None
     soc_end: float | None
     outside_temp_c: float | None
+    # where it began and ended: a place's name, else the nearest named road (`volta.places`)
+    start_place: str | None = None
+    start_place_id: str | None = None
+    end_place: str | None = None
+    end_place_id: str | None = None
 
 
 def drive_id(vin: str, start_ms: int) -> str:

@@ -1,11 +1,12 @@
-"""`volta send FILE`: publish one batch file as a vehicle would, for debugging."""
+"""`volta send FILE`: publish one batch file as a vehicle would, for debugging.
+`volta gateway`: one gateway worker process (scale-out; see volta.workers)."""
 
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -75,5 +76,33 @@ def _publish_mqtt(
         client.loop_stop()
 
 
+def gateway(
+    index: Annotated[int, typer.Option(help="worker number: its MQTT session is CLIENT_ID-INDEX")],
+    mqtt: Annotated[str | None, typer.Option(help="broker URL; default: VOLTA_MQTT")] = None,
+    store: Annotated[str | None, typer.Option(help="postgresql://…; default: VOLTA_STORE")] = None,
+    bus: Annotated[str | None, typer.Option(help="nats://…; default: VOLTA_BUS")] = None,
+    accept_unregistered: Annotated[
+        bool, typer.Option(hidden=True, help="benchmarks only: store unknown VINs")
+    ] = False,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
+) -> None:
+    """Run one gateway worker: MQTT shared subscription → gateway → PostgreSQL + NATS.
+    No API, no processors; run several (or `volta serve --workers N`)."""
+    from volta import logs
+    from volta.config import Settings
+    from volta.errors import VoltaError
+    from volta.workers import run_worker
+
+    logs.configure(log_level)
+    given: dict[str, Any] = {"mqtt": mqtt, "store": store, "bus": bus}
+    settings = Settings(**{k: v for k, v in given.items() if v is not None})
+    try:
+        run_worker(settings, index, require_registered=not accept_unregistered)
+    except VoltaError as e:
+        typer.echo(f"volta gateway: {e}", err=True)
+        raise typer.Exit(2) from None
+
+
 def register(app: typer.Typer) -> None:
     app.command("send")(send)
+    app.command("gateway")(gateway)

@@ -15,6 +15,7 @@ UNKNOWN_VEHICLE = "unknown_vehicle"  # not in the vehicle registry
 TS_IN_FUTURE = "ts_in_future"  # batch ts (or, per sample, sample ts) beyond the allowed skew
 TS_TOO_OLD = "ts_too_old"  # batch ts before min_timestamp_ms (2000-01-01)
 TOO_MANY_SAMPLES = "too_many_samples"  # over max_samples_per_batch
+RATE_LIMITED = "rate_limited"  # the vehicle is over its ingest budget (samples/s)
 INTERNAL_ERROR = "internal_error"  # a bug while checking: the message is quarantined
 
 # A message not answered as stored (nothing quarantined: the sender should send it again).

@@ -20,16 +20,19 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from volta.bus import Bus, TelemetryStored, telemetry_subject
 from volta.catalog import Catalog
 from volta.config import Settings
 from volta.ingest import codes
+from volta.ingest.budget import IngestBudget
 from volta.ingest.dedup import Dedup
 from volta.ingest.metrics import IngestMetrics
-from volta.ingest.pipeline import Limits, Prepared, prepare, refusal
+from volta.ingest.pipeline import Limits, Prepared, prepare, prepare_many, refusal
 from volta.store.base import AcceptedBatch, QuarantineRecord, TelemetryStore
 from volta.twin import Twin
+from volta.wire import is_valid_vin
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +58,7 @@ class IngestResult:
     duplicate: bool
     error: str | None = None
     reason: str | None = None
+    retry_after_s: float | None = None  # set with error="rate_limited": when to send again
 
 
 Done = Callable[[IngestResult], None]
@@ -103,6 +107,12 @@ class Gateway:
         self.known_vehicle = known_vehicle
         self._limits = Limits.from_settings(settings, 0)
         self._dedup = Dedup(store, settings.dedup_window)
+        # Per-vehicle budgets apply to what vehicles send over the network (`submit`, `ingest`:
+        # MQTT, HTTP). `ingest_many` is the trusted in-process path (simulator, demo backfill
+        # of an hour of history in seconds) and is not budgeted.
+        self.budget = IngestBudget(
+            settings.ingest_budget_samples_per_s, settings.ingest_budget_burst
+        )
         # Serialises commits (the writer thread vs. `ingest_many` callers): the write path
         # has one writer; readers (twin, store queries) never take this lock.
         self._commit_lock = threading.Lock()
@@ -154,7 +164,7 @@ class Gateway:
         """Submit and wait for the answer (the HTTP route). Without a running committer the
         message is committed on the caller's thread."""
         if self._thread is None:
-            return self.ingest_many([(vin, payload)])[0]
+            return self._ingest_now([(vin, payload)], budgeted=True)[0]
         done = threading.Event()
         box: list[IngestResult] = []
 
@@ -168,9 +178,13 @@ class Gateway:
         return box[0]
 
     def ingest_many(self, items: Sequence[tuple[str, bytes]]) -> list[IngestResult]:
-        """Commit `(vin, payload)` messages in one transaction on the caller's thread."""
+        """Commit `(vin, payload)` messages in one transaction on the caller's thread (the
+        in-process transport: not subject to per-vehicle budgets)."""
+        return self._ingest_now(items, budgeted=False)
+
+    def _ingest_now(self, items: Sequence[tuple[str, bytes]], budgeted: bool) -> list[IngestResult]:
         now = self.clock()
-        prepared = [self.prepare(payload, vin, now) for vin, payload in items]
+        prepared = self.prepare_many([(payload, vin, now) for vin, payload in items], budgeted)
         with self._commit_lock:
             return self._commit(prepared)
 
@@ -217,7 +231,8 @@ class Gateway:
                 group.append(item)  # type: ignore[arg-type]
             prepared: list[Prepared] | Exception
             try:
-                prepared = [self.prepare(i.payload, i.vin, i.received_ms) for i in group]
+                messages = [(i.payload, i.vin, i.received_ms) for i in group]
+                prepared = self.prepare_many(messages, budgeted=True)
             except Exception as err:  # a bug here must not kill the thread that acks
                 prepared = err
             handoff.put((group, prepared))
@@ -251,20 +266,98 @@ class Gateway:
                 failed = _failed(item.vin, codes.GATEWAY_STOPPED, "the gateway is shutting down")
                 _call(item.on_done, failed)
 
-    def prepare(self, payload: bytes, vin: str, received_ms: int) -> Prepared:
-        """`pipeline.prepare` plus the registry check; never raises for any input."""
-        limits = self._limits._replace(now_ms=received_ms)
+    def prepare(
+        self, payload: bytes, vin: str, received_ms: int, budgeted: bool = False
+    ) -> Prepared:
+        """`pipeline.prepare` plus the registry check and, when `budgeted`, the vehicle's
+        ingest budget; never raises for any input."""
+        return self.prepare_many([(payload, vin, received_ms)], budgeted)[0]
+
+    def prepare_many(
+        self, messages: Sequence[tuple[bytes, str, int]], budgeted: bool = False
+    ) -> list[Prepared]:
+        """`prepare` for each `(payload, vin, received_ms)` (`pipeline.prepare_many`), in
+        order, so that budgets are charged in arrival order; never raises for any input."""
+        out: list[Prepared | None] = [None] * len(messages)
+        todo: list[int] = []
+        for k, (payload, vin, received_ms) in enumerate(messages):
+            try:
+                out[k] = self._screen(payload, vin, received_ms, budgeted)
+            except Exception as err:  # a bug must cost one message, not the transport
+                out[k] = self._internal_error(payload, vin, received_ms, err)
+            if out[k] is None:
+                todo.append(k)
         try:
-            if self.known_vehicle is not None and not self.known_vehicle(vin):
-                reason = f"vehicle {vin} is not registered"
-                return refusal(
-                    payload, vin, None, received_ms, limits, codes.UNKNOWN_VEHICLE, reason
-                )
+            found = prepare_many([messages[k] for k in todo], self.catalog, self._limits)
+        except Exception:  # a bug in the group path: check the messages one by one
+            log.exception("preparing a group of %d messages failed", len(todo))
+            found = [self._prepare_one(*messages[k]) for k in todo]
+        for k, prepared in zip(todo, found, strict=True):
+            out[k] = self._charge(prepared, messages[k][0], budgeted) if budgeted else prepared
+        return cast(list[Prepared], out)
+
+    def _screen(
+        self, payload: bytes, vin: str, received_ms: int, budgeted: bool
+    ) -> Prepared | None:
+        """The refusals decided before decoding (VIN, registry, empty budget), else None."""
+        # The VIN first: a transport hands over whatever names the vehicle (an MQTT topic
+        # level, a URL segment), and "not a VIN" is the precise reason for junk there.
+        if not is_valid_vin(vin):
+            reason = f"{vin!r} is not a valid VIN (17 of A-Z/0-9 without I, O, Q)"
+            return self._refuse(payload, vin, None, received_ms, codes.INVALID_VIN, reason)
+        if self.known_vehicle is not None and not self.known_vehicle(vin):
+            reason = f"vehicle {vin} is not registered"
+            return self._refuse(payload, vin, None, received_ms, codes.UNKNOWN_VEHICLE, reason)
+        if budgeted and self.budget.enabled:
+            # An empty bucket refuses before decoding: a flood costs little CPU.
+            wait = self.budget.exhausted(vin, received_ms)
+            if wait is not None:
+                return self._rate_limited(payload, vin, None, received_ms, wait)
+        return None
+
+    def _charge(self, prepared: Prepared, payload: bytes, budgeted: bool) -> Prepared:
+        """Charge a prepared message to its vehicle's budget; over budget, refuse it whole."""
+        if not (budgeted and self.budget.enabled):
+            return prepared
+        b = prepared.batch
+        # Every sample counts, rejected ones too; a refused message counts as one.
+        n = len(b) + b.rejected if b is not None else 1
+        wait = self.budget.take(prepared.vin, n, prepared.received_ms)
+        if wait is None:
+            return prepared
+        return self._rate_limited(payload, prepared.vin, prepared.seq, prepared.received_ms, wait)
+
+    def _prepare_one(self, payload: bytes, vin: str, received_ms: int) -> Prepared:
+        try:
+            limits = self._limits._replace(now_ms=received_ms)
             return prepare(payload, vin, received_ms, self.catalog, limits)
         except Exception as err:  # a bug must cost one message, not the transport
-            log.exception("preparing a message from %s failed", vin)
-            reason = f"internal error while checking the batch ({type(err).__name__})"
-            return refusal(payload, vin, None, received_ms, limits, codes.INTERNAL_ERROR, reason)
+            return self._internal_error(payload, vin, received_ms, err)
+
+    def _internal_error(
+        self, payload: bytes, vin: str, received_ms: int, err: Exception
+    ) -> Prepared:
+        log.error("preparing a message from %s failed", vin, exc_info=err)
+        reason = f"internal error while checking the batch ({type(err).__name__})"
+        return self._refuse(payload, vin, None, received_ms, codes.INTERNAL_ERROR, reason)
+
+    def _refuse(
+        self, payload: bytes, vin: str, seq: int | None, received_ms: int, code: str, reason: str
+    ) -> Prepared:
+        limits = self._limits._replace(now_ms=received_ms)
+        return refusal(payload, vin, seq, received_ms, limits, code, reason)
+
+    def _rate_limited(
+        self, payload: bytes, vin: str, seq: int | None, received_ms: int, wait_s: float
+    ) -> Prepared:
+        budget = self.budget
+        reason = (
+            f"vehicle {vin} is over its ingest budget of {budget.rate_per_ms * 1000:g} samples/s "
+            f"(burst {budget.burst:g}); send again in {wait_s:g} s"
+        )
+        refused = self._refuse(payload, vin, seq, received_ms, codes.RATE_LIMITED, reason)
+        refused.retry_after_s = wait_s
+        return refused
 
     def _commit(self, prepared: list[Prepared]) -> list[IngestResult]:
         # De-duplicate against what is stored and within this group; a duplicate writes
@@ -335,7 +428,9 @@ class Gateway:
             b = p.batch
             if b is None:
                 refused += 1
-                results.append(IngestResult(p.vin, p.seq, 0, [], False, p.error, p.reason))
+                results.append(
+                    IngestResult(p.vin, p.seq, 0, [], False, p.error, p.reason, p.retry_after_s)
+                )
             elif dup or (already and (b.vin, b.seq) in already):
                 dups += 1
                 results.append(IngestResult(p.vin, p.seq, 0, [], True))
@@ -373,12 +468,26 @@ def freeze_startup_heap() -> None:
     commits, and each would walk those ~100,000 start-up objects again; frozen, they are
     not walked: ~10 % less CPU per ingested sample (measured). Frozen objects are still
     freed by reference counting; only cyclic garbage among them would stay, and start-up
-    state lives as long as the process anyway."""
+    state lives as long as the process anyway.
+
+    It also raises the collector's thresholds (never lowers them): with CPython's default
+    of a young collection every 700 container allocations, the live containers of a group
+    being prepared (each batch's lists, its result) are walked again and again, and passed
+    on to older generations to be walked there too. With `GC_THRESHOLDS` most of them die
+    by reference counting before any collection sees them: ~5-10 % less CPU per ingested
+    sample (bench: 1,030-1,200 -> 965-980 ns, loaded machine). The cost is memory for cyclic
+    garbage between collections: at most ~50,000 young objects, a few MB."""
     global _heap_frozen
     if not _heap_frozen:
         _heap_frozen = True
         gc.collect()
         gc.freeze()
+        current = gc.get_threshold()
+        gc.set_threshold(*(max(c, t) for c, t in zip(current, GC_THRESHOLDS, strict=True)))
+
+
+# (young, middle, old): see `freeze_startup_heap`.
+GC_THRESHOLDS = (50_000, 20, 100)
 
 
 def _failed(vin: str | None, code: str, reason: str) -> IngestResult:

@@ -6,6 +6,20 @@ expiry), and acknowledgement is manual: a message's PUBACK leaves only from the 
 so the broker delivers the message again to the next session with our client id, and the
 gateway's (vin, seq) de-duplication makes the second delivery harmless.
 
+Several gateway workers share the load through an MQTT 5 shared subscription
+(`$share/{group}/{prefix}/+/telemetry`, `shared_group`): the broker hands each message to one
+member of the group. Each worker keeps its own persistent session (client id per worker
+index). What Mosquitto 2.0.11 does with a member that dies (tested in
+tests/integration/test_faults.py): its un-acked messages stay in ITS session, and new messages
+keep being assigned to it round-robin while it is offline; they are delivered when a process
+with the same client id connects again. So a dead worker must be restarted with its index
+(`volta serve --workers N` does that); they are not re-routed to the live members.
+
+Reconnects: paho retries with exponential back-off (doubling, capped at 30 s) from a per-process
+random start in [0.5, 1.5) s; a batch that was not stored (store down) is left un-acked and the
+connection is recycled after a jittered, capped exponential delay, so that the broker delivers
+it again.
+
 Threading (checked in paho 2.2's source): `Client.ack` only appends to a deque and writes one
 byte to the socket pair that wakes the network thread; with `loop_start` the write itself is
 always done by that thread. Calling `ack` from the gateway's committer thread is therefore safe.
@@ -14,11 +28,13 @@ always done by that thread. Calling `ack` from the gateway's committer thread is
 from __future__ import annotations
 
 import logging
+import random
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
-from urllib.parse import urlsplit
+from typing import Any, Protocol, cast
+from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -27,6 +43,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from volta.backoff import backoff_delay
 from volta.errors import BadRequest
 from volta.ingest.gateway import IngestResult
 from volta.wire import vin_from_topic
@@ -44,6 +61,7 @@ SESSION_EXPIRY_S = 7 * 24 * 3600
 RETRY_ERRORS = frozenset({"store_unavailable", "timeout"})
 # The gateway is shutting down: leave the message for the next process's session.
 STOPPED = "gateway_stopped"
+_GROUP = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 class Submitter(Protocol):
@@ -69,7 +87,11 @@ class BrokerAddress:
             raise BadRequest(f"broker URL with scheme {parts.scheme!r}: expected mqtt://host:port")
         tls = parts.scheme == "mqtts"
         port = parts.port or (8883 if tls else 1883)
-        return cls(parts.hostname, port, tls, parts.username, parts.password)
+        # Percent-decoded, so that a password may hold any character (`%40` for '@' …).
+        user, password = parts.username, parts.password
+        user = unquote(user) if user is not None else None
+        password = unquote(password) if password is not None else None
+        return cls(parts.hostname, port, tls, user, password)
 
 
 class MqttTransport:
@@ -85,6 +107,7 @@ class MqttTransport:
         session_expiry_s: int = SESSION_EXPIRY_S,
         receive_maximum: int = RECEIVE_MAXIMUM,
         retry_delay_s: float = 2.0,
+        shared_group: str | None = None,
     ) -> None:
         self._gateway = gateway
         self._address = BrokerAddress.parse(url)
@@ -101,6 +124,13 @@ class MqttTransport:
         self._stopped = False
         self._lifecycle = threading.Lock()  # stop() vs. a reconnect in progress
         self._retry_delay_s = retry_delay_s
+        self._retries = 0  # recycles since the last stored batch, for the back-off
+        if shared_group is not None and not _GROUP.match(shared_group):
+            raise BadRequest(
+                f"invalid MQTT shared-subscription group {shared_group!r}: "
+                "use letters, digits, _ and -"
+            )
+        self._shared_group = shared_group
         self.received = 0
         self.acked = 0
         self.unacked_retry = 0
@@ -108,7 +138,9 @@ class MqttTransport:
 
     @property
     def topic_filter(self) -> str:
-        return f"{self._prefix}/+/telemetry"
+        """What we subscribe to: the telemetry topics, through the shared group if any."""
+        topics = f"{self._prefix}/+/telemetry"
+        return f"$share/{self._shared_group}/{topics}" if self._shared_group else topics
 
     @property
     def connected(self) -> bool:
@@ -152,7 +184,10 @@ class MqttTransport:
             client.tls_set()
         if self._address.username is not None:
             client.username_pw_set(self._address.username, self._address.password)
-        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        # paho doubles the delay in floats up to the cap; a random start de-synchronises the
+        # workers that lost the same broker (paho types the argument int, it takes any number).
+        first = cast(int, random.uniform(0.5, 1.5))
+        client.reconnect_delay_set(min_delay=first, max_delay=30)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
@@ -238,8 +273,10 @@ class MqttTransport:
             log.warning(
                 "mqtt: batch of %s not stored (%s); will redeliver", result.vin, result.error
             )
-            self._recycle_soon(self._retry_delay_s)
+            delay = backoff_delay(self._retries, base_s=self._retry_delay_s, cap_s=30.0)
+            self._recycle_soon(delay)
             return
+        self._retries = 0
         if qos == 0 or generation != self._generation:
             return
         self._client.ack(mid, qos)
@@ -250,6 +287,7 @@ class MqttTransport:
             if self._recycling or self._stopped:
                 return
             self._recycling = True
+            self._retries += 1
 
         def recycle() -> None:
             try:

@@ -7,6 +7,7 @@ the caller passes the time in `Limits.now_ms`. De-duplication and storage are th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -16,7 +17,7 @@ from volta.errors import DecodeError, PayloadTooLarge
 from volta.ingest import codes
 from volta.ingest.samples import Header, columns, malformed_record
 from volta.store.base import AcceptedBatch, QuarantineRecord
-from volta.wire import decode_batch, is_valid_vin
+from volta.wire import DecodedBatch, decode_batch, is_valid_vin
 
 
 class Limits(NamedTuple):
@@ -60,12 +61,54 @@ class Prepared:
     quarantine: list[QuarantineRecord] = field(default_factory=list)
     error: str | None = None
     reason: str | None = None
+    retry_after_s: float | None = None  # rate_limited: seconds before the vehicle may resend
 
 
 def prepare(
     payload: bytes, vin: str, received_ms: int, catalog: Catalog, limits: Limits
 ) -> Prepared:
     """Decode, authenticate, check and validate one telemetry message (see module doc)."""
+    opened = _open(payload, vin, received_ms, limits)
+    return opened if isinstance(opened, Prepared) else _validate(opened, catalog)
+
+
+def prepare_many(
+    messages: Sequence[tuple[bytes, str, int]], catalog: Catalog, limits: Limits
+) -> list[Prepared]:
+    """`prepare` for each `(payload, vin, received_ms)`, each judged at its own `received_ms`.
+
+    One message at a time on purpose: checking a whole group's samples together with numpy
+    was measured no faster (~460 vs ~440 ns a sample, CPU): the maps that feed numpy cost
+    what the per-sample checks cost, and a group's decoded samples (~30 MB of objects) no
+    longer sit in the CPU's caches when they are checked."""
+    return [
+        prepare(payload, vin, received_ms, catalog, limits._replace(now_ms=received_ms))
+        for payload, vin, received_ms in messages
+    ]
+
+
+class _Opened(NamedTuple):
+    """A decoded message whose header passed every check; its samples are still to check."""
+
+    decoded: DecodedBatch
+    header: Header
+
+
+def _validate(opened: _Opened, catalog: Catalog) -> Prepared:
+    decoded, header = opened
+    vin, seq, ts, received_ms = header.vin, header.seq, header.ts, header.received_ms
+    quarantine = [malformed_record(header, i, why, raw) for i, why, raw in decoded.malformed]
+    signal_ids, times, nums, txts = columns(
+        decoded.samples, decoded.indices, header, catalog, quarantine
+    )
+    if decoded.malformed and len(quarantine) > len(decoded.malformed):
+        quarantine.sort(key=_by_index)
+    batch = AcceptedBatch(vin, seq, ts, received_ms, signal_ids, times, nums, txts, len(quarantine))
+    return Prepared(vin, seq, received_ms, batch, quarantine)
+
+
+def _open(payload: bytes, vin: str, received_ms: int, limits: Limits) -> Prepared | _Opened:
+    """Decode and check everything but the samples: the refusal, or what to check next."""
 
     def refuse(code: str, reason: str, seq: int | None = None) -> Prepared:
         return refusal(payload, vin, seq, received_ms, limits, code, reason)
@@ -112,14 +155,7 @@ def prepare(
         )
 
     header = Header(vin, seq, ts, received_ms, limits.now_ms, limits.max_future_skew_ms)
-    quarantine = [malformed_record(header, i, why, raw) for i, why, raw in decoded.malformed]
-    signal_ids, times, nums, txts = columns(
-        decoded.samples, decoded.indices, header, catalog, quarantine
-    )
-    if decoded.malformed and len(quarantine) > len(decoded.malformed):
-        quarantine.sort(key=_by_index)
-    batch = AcceptedBatch(vin, seq, ts, received_ms, signal_ids, times, nums, txts, len(quarantine))
-    return Prepared(vin, seq, received_ms, batch, quarantine)
+    return _Opened(decoded, header)
 
 
 def refusal(

@@ -1,22 +1,27 @@
 """Validation of the samples of one decoded batch against the catalog, into store columns.
 
-Two paths with the same result (a property test holds them to it): `all_good` handles the
+Two paths with the same result (property tests hold them to it): `all_good` handles the
 usual batch — every sample a numeric signal with a fitting value — column-wise with `map`, so
 that per sample only the catalog's check runs as Python; `each` goes sample by sample, keeps
 the good ones and quarantines each bad one with its reason. `columns` tries the first, then
 the second.
+
+A shape (see `_Rules`) seen often gets its own generated function (`_compile`): the catalog's
+checks of its signals written out inline, one after the other, with the batch unpacked in one
+statement — no Python call per sample, about half the cost of `all_good`'s maps and calls.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from operator import call, itemgetter
 from typing import Any, NamedTuple, cast
 
 import msgspec
 
 from volta.catalog import Catalog, Signal
-from volta.catalog.checks import Check
+from volta.catalog.checks import Check, Inline, inline_check
 from volta.errors import UnknownSignal
 from volta.ingest import codes
 from volta.store.base import QuarantineRecord
@@ -63,12 +68,61 @@ Key = str | int
 _SHAPES_MAX = 1024
 
 
-class Shape(NamedTuple):
-    """A sequence of signal keys, all numeric signals, with their ids and checks."""
+# A shape's checks are generated once it was seen this often (a vehicle on a schedule sends
+# it every batch; a sender of ever-new shapes never gets there, so cannot make us compile
+# for every batch), and only up to this many samples (bounded code size).
+_COMPILE_AFTER = 8
+_COMPILE_MAX_SAMPLES = 512
 
-    keys: list[Key]
-    ids: list[int]
-    checks: list[Check]
+# (samples, base ts, largest offset allowed) -> (times, values) if all good, else None
+Fast = Callable[[Samples, int, int], "tuple[list[int], list[Any]] | None"]
+
+
+class Shape:
+    """A sequence of signal keys, all numeric signals, with their ids and checks; once seen
+    `_COMPILE_AFTER` times, `fast` is its generated check (None: not generated)."""
+
+    __slots__ = ("checks", "fast", "hits", "ids", "inline", "keys")
+
+    def __init__(
+        self, keys: list[Key], ids: list[int], checks: list[Check], inline: list[Inline] | None
+    ) -> None:
+        self.keys, self.ids, self.checks, self.inline = keys, ids, checks, inline
+        self.hits = 0
+        self.fast: Fast | None = None
+
+
+def _compile(inline: list[Inline]) -> Fast:
+    """A function checking a batch of this shape as `all_good` does, with each sample's check
+    (`checks.inline_check`, mirroring the catalog's `check`) written out in its place."""
+    n = len(inline)
+    env: dict[str, Any] = {"type": type, "float": float, "int": int}
+    conditions: list[str] = []
+    for i, rule in enumerate(inline):
+        v = f"v{i}"
+        if rule.kind == "bool":
+            conditions.append(f"({v} is True or {v} is False)")
+            continue
+        env[f"L{i}"], env[f"H{i}"] = rule.lo, rule.hi
+        if rule.kind == "int":
+            conditions.append(f"(type({v}) is int and L{i} <= {v} <= H{i})")
+        else:
+            conditions.append(f"((type({v}) is float or type({v}) is int) and L{i} <= {v} <= H{i})")
+    targets = ", ".join(f"(o{i}, _, v{i})" for i in range(n))
+    offsets = ", ".join(f"o{i}" for i in range(n))
+    lines = ["def fast(s, ts, latest):", f"    {targets}, = s"]
+    for at in range(0, n, 8):
+        lines.append(f"    if not ({' and '.join(conditions[at : at + 8])}):")
+        lines.append("        return None")
+    lines.append(f"    if max(({offsets},)) > latest:")
+    lines.append("        return None")
+    times = ", ".join(f"ts + o{i}" for i in range(n))
+    values = ", ".join(f"v{i}" for i in range(n))
+    lines.append(f"    return [{times}], [{values}]")
+    # The code holds only names and the loop's indices; bounds and names of builtins are
+    # passed in `env`, never written into it: nothing a sender sent becomes code.
+    exec(compile("\n".join(lines), f"<volta shape of {n}>", "exec"), env)
+    return cast(Fast, env["fast"])
 
 
 class _Rules:
@@ -85,9 +139,11 @@ class _Rules:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self.by_key: dict[Key, Rule] = {}
+        self.inline: dict[int, Inline | None] = {}
         for sig in catalog:
             if sig.numeric:
                 self.by_key[sig.path] = self.by_key[sig.id] = (sig.id, sig.check)
+                self.inline[sig.id] = inline_check(sig.datatype, sig.min, sig.max, sig.allowed)
         self.shapes: dict[tuple[int, Key, Key], Shape] = {}
 
     def of(self, keys: list[Key]) -> Shape | None:
@@ -101,7 +157,10 @@ class _Rules:
         if len(list(filter(None, found))) != len(keys):
             return None
         rules = cast(list[Rule], found)
-        shape = Shape(keys, list(map(_FIRST, rules)), list(map(_SECOND, rules)))
+        ids = list(map(_FIRST, rules))
+        inline = list(map(self.inline.__getitem__, ids))
+        generated = None if None in inline or len(ids) > _COMPILE_MAX_SAMPLES else inline
+        shape = Shape(keys, ids, list(map(_SECOND, rules)), cast(list[Inline] | None, generated))
         if len(self.shapes) >= _SHAPES_MAX:  # many shapes: start over rather than track age
             self.shapes = {}
         self.shapes[probe] = shape
@@ -126,11 +185,23 @@ def all_good(samples: Samples, header: Header, catalog: Catalog) -> Columns | No
     n = len(samples)
     if not n:
         return [], [], [], []
-    offsets = list(map(_OFFSET, samples))
-    if max(offsets) > header.latest_offset:
-        return None
     shape = _rules(catalog).of(list(map(_KEY, samples)))
     if shape is None:
+        return None
+    fast = shape.fast
+    if fast is None and shape.inline is not None:
+        shape.hits += 1
+        if shape.hits >= _COMPILE_AFTER:
+            fast = shape.fast = _compile(shape.inline)
+    if fast is not None:
+        found = fast(samples, header.ts, header.latest_offset)
+        if found is None:
+            return None
+        times, values = found
+        # float() is what a numeric signal's to_stored does: a bool becomes 1.0/0.0.
+        return shape.ids.copy(), times, list(map(float, values)), [None] * n
+    offsets = list(map(_OFFSET, samples))
+    if max(offsets) > header.latest_offset:
         return None
     values = list(map(_VALUE, samples))
     if any(map(call, shape.checks, values)):

@@ -1,15 +1,34 @@
-"""Vehicle registry and credentials: who may send and read what. Only HMACs of secrets are kept."""
+"""Vehicle registry and credentials: who may send and read what. Only HMACs of secrets and
+argon2 hashes of passwords are kept."""
 
 from volta.registry.base import Registry
-from volta.registry.model import Enrollment, IssuedToken, Principal, Role, Vehicle
+from volta.registry.model import (
+    USER_ROLES,
+    AuditEntry,
+    AuditQuery,
+    Credential,
+    Enrollment,
+    IssuedToken,
+    Principal,
+    Role,
+    Session,
+    User,
+    Vehicle,
+)
 from volta.registry.sqlite import SQLiteRegistry
 
 __all__ = [
+    "USER_ROLES",
+    "AuditEntry",
+    "AuditQuery",
+    "Credential",
     "Enrollment",
     "IssuedToken",
     "Principal",
     "Registry",
     "Role",
     "SQLiteRegistry",
+    "Session",
+    "User",
     "Vehicle",
 ]

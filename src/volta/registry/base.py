@@ -4,14 +4,29 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from volta.registry.model import Enrollment, IssuedToken, Principal, Role, Vehicle
+from volta.registry.model import (
+    AuditEntry,
+    AuditQuery,
+    Credential,
+    Enrollment,
+    IssuedToken,
+    Principal,
+    Role,
+    Session,
+    User,
+    Vehicle,
+)
 
 
 class Registry(Protocol):
     """Vehicles and credentials. Thread-safe; only HMACs of secrets are stored."""
 
     def add_vehicle(
-        self, vin: str, model: str | None = None, attributes: dict[str, Any] | None = None
+        self,
+        vin: str,
+        model: str | None = None,
+        attributes: dict[str, Any] | None = None,
+        organisation: str | None = None,
     ) -> Enrollment:
         """Register a vehicle and issue its first token. BadRequest for an invalid VIN,
         Conflict if the VIN is already registered."""
@@ -27,16 +42,80 @@ class Registry(Protocol):
 
     def has_vehicle(self, vin: str) -> bool: ...
 
+    def set_organisation(self, vin: str, organisation: str | None) -> Vehicle:
+        """Which service organisation's technicians see the vehicle. NotFound for a VIN."""
+        ...
+
+    def visible_vehicles(
+        self, principal: Principal, limit: int = 1000, after: str | None = None
+    ) -> list[Vehicle]:
+        """The vehicles a principal may see, ordered and paged like `list_vehicles`."""
+        ...
+
+    def add_user(
+        self, name: str, role: Role, password: str, organisation: str | None = None
+    ) -> User:
+        """BadRequest for a bad name, role/organisation mix or short password; Conflict if
+        the name is taken."""
+        ...
+
+    def get_user(self, name: str) -> User: ...
+
+    def list_users(self, limit: int = 1000, after: str | None = None) -> list[User]: ...
+
+    def set_password(self, name: str, password: str) -> None: ...
+
+    def disable_user(self, name: str) -> None:
+        """Ends the user's sessions at once. NotFound if there is no such active user."""
+        ...
+
+    def assign(self, name: str, vin: str) -> User:
+        """Let a driver see a vehicle. BadRequest for a user who is not a driver."""
+        ...
+
+    def unassign(self, name: str, vin: str) -> User: ...
+
+    def sign_in(self, name: str, password: str, ttl_s: int = ...) -> Session:
+        """A signed session token; AuthError for a wrong name or password (the same either)."""
+        ...
+
+    def refresh(self, token: str, ttl_s: int = ...) -> Session:
+        """A new session token for a valid one (same user, same original sign-in time);
+        AuthError once the session is too old or the user disabled."""
+        ...
+
+    def list_credentials(self, limit: int = 1000, after: str | None = None) -> list[Credential]: ...
+
     def issue_token(self, role: Role, vin: str | None = None) -> IssuedToken:
         """A new secret for an operator, or for a registered vehicle (`vin` required)."""
         ...
 
     def authenticate(self, token: str) -> Principal | None:
-        """The principal a token stands for, or None if it is unknown or revoked."""
+        """The principal a token (an API token or a session JWT) stands for, or None if it is
+        unknown or revoked. AuthError with the reason for an expired or damaged session."""
         ...
 
     def revoke(self, credential_id: str) -> None:
         """NotFound if there is no such credential."""
+        ...
+
+    def record(
+        self,
+        *,
+        actor: str,
+        role: str,
+        action: str,
+        status: int,
+        credential_id: str | None = None,
+        target: str | None = None,
+        client: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> int:
+        """Append to the audit log."""
+        ...
+
+    def audit(self, query: AuditQuery) -> list[AuditEntry]:
+        """Audit entries matching the query, newest first."""
         ...
 
     def close(self) -> None: ...

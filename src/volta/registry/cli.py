@@ -1,8 +1,16 @@
-"""`volta vehicles add|list` and `volta tokens create`: the registry of a data dir."""
+"""`volta vehicles add|list|set-org`, `volta tokens create|list|revoke` and
+`volta users add|list|assign|unassign|passwd|disable`: the registry of a data dir.
+
+Passwords are read from a prompt (hidden) or, with `--password-stdin`, from standard input;
+never from the command line, which other users of the machine and shell histories see. Every
+change is written to the audit log as done by `cli:<login name>`.
+"""
 
 from __future__ import annotations
 
+import getpass
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,11 +18,14 @@ import typer
 
 from volta.config import Settings
 from volta.errors import VoltaError
-from volta.registry.model import Role
+from volta.registry.model import Role, User
 from volta.registry.sqlite import SQLiteRegistry
 
 vehicles = typer.Typer(help="Registered vehicles.", no_args_is_help=True)
 tokens = typer.Typer(help="API tokens.", no_args_is_help=True)
+users = typer.Typer(
+    help="People who sign in: operators, technicians, drivers.", no_args_is_help=True
+)
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="default: VOLTA_DATA_DIR or ./volta-data")
@@ -32,18 +43,58 @@ def _fail(exc: VoltaError) -> None:
     raise typer.Exit(1)
 
 
+def _audit(registry: SQLiteRegistry, action: str, target: str | None, **detail: Any) -> None:
+    try:
+        login = getpass.getuser()
+    except (KeyError, OSError):  # no login name (a container without a passwd entry)
+        login = "unknown"
+    registry.record(
+        actor=f"cli:{login}",
+        role="cli",
+        action=action,
+        target=target,
+        client="local",
+        status=0,
+        detail={k: v for k, v in detail.items() if v is not None},
+    )
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return password
+
+
+def _user_json(user: User) -> str:
+    return json.dumps(
+        {
+            "id": user.id,
+            "name": user.name,
+            "role": user.role.value,
+            "organisation": user.organisation,
+            "vehicles": list(user.vins),
+            "disabled_ms": user.disabled_ms,
+        }
+    )
+
+
 @vehicles.command("add")
 def add_vehicle(
     vin: str,
     model: Annotated[str | None, typer.Option(help="vehicle model")] = None,
     attributes: Annotated[str | None, typer.Option(help="JSON object of attributes")] = None,
+    org: Annotated[
+        str | None, typer.Option("--org", help="service organisation (its technicians see it)")
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Register a vehicle; print it with its token (shown only this once)."""
     attrs: dict[str, Any] = json.loads(attributes) if attributes else {}
     registry = _registry(data_dir)
     try:
-        enrollment = registry.add_vehicle(vin, model, attrs)
+        enrollment = registry.add_vehicle(vin, model, attrs, organisation=org)
+        _audit(registry, "vehicles add", vin, organisation=org)
     except VoltaError as exc:
         _fail(exc)
         return
@@ -56,6 +107,7 @@ def add_vehicle(
                 "vin": v.vin,
                 "model": v.model,
                 "attributes": v.attributes,
+                "organisation": v.organisation,
                 "token": enrollment.token.token,
                 "credential_id": enrollment.token.principal.credential_id,
             }
@@ -71,10 +123,30 @@ def list_vehicles(data_dir: DataDir = None) -> None:
         after: str | None = None
         while page := registry.list_vehicles(limit=1000, after=after):
             for v in page:
-                typer.echo(json.dumps({"vin": v.vin, "model": v.model, "attributes": v.attributes}))
+                out = {"vin": v.vin, "model": v.model, "attributes": v.attributes}
+                typer.echo(json.dumps({**out, "organisation": v.organisation}))
             after = page[-1].vin
     finally:
         registry.close()
+
+
+@vehicles.command("set-org")
+def set_org(
+    vin: str,
+    org: Annotated[str | None, typer.Argument(help="organisation; leave out for none")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Set which service organisation looks after a vehicle (its technicians see it)."""
+    registry = _registry(data_dir)
+    try:
+        v = registry.set_organisation(vin, org)
+        _audit(registry, "vehicles set-org", vin, organisation=org)
+    except VoltaError as exc:
+        _fail(exc)
+        return
+    finally:
+        registry.close()
+    typer.echo(json.dumps({"vin": v.vin, "organisation": v.organisation}))
 
 
 @tokens.command("create")
@@ -87,6 +159,7 @@ def create_token(
     registry = _registry(data_dir)
     try:
         issued = registry.issue_token(role, vin)
+        _audit(registry, "tokens create", issued.principal.credential_id, role=role.value, vin=vin)
     except VoltaError as exc:
         _fail(exc)
         return
@@ -105,6 +178,151 @@ def create_token(
     )
 
 
+@tokens.command("list")
+def list_tokens(data_dir: DataDir = None) -> None:
+    """Print every issued token's id, role, VIN and state (never a secret), one per line."""
+    registry = _registry(data_dir)
+    try:
+        after: str | None = None
+        while page := registry.list_credentials(limit=1000, after=after):
+            for c in page:
+                typer.echo(
+                    json.dumps(
+                        {
+                            "credential_id": c.id,
+                            "role": c.role.value,
+                            "vin": c.vin,
+                            "created_ms": c.created_ms,
+                            "revoked_ms": c.revoked_ms,
+                        }
+                    )
+                )
+            after = page[-1].id
+    finally:
+        registry.close()
+
+
+@tokens.command("revoke")
+def revoke_token(credential_id: str, data_dir: DataDir = None) -> None:
+    """Revoke a token by its credential id: it stops working at once."""
+    registry = _registry(data_dir)
+    try:
+        registry.revoke(credential_id)
+        _audit(registry, "tokens revoke", credential_id)
+    except VoltaError as exc:
+        _fail(exc)
+        return
+    finally:
+        registry.close()
+    typer.echo(json.dumps({"credential_id": credential_id, "revoked": True}))
+
+
+RoleOption = Annotated[Role, typer.Option(help="operator, technician or driver")]
+PasswordStdin = Annotated[
+    bool, typer.Option("--password-stdin", help="read the password from standard input")
+]
+
+
+@users.command("add")
+def add_user(
+    name: str,
+    role: RoleOption,
+    org: Annotated[
+        str | None, typer.Option("--org", help="a technician's service organisation")
+    ] = None,
+    password_stdin: PasswordStdin = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Create a user who signs in with a name and password (asked for, hidden)."""
+    password = _password(password_stdin)
+    registry = _registry(data_dir)
+    try:
+        user = registry.add_user(name, role, password, org)
+        _audit(registry, "users add", name, role=role.value, organisation=org)
+    except VoltaError as exc:
+        _fail(exc)
+        return
+    finally:
+        registry.close()
+    typer.echo(_user_json(user))
+
+
+@users.command("list")
+def list_users(data_dir: DataDir = None) -> None:
+    """Print every user, one JSON object per line."""
+    registry = _registry(data_dir)
+    try:
+        after: str | None = None
+        while page := registry.list_users(limit=1000, after=after):
+            for u in page:
+                typer.echo(_user_json(u))
+            after = page[-1].name
+    finally:
+        registry.close()
+
+
+@users.command("assign")
+def assign(name: str, vin: str, data_dir: DataDir = None) -> None:
+    """Let a driver see a vehicle."""
+    registry = _registry(data_dir)
+    try:
+        user = registry.assign(name, vin)
+        _audit(registry, "users assign", name, vin=vin)
+    except VoltaError as exc:
+        _fail(exc)
+        return
+    finally:
+        registry.close()
+    typer.echo(_user_json(user))
+
+
+@users.command("unassign")
+def unassign(name: str, vin: str, data_dir: DataDir = None) -> None:
+    """Take a vehicle away from a driver."""
+    registry = _registry(data_dir)
+    try:
+        user = registry.unassign(name, vin)
+        _audit(registry, "users unassign", name, vin=vin)
+    except VoltaError as exc:
+        _fail(exc)
+        return
+    finally:
+        registry.close()
+    typer.echo(_user_json(user))
+
+
+@users.command("passwd")
+def passwd(name: str, password_stdin: PasswordStdin = False, data_dir: DataDir = None) -> None:
+    """Set a user's password."""
+    password = _password(password_stdin)
+    registry = _registry(data_dir)
+    try:
+        registry.set_password(name, password)
+        _audit(registry, "users passwd", name)
+    except VoltaError as exc:
+        _fail(exc)
+        return
+    finally:
+        registry.close()
+    typer.echo(json.dumps({"name": name, "password_set": True}))
+
+
+@users.command("disable")
+def disable(name: str, data_dir: DataDir = None) -> None:
+    """Disable a user: no more sign-ins; their current sign-in tokens stop working."""
+    registry = _registry(data_dir)
+    try:
+        registry.disable_user(name)
+        _audit(registry, "users disable", name)
+    except VoltaError as exc:
+        _fail(exc)
+        return
+    finally:
+        registry.close()
+    typer.echo(json.dumps({"name": name, "disabled": True}))
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(vehicles, name="vehicles")
     app.add_typer(tokens, name="tokens")
+    app.add_typer(users, name="users")

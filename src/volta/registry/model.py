@@ -2,7 +2,8 @@
 
 Tokens are random (32 bytes, URL-safe) with a short prefix that tells a human what they are
 (`vt_` vehicle, `ot_` operator). Only an HMAC of a token is ever stored; the token itself is
-shown once, when it is issued.
+shown once, when it is issued. People (operators, technicians, drivers) sign in with a name and
+password (argon2 hash stored) and get a short-lived signed JWT (`volta.registry.sessions`).
 """
 
 from __future__ import annotations
@@ -16,8 +17,17 @@ from typing import Any
 
 
 class Role(StrEnum):
+    """Who a principal is. Operators see the whole fleet; technicians the vehicles their
+    service organisation looks after; drivers the vehicles assigned to them; a vehicle itself."""
+
     VEHICLE = "vehicle"
     OPERATOR = "operator"
+    TECHNICIAN = "technician"
+    DRIVER = "driver"
+
+
+# Roles a person (a user who signs in) may have.
+USER_ROLES = frozenset({Role.OPERATOR, Role.TECHNICIAN, Role.DRIVER})
 
 
 TOKEN_PREFIX: dict[Role, str] = {Role.VEHICLE: "vt_", Role.OPERATOR: "ot_"}
@@ -29,19 +39,102 @@ class Vehicle:
     model: str | None
     attributes: dict[str, Any] = field(default_factory=dict)
     created_ms: int = 0
+    organisation: str | None = None  # the service organisation whose technicians see it
 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: a vehicle (with its VIN) or an operator. `credential_id` is safe to log."""
+    """Who is calling. `credential_id` (a token's id, or a user's id for a signed-in person) and
+    `user` (a name) are safe to log. `vins` is the set of vehicles a driver or technician may
+    see, taken when the request authenticated."""
 
     role: Role
     credential_id: str
     vin: str | None = None
+    user: str | None = None
+    organisation: str | None = None
+    vins: frozenset[str] = frozenset()
 
     def may_access(self, vin: str) -> bool:
-        """Operators see every vehicle; a vehicle sees only itself."""
-        return self.role is Role.OPERATOR or self.vin == vin
+        """Operators: every vehicle; a vehicle: itself; drivers: the vehicles assigned to them;
+        technicians: the vehicles of their service organisation."""
+        if self.role is Role.OPERATOR:
+            return True
+        if self.role is Role.VEHICLE:
+            return self.vin == vin
+        return vin in self.vins
+
+    @property
+    def sees_all(self) -> bool:
+        """Whether every vehicle is visible (fleet-wide lists need no filter)."""
+        return self.role is Role.OPERATOR
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names this principal: the user's name, else the credential id."""
+        return self.user or self.credential_id
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A person who signs in. The password hash never leaves the registry."""
+
+    id: str
+    name: str
+    role: Role
+    organisation: str | None
+    created_ms: int
+    disabled_ms: int | None = None
+    vins: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """An issued API token as listed to operators: never the secret, only its id."""
+
+    id: str
+    role: Role
+    vin: str | None
+    created_ms: int
+    revoked_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A signed-in user's token (a JWT) and when it expires."""
+
+    token: str
+    user: User
+    expires_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One state-changing action: who, what, on what, from where, with what outcome."""
+
+    id: int
+    ts_ms: int
+    actor: str
+    role: str
+    credential_id: str | None
+    action: str
+    target: str | None
+    client: str | None
+    status: int
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditQuery:
+    """Filters of the audit log; newest first, paged with `before` (an entry id)."""
+
+    actor: str | None = None
+    action: str | None = None
+    target: str | None = None
+    since_ms: int | None = None
+    until_ms: int | None = None
+    before: int | None = None
+    limit: int = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +158,10 @@ def new_token(role: Role) -> str:
 
 def new_credential_id() -> str:
     return "cred_" + secrets.token_hex(6)
+
+
+def new_user_id() -> str:
+    return "usr_" + secrets.token_hex(6)
 
 
 def token_digest(key: bytes, token: str) -> str:

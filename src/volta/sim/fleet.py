@@ -72,6 +72,8 @@ class FleetConfig:
     dc_fallback_kw: float = 50.0
     awake_s: int = 600  # a parked car stays awake (telemetry on) this long after a drive
     min_dwell_s: int = 120
+    # (vehicle index, factor): that vehicle's pack fades `factor` times its model's norm
+    ageing: tuple[tuple[int, float], ...] = ()
 
 
 def roster(config: FleetConfig) -> list[tuple[str, str]]:
@@ -155,10 +157,15 @@ class Fleet:
         self.cycles0 = age * rng.uniform(0.2, 0.8, n)
         self.mean_temp_c = self.climate.mean_c + 8.0  # packs run warmer than the air
         soc0 = rng.uniform(50.0, 90.0, n)
+        self.ageing = np.ones(n)
+        for i, factor in c.ageing:
+            self.ageing[i] = factor
         self.packs: list[physics.BatteryPack] = []
         for gi, a, b in self.groups:
             m = self.models[gi]
-            soh = physics.capacity_fade(m, age[a:b], self.cycles0[a:b], self.mean_temp_c)
+            soh = physics.capacity_fade(
+                m, age[a:b], self.cycles0[a:b], self.mean_temp_c, self.ageing[a:b]
+            )
             self.packs.append(physics.BatteryPack.new(m, soc0[a:b], soh))
 
         home = np.array([int(self.places.anchors[d.home]) for d in self.drivers], dtype=np.int64)
@@ -176,6 +183,13 @@ class Fleet:
         self.drive_off = np.zeros(n, dtype=np.int64)
         self.charging = np.zeros(n, dtype=bool)
         self.cable = np.zeros(n, dtype=bool)
+        # State that remote commands change (volta.sim.commands); untouched without commands.
+        self.locked = np.ones(n, dtype=bool)  # parked cars are locked
+        self.charge_limit = np.array([d.charge_limit_soc for d in self.drivers], dtype=np.float64)
+        self.setpoint_c = np.full(n, 21.0)
+        self.climate_until = np.full(n, -1, dtype=np.int64)  # sim s: remote climate runs till
+        self.flash_until = np.full(n, -1, dtype=np.int64)  # sim s: hazard lights flash till
+        self.awake_until = np.full(n, -1, dtype=np.int64)  # sim s: kept awake by a command till
         self.trips: dict[int, OpenDrive] = {}
         self.sessions: dict[int, OpenCharge] = {}
         self.queue: list[deque[Leg]] = [deque() for _ in range(n)]
@@ -240,6 +254,7 @@ class Fleet:
 
     def _plug(self, v: int, t: int, dc: bool, kw: float, target: float, charger: str) -> None:
         pack, j = self._group(v)
+        target = min(target, float(self.charge_limit[v]))  # the car's own limit wins
         self.cable[v] = True
         self.charging[v] = True
         self.sessions[v] = OpenCharge(
@@ -414,6 +429,7 @@ class Fleet:
             self.driving.any()
             or bool((self.next_dep < t0 + w).any())
             or bool((~self.driving & (self.parked_since + self.config.awake_s > t0)).any())
+            or bool((~self.driving & (self.awake_until > t0)).any())
         )
         next_midnight = ((self._ms(t0) // 86_400_000 + 1) * 86_400_000 - self.start_ms) // 1000
         if busy:
@@ -436,7 +452,9 @@ class Fleet:
         for v in np.nonzero(~self.driving & (self.next_dep < t0 + W))[0].tolist():
             self._start_drive(v, max(int(self.next_dep[v]), t0), ambient)
 
-        awake = ~self.driving & (self.parked_since + self.config.awake_s > t0)
+        awake = ~self.driving & (
+            (self.parked_since + self.config.awake_s > t0) | (self.awake_until > t0)
+        )
         online_idx = np.nonzero(self.driving | self.charging | awake)[0]
         frame = _window(self, online_idx, t0, W, ambient)
 
@@ -464,6 +482,7 @@ class Fleet:
                 self.age0_days[a:b] + days,
                 self.cycles0[a:b] + pack.full_cycles(),
                 0.5 * (mean_temp + self.mean_temp_c),
+                self.ageing[a:b],
             )
             pack.set_soh(soh)
             fc = pack.full_cycles() + self.cycles0[a:b]

@@ -11,9 +11,17 @@ import typer
 from tqdm import tqdm
 
 from volta.errors import VoltaError
+from volta.sim.commands import CommandLink, InprocCommandLink
 from volta.sim.fleet import FleetConfig, roster
 from volta.sim.run import RunSummary, run
-from volta.sim.senders import CallableSender, Sender, load_tokens, make_sender
+from volta.sim.senders import (
+    CallableSender,
+    HttpSender,
+    MqttSender,
+    Sender,
+    load_tokens,
+    make_sender,
+)
 from volta.sim.truth import write_truth
 from volta.sim.vin import make_token
 
@@ -62,6 +70,9 @@ def simulate(
     models: Annotated[
         str, typer.Option(help="comma-separated model names; default: every shipped model")
     ] = "",
+    commands: Annotated[
+        bool, typer.Option(help="the cars take remote commands (http, mqtt or inproc)")
+    ] = False,
 ) -> None:
     """Simulate a fleet of EVs driving, charging and ageing, and stream their telemetry.
 
@@ -85,7 +96,8 @@ def simulate(
             token_map = load_tokens(tokens) if tokens else None
             if token_map is None and to.startswith(("http://", "https://", "mqtt://")):
                 token_map = {vin: make_token(seed, vin) for vin, _ in roster(config)}
-            sender = make_sender(to, token_map, fmt)
+            sender = make_sender(to, token_map, fmt, commands=commands)
+        link = _command_link(sender, platform, config) if commands else None
         bar = tqdm(total=seconds, unit="sim-s", unit_scale=True, disable=pace == 1.0)
         last = [0]
 
@@ -101,6 +113,7 @@ def simulate(
             speedup=pace,
             progress=progress,
             first_seq=config.start_ms,  # ms: above any seq an earlier run reached
+            commands=link,
         )
         bar.close()
     except VoltaError as exc:
@@ -112,6 +125,15 @@ def simulate(
     if truth_dir is not None:
         write_truth(truth, truth_dir)
     _print_summary(summary, to, truth_dir)
+
+
+def _command_link(sender: Sender, platform: Platform | None, config: FleetConfig) -> CommandLink:
+    """Where the cars get their commands: the embedded platform, or their sender's link."""
+    if platform is not None:
+        return InprocCommandLink(platform.commands, [vin for vin, _ in roster(config)])
+    if isinstance(sender, HttpSender | MqttSender):
+        return sender
+    raise typer.BadParameter("--commands needs --to http://…, mqtt://… or inproc")
 
 
 def _start_ms(start: str | None, pace: float, seconds: int) -> int:

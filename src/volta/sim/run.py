@@ -7,10 +7,13 @@ time with the same code.
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import groupby
 
+from volta.commands.wire import CommandAck
+from volta.sim.commands import CommandLink, serve_commands
 from volta.sim.fleet import Fleet, FleetConfig
 from volta.sim.roads import RoadGraph
 from volta.sim.senders import Sender
@@ -97,18 +100,25 @@ def run(
     progress: Callable[[int], None] | None = None,
     on_batches: Callable[[list[Batch]], None] | None = None,
     first_seq: int = 0,
+    commands: CommandLink | None = None,
 ) -> tuple[RunSummary, Truth]:
     """Simulate `seconds` of the fleet; speedup 0 = as fast as possible, 1 = real time.
 
     `first_seq` is where every vehicle's batch numbering starts: 0 gives byte-identical reruns;
     a run that feeds a platform which may already hold an earlier run's batches passes
     `config.start_ms`: a vehicle sends at most one batch per simulated second, so an earlier
-    run that started before this one never reached this run's first seq."""
+    run that started before this one never reached this run's first seq.
+
+    With `commands` (e.g. an MQTT or HTTP sender made with commands on), the cars apply the
+    remote commands it received between two windows and acknowledge them."""
     start = clock()
     fleet = Fleet(config, graph)
     tel = Telemetry(fleet.vins, config.seed, batch_s=batch_s, first_seq=first_seq)
     n_batches = 0
+    seen: OrderedDict[str, CommandAck] = OrderedDict()
     while fleet.t < seconds:
+        if commands is not None:
+            serve_commands(fleet, tel, commands, seen=seen)
         frame = fleet.step(seconds)
         out = tel.batches(frame)
         if speedup > 0 and sender is not None:

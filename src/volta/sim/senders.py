@@ -8,13 +8,24 @@ vehicle would. `make_sender("file:DIR" | "http://host:port" | "mqtt://host:port"
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any, Protocol
 
 import httpx
+import msgspec
 
+from volta.commands.wire import (
+    CommandAck,
+    CommandMessage,
+    ack_topic,
+    cmd_topic,
+    cmd_topic_filter,
+    decode_message,
+)
+from volta.commands.wire import encode as encode_command
 from volta.errors import BadRequest, Unavailable
 from volta.wire import Batch, encode_json, encode_msgpack, telemetry_topic
 
@@ -112,10 +123,12 @@ class HttpSender:
         self.retries = retries
         self.sleep = sleep
         self.rejected: list[tuple[str, int, int, str]] = []  # (vin, seq, status, body)
+        self._online: set[str] = set()  # vehicles that sent since the last command poll
 
     def send(self, batches: Sequence[Batch]) -> None:
         ctype = "application/json" if self.fmt == "json" else "application/msgpack"
         for b in batches:
+            self._online.add(b.vin)
             token = self.tokens.get(b.vin)
             if token is None:
                 raise BadRequest(f"no bearer token for {b.vin}: pass a tokens file")
@@ -142,6 +155,41 @@ class HttpSender:
                     self.rejected.append((b.vin, b.seq, r.status_code, r.text[:200]))
                 break
 
+    def take_commands(self) -> list[CommandMessage]:
+        """Commands waiting for the vehicles that were online since the last call (a sleeping
+        car does not poll), from GET /v1/vehicles/{vin}/commands/pending."""
+        out: list[CommandMessage] = []
+        vins, self._online = sorted(self._online), set()
+        for vin in vins:
+            token = self.tokens.get(vin)
+            if token is None:
+                continue
+            try:
+                r = self.client.get(
+                    f"/v1/vehicles/{vin}/commands/pending",
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+            except httpx.TransportError:
+                continue  # the next poll asks again
+            if r.status_code == 200:
+                out += msgspec.convert(r.json()["commands"], list[CommandMessage])
+        return out
+
+    def ack(self, vin: str, ack: CommandAck) -> None:
+        """POST the ack; a refused one (say, the command expired meanwhile) is recorded."""
+        token = self.tokens.get(vin, "")
+        body = {"status": ack.status, "reason": ack.reason, "ts": ack.ts}
+        try:
+            r = self.client.post(
+                f"/v1/vehicles/{vin}/commands/{ack.id}/ack",
+                json=body,
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        except httpx.TransportError:
+            return  # the command will be pulled again and answered again
+        if r.status_code >= 400:
+            self.rejected.append((vin, -1, r.status_code, r.text[:200]))
+
     def close(self) -> None:
         self.client.close()
 
@@ -152,6 +200,10 @@ class MqttSender:
     One connection for the whole fleet (username/password of a simulator account), or with
     `per_vehicle=True` one connection per vehicle, user = VIN and password = its token, as the
     broker's ACLs expect of real cars.
+
+    With `commands=True` the cars also listen on `{prefix}/{vin}/cmd` (call `listen(vins)` to
+    subscribe before the first batch), confirm each command's receipt at once with a
+    `delivered` ack, and hand it to the simulation through `take_commands()`.
     """
 
     def __init__(
@@ -164,8 +216,14 @@ class MqttSender:
         password: str | None = None,
         fmt: str = "msgpack",
         topic_prefix: str = "volta/v1",
+        commands: bool = False,
     ) -> None:
         self.host, self.port = host, port
+        self.commands = commands
+        self._inbox: list[CommandMessage] = []
+        self._inbox_lock = threading.Lock()
+        self._subscribed: dict[str, threading.Event] = {}
+        self.bad_commands = 0
         self.tokens = tokens or {}
         self.per_vehicle = per_vehicle
         self.fmt = fmt
@@ -191,6 +249,11 @@ class MqttSender:
             elif self.username:
                 c.username_pw_set(self.username, self.password)
             c.max_inflight_messages_set(1000)
+            if self.commands:
+                subscribed = threading.Event()
+                self._subscribed[key] = subscribed
+                topic = cmd_topic(vin, self.prefix) if self.per_vehicle else None
+                self._listen(c, topic or cmd_topic_filter(self.prefix), subscribed)
             try:
                 c.connect(self.host, self.port)
             except OSError as exc:
@@ -200,6 +263,49 @@ class MqttSender:
             c.loop_start()
             self.clients[key] = c
         return c
+
+    def _listen(self, c: Any, topic: str, subscribed: threading.Event) -> None:
+        def on_connect(client: Any, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+            if not reason.is_failure:
+                client.subscribe(topic, qos=1)
+
+        def on_subscribe(client: Any, userdata: Any, mid: int, codes: Any, props: Any) -> None:
+            subscribed.set()
+
+        def on_message(client: Any, userdata: Any, msg: Any) -> None:
+            try:
+                cmd = decode_message(bytes(msg.payload))
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                self.bad_commands += 1  # a real car would log it; nothing to answer to
+                return
+            if msg.topic != cmd_topic(cmd.vin, self.prefix):
+                self.bad_commands += 1  # a message naming another car than its topic
+                return
+            ack = CommandAck(id=cmd.id, status="delivered", ts=time.time_ns() // 1_000_000)
+            client.publish(ack_topic(cmd.vin, self.prefix), encode_command(ack), qos=1)
+            with self._inbox_lock:
+                self._inbox.append(cmd)
+
+        c.on_connect = on_connect
+        c.on_subscribe = on_subscribe
+        c.on_message = on_message
+
+    def listen(self, vins: Sequence[str], timeout_s: float = 10.0) -> None:
+        """Connect now and wait until the command subscription is in place."""
+        for vin in vins if self.per_vehicle else vins[:1]:
+            self._client(vin)
+        for ev in self._subscribed.values():
+            if not ev.wait(timeout_s):
+                raise Unavailable("the broker did not confirm the command subscription")
+
+    def take_commands(self) -> list[CommandMessage]:
+        with self._inbox_lock:
+            out, self._inbox = self._inbox, []
+        return out
+
+    def ack(self, vin: str, ack: CommandAck) -> None:
+        client = self._client(vin)
+        self.pending.append(client.publish(ack_topic(vin, self.prefix), encode_command(ack), qos=1))
 
     def send(self, batches: Sequence[Batch]) -> None:
         for b in batches:
@@ -242,8 +348,11 @@ def make_sender(
     tokens: dict[str, str] | None = None,
     fmt: str = "msgpack",
     inproc: Callable[[str, bytes], object] | None = None,
+    commands: bool = False,
 ) -> Sender:
-    """A sender for a destination URL: file:DIR, http(s)://host:port, mqtt://host:port, inproc."""
+    """A sender for a destination URL: file:DIR, http(s)://host:port, mqtt://host:port, inproc.
+    `commands`: an MQTT sender's cars also subscribe to their command topics (an HTTP sender
+    can always pull them)."""
     if to.startswith("file:"):
         return FileSender(to[5:], "json" if fmt == "json" else "msgpack")
     if to.startswith(("http://", "https://")):
@@ -258,6 +367,7 @@ def make_sender(
             username=u.username or None,
             password=u.password or None,
             fmt=fmt,
+            commands=commands,
         )
     if to == "inproc":
         if inproc is None:

@@ -89,6 +89,8 @@ def _selected(fr: Frame, r: IntArray, c: IntArray) -> NDArray[Any]:
 
 _TB = "Vehicle.Powertrain.TractionBattery."
 _AXLE = "Vehicle.Chassis.Axle."
+_DOOR = "Vehicle.Cabin.Door."
+_HVAC = "Vehicle.Cabin.HVAC.Station.Row1.Driver."
 SIGNALS: tuple[SignalSpec, ...] = (
     SignalSpec("Vehicle.Speed", "float", "km/h", 1, 60, 0.2, 1, _m("speed_mps", 3.6), 0.0),
     SignalSpec(
@@ -193,6 +195,28 @@ SIGNALS: tuple[SignalSpec, ...] = (
         2,
         _m("lv_volts"),
         0.0,
+    ),
+    # Actuators that remote commands set (volta.sim.commands). Noise-free, so they draw
+    # nothing from the RNG, and sent at seconds the signals above already use: a run
+    # without commands keeps every other value and every batch boundary.
+    *(
+        SignalSpec(f"{_DOOR}{door}.IsLocked", "boolean", None, 60, 60, 0.0, 0, _row("locked"))
+        for door in (
+            "Row1.DriverSide",
+            "Row1.PassengerSide",
+            "Row2.DriverSide",
+            "Row2.PassengerSide",
+        )
+    ),
+    SignalSpec(
+        _TB + "Charging.ChargeLimit", "uint8", "percent", 600, 60, 0.0, 0, _row("charge_limit")
+    ),
+    SignalSpec(
+        _HVAC + "Temperature", "float", "Celsius", 60, 60, 0.0, 1, _row("setpoint_c"), -50, 50
+    ),
+    SignalSpec(_HVAC + "FanSpeed", "uint8", "percent", 60, 60, 0.0, 0, _row("fan_pct"), 0, 100),
+    SignalSpec(
+        "Vehicle.Body.Lights.Hazard.IsSignaling", "boolean", None, 60, 60, 0.0, 0, _m("flashing")
     ),
 )
 DTC_COUNT = "Vehicle.Diagnostics.DTCCount"  # uint8

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -20,6 +20,7 @@ IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
 
 _CABIN_SETPOINT_C = 21.0
+_FAN_PCT = 60  # blower speed reported while the HVAC runs (driving, charging, remote climate)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,12 @@ class Frame:
     tyre_kpa: FloatArray  # (n, 4)
     lv_volts: FloatArray  # (n, W)
     dtcs: list[list[str]]
+    # actuator states that remote commands set (volta.sim.commands)
+    locked: BoolArray  # (n,)
+    charge_limit: FloatArray  # (n,) percent
+    setpoint_c: FloatArray  # (n,)
+    fan_pct: FloatArray  # (n,)
+    flashing: BoolArray  # (n, W) hazard lights
 
 
 def _sleepers(f: Fleet, online: IntArray, W: int) -> None:
@@ -97,7 +104,10 @@ def window(f: Fleet, idx: IntArray, t0: int, W: int, ambient: float) -> Frame:
     vmean = np.where(in_drive, pool.vmean[pidx], 0.0)
     accel = np.where(in_drive, pool.accel[pidx], 0.0)
     grade = np.where(in_drive, pool.grade[pidx], 0.0)
-    awake = (t0 + cols[None, :]) < (f.parked_since[idx] + f.config.awake_s)[:, None]
+    awake = (t0 + cols[None, :]) < np.maximum(
+        f.parked_since[idx] + f.config.awake_s, f.awake_until[idx]
+    )[:, None]
+    climate = f.climate_until[idx] > t0  # remote climate, for the whole window
     asleep = ~(d2 | chg[:, None] | awake)
 
     power = np.zeros((n, W))
@@ -140,11 +150,20 @@ def window(f: Fleet, idx: IntArray, t0: int, W: int, ambient: float) -> Frame:
             charge_s[ks] = np.minimum(secs, W).astype(np.int64)
         cmask = cols[None, :] < charge_s[:, None]
         v_awake = float(physics.vampire_power_w(m, False))
+        # a parked car running remote climate draws what its HVAC needs for the setpoint
+        hvac = np.zeros(r1 - r0)
+        for k in np.nonzero(climate[rows])[0].tolist():
+            sp = float(f.setpoint_c[idx[r0 + k]])
+            hvac[k] = float(physics.hvac_power_w(replace(m, hvac_setpoint_c=sp), ambient, True))
         v_sleep = float(physics.vampire_power_w(m, True))
         p = np.where(
             in_drive[rows],
             p_drive,
-            np.where(cmask, -kw_in[:, None] * 1000.0, np.where(asleep[rows], v_sleep, v_awake)),
+            np.where(
+                cmask,
+                -kw_in[:, None] * 1000.0,
+                np.where(asleep[rows], v_sleep, v_awake + hvac[:, None]),
+            ),
         )
         loss = physics.internal_loss_w(m, p, soc0[:, None])
         chem = p + loss
@@ -187,6 +206,8 @@ def window(f: Fleet, idx: IntArray, t0: int, W: int, ambient: float) -> Frame:
 
     tau = np.where(drv | chg, 600.0, 3600.0)
     target = np.where(drv | chg, _CABIN_SETPOINT_C, ambient)
+    target = np.where(climate, f.setpoint_c[idx], target)
+    tau = np.where(climate, 600.0, tau)
     f.cabin_c[idx] += (target - f.cabin_c[idx]) * (1.0 - np.exp(-W / tau))
     off = np.ones(f.n, dtype=bool)
     off[idx] = False
@@ -229,4 +250,9 @@ def window(f: Fleet, idx: IntArray, t0: int, W: int, ambient: float) -> Frame:
         tyre_kpa=f.faults.tyre_kpa(idx, ambient, t_ms),
         lv_volts=np.where(hv_on, 14.3, rest[:, None]),
         dtcs=[list(f.faults.dtcs[v]) for v in idx.tolist()],
+        locked=f.locked[idx].copy(),
+        charge_limit=f.charge_limit[idx].copy(),
+        setpoint_c=f.setpoint_c[idx].copy(),
+        fan_pct=np.where(drv | chg | climate, float(_FAN_PCT), 0.0),
+        flashing=(t0 + cols[None, :]) < f.flash_until[idx][:, None],
     )

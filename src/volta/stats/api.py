@@ -35,7 +35,8 @@ def vehicle_stats(
     page: Annotated[Page, Depends(page_params)],
     period: Annotated[Period, Query(description="day, week or month (UTC)")] = Period.DAY,
 ) -> dict[str, Any]:
-    """Distance, energy, efficiency, charging energy and DC share per period."""
+    """Distance, energy, efficiency, charging energy, DC share and charging cost (per
+    currency, from the places' tariffs) per period."""
     return {"vin": vin, "period": period, "rows": _stats(platform, vin, page, period)}
 
 

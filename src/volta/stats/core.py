@@ -32,6 +32,8 @@ class PeriodStats(msgspec.Struct, frozen=True, kw_only=True):
     charge_energy_wh: float
     dc_energy_wh: float
     dc_share: float | None  # of the energy charged
+    charge_cost: dict[str, float] = {}  # currency → cost of the sessions priced by a tariff
+    uncosted_charges: int = 0  # sessions at no place with a tariff
 
 
 def period_start(ts_ms: int, period: Period) -> int:
@@ -62,6 +64,10 @@ def summarise(
         wh = sum(d.energy_wh for d in by_d[k])
         ch = sum(c.energy_added_wh for c in by_c[k])
         dc = sum(c.energy_added_wh for c in by_c[k] if c.dc)
+        cost: dict[str, float] = {}
+        for c in by_c[k]:
+            if c.cost is not None and c.currency is not None:
+                cost[c.currency] = cost.get(c.currency, 0.0) + c.cost
         out.append(
             PeriodStats(
                 start_ms=k,
@@ -73,6 +79,8 @@ def summarise(
                 charge_energy_wh=round(ch, 3),
                 dc_energy_wh=round(dc, 3),
                 dc_share=round(dc / ch, 4) if ch > 0 else None,
+                charge_cost={cur: round(v, 4) for cur, v in sorted(cost.items())},
+                uncosted_charges=sum(1 for c in by_c[k] if c.cost is None),
             )
         )
     return out

@@ -25,7 +25,7 @@ def open_store(settings: Settings) -> TelemetryStore:
         # Imported here: the embedded default never loads psycopg.
         from volta.store.postgres_store import PostgresStore
 
-        return PostgresStore(settings.store)
+        return PostgresStore(settings.store, timeout=settings.store_timeout_s)
     raise BadRequest(
         f"unsupported store engine {scheme!r}: supported engines are "
         f"{', '.join(repr(e) for e in SUPPORTED_ENGINES)} (postgresql://user@host:port/db)"

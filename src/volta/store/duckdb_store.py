@@ -89,10 +89,19 @@ _RANGE = (
 # One query buckets every requested signal. Its counts also tell which signals hold at most
 # max_points samples; only those are then read raw, so the common case is one scan.
 # arg_max skips NULLs, which is right here: a signal is either numeric (num) or text (txt).
+# Per row this is the whole cost of a history request (a vehicle-day is 432k rows for 5
+# signals), so it computes only what numbers need: sum and count(num) rather than avg (the
+# same division, done once per bucket in numpy), no arg_max(txt) (a text signal's buckets
+# are the ones where count(num) < count(*); `_TEXT_LAST` reads just those), and no ORDER BY
+# (5,000 rows are sorted in numpy). Measured on one core: 20-22 ms -> 13-16 ms CPU.
 _BUCKETS = f"""
-SELECT signal_id, $start + (ts_ms - $start) // $width * $width AS t,
-       arg_max(num, ts_ms), arg_max(txt, ts_ms), min(num), max(num), avg(num), count(*)
-{_RANGE} GROUP BY ALL ORDER BY signal_id, t
+SELECT signal_id, (ts_ms - $start) // $width AS b, arg_max(num, ts_ms) AS last,
+       min(num) AS lo, max(num) AS hi, sum(num) AS total, count(num) AS n_num, count(*) AS n
+{_RANGE} GROUP BY signal_id, b
+"""
+_TEXT_LAST = f"""
+SELECT signal_id, (ts_ms - $start) // $width AS b, arg_max(txt, ts_ms)
+{_RANGE} GROUP BY signal_id, b
 """
 _RAW = f"SELECT signal_id, ts_ms, num, txt {_RANGE} ORDER BY signal_id, ts_ms, num, txt"
 
@@ -270,13 +279,15 @@ class DuckDBStore:
             # ids are ints (converted above), so inlining them is safe, and it lets DuckDB
             # push the IN-list down into the scan.
             in_list = ", ".join(map(str, sorted(set(ids))))
-            buckets = self._rows(_BUCKETS.format(ids=in_list), {**params, "width": width})
-            for sid, rows in groupby(buckets, key=itemgetter(0)):
-                _, ts, num, txt, lo, hi, mean, cnt = map(list, zip(*rows, strict=True))
-                if sum(cnt) > max_points:
-                    found[sid] = Series(sid, ts, num, txt, True, width, lo, hi, mean, cnt)
-                else:
-                    found[sid] = Series(sid, [], [], [])  # filled raw below
+            with _engine_errors():
+                cols = (
+                    self._cursor()
+                    .execute(_BUCKETS.format(ids=in_list), {**params, "width": width})
+                    .fetchnumpy()
+                )
+            found, text = _bucketed(cols, start_ms, width, max_points)
+            if text:
+                self._fill_text_last(found, text, params, width)
             small = [sid for sid, series in found.items() if not series.downsampled]
             if small:
                 raw = self._rows(_RAW.format(ids=", ".join(map(str, small))), params)
@@ -284,6 +295,17 @@ class DuckDBStore:
                     _, ts, num, txt = map(list, zip(*rows, strict=True))
                     found[sid] = Series(sid, ts, num, txt)
         return [found.get(s) or Series(s, [], [], []) for s in ids]
+
+    def _fill_text_last(
+        self, found: dict[int, Series], text: list[int], params: dict[str, Any], width: int
+    ) -> None:
+        """Set the last text value of each bucket of the (downsampled) signals `text`."""
+        sql = _TEXT_LAST.format(ids=", ".join(map(str, text)))
+        last = {(sid, b): txt for sid, b, txt in self._rows(sql, {**params, "width": width})}
+        start = params["start"]
+        for sid in text:
+            series = found[sid]
+            series.txt[:] = [last.get((sid, (t - start) // width)) for t in series.ts]
 
     def export(
         self,
@@ -371,6 +393,71 @@ class DuckDBStore:
             if b > a:
                 out[int(sid[a])] = (ts[a:b], num[a:b])
         return out
+
+
+def _bucketed(
+    cols: dict[str, Any], start_ms: int, width: int, max_points: int
+) -> tuple[dict[int, Series], list[int]]:
+    """`_BUCKETS` columns (any row order) to one Series per signal, buckets in time order,
+    and the downsampled signals that hold text samples (count(num) < count(*) somewhere).
+
+    A signal with at most `max_points` samples gets an empty raw Series, to be read raw. The
+    `txt` of a bucket is None here; `_fill_text_last` sets it for the text signals. A bucket
+    without numbers has min/max/avg/last None, as SQL's aggregates of only NULLs give."""
+    sid = np.asarray(cols["signal_id"], dtype=np.int64)
+    if not len(sid):
+        return {}, []
+    bucket = np.asarray(cols["b"], dtype=np.int64)
+    order = np.lexsort((bucket, sid))
+    sid, bucket = sid[order], bucket[order]
+    last, lo, hi, total, n_num, count = (
+        _column(cols[k], order) for k in ("last", "lo", "hi", "total", "n_num", "n")
+    )
+    numeric = n_num > 0
+    mean = np.divide(total, n_num, out=np.zeros(len(sid)), where=numeric)
+    ts = start_ms + bucket * width
+    has_text = n_num < count
+    found: dict[int, Series] = {}
+    text: list[int] = []
+    cuts = np.flatnonzero(np.diff(sid)) + 1
+    for a, b in zip(np.r_[0, cuts].tolist(), np.r_[cuts, len(sid)].tolist(), strict=True):
+        signal = int(sid[a])
+        counts = count[a:b].tolist()
+        if sum(counts) <= max_points:
+            found[signal] = Series(signal, [], [], [])  # filled raw by the caller
+            continue
+        if has_text[a:b].any():
+            text.append(signal)
+        has = numeric[a:b]
+        found[signal] = Series(
+            signal,
+            ts[a:b].tolist(),
+            _nullable(last[a:b], has),
+            [None] * (b - a),
+            True,
+            width,
+            _nullable(lo[a:b], has),
+            _nullable(hi[a:b], has),
+            _nullable(mean[a:b], has),
+            counts,
+        )
+    return found, text
+
+
+def _column(values: Any, order: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """A fetched numpy column (masked where NULL) in `order`, NULLs as 0: callers mask them."""
+    data: np.ndarray[Any, Any] = np.asarray(np.ma.filled(values, 0))
+    out: np.ndarray[Any, Any] = data[order]
+    return out
+
+
+def _nullable(values: np.ndarray[Any, Any], present: np.ndarray[Any, Any]) -> list[Any]:
+    """`values` as Python floats, None where not `present`."""
+    out: list[Any] = values.tolist()
+    if not present.all():
+        for i in np.flatnonzero(~present).tolist():
+            out[i] = None
+    return out
 
 
 @contextmanager

@@ -15,7 +15,9 @@ PREFIX = "/ui"
 def install(app: FastAPI) -> None:
     """Serve the dashboard at /ui/ and send / there."""
 
-    @app.get("/", include_in_schema=False)
+    from volta.api.auth import PUBLIC_ROUTE
+
+    @app.get("/", include_in_schema=False, dependencies=[PUBLIC_ROUTE])
     def root() -> RedirectResponse:
         return RedirectResponse(f"{PREFIX}/")
 

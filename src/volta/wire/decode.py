@@ -106,14 +106,14 @@ def _codec_for(first: int) -> _Codec:
 def _check_header(v: int, vin: str, seq: int, ts: int) -> None:
     if v != SUPPORTED_VERSION:
         raise DecodeError(
-            f"unsupported schema version {v} (this gateway speaks v{SUPPORTED_VERSION})"
+            f"unsupported schema version {_show(v)} (this gateway speaks v{SUPPORTED_VERSION})"
         )
     if not is_valid_vin(vin):
         raise DecodeError(vin_reason(vin))
     if not 0 <= seq <= INT64_MAX:
-        raise DecodeError(f"seq must be an integer from 0 to 2^63-1, got {seq}")
+        raise DecodeError(f"seq must be an integer from 0 to 2^63-1, got {_show(seq)}")
     if not INT64_MIN <= ts <= INT64_MAX:
-        raise DecodeError(f"ts must be a 64-bit integer (ms since the epoch), got {ts}")
+        raise DecodeError(f"ts must be a 64-bit integer (ms since the epoch), got {_show(ts)}")
 
 
 def _decode_lenient(data: bytes, codec: _Codec) -> DecodedBatch:
@@ -121,7 +121,8 @@ def _decode_lenient(data: bytes, codec: _Codec) -> DecodedBatch:
     top = _decode_top(data, codec)
     unknown = sorted(set(top) - set(_FIELDS))
     if unknown:
-        raise DecodeError(f"unknown field {unknown[0]!r} (v1 has v, vin, seq, ts, samples)")
+        # _show bounds the name: a reason is stored and shown, never a 200 KiB echo.
+        raise DecodeError(f"unknown field {_show(unknown[0])} (v1 has v, vin, seq, ts, samples)")
     for name in _FIELDS:
         if name not in top:
             raise DecodeError(f"missing field {name!r}")
@@ -214,7 +215,7 @@ def _sample_reason(codec: _Codec, i: int, raw: msgspec.Raw, err: Exception) -> s
             )
     elif isinstance(signal, int) and not isinstance(signal, bool):
         if not 0 <= signal <= INT64_MAX:
-            return f"sample {i}: signal id must be an integer from 0 to 2^63-1, got {signal}"
+            return f"sample {i}: signal id must be an integer from 0 to 2^63-1, got {_show(signal)}"
     else:
         return f"sample {i}: signal must be a VSS path or a numeric id, got {_kind(signal)}"
     if not _is_value(value):

@@ -11,9 +11,24 @@ _VIN = re.compile(r"[A-HJ-NPR-Z0-9]{17}")
 DEFAULT_PREFIX = "volta/v1"
 
 
+# VINs already found valid: a batch's VIN is checked up to three times (transport, payload,
+# authentication) and a fleet is a few thousand cars, so a set look-up (~40 ns) replaces most
+# regex matches (~250 ns). Bounded: cleared when full, so junk cannot grow it.
+_VALID: set[str] = set()
+_VALID_MAX = 65_536
+
+
 def is_valid_vin(s: str) -> bool:
     """True if `s` is 17 characters of A-Z/0-9 without I, O, Q."""
-    return isinstance(s, str) and _VIN.fullmatch(s) is not None
+    if type(s) is str and s in _VALID:  # exactly str: a subclass could lie about equality
+        return True
+    if not isinstance(s, str) or _VIN.fullmatch(s) is None:
+        return False
+    if type(s) is str:
+        if len(_VALID) >= _VALID_MAX:
+            _VALID.clear()
+        _VALID.add(s)
+    return True
 
 
 def vin_reason(vin: str) -> str:

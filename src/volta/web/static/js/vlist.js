@@ -23,6 +23,7 @@ export class VirtualList {
 
   render() {
     const n = this.items.length, rh = this.rowHeight;
+    this.el.dataset.count = String(n); // how many rows the list holds, rendered or not
     this.inner.style.height = `${n * rh}px`;
     const first = Math.max(0, Math.floor(this.el.scrollTop / rh) - 5);
     const last = Math.min(n, Math.ceil((this.el.scrollTop + (this.el.clientHeight || 600)) / rh) + 5);

@@ -1,0 +1,394 @@
+"""The scale-out pipeline end to end, and the embedded one for comparison.
+
+Scale-out: publisher processes (the vehicles) → Mosquitto → N gateway worker processes
+(`volta gateway`, MQTT 5 shared subscription) → PostgreSQL + NATS JetStream → the API
+process's twin (this process, following the bus as `volta serve --workers N` does).
+Embedded: the same publishers → Mosquitto → one process (gateway, DuckDB, in-process bus, twin).
+
+Each vehicle publishes ONE batch of `--signals` samples per `1/--hz` s (QoS 1), stamped with
+the publish wall time: 10,000 vehicles x 20 signals at 1 Hz is 10,000 messages/s and 200,000
+samples/s. Batching a tick's signals into one message is what a telematics unit does, and it
+keeps the broker's per-message cost (the part no worker count can spread) at 10k/s instead
+of 200k/s.
+
+All servers are private (started here on free ports, removed at the end), so the figures do
+not include other users' traffic and restarting nothing of theirs: Mosquitto with
+max_queued_messages 0 (unlimited) and max_inflight_messages 0 (the subscribers' Receive
+Maximum decides; the default of 1000 queued drops messages for a worker that falls behind),
+NATS with JetStream, PostgreSQL with its default (durable) settings.
+
+Measured: messages/s and samples/s stored (over the time to the last stored batch), stored ==
+sent, p50/p99/max publish → twin latency (sampled vehicles), CPU seconds per component
+(from /proc/<pid>/stat: workers, Mosquitto, NATS, PostgreSQL (postmaster and its backends),
+the API process; publishers report their own).
+
+    .venv/bin/python bench/fleet.py --quick
+    .venv/bin/python bench/fleet.py            # 10,000 vehicles x 20 signals, 1 Hz, 300 s
+
+The last stdout line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import psycopg
+
+from mqtt import SIGNALS, percentile, vin_of  # bench/mqtt.py: the same signals and VINs
+from volta.devservices import PrivateMosquitto, PrivateNats, PrivatePostgres
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+# Published, not yet acknowledged by the broker, per publisher: past 65,535 paho refuses
+# publishes (its message ids wrap around), so a publisher waits instead.
+MAX_OUTSTANDING = 30_000
+
+
+# -- publishers ---------------------------------------------------------------------------
+
+
+def publish_fleet(
+    port: int,
+    prefix: str,
+    vins: list[str],
+    n_signals: int,
+    hz: float,
+    seconds: float,
+    start_at: float,
+    out: Any,
+) -> None:
+    """One MQTT connection publishing for `vins`, each at `hz`, spread evenly over each tick.
+    A publisher that falls behind (the machine is busy) does not catch up forever: it stops
+    `seconds` + 30 s after the start, and counts the ticks it was late for."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"fleet-pub-{uuid.uuid4().hex[:8]}")
+    client.max_inflight_messages_set(2000)
+    client.max_queued_messages_set(0)
+    acked = [0]  # written by the network thread only
+
+    def on_publish(c: Any, userdata: Any, mid: int, reason: Any, props: Any) -> None:
+        acked[0] += 1
+
+    client.on_publish = on_publish
+    client.connect("127.0.0.1", port, keepalive=300)  # a starved loop must not time out
+    client.loop_start()
+    rng = random.Random(os.getpid())
+    signals = SIGNALS[:n_signals]
+    encoder = msgspec.msgpack.Encoder()
+    seqs = dict.fromkeys(vins, 0)
+    period = 1.0 / hz
+    step = period / max(1, len(vins))
+    sent = late = refused = 0
+    queued = (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN)
+    time.sleep(max(0.0, start_at - time.time()))
+    cpu0 = time.process_time()
+    end = start_at + seconds
+    tick = start_at
+    while tick < end and time.time() < end + 30:
+        for k, vin in enumerate(vins):
+            due = tick + k * step
+            delay = due - time.time()
+            if delay > 0:
+                time.sleep(delay)
+            elif delay < -period:
+                late += 1  # this publisher cannot keep up with its share
+            while sent - acked[0] > MAX_OUTSTANDING and time.time() < end + 30:
+                time.sleep(0.005)  # back-pressure: paho's 16-bit message ids would collide
+            seqs[vin] += 1
+            body = {
+                "v": 1,
+                "vin": vin,
+                "seq": seqs[vin],
+                "ts": time.time_ns() // 1_000_000,
+                "samples": [[0, path, gen(rng)] for path, gen in signals],
+            }
+            info = client.publish(f"{prefix}/{vin}/telemetry", encoder.encode(body), qos=1)
+            if info.rc in queued:
+                sent += 1
+            else:
+                refused += 1
+        tick += period
+    deadline = time.time() + 60
+    while acked[0] < sent and time.time() < deadline:
+        time.sleep(0.1)
+    cpu = time.process_time() - cpu0
+    client.disconnect()
+    client.loop_stop()
+    out.put({"sent": sent, "acked": acked[0], "late": late, "refused": refused, "cpu_s": cpu})
+
+
+# -- CPU accounting -----------------------------------------------------------------------
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of one process (its own, not its children's), from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid == pid:
+                found.append(int(entry.name))
+    return found
+
+
+class CpuMeter:
+    """CPU seconds per component between `start()` and `stop()`; a component is a function
+    returning its current pids (PostgreSQL's backends come and go)."""
+
+    def __init__(self, components: dict[str, Callable[[], list[int]]]) -> None:
+        self.components = components
+        self._start: dict[int, float] = {}
+        self.result: dict[str, float] = {}
+
+    def start(self) -> None:
+        self._start = {p: cpu_seconds(p) for f in self.components.values() for p in f()}
+
+    def stop(self) -> None:
+        for name, pids in self.components.items():
+            self.result[name] = round(
+                sum(cpu_seconds(p) - self._start.get(p, 0.0) for p in pids()), 2
+            )
+
+
+# -- the two pipelines --------------------------------------------------------------------
+
+
+class Latency:
+    """publish → twin latency of sampled vehicles: a twin listener per sampled VIN."""
+
+    def __init__(self) -> None:
+        self.values: list[float] = []
+
+    def listen(self, twin: Any, vins: list[str]) -> None:
+        def on_change(vin: str, changes: Any) -> None:
+            newest = max(v.ts_ms for v in changes.values())
+            self.values.append(time.time() * 1000 - newest)
+
+        for vin in vins:
+            twin.subscribe(vin, on_change)
+
+
+@contextmanager
+def scale_out(
+    args: argparse.Namespace, mosquitto: PrivateMosquitto, latency: Latency, sampled: list[str]
+) -> Iterator[tuple[dict[str, Callable[[], list[int]]], Callable[[], tuple[int, int]]]]:
+    from volta.config import Settings
+    from volta.platform import Platform
+    from volta.store.postgres_store import Server
+    from volta.workers import Supervisor, follow_bus, worker_command
+
+    with PrivatePostgres(durable=True) as pg, PrivateNats() as nats:
+        data_dir = Path(tempfile.mkdtemp(prefix="volta-fleet-"))
+        settings = Settings(
+            data_dir=data_dir,
+            store=pg.url,
+            bus=f"{nats.url}?prefix=fleet",
+            mqtt=mosquitto.url,
+            mqtt_topic_prefix=args.prefix,
+            mqtt_client_id="fleet-gw",
+        )
+        Server(pg.url).migrate()
+        platform = Platform(settings.model_copy(update={"mqtt": None}), require_registered=False)
+        follow_bus(platform.bus, platform.twin)
+        latency.listen(platform.twin, sampled)
+        supervisor = Supervisor(
+            args.workers,
+            settings,
+            command=lambda i: worker_command(i, "--accept-unregistered", "--log-level", "warning"),
+        )
+        try:
+            supervisor.start()
+            # What is published before the group has its members is dropped.
+            mosquitto.wait_shared_subscriptions(args.workers)
+        except BaseException:
+            supervisor.stop()
+            platform.stop()
+            raise
+
+        def pg_pids() -> list[int]:
+            root = pg.pid
+            return [root, *children_of(root)] if root else []
+
+        components = {
+            "workers": supervisor.pids,
+            "mosquitto": lambda: [mosquitto.pid] if mosquitto.pid else [],
+            "nats": lambda: [nats.pid] if nats.pid else [],
+            "postgresql": pg_pids,
+            "api_process": lambda: [os.getpid()],
+        }
+
+        def stored() -> tuple[int, int]:
+            with psycopg.connect(pg.url) as conn:
+                row = conn.execute(
+                    "SELECT (SELECT count(*) FROM batches), (SELECT count(*) FROM telemetry)"
+                ).fetchone()
+            return (int(row[0]), int(row[1])) if row else (0, 0)
+
+        try:
+            yield components, stored
+        finally:
+            supervisor.stop()
+            platform.stop()
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@contextmanager
+def embedded(
+    args: argparse.Namespace, mosquitto: PrivateMosquitto, latency: Latency, sampled: list[str]
+) -> Iterator[tuple[dict[str, Callable[[], list[int]]], Callable[[], tuple[int, int]]]]:
+    from volta.config import Settings
+    from volta.platform import Platform
+
+    data_dir = Path(tempfile.mkdtemp(prefix="volta-fleet-embedded-"))
+    settings = Settings(
+        data_dir=data_dir,
+        mqtt=mosquitto.url,
+        mqtt_topic_prefix=args.prefix,
+        mqtt_client_id="fleet-embedded",
+    )
+    platform = Platform(settings, require_registered=False)
+    latency.listen(platform.twin, sampled)
+    platform.start()
+    components = {
+        "mosquitto": lambda: [mosquitto.pid] if mosquitto.pid else [],
+        "volta_process": lambda: [os.getpid()],
+    }
+
+    def stored() -> tuple[int, int]:
+        stats = platform.store.stats()
+        return stats.batches, stats.samples
+
+    try:
+        yield components, stored
+    finally:
+        platform.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def run(args: argparse.Namespace, shape: str) -> dict[str, Any]:
+    args.prefix = f"fleet-{uuid.uuid4().hex[:8]}/v1"
+    vins = [vin_of(i) for i in range(args.vehicles)]
+    sampled = vins[:: max(1, args.vehicles // 1000)]
+    latency = Latency()
+    pipeline = scale_out if shape == "scale_out" else embedded
+    with (
+        PrivateMosquitto() as mosquitto,
+        pipeline(args, mosquitto, latency, sampled) as (
+            components,
+            stored,
+        ),
+    ):
+        ctx = mp.get_context("spawn")
+        results: Any = ctx.Queue()
+        start_at = time.time() + 2.0
+        shares = [vins[i :: args.publishers] for i in range(args.publishers)]
+        procs = []
+        for share in shares:
+            common = (args.signals, args.hz, args.seconds, start_at, results)
+            target_args = (mosquitto.port, args.prefix, share, *common)
+            procs.append(ctx.Process(target=publish_fleet, args=target_args))
+        for p in procs:
+            p.start()
+        meter = CpuMeter(components)
+        time.sleep(max(0.0, start_at - time.time()))
+        meter.start()
+        outcomes = [results.get(timeout=args.seconds + 300) for _ in procs]
+        for p in procs:
+            p.join(timeout=30)
+        publishing_s = time.time() - start_at
+        sent = sum(o["sent"] for o in outcomes)
+        # Drain: until everything is stored, 15 s without progress, or --drain-limit-s.
+        (batches, samples), progressed = stored(), time.time()
+        give_up = time.time() + args.drain_limit_s
+        while batches < sent and time.time() - progressed < 15 and time.time() < give_up:
+            time.sleep(0.5)
+            now = stored()
+            if now[0] > batches:
+                (batches, samples), progressed = now, time.time()
+        meter.stop()
+        drained_s = progressed - start_at
+    lat = latency.values
+    return {
+        "vehicles": args.vehicles,
+        "signals_per_batch": args.signals,
+        "hz": args.hz,
+        "seconds": args.seconds,
+        "workers": args.workers if shape == "scale_out" else 1,
+        "publishers": len(procs),
+        "sent": sent,
+        "broker_acked": sum(o["acked"] for o in outcomes),
+        "publisher_late": sum(o["late"] for o in outcomes),
+        "publisher_refused": sum(o["refused"] for o in outcomes),
+        "stored_batches": batches,
+        "stored_samples": samples,
+        "stored_equals_sent": batches == sent and samples == sent * args.signals,
+        "offered_messages_per_s": round(sent / publishing_s, 1),
+        "messages_per_s": round(batches / drained_s, 1),
+        "samples_per_s": round(samples / drained_s, 1),
+        "drain_after_publishing_s": round(drained_s - publishing_s, 1),
+        "not_stored_when_measured": sent - batches,
+        "latency_samples": len(lat),
+        "p50_ms": round(percentile(lat, 0.50), 1),
+        "p99_ms": round(percentile(lat, 0.99), 1),
+        "max_ms": round(max(lat, default=float("nan")), 1),
+        "cpu_s": {**meter.result, "publishers": round(sum(o["cpu_s"] for o in outcomes), 2)},
+        "wall_s": round(drained_s, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--vehicles", type=int, default=10_000)
+    parser.add_argument("--signals", type=int, default=20, choices=range(1, len(SIGNALS) + 1))
+    parser.add_argument("--hz", type=float, default=1.0, help="batches per vehicle per second")
+    parser.add_argument("--seconds", type=float, default=300.0, help="how long the fleet publishes")
+    parser.add_argument("--workers", type=int, default=2, help="gateway worker processes")
+    parser.add_argument("--publishers", type=int, default=3, help="publisher processes")
+    parser.add_argument(
+        "--drain-limit-s", type=float, default=120.0, help="longest wait for the backlog"
+    )
+    parser.add_argument("--only", choices=("scale_out", "embedded"), help="run one shape only")
+    parser.add_argument("--quick", action="store_true", help="300 vehicles for 5 s per shape")
+    args = parser.parse_args()
+    if args.quick:
+        args.vehicles, args.seconds = min(args.vehicles, 300), min(args.seconds, 5.0)
+        args.publishers = min(args.publishers, 2)
+    load = os.getloadavg()
+    result: dict[str, Any] = {"load_average_at_start": [round(x, 2) for x in load]}
+    for shape in ("scale_out", "embedded"):
+        if args.only in (None, shape):
+            result[shape] = run(args, shape)
+            print(f"{shape}: {json.dumps(result[shape])}", file=sys.stderr)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

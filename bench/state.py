@@ -1,0 +1,331 @@
+"""Latest-state goal: GET /v1/vehicles/{vin}/state p99 < 2 ms over HTTP while ingesting.
+
+What is measured, precisely: `volta serve` runs as its own process (uvicorn, as deployed) with
+MQTT ingest on. Publisher processes (`bench/mqtt.py`'s) send one batch of `--signals` samples
+per vehicle per `1/--hz` s through Mosquitto for `--seconds`. Meanwhile this process GETs the
+state of a random registered vehicle over one kept-alive HTTP/1.1 connection, `--probe-rate`
+times a second, and times each request from the first byte sent to the last byte received:
+client, kernel loopback and server together. The first second of publishing is not probed
+(warm-up). `--idle` measures the same requests with no ingest, to tell load from base cost.
+
+Reported: state p50/p99/max (ms), the rate the server actually stored (samples/s, from
+/v1/ingest/health), stored == sent, and the server's CPU time (user + system, from /proc).
+The machine is shared: compare runs made back to back, and read CPU time beside wall time.
+
+    .venv/bin/python bench/state.py [--quick] [--vehicles N] [--hz F] [--idle]
+
+The last stdout line is one JSON object. `--quick` (1,000 vehicles, 8 s) runs in < 30 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from mqtt import BROKER, forget_session, free_port, percentile, publish_fleet, vin_of
+
+SERVER_CODE = "import sys; from volta.cli import main; sys.argv[0] = 'volta'; main()"
+
+# `--floor`: the least any HTTP server can do here, one process answering every request with
+# the same ~2 KB body from a bare asyncio protocol. Its latency is the machine's (scheduler,
+# loopback, neighbours' load), the part of the figure no change to Volta can remove.
+FLOOR_CODE = """
+import asyncio, sys
+BODY = b'{"pad": "' + b'x' * 2100 + b'"}'
+HEAD = b'HTTP/1.1 200 OK\\r\\ncontent-type: application/json\\r\\n'
+REPLY = HEAD + b'content-length: %d\\r\\n\\r\\n' % len(BODY) + BODY
+class P(asyncio.Protocol):
+    def connection_made(self, t): self.t, self.buf = t, b''
+    def data_received(self, data):
+        self.buf += data
+        while b'\\r\\n\\r\\n' in self.buf:
+            _, self.buf = self.buf.split(b'\\r\\n\\r\\n', 1)
+            self.t.write(REPLY)
+async def main():
+    server = await asyncio.get_running_loop().create_server(P, '127.0.0.1', int(sys.argv[1]))
+    await server.serve_forever()
+asyncio.run(main())
+"""
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a live process (Linux /proc), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Http:
+    """One kept-alive HTTP/1.1 connection; `get` returns (status, body, seconds). Requests
+    take the given tokens in turn: the API limits each credential to ~100 requests/s."""
+
+    def __init__(self, port: int, tokens: list[str]) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.reader = self.sock.makefile("rb")
+        self.auth = [f"Authorization: Bearer {t}\r\n" for t in tokens]
+        self.sent = 0
+
+    def get(self, path: str) -> tuple[int, bytes, float]:
+        auth = self.auth[self.sent % len(self.auth)]
+        self.sent += 1
+        request = f"GET {path} HTTP/1.1\r\nHost: bench\r\n{auth}\r\n".encode()
+        t = time.perf_counter()
+        self.sock.sendall(request)
+        status = self.reader.readline()
+        length = 0
+        while (line := self.reader.readline()) not in (b"\r\n", b""):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        body = self.reader.read(length)
+        elapsed = time.perf_counter() - t
+        return int(status.split()[1]), body, elapsed
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def prepare(data_dir: Path, vehicles: int, tokens: int) -> tuple[list[str], list[str]]:
+    """Register the vehicles and issue operator tokens, before the server opens the dir."""
+    from volta.registry import Role, SQLiteRegistry
+
+    registry = SQLiteRegistry.open(data_dir)
+    try:
+        vins = [vin_of(i) for i in range(vehicles)]
+        for vin in vins:
+            registry.add_vehicle(vin, "bench")
+        return [registry.issue_token(Role.OPERATOR).token for _ in range(tokens)], vins
+    finally:
+        registry.close()
+
+
+def start_server(
+    data_dir: Path, port: int, prefix: str, client_id: str, switch_interval: float | None
+) -> subprocess.Popen[bytes]:
+    code = SERVER_CODE
+    if switch_interval is not None:  # the gateway only ever lowers it, so a lower one stays
+        code = f"import sys; sys.setswitchinterval({switch_interval!r}); {code}"
+    args = [
+        *("serve", "--data-dir", str(data_dir), "--port", str(port), "--log-level", "warning"),
+        *("--mqtt", f"mqtt://{BROKER[0]}:{BROKER[1]}", "--mqtt-prefix", prefix),
+        *("--mqtt-client-id", client_id),
+    ]
+    return subprocess.Popen([sys.executable, "-c", code, *args])
+
+
+def wait_ready(port: int, tokens: list[str], server: subprocess.Popen[bytes]) -> Http:
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"the server exited with {server.returncode}")
+        try:
+            http = Http(port, tokens)
+        except OSError:
+            time.sleep(0.1)
+            continue
+        status, body, _ = http.get("/v1/ingest/health")
+        if status == 200 and json.loads(body).get("mqtt", {}).get("connected"):
+            return http
+        http.close()
+        time.sleep(0.1)
+    raise SystemExit("the server did not become ready in 30 s")
+
+
+def stored_batches(http: Http) -> int:
+    status, body, _ = http.get("/v1/ingest/health")
+    if status != 200:
+        raise SystemExit(f"/v1/ingest/health answered {status}: {body[:200]!r}")
+    return int(json.loads(body)["stored_batches"])
+
+
+def probe(http: Http, vins: list[str], rate: float, until: float) -> tuple[list[float], list[int]]:
+    """GET a random vehicle's state `rate` times a second until `until` (epoch s): latencies
+    in ms and body sizes. Paced by a schedule, not by the answers, so a slow answer does not
+    thin out the requests that follow it."""
+    latencies: list[float] = []
+    sizes: list[int] = []
+    rng = random.Random(1)
+    period = 1.0 / rate
+    next_at = time.perf_counter()
+    while time.time() < until:
+        status, body, elapsed = http.get(f"/v1/vehicles/{rng.choice(vins)}/state")
+        if status != 200:
+            raise SystemExit(f"GET /state answered {status}: {body[:200]!r}")
+        latencies.append(elapsed * 1000)
+        sizes.append(len(body))
+        next_at += period
+        time.sleep(max(0.0, next_at - time.perf_counter()))
+    return latencies, sizes
+
+
+def summary(latencies: list[float]) -> dict[str, Any]:
+    return {
+        "state_requests": len(latencies),
+        "state_p50_ms": round(percentile(latencies, 0.50), 3),
+        "state_p90_ms": round(percentile(latencies, 0.90), 3),
+        "state_p99_ms": round(percentile(latencies, 0.99), 3),
+        "state_max_ms": round(max(latencies, default=float("nan")), 3),
+    }
+
+
+def run_floor(args: argparse.Namespace) -> dict[str, Any]:
+    """The same probe against `FLOOR_CODE`: what this machine allows at best, right now."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-c", FLOOR_CODE, str(port)])
+    try:
+        deadline = time.time() + 10
+        while True:
+            try:
+                http = Http(port, ["none"])
+                break
+            except OSError:
+                if time.time() > deadline or server.poll() is not None:
+                    raise SystemExit("the floor server did not start") from None
+                time.sleep(0.05)
+        start = time.time()
+        cpu0 = cpu_seconds(server.pid)
+        latencies, _ = probe(http, [vin_of(0)], args.probe_rate, start + args.seconds)
+        cpu1 = cpu_seconds(server.pid)
+        http.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    window_s = time.time() - start
+    return {
+        "mode": "floor",
+        **summary(latencies),
+        "server_cpu_s": round(cpu1 - cpu0, 2),
+        "window_s": round(window_s, 2),
+        "loadavg_1m": os.getloadavg()[0],
+    }
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    run_id = uuid.uuid4().hex[:10]
+    prefix = f"volta-bench-{run_id}/v1"
+    client_id = f"volta-bench-state-{run_id}"
+    data_dir = Path(tempfile.mkdtemp(prefix="volta-bench-state-"))
+    # One operator token per 50 requests/s keeps each well under the per-credential limit.
+    tokens, vins = prepare(data_dir, args.vehicles, 2 + int(args.probe_rate) // 50)
+    port = free_port()
+    server = start_server(data_dir, port, prefix, client_id, args.switch_interval)
+    try:
+        http = wait_ready(port, tokens, server)
+        ctx = mp.get_context("spawn")
+        results: Any = ctx.Queue()
+        start_at = time.time() + 2.0  # let the publishers start before the clock runs
+        publishers: list[Any] = []
+        if not args.idle:
+            shares = [vins[i :: args.publishers] for i in range(args.publishers)]
+            publishers = [
+                ctx.Process(
+                    target=publish_fleet,
+                    args=(prefix, share, args.signals, args.hz, args.seconds, start_at, results),
+                )
+                for share in shares
+                if share
+            ]
+            for p in publishers:
+                p.start()
+        # At 1 Hz every vehicle has published once by then: each GET returns a full state.
+        time.sleep(max(0.0, start_at + 1.0 - time.time()))
+        cpu0, wall0 = cpu_seconds(server.pid), time.time()
+        batches0 = stored_batches(http)
+        latencies, sizes = probe(http, vins, args.probe_rate, start_at + args.seconds - 0.25)
+        batches1, wall1, cpu1 = stored_batches(http), time.time(), cpu_seconds(server.pid)
+        outcomes = [results.get(timeout=args.seconds + 60) for _ in publishers]
+        for p in publishers:
+            p.join(timeout=30)
+        sent = sum(o["sent"] for o in outcomes)
+        stored, progressed_at = stored_batches(http), time.time()
+        while stored < sent and time.time() - progressed_at < 5.0:
+            time.sleep(0.1)
+            now_stored = stored_batches(http)
+            if now_stored > stored:
+                stored, progressed_at = now_stored, time.time()
+        http.close()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        forget_session(client_id)
+        shutil.rmtree(data_dir, ignore_errors=True)
+    window_s = wall1 - wall0
+    return {
+        "mode": "idle" if args.idle else "ingesting",
+        "vehicles": args.vehicles,
+        "signals_per_batch": args.signals,
+        "hz": 0.0 if args.idle else args.hz,
+        "offered_samples_per_s": 0.0 if args.idle else args.vehicles * args.hz * args.signals,
+        "ingest_samples_per_s": round((batches1 - batches0) * args.signals / window_s, 1),
+        "sent_batches": sent,
+        "stored_batches": stored,
+        "stored_equals_sent": stored == sent,
+        **summary(latencies),
+        "state_mean_bytes": round(sum(sizes) / max(1, len(sizes))),
+        "switch_interval_s": args.switch_interval,
+        "server_cpu_s": round(cpu1 - cpu0, 2),
+        "server_cpu_share": round((cpu1 - cpu0) / window_s, 3),  # 1.0 = one core busy
+        "window_s": round(window_s, 2),
+        "loadavg_1m": os.getloadavg()[0],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--vehicles", type=int, default=1000)
+    parser.add_argument("--hz", type=float, default=1.0, help="batches per vehicle per second")
+    parser.add_argument("--signals", type=int, default=20, choices=range(1, 21), metavar="1..20")
+    parser.add_argument("--seconds", type=float, default=20.0, help="how long the fleet publishes")
+    parser.add_argument("--publishers", type=int, default=2, help="publisher processes")
+    parser.add_argument("--probe-rate", type=float, default=500.0, help="GET /state per second")
+    parser.add_argument("--idle", action="store_true", help="no ingest: the base latency")
+    parser.add_argument(
+        "--switch-interval",
+        type=float,
+        default=None,
+        help="the server's GIL switch interval in s (default: what the gateway sets, 0.0005)",
+    )
+    parser.add_argument(
+        "--floor", action="store_true", help="probe a bare asyncio server: the machine's floor"
+    )
+    parser.add_argument("--quick", action="store_true", help="8 s of publishing (< 30 s in all)")
+    args = parser.parse_args()
+    if args.quick:
+        args.seconds = min(args.seconds, 8.0)
+    if args.floor:
+        result = run_floor(args)
+        for key, value in result.items():
+            print(f"{key:>24}: {value}", file=sys.stderr)
+        print(json.dumps(result))
+        return
+    try:
+        with socket.create_connection(BROKER, timeout=1):
+            pass
+    except OSError:
+        print(f"no MQTT broker on {BROKER[0]}:{BROKER[1]}; run `make services`", file=sys.stderr)
+        raise SystemExit(2) from None
+    result = run(args)
+    for key, value in result.items():
+        print(f"{key:>24}: {value}", file=sys.stderr)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Places (geofences), nearest-road addresses and charging tariffs."""

@@ -1,0 +1,134 @@
+"""Scale-out wiring that needs no server: which engines admit workers, session ids, the
+settings a worker inherits, the API twin fed from bus events, the supervisor's restarts."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from volta.bus import MemoryBus, TelemetryStored, telemetry_subject
+from volta.cli import _register_all, app
+from volta.config import Settings
+from volta.errors import BadRequest
+from volta.ingest.mqtt import MqttTransport
+from volta.twin import Twin
+from volta.workers import (
+    Supervisor,
+    batch_of,
+    check_scale_out,
+    follow_bus,
+    settings_env,
+    worker_client_id,
+)
+
+PG = "postgresql://volta:s3cret@db:5432/volta"
+SCALE_OUT = {"store": PG, "bus": "nats://nats:4222", "mqtt": "mqtt://broker:1883"}
+
+
+def test_scale_out_settings_are_accepted() -> None:
+    check_scale_out(Settings(**SCALE_OUT), 4)
+
+
+@pytest.mark.parametrize(
+    ("override", "reason"),
+    [
+        ({"store": "duckdb"}, "DuckDB store admits only one writing process"),
+        ({"bus": "memory"}, "VOLTA_BUS=nats://"),
+        ({"mqtt": None}, "VOLTA_MQTT"),
+    ],
+)
+def test_engines_that_cannot_be_shared_are_refused_with_the_reason(
+    override: dict[str, str | None], reason: str
+) -> None:
+    with pytest.raises(BadRequest, match=reason):
+        check_scale_out(Settings(**{**SCALE_OUT, **override}), 2)
+
+
+def test_zero_workers_is_refused() -> None:
+    with pytest.raises(BadRequest, match="at least 1"):
+        check_scale_out(Settings(**SCALE_OUT), 0)
+
+
+def test_serve_with_workers_on_the_embedded_store_exits_2_and_says_why(tmp_path: Path) -> None:
+    _register_all()
+    result = CliRunner().invoke(
+        app,
+        ["serve", "--workers", "2", "--data-dir", str(tmp_path), "--mqtt", "mqtt://x:1883"],
+        env={"VOLTA_STORE": "duckdb"},
+    )
+    assert result.exit_code == 2
+    assert "DuckDB" in result.output and "postgresql" in result.output
+
+
+def test_each_worker_has_its_own_persistent_session() -> None:
+    s = Settings(mqtt_client_id="gw")
+    assert [worker_client_id(s, i) for i in range(3)] == ["gw-0", "gw-1", "gw-2"]
+
+
+def test_workers_subscribe_through_the_shared_group() -> None:
+    transport = MqttTransport(
+        lambda *a: None,  # type: ignore[arg-type]
+        url="mqtt://127.0.0.1:1",
+        topic_prefix="volta/v1/",
+        client_id="gw-0",
+        shared_group="fleet",
+    )
+    assert transport.topic_filter == "$share/fleet/volta/v1/+/telemetry"
+
+
+def test_a_bad_shared_group_is_refused() -> None:
+    with pytest.raises(BadRequest, match="shared-subscription group"):
+        MqttTransport(
+            lambda *a: None,  # type: ignore[arg-type]
+            url="mqtt://127.0.0.1:1",
+            topic_prefix="volta/v1",
+            client_id="gw-0",
+            shared_group="a/b",
+        )
+
+
+def test_a_worker_inherits_the_parents_settings_through_its_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    parent = Settings(**SCALE_OUT, mqtt_shared_group="g7", commit_max_delay_ms=5)
+    for name, value in settings_env(parent).items():
+        monkeypatch.setenv(name, value)
+    child = Settings()
+    assert child.model_dump() == parent.model_dump()
+
+
+def test_the_api_twin_follows_stored_batches_from_the_bus() -> None:
+    bus, twin = MemoryBus(), Twin()
+    follow_bus(bus, twin)
+    event = TelemetryStored("VIN1", 3, 1000, [1, 2, 1], [1000, 1000, 1500], [1.0, 2.0, 3.0],
+                            [None, None, None])  # fmt: skip
+    bus.publish(telemetry_subject("VIN1"), event)
+    values = twin.get("VIN1")
+    assert values[1].ts_ms == 1500 and values[1].num == 3.0
+    assert values[2].num == 2.0
+    assert batch_of(event).seq == 3
+
+
+def test_the_supervisor_restarts_a_dead_worker_with_its_index_and_stops_all() -> None:
+    # Worker 0 exits at once (a crash), worker 1 runs until told to stop.
+    def command(index: int) -> list[str]:
+        code = "import sys; sys.exit(3)" if index == 0 else "import time; time.sleep(60)"
+        return [sys.executable, "-c", code]
+
+    supervisor = Supervisor(2, Settings(), command=command, stop_timeout_s=5)
+    supervisor.start()
+    try:
+        deadline = time.monotonic() + 10
+        while supervisor.restarts[0] < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert supervisor.restarts[0] >= 2  # crashing in a loop: restarted, with back-off
+        assert supervisor.restarts[1] == 0
+        survivor = supervisor.procs[1]
+        assert survivor is not None and survivor.poll() is None
+    finally:
+        supervisor.stop()
+    assert survivor.poll() is not None  # stopped, not left behind
