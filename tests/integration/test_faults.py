@@ -185,13 +185,20 @@ def stored(db_url: str) -> tuple[set[tuple[str, int]], int]:
     return keys, int(samples[0]) if samples else 0
 
 
-def assert_exactly_once(d: Deployment, vehicle: Vehicle, timeout_s: float = 45.0) -> None:
+def assert_exactly_once(
+    d: Deployment,
+    vehicle: Vehicle,
+    timeout_s: float = 45.0,
+    may_miss: frozenset[tuple[str, int]] | set[tuple[str, int]] = frozenset(),
+) -> None:
+    """Every acknowledged batch (but those in `may_miss`) is stored, none twice."""
+    expected = vehicle.acked - may_miss
     deadline = time.monotonic() + timeout_s
     keys, samples = stored(d.db_url)
-    while not vehicle.acked <= keys and time.monotonic() < deadline:
+    while not expected <= keys and time.monotonic() < deadline:
         time.sleep(0.5)
         keys, samples = stored(d.db_url)
-    missing = vehicle.acked - keys
+    missing = expected - keys
     assert not missing, (
         f"{len(missing)} acknowledged batches not stored, e.g. {sorted(missing)[:5]}"
     )
@@ -286,14 +293,73 @@ def test_nats_restart_loses_nothing_and_the_twin_follows_again(
 def test_mosquitto_restart_loses_and_doubles_nothing(
     servers: Servers, deployment: Deployment
 ) -> None:
+    """Everything the broker held across its restart is delivered once. The one exception is
+    Mosquitto 2.0.11's, pinned by `test_mosquitto_does_not_restore_shared_subscriptions`: a
+    batch the restarted broker accepts before a worker has subscribed again has no shared
+    subscription to go to, so the broker acks and drops it. Those batches may be missing
+    (docs/deployment.md); every other acknowledged batch must be stored exactly once."""
     wait_workers_subscribed(deployment, servers.mosquitto.port)
+    window: list[float] = []
 
     def fault() -> None:
         time.sleep(2.0)
+        window.append(time.monotonic())
         servers.mosquitto.restart(down_s=1.0)
+        servers.mosquitto.wait_shared_subscriptions(1)
+        window.append(time.monotonic())
 
     vehicle = publish_with_fault(deployment, servers.mosquitto.port, threading.Thread(target=fault))
-    assert_exactly_once(deployment, vehicle)
+    exposed = {k for k, t in vehicle.sent_at.items() if window[0] <= t <= window[1]}
+    assert_exactly_once(deployment, vehicle, may_miss=exposed)
+    before = {k for k, t in vehicle.sent_at.items() if t < window[0]}
+    assert before <= vehicle.acked, "batches acked before the restart must all be stored"
+
+
+def _session(port: int, client_id: str, got: list[bytes], expiry_s: int) -> mqtt.Client:
+    """A connected MQTT 5 client resuming (or starting) a persistent session."""
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    c.on_message = lambda _c, _u, m: got.append(bytes(m.payload))
+    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    props.SessionExpiryInterval = expiry_s
+    c.connect("127.0.0.1", port, clean_start=False, properties=props)
+    c.loop_start()
+    return c
+
+
+def test_mosquitto_does_not_restore_shared_subscriptions(servers: Servers) -> None:
+    """The broker behaviour the test above allows for. Mosquitto 2.0.11 keeps a persistent
+    session's plain subscription across a restart but not its shared one, so until the
+    subscriber is back the broker acks messages for the group and drops them. If a broker
+    upgrade fixes this, this test fails: then drop `may_miss` above."""
+    from paho.mqtt.subscribeoptions import SubscribeOptions
+
+    port, run = servers.mosquitto.port, uuid.uuid4().hex[:8]
+    filters = {"plain": f"probe-{run}/plain", "shared": f"$share/probe/probe-{run}/shared"}
+    got: dict[str, list[bytes]] = {kind: [] for kind in filters}
+    for kind, topic_filter in filters.items():
+        c = _session(port, f"probe-{kind}-{run}", got[kind], expiry_s=600)
+        c.subscribe(topic_filter, options=SubscribeOptions(qos=1))
+        time.sleep(0.5)
+        c.disconnect()
+        c.loop_stop()
+    servers.mosquitto.restart()
+    publisher = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    publisher.connect("127.0.0.1", port)
+    publisher.loop_start()
+    for kind in filters:
+        publisher.publish(f"probe-{run}/{kind}", kind.encode(), qos=1).wait_for_publish(5)
+    publisher.disconnect()
+    publisher.loop_stop()
+    for kind in filters:  # resume each session without subscribing: what did it keep?
+        c = _session(port, f"probe-{kind}-{run}", got[kind], expiry_s=0)
+        time.sleep(1.0)
+        c.disconnect()
+        c.loop_stop()
+    assert got["plain"] == [b"plain"]
+    assert got["shared"] == []
 
 
 def test_a_killed_worker_is_restarted_and_gets_its_unacked_batches_again(

@@ -7,7 +7,6 @@ MessagePack body; the columns beside it are what the queries filter and sort on.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import msgspec
 
 from volta.commands.model import FINAL, Command
-from volta.errors import Unavailable
+from volta.sqlite import open_sqlite
 
 __all__ = ["DB_FILE", "SQLiteCommandStore"]
 
@@ -41,13 +40,7 @@ class SQLiteCommandStore:
 
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
-        try:
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.Error as e:
-            raise Unavailable(f"cannot open the command store at {self.path}: {e}") from e
+        self._db = open_sqlite(path, _SCHEMA, "command store")
         self._lock = threading.Lock()
 
     @classmethod

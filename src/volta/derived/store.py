@@ -8,7 +8,6 @@ registry uses it: `volta recompute` must be able to write while `volta serve` re
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Protocol, TypeVar
 
 import msgspec
 
-from volta.errors import Unavailable
+from volta.sqlite import open_sqlite
 
 __all__ = ["DB_FILE", "DerivedStore", "Record", "SQLiteDerivedStore"]
 
@@ -81,13 +80,7 @@ class SQLiteDerivedStore:
 
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
-        try:
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.Error as e:
-            raise Unavailable(f"cannot open the derived-results store at {self.path}: {e}") from e
+        self._db = open_sqlite(path, _SCHEMA, "derived-results store")
         self._lock = threading.Lock()
 
     @classmethod

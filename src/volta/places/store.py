@@ -4,16 +4,16 @@ every change bumps (the `Tagger` of a version is built once)."""
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 import uuid
 from pathlib import Path
 
 import msgspec
 
-from volta.errors import BadRequest, NotFound, Unavailable
+from volta.errors import BadRequest, NotFound
 from volta.places.core import Place, Tagger
 from volta.places.roads import RoadNames, road_names
+from volta.sqlite import open_sqlite
 
 __all__ = ["DB_FILE", "PlaceBook"]
 
@@ -30,12 +30,7 @@ class PlaceBook:
     `roads=False` to label with places only."""
 
     def __init__(self, path: Path | str, *, osm_path: str | None = None, roads: bool = True):
-        try:
-            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(_SCHEMA)
-        except sqlite3.Error as e:
-            raise Unavailable(f"cannot open the places store at {path}: {e}") from e
+        self._db = open_sqlite(path, _SCHEMA, "places store")
         self._lock = threading.Lock()
         self._osm_path = osm_path
         self._use_roads = roads
