@@ -159,6 +159,10 @@ class SQLiteRegistry:
         # changed: `_writes` counts this process's changes, SQLite's data_version others'.
         self._writes = 0
         self._principals: dict[str, tuple[tuple[int, int], Principal]] = {}
+        # API-token principals by token digest (never the token), valid the same way: a
+        # revocation here or in another process changes the generation. Saves the SQLite
+        # look-up of every API request; only tokens that authenticated are kept.
+        self._token_principals: dict[str, tuple[tuple[int, int], Principal]] = {}
         self._db = sqlite3.connect(
             str(path), check_same_thread=False, isolation_level=None, timeout=10.0
         )
@@ -461,18 +465,31 @@ class SQLiteRegistry:
         # index lookup leaks nothing useful about stored tokens through timing.
         digest = token_digest(self._key, token)
         with self._lock:
+            generation = self._generation()
+            cached = self._token_principals.get(digest)
+            if cached is not None and cached[0] == generation:
+                return cached[1]
             row = self._db.execute(
                 "SELECT id, role, vin FROM credentials WHERE digest = ? AND revoked_ms IS NULL",
                 (digest,),
             ).fetchone()
-        if row is None:
-            return None
-        return Principal(role=Role(row[1]), credential_id=row[0], vin=row[2])
+            if row is None:
+                return None
+            principal = Principal(role=Role(row[1]), credential_id=row[0], vin=row[2])
+            if len(self._token_principals) > 10_000:
+                self._token_principals.clear()
+            self._token_principals[digest] = (generation, principal)
+            return principal
+
+    def _generation(self) -> tuple[int, int]:
+        """Changes whenever a cached principal may have (lock held): `_writes` counts this
+        process's changes, SQLite's data_version other connections' commits."""
+        return (self._writes, int(self._db.execute("PRAGMA data_version").fetchone()[0]))
 
     def _session_principal(self, token: str) -> Principal:
         claims = sessions.verify(self._signing_key, token, self._clock())
         with self._lock:
-            generation = (self._writes, int(self._db.execute("PRAGMA data_version").fetchone()[0]))
+            generation = self._generation()
             cached = self._principals.get(claims.user_id)
             if cached is not None and cached[0] == generation:
                 return cached[1]
@@ -524,6 +541,7 @@ class SQLiteRegistry:
                 "UPDATE credentials SET revoked_ms = ? WHERE id = ? AND revoked_ms IS NULL",
                 (self._clock(), credential_id),
             )
+            self._writes += 1  # a cached principal of this credential is no longer valid
         if cur.rowcount == 0:
             raise NotFound(f"no active credential {credential_id}")
 
