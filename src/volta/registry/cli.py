@@ -11,8 +11,10 @@ from __future__ import annotations
 import getpass
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -38,7 +40,20 @@ def _registry(data_dir: Path | None) -> SQLiteRegistry:
     return SQLiteRegistry.open(settings.data_dir)
 
 
-def _fail(exc: VoltaError) -> None:
+@contextmanager
+def _opened(data_dir: Path | None) -> Iterator[SQLiteRegistry]:
+    """The registry for one command, closed afterwards; a VoltaError inside ends the command
+    with its JSON error on stderr and exit code 1."""
+    registry = _registry(data_dir)
+    try:
+        yield registry
+    except VoltaError as exc:
+        _fail(exc)
+    finally:
+        registry.close()
+
+
+def _fail(exc: VoltaError) -> NoReturn:
     typer.echo(json.dumps({"error": type(exc).__name__, "message": str(exc)}), err=True)
     raise typer.Exit(1)
 
@@ -91,15 +106,9 @@ def add_vehicle(
 ) -> None:
     """Register a vehicle; print it with its token (shown only this once)."""
     attrs: dict[str, Any] = json.loads(attributes) if attributes else {}
-    registry = _registry(data_dir)
-    try:
+    with _opened(data_dir) as registry:
         enrollment = registry.add_vehicle(vin, model, attrs, organisation=org)
         _audit(registry, "vehicles add", vin, organisation=org)
-    except VoltaError as exc:
-        _fail(exc)
-        return
-    finally:
-        registry.close()
     v = enrollment.vehicle
     typer.echo(
         json.dumps(
@@ -118,16 +127,13 @@ def add_vehicle(
 @vehicles.command("list")
 def list_vehicles(data_dir: DataDir = None) -> None:
     """Print every registered vehicle, one JSON object per line."""
-    registry = _registry(data_dir)
-    try:
+    with _opened(data_dir) as registry:
         after: str | None = None
         while page := registry.list_vehicles(limit=1000, after=after):
             for v in page:
                 out = {"vin": v.vin, "model": v.model, "attributes": v.attributes}
                 typer.echo(json.dumps({**out, "organisation": v.organisation}))
             after = page[-1].vin
-    finally:
-        registry.close()
 
 
 @vehicles.command("set-org")
@@ -137,15 +143,9 @@ def set_org(
     data_dir: DataDir = None,
 ) -> None:
     """Set which service organisation looks after a vehicle (its technicians see it)."""
-    registry = _registry(data_dir)
-    try:
+    with _opened(data_dir) as registry:
         v = registry.set_organisation(vin, org)
         _audit(registry, "vehicles set-org", vin, organisation=org)
-    except VoltaError as exc:
-        _fail(exc)
-        return
-    finally:
-        registry.close()
     typer.echo(json.dumps({"vin": v.vin, "organisation": v.organisation}))
 
 
@@ -156,15 +156,9 @@ def create_token(
     data_dir: DataDir = None,
 ) -> None:
     """Issue a token and print it (shown only this once)."""
-    registry = _registry(data_dir)
-    try:
+    with _opened(data_dir) as registry:
         issued = registry.issue_token(role, vin)
         _audit(registry, "tokens create", issued.principal.credential_id, role=role.value, vin=vin)
-    except VoltaError as exc:
-        _fail(exc)
-        return
-    finally:
-        registry.close()
     p = issued.principal
     typer.echo(
         json.dumps(
@@ -181,8 +175,7 @@ def create_token(
 @tokens.command("list")
 def list_tokens(data_dir: DataDir = None) -> None:
     """Print every issued token's id, role, VIN and state (never a secret), one per line."""
-    registry = _registry(data_dir)
-    try:
+    with _opened(data_dir) as registry:
         after: str | None = None
         while page := registry.list_credentials(limit=1000, after=after):
             for c in page:
@@ -198,22 +191,14 @@ def list_tokens(data_dir: DataDir = None) -> None:
                     )
                 )
             after = page[-1].id
-    finally:
-        registry.close()
 
 
 @tokens.command("revoke")
 def revoke_token(credential_id: str, data_dir: DataDir = None) -> None:
     """Revoke a token by its credential id: it stops working at once."""
-    registry = _registry(data_dir)
-    try:
+    with _opened(data_dir) as registry:
         registry.revoke(credential_id)
         _audit(registry, "tokens revoke", credential_id)
-    except VoltaError as exc:
-        _fail(exc)
-        return
-    finally:
-        registry.close()
     typer.echo(json.dumps({"credential_id": credential_id, "revoked": True}))
 
 
@@ -235,59 +220,38 @@ def add_user(
 ) -> None:
     """Create a user who signs in with a name and password (asked for, hidden)."""
     password = _password(password_stdin)
-    registry = _registry(data_dir)
-    try:
+    with _opened(data_dir) as registry:
         user = registry.add_user(name, role, password, org)
         _audit(registry, "users add", name, role=role.value, organisation=org)
-    except VoltaError as exc:
-        _fail(exc)
-        return
-    finally:
-        registry.close()
     typer.echo(_user_json(user))
 
 
 @users.command("list")
 def list_users(data_dir: DataDir = None) -> None:
     """Print every user, one JSON object per line."""
-    registry = _registry(data_dir)
-    try:
+    with _opened(data_dir) as registry:
         after: str | None = None
         while page := registry.list_users(limit=1000, after=after):
             for u in page:
                 typer.echo(_user_json(u))
             after = page[-1].name
-    finally:
-        registry.close()
 
 
 @users.command("assign")
 def assign(name: str, vin: str, data_dir: DataDir = None) -> None:
     """Let a driver see a vehicle."""
-    registry = _registry(data_dir)
-    try:
+    with _opened(data_dir) as registry:
         user = registry.assign(name, vin)
         _audit(registry, "users assign", name, vin=vin)
-    except VoltaError as exc:
-        _fail(exc)
-        return
-    finally:
-        registry.close()
     typer.echo(_user_json(user))
 
 
 @users.command("unassign")
 def unassign(name: str, vin: str, data_dir: DataDir = None) -> None:
     """Take a vehicle away from a driver."""
-    registry = _registry(data_dir)
-    try:
+    with _opened(data_dir) as registry:
         user = registry.unassign(name, vin)
         _audit(registry, "users unassign", name, vin=vin)
-    except VoltaError as exc:
-        _fail(exc)
-        return
-    finally:
-        registry.close()
     typer.echo(_user_json(user))
 
 
@@ -295,30 +259,18 @@ def unassign(name: str, vin: str, data_dir: DataDir = None) -> None:
 def passwd(name: str, password_stdin: PasswordStdin = False, data_dir: DataDir = None) -> None:
     """Set a user's password."""
     password = _password(password_stdin)
-    registry = _registry(data_dir)
-    try:
+    with _opened(data_dir) as registry:
         registry.set_password(name, password)
         _audit(registry, "users passwd", name)
-    except VoltaError as exc:
-        _fail(exc)
-        return
-    finally:
-        registry.close()
     typer.echo(json.dumps({"name": name, "password_set": True}))
 
 
 @users.command("disable")
 def disable(name: str, data_dir: DataDir = None) -> None:
     """Disable a user: no more sign-ins; their current sign-in tokens stop working."""
-    registry = _registry(data_dir)
-    try:
+    with _opened(data_dir) as registry:
         registry.disable_user(name)
         _audit(registry, "users disable", name)
-    except VoltaError as exc:
-        _fail(exc)
-        return
-    finally:
-        registry.close()
     typer.echo(json.dumps({"name": name, "disabled": True}))
 
 

@@ -7,7 +7,6 @@ change applies at the next request; the `role` claim is informative only.
 
 from __future__ import annotations
 
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from volta.errors import AuthError, BadRequest
+from volta.registry.keys import load_or_create_key
 
 ALGORITHM = "HS256"
 ISSUER = "volta"
@@ -62,18 +62,9 @@ def needs_rehash(hashed: str) -> bool:
 def load_signing_key(data_dir: Path) -> bytes:
     """The JWT signing key of a data dir, created (mode 0600) on first use. Removing it signs
     every user out."""
-    path = data_dir / SIGNING_KEY_FILE
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        key = path.read_bytes()
-    else:
-        key = secrets.token_bytes(32)
-        with os.fdopen(fd, "wb") as f:
-            f.write(key)
-    if len(key) < 32:
-        raise OSError(f"{path} is damaged: remove it to sign every user out and start afresh")
-    return key
+    return load_or_create_key(
+        data_dir / SIGNING_KEY_FILE, "remove it to sign every user out and start afresh"
+    )
 
 
 @dataclass(frozen=True, slots=True)

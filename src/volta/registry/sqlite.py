@@ -12,7 +12,6 @@ immediate transaction, so a CLI and a server opening the same file do not both m
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
 import sqlite3
@@ -24,6 +23,7 @@ from typing import Any
 
 from volta.errors import AuthError, BadRequest, Conflict, NotFound
 from volta.registry import sessions
+from volta.registry.keys import load_or_create_key
 from volta.registry.model import (
     USER_ROLES,
     AuditEntry,
@@ -124,18 +124,7 @@ def _wall_ms() -> int:
 def load_key(data_dir: Path) -> bytes:
     """The HMAC key of a data dir, created (mode 0600) on first use. Kept beside, not inside,
     the database so that a copy of the database alone cannot be used to test token guesses."""
-    path = data_dir / KEY_FILE
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        key = path.read_bytes()
-    else:
-        key = secrets.token_bytes(32)
-        with os.fdopen(fd, "wb") as f:
-            f.write(key)
-    if len(key) < 32:
-        raise OSError(f"{path} is damaged: remove it only if every token may be revoked")
-    return key
+    return load_or_create_key(data_dir / KEY_FILE, "remove it only if every token may be revoked")
 
 
 class SQLiteRegistry:
