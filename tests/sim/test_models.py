@@ -15,7 +15,7 @@ from volta.sim.vehicle_model import ModelError, list_models, load_model
 
 REQUIRED = ("chevrolet_bolt_ev_2020", "renault_zoe_ze50_2022")
 MODELS_DIR = Path(__file__).parents[2] / "src" / "volta" / "sim" / "models"
-EPA_CSV = Path(__file__).parents[2] / ".." / "shared" / "data" / "epa" / "testcar_2022_bev.csv"
+EPA_CSV = Path(__file__).parent / "data" / "testcar_2022_bev.csv"  # see data/NOTICE.md
 LBF = 4.4482216152605  # N
 MPH = 0.44704  # m/s
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib.resources import files
 from itertools import pairwise
 from pathlib import Path
 
@@ -51,7 +52,7 @@ class _OneWays(osmium.SimpleHandler):
 def test_one_way_edges_only_run_in_the_ways_direction() -> None:
     g = helsinki()
     h = _OneWays()
-    h.apply_file(str(Path(__file__).parents[3] / "shared/data/osm/helsinki.osm.pbf"))
+    h.apply_file(str(files("volta").joinpath("data", "osm", "helsinki.osm.pbf")))
     checked = 0
     for e in range(g.n_edges):
         nodes = h.forward.get(int(g.osm_way[e]))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from functools import cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from volta.wire import is_valid_vin
 
 from .simrun import fleet_day, simulate
 
-VSS = Path(__file__).parents[3] / "shared/data/vss/vss_release_6.0.json"
+VSS = Path(str(files("volta").joinpath("data", "vss", "vss_release_6.0.json")))
 _INT_RANGE = {
     "uint8": (0, 255),
     "uint16": (0, 65535),
