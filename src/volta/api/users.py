@@ -24,7 +24,7 @@ from volta.api.auth import (
 from volta.api.limits import TokenBuckets
 from volta.errors import AuthError, NotFound, RateLimited
 from volta.platform import Platform
-from volta.registry import USER_ROLES, Principal, Role, User
+from volta.registry import USER_ROLES, Principal, Role, Session, User
 
 router = APIRouter(tags=["security"])
 
@@ -101,6 +101,16 @@ class VehicleOrganisation(BaseModel):
     organisation: str | None
 
 
+def _session_out(session: Session, platform: Platform) -> SessionOut:
+    return SessionOut(
+        access_token=session.token,
+        expires_in=platform.settings.session_ttl_s,
+        expires_at=session.expires_ms,
+        role=session.user.role,
+        user=session.user.name,
+    )
+
+
 @router.post(
     "/v1/auth/token",
     response_model=SessionOut,
@@ -131,13 +141,7 @@ def sign_in(body: SignIn, request: Request, platform: PlatformDep) -> SessionOut
             request.state.audit_actor = "unknown user"
         raise
     request.state.audit_actor = session.user.name
-    return SessionOut(
-        access_token=session.token,
-        expires_in=platform.settings.session_ttl_s,
-        expires_at=session.expires_ms,
-        role=session.user.role,
-        user=session.user.name,
-    )
+    return _session_out(session, platform)
 
 
 @router.post("/v1/auth/refresh", response_model=SessionOut)
@@ -149,13 +153,7 @@ def refresh(
     """A new sign-in token for the one sent (before it expires), without the password, up to
     12 h after the password was checked. API tokens need no refresh (400)."""
     session = platform.registry.refresh(token_of(request) or "", platform.settings.session_ttl_s)
-    return SessionOut(
-        access_token=session.token,
-        expires_in=platform.settings.session_ttl_s,
-        expires_at=session.expires_ms,
-        role=session.user.role,
-        user=session.user.name,
-    )
+    return _session_out(session, platform)
 
 
 @router.get("/v1/me", response_model=Me)

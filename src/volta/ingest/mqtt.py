@@ -149,14 +149,7 @@ class MqttTransport:
     def start(self, wait_s: float = 10.0) -> None:
         """Connect and start the network thread; wait until subscribed (or `wait_s` elapsed)."""
         self._stopped = False
-        self._client.connect_async(
-            self._address.host,
-            self._address.port,
-            keepalive=30,
-            clean_start=False,
-            properties=self._connect_properties(),
-        )
-        self._client.loop_start()
+        self._connect()
         if not self._connected.wait(wait_s):
             log.warning(
                 "mqtt: not connected to %s:%d yet; retrying in the background",
@@ -302,11 +295,8 @@ class MqttTransport:
         timer.daemon = True
         timer.start()
 
-    def _reconnect(self) -> None:
-        log.info("mqtt: reconnecting to have unacknowledged batches delivered again")
-        self._client.disconnect()
-        self._client.loop_stop()
-        self._connected.clear()
+    def _connect(self) -> None:
+        """Resume our persistent session (clean start off) and run the network thread."""
         self._client.connect_async(
             self._address.host,
             self._address.port,
@@ -315,3 +305,10 @@ class MqttTransport:
             properties=self._connect_properties(),
         )
         self._client.loop_start()
+
+    def _reconnect(self) -> None:
+        log.info("mqtt: reconnecting to have unacknowledged batches delivered again")
+        self._client.disconnect()
+        self._client.loop_stop()
+        self._connected.clear()
+        self._connect()
