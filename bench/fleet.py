@@ -201,7 +201,7 @@ def scale_out(
     from volta.config import Settings
     from volta.platform import Platform
     from volta.store.postgres_store import Server
-    from volta.workers import Supervisor, follow_bus, worker_command
+    from volta.workers import Supervisor, worker_command
 
     with PrivatePostgres(durable=True) as pg, PrivateNats() as nats:
         data_dir = Path(tempfile.mkdtemp(prefix="volta-fleet-"))
@@ -214,8 +214,8 @@ def scale_out(
             mqtt_client_id="fleet-gw",
         )
         Server(pg.url).migrate()
-        platform = Platform(settings.model_copy(update={"mqtt": None}), require_registered=False)
-        follow_bus(platform.bus, platform.twin)
+        api_settings = settings.model_copy(update={"mqtt": None})
+        platform = Platform(api_settings, require_registered=False, follow_workers=True)
         latency.listen(platform.twin, sampled)
         supervisor = Supervisor(
             args.workers,

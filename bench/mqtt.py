@@ -84,6 +84,7 @@ def publish_fleet(
     seconds: float,
     start_at: float,
     out: Any,
+    broker: tuple[str, int] = BROKER,
 ) -> None:
     """One MQTT connection publishing for `vins`, each at `hz`, spread evenly over each tick."""
     import paho.mqtt.client as mqtt
@@ -92,7 +93,7 @@ def publish_fleet(
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{uuid.uuid4().hex[:8]}")
     client.max_inflight_messages_set(1000)
     client.max_queued_messages_set(0)
-    client.connect(*BROKER)
+    client.connect(*broker)
     client.loop_start()
     rng = random.Random(os.getpid())
     signals = SIGNALS[:n_signals]

@@ -8,11 +8,17 @@ times a second, and times each request from the first byte sent to the last byte
 client, kernel loopback and server together. The first second of publishing is not probed
 (warm-up). `--idle` measures the same requests with no ingest, to tell load from base cost.
 
+`--workers N` measures the scale-out deployment instead: `volta serve --workers N` on private
+PostgreSQL, NATS and Mosquitto servers (started here, removed at the end). Its API process
+does no ingest and no analysis (N gateway workers and the processors process do): it keeps its
+twin from the bus and answers. The server's CPU is then reported for the API process and, apart,
+for its children (workers and processors).
+
 Reported: state p50/p99/max (ms), the rate the server actually stored (samples/s, from
 /v1/ingest/health), stored == sent, and the server's CPU time (user + system, from /proc).
 The machine is shared: compare runs made back to back, and read CPU time beside wall time.
 
-    .venv/bin/python bench/state.py [--quick] [--vehicles N] [--hz F] [--idle]
+    .venv/bin/python bench/state.py [--quick] [--vehicles N] [--hz F] [--idle] [--workers N]
 
 The last stdout line is one JSON object. `--quick` (1,000 vehicles, 8 s) runs in < 30 s.
 """
@@ -32,9 +38,12 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+from fleet import children_of
 from mqtt import BROKER, forget_session, free_port, percentile, publish_fleet, vin_of
 
 SERVER_CODE = "import sys; from volta.cli import main; sys.argv[0] = 'volta'; main()"
@@ -65,6 +74,15 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a live process (Linux /proc), in seconds."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_of(pids: list[int]) -> float:
+    """`cpu_seconds` summed over `pids`, counting a process that has gone as 0."""
+    total = 0.0
+    for pid in pids:
+        with suppress(OSError):  # gone
+            total += cpu_seconds(pid)
+    return total
 
 
 class Http:
@@ -111,21 +129,50 @@ def prepare(data_dir: Path, vehicles: int, tokens: int) -> tuple[list[str], list
         registry.close()
 
 
-def start_server(
-    data_dir: Path, port: int, prefix: str, client_id: str, switch_interval: float | None
-) -> subprocess.Popen[bytes]:
+@contextmanager
+def deployment(
+    args: argparse.Namespace, data_dir: Path, port: int, prefix: str, client_id: str
+) -> Iterator[tuple[subprocess.Popen[bytes], tuple[str, int], Any]]:
+    """The server under test, the broker its vehicles publish to, and (scale-out) the private
+    Mosquitto to wait on for the workers' shared subscriptions (else None)."""
     code = SERVER_CODE
-    if switch_interval is not None:  # the gateway only ever lowers it, so a lower one stays
-        code = f"import sys; sys.setswitchinterval({switch_interval!r}); {code}"
-    args = [
+    if args.switch_interval is not None:  # the gateway only ever lowers it, so a lower one stays
+        code = f"import sys; sys.setswitchinterval({args.switch_interval!r}); {code}"
+    serve = [
         *("serve", "--data-dir", str(data_dir), "--port", str(port), "--log-level", "warning"),
-        *("--mqtt", f"mqtt://{BROKER[0]}:{BROKER[1]}", "--mqtt-prefix", prefix),
-        *("--mqtt-client-id", client_id),
+        *("--mqtt-prefix", prefix, "--mqtt-client-id", client_id),
     ]
-    return subprocess.Popen([sys.executable, "-c", code, *args])
+    with ExitStack() as stack:
+        env = dict(os.environ)
+        broker, mosquitto = BROKER, None
+        if args.workers:
+            from volta.devservices import PrivateMosquitto, PrivateNats, PrivatePostgres
+            from volta.store.postgres_store import Server
+
+            pg = stack.enter_context(PrivatePostgres(durable=True))
+            nats = stack.enter_context(PrivateNats())
+            mosquitto = stack.enter_context(PrivateMosquitto())
+            Server(pg.url).migrate()
+            env.update(VOLTA_STORE=pg.url, VOLTA_BUS=f"{nats.url}?prefix=state")
+            broker = ("127.0.0.1", mosquitto.port)
+            serve += ["--workers", str(args.workers)]
+        serve += ["--mqtt", f"mqtt://{broker[0]}:{broker[1]}"]
+        server = subprocess.Popen([sys.executable, "-c", code, *serve], env=env)
+        try:
+            yield server, broker, mosquitto
+        finally:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+            if not args.workers:
+                forget_session(client_id)
 
 
-def wait_ready(port: int, tokens: list[str], server: subprocess.Popen[bytes]) -> Http:
+def wait_ready(
+    port: int, tokens: list[str], server: subprocess.Popen[bytes], mosquitto: Any, workers: int
+) -> Http:
     deadline = time.time() + 30
     while time.time() < deadline:
         if server.poll() is not None:
@@ -136,6 +183,10 @@ def wait_ready(port: int, tokens: list[str], server: subprocess.Popen[bytes]) ->
             time.sleep(0.1)
             continue
         status, body, _ = http.get("/v1/ingest/health")
+        if status == 200 and workers:  # the API has no broker: wait for the workers'
+            http.close()
+            mosquitto.wait_shared_subscriptions(workers)
+            return Http(port, tokens)  # uvicorn closes a connection idle for 5 s
         if status == 200 and json.loads(body).get("mqtt", {}).get("connected"):
             return http
         http.close()
@@ -220,53 +271,51 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     # One operator token per 50 requests/s keeps each well under the per-credential limit.
     tokens, vins = prepare(data_dir, args.vehicles, 2 + int(args.probe_rate) // 50)
     port = free_port()
-    server = start_server(data_dir, port, prefix, client_id, args.switch_interval)
     try:
-        http = wait_ready(port, tokens, server)
-        ctx = mp.get_context("spawn")
-        results: Any = ctx.Queue()
-        start_at = time.time() + 2.0  # let the publishers start before the clock runs
-        publishers: list[Any] = []
-        if not args.idle:
-            shares = [vins[i :: args.publishers] for i in range(args.publishers)]
-            publishers = [
-                ctx.Process(
-                    target=publish_fleet,
-                    args=(prefix, share, args.signals, args.hz, args.seconds, start_at, results),
-                )
-                for share in shares
-                if share
-            ]
+        with deployment(args, data_dir, port, prefix, client_id) as (server, broker, mosquitto):
+            http = wait_ready(port, tokens, server, mosquitto, args.workers)
+            ctx = mp.get_context("spawn")
+            results: Any = ctx.Queue()
+            start_at = time.time() + 2.0  # let the publishers start before the clock runs
+            publishers: list[Any] = []
+            if not args.idle:
+                shares = [vins[i :: args.publishers] for i in range(args.publishers)]
+                publishers = [
+                    ctx.Process(
+                        target=publish_fleet,
+                        args=(prefix, share, args.signals, args.hz, args.seconds, start_at),
+                        kwargs={"out": results, "broker": broker},
+                    )
+                    for share in shares
+                    if share
+                ]
+                for p in publishers:
+                    p.start()
+            # At 1 Hz every vehicle has published once by then: each GET returns a full state.
+            time.sleep(max(0.0, start_at + 1.0 - time.time()))
+            children = children_of(server.pid)
+            cpu0, child0, wall0 = cpu_seconds(server.pid), cpu_of(children), time.time()
+            batches0 = stored_batches(http)
+            latencies, sizes = probe(http, vins, args.probe_rate, start_at + args.seconds - 0.25)
+            batches1, wall1 = stored_batches(http), time.time()
+            cpu1, child1 = cpu_seconds(server.pid), cpu_of(children)
+            outcomes = [results.get(timeout=args.seconds + 60) for _ in publishers]
             for p in publishers:
-                p.start()
-        # At 1 Hz every vehicle has published once by then: each GET returns a full state.
-        time.sleep(max(0.0, start_at + 1.0 - time.time()))
-        cpu0, wall0 = cpu_seconds(server.pid), time.time()
-        batches0 = stored_batches(http)
-        latencies, sizes = probe(http, vins, args.probe_rate, start_at + args.seconds - 0.25)
-        batches1, wall1, cpu1 = stored_batches(http), time.time(), cpu_seconds(server.pid)
-        outcomes = [results.get(timeout=args.seconds + 60) for _ in publishers]
-        for p in publishers:
-            p.join(timeout=30)
-        sent = sum(o["sent"] for o in outcomes)
-        stored, progressed_at = stored_batches(http), time.time()
-        while stored < sent and time.time() - progressed_at < 5.0:
-            time.sleep(0.1)
-            now_stored = stored_batches(http)
-            if now_stored > stored:
-                stored, progressed_at = now_stored, time.time()
-        http.close()
+                p.join(timeout=30)
+            sent = sum(o["sent"] for o in outcomes)
+            stored, progressed_at = stored_batches(http), time.time()
+            while stored < sent and time.time() - progressed_at < 5.0:
+                time.sleep(0.1)
+                now_stored = stored_batches(http)
+                if now_stored > stored:
+                    stored, progressed_at = now_stored, time.time()
+            http.close()
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        forget_session(client_id)
         shutil.rmtree(data_dir, ignore_errors=True)
     window_s = wall1 - wall0
     return {
         "mode": "idle" if args.idle else "ingesting",
+        "deployment": f"scale-out, {args.workers} workers" if args.workers else "embedded",
         "vehicles": args.vehicles,
         "signals_per_batch": args.signals,
         "hz": 0.0 if args.idle else args.hz,
@@ -280,6 +329,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "switch_interval_s": args.switch_interval,
         "server_cpu_s": round(cpu1 - cpu0, 2),
         "server_cpu_share": round((cpu1 - cpu0) / window_s, 3),  # 1.0 = one core busy
+        "children_cpu_share": round((child1 - child0) / window_s, 3),  # workers, processors
         "window_s": round(window_s, 2),
         "loadavg_1m": os.getloadavg()[0],
     }
@@ -296,6 +346,12 @@ def main() -> None:
     parser.add_argument("--publishers", type=int, default=2, help="publisher processes")
     parser.add_argument("--probe-rate", type=float, default=500.0, help="GET /state per second")
     parser.add_argument("--idle", action="store_true", help="no ingest: the base latency")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="scale-out: `volta serve --workers N` on private PostgreSQL, NATS and Mosquitto",
+    )
     parser.add_argument(
         "--switch-interval",
         type=float,
@@ -315,12 +371,14 @@ def main() -> None:
             print(f"{key:>24}: {value}", file=sys.stderr)
         print(json.dumps(result))
         return
-    try:
-        with socket.create_connection(BROKER, timeout=1):
-            pass
-    except OSError:
-        print(f"no MQTT broker on {BROKER[0]}:{BROKER[1]}; run `make services`", file=sys.stderr)
-        raise SystemExit(2) from None
+    if not args.workers:
+        try:
+            with socket.create_connection(BROKER, timeout=1):
+                pass
+        except OSError:
+            where = f"{BROKER[0]}:{BROKER[1]}"
+            print(f"no MQTT broker on {where}; run `make services`", file=sys.stderr)
+            raise SystemExit(2) from None
     result = run(args)
     for key, value in result.items():
         print(f"{key:>24}: {value}", file=sys.stderr)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from volta.bus import MemoryBus, TelemetryStored, telemetry_subject
+from volta.bus import MemoryBus, StoredGroup, TelemetryStored, telemetry_subject, twin_subject
 from volta.cli import _register_all, app
 from volta.config import Settings
 from volta.errors import BadRequest
@@ -101,15 +101,19 @@ def test_a_worker_inherits_the_parents_settings_through_its_environment(
     assert child.model_dump() == parent.model_dump()
 
 
-def test_the_api_twin_follows_stored_batches_from_the_bus() -> None:
+def test_the_api_twin_follows_each_commits_stored_batches_from_the_bus() -> None:
     bus, twin = MemoryBus(), Twin()
     follow_bus(bus, twin)
     event = TelemetryStored("VIN1", 3, 1000, [1, 2, 1], [1000, 1000, 1500], [1.0, 2.0, 3.0],
                             [None, None, None])  # fmt: skip
-    bus.publish(telemetry_subject("VIN1"), event)
+    later = TelemetryStored("VIN2", 1, 2000, [1], [2000], [None], ["x"])
+    bus.publish(telemetry_subject("VIN1"), event)  # the processors' event, not the twin's
+    assert twin.get("VIN1") == {}
+    bus.publish(twin_subject(0), StoredGroup([event, later]))
     values = twin.get("VIN1")
     assert values[1].ts_ms == 1500 and values[1].num == 3.0
     assert values[2].num == 2.0
+    assert twin.get("VIN2")[1].txt == "x"
     assert batch_of(event).seq == 3
 
 

@@ -39,6 +39,13 @@ class Settings(BaseSettings):
     dedup_window: int = Field(4096, description="recent seqs per vehicle kept in memory for dedup")
     commit_max_batches: int = Field(2000, description="group commit: most batches per transaction")
     commit_max_delay_ms: int = Field(20, description="group commit: longest wait before flushing")
+    background_nice: int = Field(
+        5,
+        ge=0,
+        le=19,
+        description="scale-out: CPU niceness of the gateway workers and the processors, so "
+        "that on a shared machine the API's reads get a core first; 0 = as the API",
+    )
     quarantine_max_bytes: int = Field(4096, description="raw bytes kept of an undecodable batch")
     ingest_budget_samples_per_s: float = Field(
         2000.0,

@@ -26,6 +26,7 @@ from volta.places.store import PlaceBook
 from volta.registry import Registry, SQLiteRegistry
 from volta.store import open_store
 from volta.twin.state import Twin
+from volta.workers import follow_bus
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,10 @@ def _wall_ms() -> int:
 
 class Platform:
     """Builds every part from `settings`; `start()` begins ingesting, `stop()` flushes and
-    closes. `require_registered=False` lets unregistered VINs in (benchmarks only)."""
+    closes. `require_registered=False` lets unregistered VINs in (benchmarks only);
+    `follow_workers=True` makes it a scale-out API process: its twin and ingest activity follow
+    the gateway workers' commits on the bus, and the driver services run in the processors
+    process, not here."""
 
     def __init__(
         self,
@@ -46,6 +50,7 @@ class Platform:
         registry: Registry | None = None,
         clock: Callable[[], int] = _wall_ms,
         require_registered: bool = True,
+        follow_workers: bool = False,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -54,11 +59,13 @@ class Platform:
         self.registry: Registry = registry or SQLiteRegistry.open(settings.data_dir)
         self.store = open_store(settings)
         self.twin = Twin()
-        loaded = self.twin.load(self.store)
         self.bus = open_bus(settings)
+        self.activity = IngestActivity(clock)
+        if follow_workers:  # from now on, then what was stored before: no gap between the two
+            follow_bus(self.bus, self.twin, self.activity.record)  # closed with the bus
+        loaded = self.twin.load(self.store)
         self.metrics_registry = CollectorRegistry()
         self.metrics = IngestMetrics(self.metrics_registry)
-        self.activity = IngestActivity(self.bus, clock)
         self.gateway = Gateway(
             catalog=self.catalog,
             store=self.store,
@@ -68,17 +75,20 @@ class Platform:
             clock=clock,
             metrics=self.metrics,
             known_vehicle=self.registry.has_vehicle if require_registered else None,
+            on_stored=self.activity.record,
         )
         self.derived = SQLiteDerivedStore.open(settings.data_dir)
         self.places = PlaceBook.open(settings.data_dir)
         self.fade = FadeWatch(self.derived, self.registry, clock)
-        self.services = DriverServices(
-            self.bus,
-            self.derived,
-            signal_ids(self.catalog),
-            telemetry=self.store,
-            tagger=self.places.tagger,
-        )
+        self.services: DriverServices | None = None
+        if not follow_workers:
+            self.services = DriverServices(
+                self.bus,
+                self.derived,
+                signal_ids(self.catalog),
+                telemetry=self.store,
+                tagger=self.places.tagger,
+            )
         self.mqtt: MqttTransport | None = None
         if settings.mqtt:
             self.mqtt = MqttTransport(
@@ -108,7 +118,8 @@ class Platform:
     def start(self) -> None:
         if self._started:
             return
-        self.services.start()
+        if self.services is not None:
+            self.services.start()
         self.gateway.start()
         if self.mqtt is not None:
             self.mqtt.start()
@@ -126,8 +137,8 @@ class Platform:
             self.mqtt.stop()
         self._started = False
         self.commands.close()
-        self.activity.close()
-        self.services.stop()
+        if self.services is not None:
+            self.services.stop()
         self.bus.close()
         self.derived.close()
         self.places.close()

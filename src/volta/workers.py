@@ -1,11 +1,14 @@
-"""Scale-out processes: stateless gateway workers, the API's twin fed from the bus, and the
-supervisor behind `volta serve --workers N`.
+"""Scale-out processes: stateless gateway workers, the processors, the API's twin fed from the
+bus, and the supervisor behind `volta serve --workers N`.
 
 A gateway worker (`volta gateway --index I`) is the gateway, the MQTT transport on the shared
 subscription `$share/{group}/{prefix}/+/telemetry` with its own persistent session
 (`{client_id}-{I}`), the PostgreSQL store and the NATS bus: no API, no processors, no twin.
-The API/processor process (`volta serve` without a broker of its own) reads PostgreSQL and keeps
-its twin current from the bus's `TelemetryStored` events, which carry every stored sample.
+The processors process (`volta processors`) runs the driver services on the bus's durable
+consumer and writes the derived store. The API process (`volta serve` without a broker of its
+own) reads PostgreSQL and the derived store and keeps its twin current from the bus's
+`TelemetryStored` events, which carry every stored sample. Keeping the processors out of the
+API process keeps their analysis off the GIL that answers reads (GET /state's p99).
 
 Only engines that several processes can share qualify: PostgreSQL (DuckDB admits one writing
 process) and NATS (the in-process bus does not cross processes); `check_scale_out` refuses
@@ -25,13 +28,26 @@ from collections.abc import Callable
 from types import FrameType
 
 from volta.backoff import backoff_delay
-from volta.bus import TELEMETRY_ALL, Bus, Message, Subscription, TelemetryStored, open_bus
+from volta.bus import (
+    TWIN_ALL,
+    Bus,
+    Message,
+    StoredGroup,
+    Subscription,
+    TelemetryStored,
+    open_bus,
+    twin_subject,
+)
 from volta.catalog import Catalog, default_catalog
 from volta.config import Settings
+from volta.derived.columns import signal_ids
+from volta.derived.processor import DriverServices
+from volta.derived.store import SQLiteDerivedStore
 from volta.errors import BadRequest
 from volta.ingest.gateway import Gateway
 from volta.ingest.metrics import IngestMetrics
 from volta.ingest.mqtt import MqttTransport
+from volta.places.store import PlaceBook
 from volta.registry import SQLiteRegistry
 from volta.store import open_store
 from volta.store.base import AcceptedBatch
@@ -45,19 +61,24 @@ def check_scale_out(settings: Settings, workers: int) -> None:
     `settings`' engines."""
     if workers < 1:
         raise BadRequest(f"--workers must be at least 1, got {workers}")
+    check_shared_engines(settings, "gateway workers")
+    if not settings.mqtt:
+        raise BadRequest("gateway workers take telemetry from a broker: set VOLTA_MQTT=mqtt://…")
+
+
+def check_shared_engines(settings: Settings, who: str) -> None:
+    """Raise `BadRequest` unless store and bus can be shared by several processes."""
     if settings.store == "duckdb":
         raise BadRequest(
-            "gateway workers need a store that several processes can write: the embedded "
+            f"{who} need a store that several processes can write: the embedded "
             "DuckDB store admits only one writing process; set VOLTA_STORE=postgresql://… "
             "or run without --workers"
         )
     if settings.bus == "memory":
         raise BadRequest(
-            "gateway workers need a bus that crosses processes (the API's twin and the "
+            f"{who} need a bus that crosses processes (the API's twin and the "
             "processors follow the workers' events): set VOLTA_BUS=nats://host:4222"
         )
-    if not settings.mqtt:
-        raise BadRequest("gateway workers take telemetry from a broker: set VOLTA_MQTT=mqtt://…")
 
 
 def worker_client_id(settings: Settings, index: int) -> str:
@@ -111,6 +132,7 @@ class GatewayWorker:
             settings=settings,
             metrics=self.metrics,
             known_vehicle=known,
+            on_stored=lambda events: self.bus.publish(twin_subject(index), StoredGroup(events)),
         )
         self.mqtt = MqttTransport(
             self.gateway,
@@ -144,8 +166,11 @@ class GatewayWorker:
         )
 
 
-def run_worker(settings: Settings, index: int, *, require_registered: bool = True) -> None:
-    """Run one worker until SIGTERM or SIGINT, then stop it cleanly."""
+def background_process(settings: Settings) -> threading.Event:
+    """Make this process a background one (`settings.background_nice`; before any thread
+    starts, as threads inherit it) and return an event that SIGTERM or SIGINT sets."""
+    if settings.background_nice:
+        os.nice(settings.background_nice)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -153,12 +178,65 @@ def run_worker(settings: Settings, index: int, *, require_registered: bool = Tru
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    return stop
+
+
+def run_worker(settings: Settings, index: int, *, require_registered: bool = True) -> None:
+    """Run one worker until SIGTERM or SIGINT, then stop it cleanly."""
+    stop = background_process(settings)
     worker = GatewayWorker(settings, index, require_registered=require_registered)
     worker.start()
     try:
         stop.wait()
     finally:
         worker.stop()
+
+
+# -- the processors -------------------------------------------------------------------------
+
+
+def run_processors(settings: Settings) -> None:
+    """Run the driver services (drives, charges, battery health, places) on the bus's durable
+    consumer until SIGTERM or SIGINT, then finish what is queued and stop."""
+    check_shared_engines(settings, "the processors")
+    stop = background_process(settings)
+    with Processors(settings) as processors:
+        log.info("processors: following %s", settings.bus.split("?", 1)[0])
+        stop.wait()
+    log.info("processors: stopped after %d runs", processors.services.runs)
+
+
+class Processors:
+    """The driver services with what they read and write, as one process runs them."""
+
+    def __init__(self, settings: Settings, *, catalog: Catalog | None = None) -> None:
+        self.store = open_store(settings)
+        self.bus: Bus = open_bus(settings)
+        self.derived = SQLiteDerivedStore.open(settings.data_dir)
+        self.places = PlaceBook.open(settings.data_dir)
+        self.services = DriverServices(
+            self.bus,
+            self.derived,
+            signal_ids(catalog or default_catalog()),
+            telemetry=self.store,
+            tagger=self.places.tagger,
+        )
+
+    def __enter__(self) -> Processors:
+        self.services.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.services.stop()
+        self.bus.close()
+        self.places.close()
+        self.derived.close()
+        self.store.close()
+
+
+def processors_command() -> list[str]:
+    """The command line of the processors process: this interpreter, this Volta."""
+    return [sys.executable, "-m", "volta.cli", "processors"]
 
 
 # -- the API process's twin ------------------------------------------------------------------
@@ -171,20 +249,27 @@ def batch_of(event: TelemetryStored) -> AcceptedBatch:
     )
 
 
-def follow_bus(bus: Bus, twin: Twin) -> Subscription:
-    """Keep `twin` current from every `TelemetryStored` on `bus` from now on. On NATS this is
-    a live tap without acknowledgements: a batch missed across a bus outage only leaves a
-    vehicle's value one batch old (the next batch, or a restart's load from the store, mends
-    it), and it costs the API process no per-event ack."""
+def follow_bus(
+    bus: Bus, twin: Twin, also: Callable[[list[TelemetryStored]], None] | None = None
+) -> Subscription:
+    """Keep `twin` current from the workers' `StoredGroup`s on `bus` from now on (one per
+    group commit), and pass each group's batches to `also`. On NATS this is a live tap without
+    acknowledgements: a group missed across a bus outage only leaves those vehicles' values one
+    batch old (their next batch, or a restart's load from the store, mends it), and it costs
+    the API process no per-event ack."""
 
     def on_event(message: Message) -> None:
-        twin.apply(batch_of(message.decode(TelemetryStored)))
+        batches = message.decode(StoredGroup).batches
+        for event in batches:
+            twin.apply(batch_of(event))
+        if also is not None:
+            also(batches)
 
     tap = getattr(bus, "tap", None)
     if callable(tap):
-        sub: Subscription = tap(TELEMETRY_ALL, on_event)
+        sub: Subscription = tap(TWIN_ALL, on_event)
         return sub
-    return bus.subscribe(TELEMETRY_ALL, on_event)
+    return bus.subscribe(TWIN_ALL, on_event)
 
 
 # -- the supervisor -------------------------------------------------------------------------
@@ -208,6 +293,16 @@ def worker_command(index: int, *extra: str) -> list[str]:
     return [sys.executable, "-m", "volta.cli", "gateway", "--index", str(index), *extra]
 
 
+def scale_out_supervisor(workers: int, settings: Settings) -> Supervisor:
+    """`volta serve --workers N`'s children: N gateway workers and one processors process."""
+    return Supervisor(
+        workers + 1,
+        settings,
+        command=lambda i: worker_command(i) if i < workers else processors_command(),
+        label=lambda i: f"worker {i}" if i < workers else "processors",
+    )
+
+
 class Supervisor:
     """Runs `count` worker processes and restarts one that dies, with the same index (so its
     persistent MQTT session, with what it had not acknowledged, is resumed), after a jittered
@@ -219,10 +314,12 @@ class Supervisor:
         settings: Settings,
         *,
         command: Callable[[int], list[str]] = worker_command,
+        label: Callable[[int], str] = "worker {}".format,
         stop_timeout_s: float = 30.0,
     ) -> None:
         self.count = count
         self._command = command
+        self._label = label
         self._env = {**os.environ, **settings_env(settings)}
         self._stop_timeout_s = stop_timeout_s
         self.procs: list[subprocess.Popen[bytes] | None] = [None] * count
@@ -248,7 +345,7 @@ class Supervisor:
         with self._lock:
             self.procs[index] = proc
             self._started_at[index] = time.monotonic()
-        log.info("supervisor: worker %d started, pid %d", index, proc.pid)
+        log.info("supervisor: %s started, pid %d", self._label(index), proc.pid)
 
     def _watch(self) -> None:
         while not self._stopping.wait(0.2):
@@ -263,8 +360,8 @@ class Supervisor:
                     failures = 0 if ran > _STABLE_S else self.restarts[i]
                     self._due[i] = now + (backoff_delay(failures, cap_s=30.0) if failures else 0)
                     log.warning(
-                        "supervisor: worker %d (pid %d) exited with %s after %.1f s; restarting",
-                        i,
+                        "supervisor: %s (pid %d) exited with %s after %.1f s; restarting",
+                        self._label(i),
                         proc.pid,
                         proc.returncode,
                         ran,
@@ -288,6 +385,6 @@ class Supervisor:
             try:
                 p.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                log.error("supervisor: worker pid %d did not stop in time; killing it", p.pid)
+                log.error("supervisor: pid %d did not stop in time; killing it", p.pid)
                 p.kill()
                 p.wait()

@@ -20,6 +20,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from volta.config import Settings
+from volta.devservices import PrivateMosquitto, PrivateNats, PrivatePostgres
+from volta.errors import Unavailable
 
 BROKER_HOST = "127.0.0.1"
 BROKER_PORT = 1883
@@ -139,3 +141,32 @@ def publisher(mqtt_names: MqttNames) -> Iterator[Publisher]:
     p = Publisher(mqtt_names.prefix)
     yield p
     p.close()
+
+
+# -- private servers (scale-out tests: restarting them disturbs nobody else) -----------------
+
+
+@dataclass
+class Servers:
+    pg: PrivatePostgres
+    nats: PrivateNats
+    mosquitto: PrivateMosquitto
+
+
+@pytest.fixture(scope="module")
+def servers() -> Iterator[Servers]:
+    made: list[PrivatePostgres | PrivateNats | PrivateMosquitto] = []
+    try:
+        pg, nats, mosq = PrivatePostgres(), PrivateNats(), PrivateMosquitto()
+    except Unavailable as e:
+        for s in made:
+            s.close()
+        pytest.skip(f"cannot run private servers: {e}")
+    made = [pg, nats, mosq]
+    try:
+        for s in made:
+            s.start()
+        yield Servers(pg, nats, mosq)
+    finally:
+        for s in made:
+            s.close()

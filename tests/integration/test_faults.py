@@ -28,12 +28,12 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from volta.api import create_app
 from volta.config import Settings
-from volta.devservices import PrivateMosquitto, PrivateNats, PrivatePostgres
-from volta.errors import Unavailable
 from volta.platform import Platform
 from volta.registry import Role
 from volta.store.postgres_store import Server
-from volta.workers import Supervisor, follow_bus
+from volta.workers import Supervisor
+
+from .conftest import Servers
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
@@ -41,32 +41,6 @@ VINS = [f"JHMZZ1A1XRV{i:06d}" for i in range(8)]
 SPEED = "Vehicle.Speed"
 SOC = "Vehicle.Powertrain.TractionBattery.StateOfCharge.Current"
 SAMPLES_PER_BATCH = 2
-
-
-@dataclass
-class Servers:
-    pg: PrivatePostgres
-    nats: PrivateNats
-    mosquitto: PrivateMosquitto
-
-
-@pytest.fixture(scope="module")
-def servers() -> Iterator[Servers]:
-    made: list[PrivatePostgres | PrivateNats | PrivateMosquitto] = []
-    try:
-        pg, nats, mosq = PrivatePostgres(), PrivateNats(), PrivateMosquitto()
-    except Unavailable as e:
-        for s in made:
-            s.close()
-        pytest.skip(f"cannot run private servers: {e}")
-    made = [pg, nats, mosq]
-    try:
-        for s in made:
-            s.start()
-        yield Servers(pg, nats, mosq)
-    finally:
-        for s in made:
-            s.close()
 
 
 @dataclass
@@ -97,10 +71,9 @@ def deployment(servers: Servers, tmp_path: Path) -> Iterator[Deployment]:
     )
     # The API process: registers the vehicles (the workers read the same registry), follows
     # the bus into its twin, no broker of its own.
-    platform = Platform(settings.model_copy(update={"mqtt": None}))
+    platform = Platform(settings.model_copy(update={"mqtt": None}), follow_workers=True)
     for vin in VINS:
         platform.registry.add_vehicle(vin, "faults")
-    follow_bus(platform.bus, platform.twin)
     supervisor = Supervisor(2, settings, stop_timeout_s=20)
     supervisor.start()
     try:

@@ -1,6 +1,6 @@
 """`volta serve`: the platform with its HTTP API (and MQTT transport when a broker is given);
-with `--workers N`, N gateway worker processes take the broker's telemetry and this process
-runs the API and the processors."""
+with `--workers N`, N gateway worker processes take the broker's telemetry, one processors
+process runs the driver services, and this process runs the API."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def serve(
     from volta.config import Settings
     from volta.errors import BadRequest
     from volta.platform import Platform
-    from volta.workers import Supervisor, check_scale_out, follow_bus
+    from volta.workers import check_scale_out, scale_out_supervisor
 
     logs.configure(log_level)
     given: dict[str, Any] = {
@@ -58,12 +58,11 @@ def serve(
         except BadRequest as e:
             typer.echo(f"volta serve: {e}", err=True)
             raise typer.Exit(2) from None
-        # This process: API, processors, HTTP ingest; the broker is the workers' alone.
-        platform = Platform(settings.model_copy(update={"mqtt": None}))
-        follow_bus(platform.bus, platform.twin)  # closed with the bus
-        platform.twin.load(platform.store)  # what was stored before the follow began
+        # This process: API and HTTP ingest; the broker is the workers' alone, the driver
+        # services run in the processors process.
+        platform = Platform(settings.model_copy(update={"mqtt": None}), follow_workers=True)
         app = create_app(platform, run_platform=True)
-        supervised(app, Supervisor(workers, settings))
+        supervised(app, scale_out_supervisor(workers, settings))
     # The app's lifespan starts the platform and, on SIGTERM/SIGINT, stops it cleanly.
     uvicorn.run(
         app,

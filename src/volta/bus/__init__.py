@@ -5,7 +5,14 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 from volta.bus.base import Bus, Event, Handler, Message, Subscription, subject_matches
-from volta.bus.events import TELEMETRY_ALL, TelemetryStored, telemetry_subject
+from volta.bus.events import (
+    TELEMETRY_ALL,
+    TWIN_ALL,
+    StoredGroup,
+    TelemetryStored,
+    telemetry_subject,
+    twin_subject,
+)
 from volta.bus.memory import MemoryBus
 from volta.config import Settings
 from volta.errors import BadRequest
@@ -14,16 +21,19 @@ SUPPORTED_ENGINES = ("memory", "nats")
 
 __all__ = [
     "TELEMETRY_ALL",
+    "TWIN_ALL",
     "Bus",
     "Event",
     "Handler",
     "MemoryBus",
     "Message",
+    "StoredGroup",
     "Subscription",
     "TelemetryStored",
     "open_bus",
     "subject_matches",
     "telemetry_subject",
+    "twin_subject",
 ]
 
 

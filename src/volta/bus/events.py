@@ -26,3 +26,19 @@ class TelemetryStored(msgspec.Struct, frozen=True, array_like=True):
     ts: list[int]
     num: list[float | None]
     txt: list[str | None]
+
+
+def twin_subject(worker: int) -> str:
+    """Where gateway worker `worker` announces each commit's stored batches for the API's twin."""
+    return f"twin.{worker}"
+
+
+TWIN_ALL = "twin.*"
+
+
+class StoredGroup(msgspec.Struct, frozen=True, array_like=True):
+    """Every batch one group commit stored, in commit order: the scale-out API's twin follows
+    one of these per commit instead of one event per batch (~50 a second per worker rather
+    than thousands), which keeps that process's bus handling off the GIL its reads need."""
+
+    batches: list[TelemetryStored]

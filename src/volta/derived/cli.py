@@ -56,5 +56,24 @@ def recompute_command(
         registry.close()
 
 
+def processors_command(
+    log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
+) -> None:
+    """Run the driver services as a process of their own, on the NATS bus and the PostgreSQL
+    store of VOLTA_BUS and VOLTA_STORE (`volta serve --workers N` starts one)."""
+    from volta import logs
+    from volta.config import Settings
+    from volta.errors import VoltaError
+    from volta.workers import run_processors
+
+    logs.configure(log_level)
+    try:
+        run_processors(Settings())
+    except VoltaError as e:
+        typer.echo(f"volta processors: {e}", err=True)
+        raise typer.Exit(2) from None
+
+
 def register(app: typer.Typer) -> None:
     app.command("recompute")(recompute_command)
+    app.command("processors")(processors_command)

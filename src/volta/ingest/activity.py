@@ -1,16 +1,18 @@
 """Ingest activity for the health page: samples/s over a sliding window, last-seen per vehicle.
 
-A bus subscriber on stored telemetry, so it sees every transport (MQTT, HTTP, in-process)."""
+Fed with what each group commit stored: by the process's own gateway (every transport: MQTT,
+HTTP, in-process) and, in a scale-out API process, by the workers' groups on the bus. Not a bus
+subscriber on every batch: on NATS that would cost the API process a consumer and an
+acknowledgement per batch."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from volta.bus.base import Bus, Message, Subscription
-from volta.bus.events import TELEMETRY_ALL, TelemetryStored
+from volta.bus.events import TelemetryStored
 
 
 def _wall_ms() -> int:
@@ -21,27 +23,27 @@ class IngestActivity:
     """Counts stored batches per second (ring of 1 s buckets) and remembers when each vehicle
     was last heard from. Runs in the committer's thread, so it does O(1) work per batch."""
 
-    def __init__(self, bus: Bus, clock: Callable[[], int] = _wall_ms, window_s: int = 10) -> None:
+    def __init__(self, clock: Callable[[], int] = _wall_ms, window_s: int = 10) -> None:
         self._clock = clock
         self._window_s = window_s
         self._buckets: deque[list[int]] = deque()  # [second, batches, samples]
         self._last_seen: dict[str, int] = {}
         self._lock = threading.Lock()
-        self._sub: Subscription = bus.subscribe(TELEMETRY_ALL, self._on_stored)
 
-    def _on_stored(self, message: Message) -> None:
-        event = message.decode(TelemetryStored)
+    def record(self, stored: Sequence[TelemetryStored]) -> None:
+        """Count the batches one commit stored."""
         now = self._clock()
         second = now // 1000
         with self._lock:
-            self._last_seen[event.vin] = now
+            for event in stored:
+                self._last_seen[event.vin] = now
             if not self._buckets or self._buckets[-1][0] != second:
                 self._buckets.append([second, 0, 0])
                 while self._buckets[0][0] <= second - self._window_s:
                     self._buckets.popleft()
             bucket = self._buckets[-1]
-            bucket[1] += 1
-            bucket[2] += len(event.signal_ids)
+            bucket[1] += len(stored)
+            bucket[2] += sum(len(event.signal_ids) for event in stored)
 
     def rates(self) -> tuple[float, float]:
         """(batches/s, samples/s) over the last full `window_s` seconds."""
@@ -56,6 +58,3 @@ class IngestActivity:
     def last_seen(self) -> dict[str, int]:
         with self._lock:
             return dict(self._last_seen)
-
-    def close(self) -> None:
-        self._sub.close()

@@ -96,6 +96,7 @@ class Gateway:
         clock: Callable[[], int] = wall_clock_ms,
         metrics: IngestMetrics | None = None,
         known_vehicle: Callable[[str], bool] | None = None,
+        on_stored: Callable[[list[TelemetryStored]], None] | None = None,
     ) -> None:
         self.catalog = catalog
         self.store = store
@@ -105,6 +106,7 @@ class Gateway:
         self.clock = clock
         self.metrics = metrics if metrics is not None else IngestMetrics(None)
         self.known_vehicle = known_vehicle
+        self.on_stored = on_stored  # called once per commit with what it stored, in order
         self._limits = Limits.from_settings(settings, 0)
         self._dedup = Dedup(store, settings.dedup_window)
         # Per-vehicle budgets apply to what vehicles send over the network (`submit`, `ingest`:
@@ -401,17 +403,22 @@ class Gateway:
 
     def _after_commit(self, batches: list[AcceptedBatch], already: set[tuple[str, int]]) -> None:
         twin, bus = self.twin, self.bus
+        stored: list[TelemetryStored] = []
         for b in batches:
             if already and (b.vin, b.seq) in already:
                 continue
             try:
                 twin.apply(b)
-                bus.publish(
-                    telemetry_subject(b.vin),
-                    TelemetryStored(b.vin, b.seq, b.ts_ms, b.signal_ids, b.ts, b.num, b.txt),
-                )
+                event = TelemetryStored(b.vin, b.seq, b.ts_ms, b.signal_ids, b.ts, b.num, b.txt)
+                bus.publish(telemetry_subject(b.vin), event)
+                stored.append(event)
             except Exception:  # stored is stored: a twin or bus fault must not un-ack it
                 log.exception("post-commit update for %s/%s failed", b.vin, b.seq)
+        if self.on_stored is not None and stored:
+            try:
+                self.on_stored(stored)
+            except Exception:
+                log.exception("post-commit hook for %d batches failed", len(stored))
 
     def _answer(
         self,

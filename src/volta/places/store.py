@@ -1,5 +1,7 @@
 """Where places live: `places.sqlite` in the data dir, cached in memory with a version that
-every change bumps (the `Tagger` of a version is built once)."""
+every change bumps (the `Tagger` of a version is built once). Changes another process made
+(scale-out: the API writes places, the processors process tags with them) are read back when
+SQLite's `data_version` says the file changed."""
 
 from __future__ import annotations
 
@@ -34,19 +36,31 @@ class PlaceBook:
         self._lock = threading.Lock()
         self._osm_path = osm_path
         self._use_roads = roads
-        rows = self._db.execute("SELECT body FROM places ORDER BY id").fetchall()
-        self._places = {p.id: p for p in (msgspec.msgpack.decode(r[0], type=Place) for r in rows)}
-        self.version = 0
+        self._places: dict[str, Place] = {}
+        self._data_version = -1
+        self.version = -1  # the first load bumps it: what was on file is version 0
         self._tagger: Tagger | None = None
+        self._refresh()
 
     @classmethod
     def open(cls, data_dir: Path, **kw: object) -> PlaceBook:
         data_dir.mkdir(parents=True, exist_ok=True)
         return cls(data_dir / DB_FILE, **kw)  # type: ignore[arg-type]
 
+    def _refresh(self) -> None:
+        """Reload the places if another connection changed the file since the last look."""
+        seen = self._db.execute("PRAGMA data_version").fetchone()[0]
+        if seen == self._data_version:
+            return
+        self._data_version = seen
+        rows = self._db.execute("SELECT body FROM places ORDER BY id").fetchall()
+        self._places = {p.id: p for p in (msgspec.msgpack.decode(r[0], type=Place) for r in rows)}
+        self._bump()
+
     def list(self, vin: str | None = None, *, fleet: bool = True) -> list[Place]:
         """Every place; with `vin`, that vehicle's own and (with `fleet`) the fleet-wide ones."""
         with self._lock:
+            self._refresh()
             out = list(self._places.values())
         if vin is not None:
             out = [p for p in out if p.vin == vin or (fleet and p.vin is None)]
@@ -54,6 +68,7 @@ class PlaceBook:
 
     def get(self, place_id: str) -> Place:
         with self._lock:
+            self._refresh()
             p = self._places.get(place_id)
         if p is None:
             raise NotFound(f"no place {place_id!r}")
@@ -84,6 +99,7 @@ class PlaceBook:
     def tagger(self) -> Tagger:
         """The labeller of the current places (cheap: rebuilt only after a change)."""
         with self._lock:
+            self._refresh()
             t = self._tagger
             if t is None:
                 t = self._tagger = Tagger(list(self._places.values()), self._roads(), self.version)

@@ -1,0 +1,198 @@
+"""`volta serve --workers 1` as deployed, on private PostgreSQL, NATS and Mosquitto: one gateway
+worker stores what the cars publish, the processors process derives their drives, and the API
+process answers with both (state from its twin, drives from the derived store). Stopping the
+server stops its children.
+
+Skipped only when a server binary is missing (initdb/pg_ctl, nats-server, mosquitto).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import psycopg
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from sim.simrun import Day, simulate
+from volta.devservices import free_port
+from volta.registry import Role, SQLiteRegistry
+from volta.sim.senders import encode_batch
+from volta.store.postgres_store import Server
+
+from .conftest import Servers, wait_for
+
+pytestmark = [pytest.mark.services, pytest.mark.slow]
+
+# A drive's start as derived vs. as simulated (the driver-service truth tests hold it tighter).
+START_TOLERANCE_MS = 60_000
+
+
+@dataclass
+class Served:
+    url: str
+    token: str
+    prefix: str  # MQTT topic root
+    proc: subprocess.Popen[bytes]
+
+    def get(self, path: str) -> dict[str, object]:
+        req = urllib.request.Request(
+            self.url + path, headers={"Authorization": f"Bearer {self.token}"}
+        )
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            body: dict[str, object] = json.loads(resp.read())
+            return body
+
+
+@pytest.fixture(scope="module")
+def day() -> Day:
+    """Three cars from midnight to 09:00 (UTC) of a Monday: the morning commutes."""
+    return simulate(3, 9 * 3600, seed=5)
+
+
+@pytest.fixture
+def served(servers: Servers, day: Day, tmp_path: Path) -> Iterator[Served]:
+    run = uuid.uuid4().hex[:8]
+    with psycopg.connect(servers.pg.url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE serve_{run}")
+    db_url = servers.pg.url.rsplit("/", 1)[0] + f"/serve_{run}"
+    Server(db_url).migrate()
+    registry = SQLiteRegistry.open(tmp_path)
+    try:
+        for v in day.truth.vehicles:
+            registry.add_vehicle(v.vin, v.model)
+        token = registry.issue_token(Role.OPERATOR).token
+    finally:
+        registry.close()
+    port = free_port()
+    env = {
+        **os.environ,
+        "VOLTA_STORE": db_url,
+        "VOLTA_BUS": f"{servers.nats.url}?prefix=serve_{run}",
+        "VOLTA_API_RATE_PER_S": "0",
+    }
+    args = [
+        *("serve", "--workers", "1", "--data-dir", str(tmp_path), "--port", str(port)),
+        *("--mqtt", servers.mosquitto.url, "--mqtt-prefix", f"serve-{run}/v1"),
+        *("--mqtt-client-id", f"serve-gw-{run}", "--log-level", "warning"),
+    ]
+    proc = subprocess.Popen([sys.executable, "-m", "volta.cli", *args], env=env)
+    served = Served(f"http://127.0.0.1:{port}", token, f"serve-{run}/v1", proc)
+    try:
+        assert wait_for(lambda: _answers(served), timeout_s=30), "the API did not come up"
+        servers.mosquitto.wait_shared_subscriptions(1)
+        yield served
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _answers(served: Served) -> bool:
+    try:
+        served.get("/v1/ingest/health")
+        return True
+    except OSError:
+        return False
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _publish(port: int, prefix: str, day: Day) -> None:
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"cars-{uuid.uuid4().hex[:8]}")
+    client.max_inflight_messages_set(200)
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    try:
+        sent = [
+            client.publish(f"{prefix}/{b.vin}/telemetry", encode_batch(b, "msgpack"), qos=1)
+            for b in day.batches
+        ]
+        for info in sent:
+            info.wait_for_publish(30)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+def test_serve_with_workers_stores_derives_and_answers_then_stops_its_children(
+    servers: Servers, served: Served, day: Day
+) -> None:
+    children = _children(served.proc.pid)
+    assert len(children) == 2, "one gateway worker and one processors process"
+    _publish(servers.mosquitto.port, served.prefix, day)
+
+    def stored() -> int:
+        return int(served.get("/v1/ingest/health")["stored_batches"])  # type: ignore[call-overload]
+
+    assert wait_for(lambda: stored() == len(day.batches), timeout_s=60), (
+        f"stored {stored()} of {len(day.batches)} batches"
+    )
+
+    # The twin (fed from the bus) has the newest speed of every car that sent any.
+    # The twin's rule: the newest sample time wins, ties to the later batch and sample.
+    newest: dict[str, tuple[tuple[int, int, int], float]] = {}  # vin -> (order, speed)
+    for b in day.batches:
+        for i, (offset, path, value) in enumerate(b.samples):
+            order = (b.ts + offset, b.seq, i)
+            if path == "Vehicle.Speed" and order > newest.get(b.vin, ((0, 0, 0), 0.0))[0]:
+                newest[b.vin] = (order, value)
+
+    def speed_of(vin: str) -> object:
+        return served.get(f"/v1/vehicles/{vin}/state")["signals"]["Vehicle.Speed"]["value"]  # type: ignore[index]
+
+    for vin, (_, speed) in newest.items():  # the twin follows the store within moments
+        assert wait_for(lambda: speed_of(vin) == speed, timeout_s=10), (vin, speed_of(vin), speed)  # noqa: B023
+
+    # The processors process derived the drives that ended well before the data did.
+    end_ms = max(b.ts for b in day.batches)
+    finished = [d for d in day.truth.drives if d.end_ms < end_ms - 30 * 60_000]
+    assert finished, "the simulated morning has finished drives"
+
+    def derived_starts(vin: str) -> list[int]:
+        drives = served.get(f"/v1/vehicles/{vin}/drives?limit=1000")["drives"]
+        return [int(d["start_ms"]) for d in drives]  # type: ignore[attr-defined, index]
+
+    def all_found() -> bool:
+        return all(
+            any(abs(s - t.start_ms) <= START_TOLERANCE_MS for s in derived_starts(t.vin))
+            for t in finished
+        )
+
+    assert wait_for(all_found, timeout_s=60, every_s=0.5), (
+        f"truth {[(t.vin, t.start_ms) for t in finished]}, "
+        f"derived {[(vin, derived_starts(vin)) for vin in newest]}"
+    )
+
+    served.proc.send_signal(signal.SIGTERM)
+    # uvicorn shuts down, then re-raises the signal it stopped for
+    assert served.proc.wait(timeout=40) in (0, -signal.SIGTERM)
+    time.sleep(0.2)
+    alive = [pid for pid in children if Path(f"/proc/{pid}").exists()]
+    assert not alive, f"children left running: {alive}"
