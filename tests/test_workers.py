@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from volta.bus import MemoryBus, StoredGroup, TelemetryStored, telemetry_subject, twin_subject
+from volta.bus import (
+    TWIN_ALL,
+    MemoryBus,
+    StoredGroup,
+    TelemetryStored,
+    telemetry_subject,
+    twin_subject,
+)
 from volta.cli import _register_all, app
 from volta.config import Settings
 from volta.errors import BadRequest
@@ -18,6 +25,7 @@ from volta.ingest.mqtt import MqttTransport
 from volta.twin import Twin
 from volta.workers import (
     Supervisor,
+    announce,
     batch_of,
     check_scale_out,
     follow_bus,
@@ -115,6 +123,15 @@ def test_the_api_twin_follows_each_commits_stored_batches_from_the_bus() -> None
     assert values[2].num == 2.0
     assert twin.get("VIN2")[1].txt == "x"
     assert batch_of(event).seq == 3
+
+
+def test_a_commit_is_announced_in_groups_under_the_size_limit_in_order() -> None:
+    bus, got = MemoryBus(), []
+    bus.subscribe(TWIN_ALL, lambda m: got.append(m.decode(StoredGroup).batches))
+    stored = [TelemetryStored("VIN1", seq, 0, [1] * n, [0] * n, [1.0] * n, [None] * n)
+              for seq, n in enumerate([3, 4, 2, 9, 1], start=1)]  # fmt: skip
+    announce(bus, twin_subject(0), stored, max_samples=6)
+    assert [[e.seq for e in group] for group in got] == [[1], [2, 3], [4], [5]]
 
 
 def test_the_supervisor_restarts_a_dead_worker_with_its_index_and_stops_all() -> None:

@@ -87,6 +87,28 @@ def worker_client_id(settings: Settings, index: int) -> str:
     return f"{settings.mqtt_client_id}-{index}"
 
 
+# ~15 bytes a sample in MessagePack: ~150 KB a message, well under NATS's 1 MB max_payload.
+GROUP_MAX_SAMPLES = 10_000
+
+
+def announce(
+    bus: Bus, subject: str, stored: list[TelemetryStored], max_samples: int = GROUP_MAX_SAMPLES
+) -> None:
+    """Publish one commit's batches on `subject`, in order, in `StoredGroup`s of at most
+    `max_samples` samples (a batch larger than that alone): a commit can hold 2,000 batches
+    of thousands of samples, and NATS refuses a message over its max_payload."""
+    group: list[TelemetryStored] = []
+    samples = 0
+    for event in stored:
+        if group and samples + len(event.signal_ids) > max_samples:
+            bus.publish(subject, StoredGroup(group))
+            group, samples = [], 0
+        group.append(event)
+        samples += len(event.signal_ids)
+    if group:
+        bus.publish(subject, StoredGroup(group))
+
+
 class _NoTwin(Twin):
     """A worker serves no reads: keeping 10,000 vehicles' latest values would cost CPU per
     batch for nothing (the API process keeps the twin, from the bus)."""
@@ -132,7 +154,7 @@ class GatewayWorker:
             settings=settings,
             metrics=self.metrics,
             known_vehicle=known,
-            on_stored=lambda events: self.bus.publish(twin_subject(index), StoredGroup(events)),
+            on_stored=lambda stored: announce(self.bus, twin_subject(index), stored),
         )
         self.mqtt = MqttTransport(
             self.gateway,
