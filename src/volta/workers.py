@@ -6,9 +6,10 @@ subscription `$share/{group}/{prefix}/+/telemetry` with its own persistent sessi
 (`{client_id}-{I}`), the PostgreSQL store and the NATS bus: no API, no processors, no twin.
 The processors process (`volta processors`) runs the driver services on the bus's durable
 consumer and writes the derived store. The API process (`volta serve` without a broker of its
-own) reads PostgreSQL and the derived store and keeps its twin current from the bus's
-`TelemetryStored` events, which carry every stored sample. Keeping the processors out of the
-API process keeps their analysis off the GIL that answers reads (GET /state's p99).
+own) reads PostgreSQL and the derived store and keeps its twin current from the `StoredGroup`
+each worker publishes per commit (every stored sample, one message per commit rather than one
+per batch). Keeping the processors out of the API process keeps their analysis off the GIL
+that answers reads (GET /state's p99).
 
 Only engines that several processes can share qualify: PostgreSQL (DuckDB admits one writing
 process) and NATS (the in-process bus does not cross processes); `check_scale_out` refuses
