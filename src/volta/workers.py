@@ -95,19 +95,20 @@ GROUP_MAX_SAMPLES = 10_000
 def announce(
     bus: Bus, subject: str, stored: list[TelemetryStored], max_samples: int = GROUP_MAX_SAMPLES
 ) -> None:
-    """Publish one commit's batches on `subject`, in order, in `StoredGroup`s of at most
+    """Publish one commit's batches live (not stored: the stream already holds every batch)
+    on `subject`, in order, in `StoredGroup`s of at most
     `max_samples` samples (a batch larger than that alone): a commit can hold 2,000 batches
     of thousands of samples, and NATS refuses a message over its max_payload."""
     group: list[TelemetryStored] = []
     samples = 0
     for event in stored:
         if group and samples + len(event.signal_ids) > max_samples:
-            bus.publish(subject, StoredGroup(group))
+            bus.publish_live(subject, StoredGroup(group))
             group, samples = [], 0
         group.append(event)
         samples += len(event.signal_ids)
     if group:
-        bus.publish(subject, StoredGroup(group))
+        bus.publish_live(subject, StoredGroup(group))
 
 
 class _NoTwin(Twin):
@@ -290,7 +291,7 @@ def follow_bus(
 
     tap = getattr(bus, "tap", None)
     if callable(tap):
-        sub: Subscription = tap(TWIN_ALL, on_event)
+        sub: Subscription = tap(TWIN_ALL, on_event, live=True)
         return sub
     return bus.subscribe(TWIN_ALL, on_event)
 

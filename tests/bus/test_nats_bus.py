@@ -96,6 +96,22 @@ def test_replay_from_a_point_in_time_rebuilds_what_was_published_after_it(bus: N
     assert bus.replay("telemetry.*", lambda m: everything.append(_seq(m)), 0) == 4
 
 
+def test_live_events_reach_live_taps_in_order_and_are_not_stored(bus: NatsBus) -> None:
+    live: list[int] = []
+    stored: list[int] = []
+    bus.tap("twin.*", lambda m: live.append(_seq(m)), live=True)
+    bus.tap("twin.*", lambda m: stored.append(_seq(m)))  # the stream's subjects: not these
+    for seq in range(1, 101):
+        bus.publish_live("twin.0", _event(seq))
+    bus.publish(telemetry_subject(VIN), _event(101))  # a stored event, after them
+    eventually(lambda: len(live) == 100)
+    assert live == list(range(1, 101))
+    bus.flush()
+    replayed: list[int] = []
+    assert bus.replay(">", lambda m: replayed.append(_seq(m)), 0) == 1
+    assert replayed == [101] and stored == []
+
+
 def test_unreachable_server_is_unavailable_quickly() -> None:
     began = time.monotonic()
     with pytest.raises(Unavailable, match=r"NATS at 127\.0\.0\.1:1 is unavailable"):
