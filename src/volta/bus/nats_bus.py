@@ -18,7 +18,9 @@ twin current, where a missed event only means a value is one batch old.
 Live events (`publish_live`) are not stored: they travel on `<prefix>_live.<subject>`, outside
 the stream, at most once and without acknowledgement, and only a `tap(..., live=True)` sees
 them. For what only a live follower needs (the workers' twin groups), so the stream does not
-keep a second copy of every sample for its whole retention.
+keep a second copy of every sample for its whole retention. (Two deployments on one NATS with
+prefixes `x` and `x_live` would collide: the second's stream would store the first's live
+events. Pick prefixes that are not one another plus `_live`.)
 
 Outages: the client reconnects forever with jittered, capped exponential back-off. While it is
 disconnected, `publish` does not wait for room: events that do not fit into the pending window
