@@ -3,7 +3,6 @@ dir, uvicorn on a free localhost port in a thread, fed by the simulator in proce
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -13,6 +12,7 @@ import uvicorn
 
 from volta.api import create_app
 from volta.config import Settings
+from volta.devservices import free_port
 from volta.ingest.inproc import InProcessTransport
 from volta.platform import Platform
 from volta.registry import Role
@@ -25,19 +25,20 @@ class Stopped(Exception):
     """Raised in the simulator's sleep when the server shuts down."""
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 class Server:
-    """Platform + uvicorn; `feed_fleet` drives simulated vehicles into it."""
+    """Platform + uvicorn; `feed_fleet` drives simulated vehicles into it. `settings`
+    default: the data dir, no broker."""
 
-    def __init__(self, data_dir: Path, *, require_registered: bool = True) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        require_registered: bool = True,
+        settings: Settings | None = None,
+    ) -> None:
         self.platform = Platform(
-            Settings(data_dir=data_dir, mqtt=None), require_registered=require_registered
+            settings or Settings(data_dir=data_dir, mqtt=None),
+            require_registered=require_registered,
         )
         self.platform.start()
         self.operator = self.platform.registry.issue_token(Role.OPERATOR).token
