@@ -118,8 +118,10 @@ class Vehicle:
                 self.acked.add(key)
 
     def publish_for(self, seconds: float, rate_hz: float = 40.0) -> None:
-        """Publish round-robin over the VINs at `rate_hz` batches/s for `seconds`."""
-        seqs = dict.fromkeys(VINS, 0)
+        """Publish round-robin over the VINs at `rate_hz` batches/s for `seconds`. Sequence
+        numbers start at the wall clock (ms), so a later call (or another `Vehicle`) sends new
+        batches, never duplicates of what an earlier one stored."""
+        seqs = dict.fromkeys(VINS, time.time_ns() // 1_000_000)
         end = time.monotonic() + seconds
         i = 0
         while time.monotonic() < end:
