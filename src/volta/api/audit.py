@@ -11,11 +11,12 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from volta.api.auth import OperatorDep, PlatformDep, policy_of
-from volta.api.params import INT64_MAX, INT64_MIN, parse_time
+from volta.api.auth import OperatorDep, PlatformDep, Policy, policy_of
+from volta.api.params import parse_time
 from volta.api.redact import redact
 from volta.platform import Platform
 from volta.registry import AuditEntry, AuditQuery, Principal
+from volta.wire.batch import INT64_MAX, INT64_MIN
 
 router = APIRouter(prefix="/v1/audit", tags=["security"])
 log = logging.getLogger(__name__)
@@ -32,6 +33,9 @@ class AuditMiddleware:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        # Policies are fixed once the app is built; walking a route's dependencies per request
+        # would cost every telemetry POST (the busiest route, not audited) for nothing.
+        self._policies: dict[int, Policy | None] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in READ_METHODS:
@@ -54,7 +58,9 @@ class AuditMiddleware:
         route = scope.get("route")
         if route is None:  # no such route (404/405): nothing was changed
             return
-        policy = policy_of(route)
+        if id(route) not in self._policies:
+            self._policies[id(route)] = policy_of(route)
+        policy = self._policies[id(route)]
         if policy is not None and not policy.audit:
             return
         state: dict[str, Any] = scope.get("state") or {}

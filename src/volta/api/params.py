@@ -14,7 +14,6 @@ MIN_TIME_MS = -62_135_596_800_000 - 86_400_000
 MAX_TIME_MS = 253_402_300_799_999 + 86_400_000
 # What a 64-bit database column (SQLite, DuckDB, PostgreSQL BIGINT) holds: the bounds of every
 # integer query parameter that reaches a store (a larger one made the driver raise, a 500).
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _INT = re.compile(r"-?[0-9]{1,19}")  # ASCII only: str.isdigit() also says yes to "²"
 _ID = re.compile(r"[0-9]{1,19}")
 

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from volta.api.auth import OperatorOrVehicleDep, PlatformDep
-from volta.api.params import INT64_MAX, INT64_MIN
 from volta.errors import Forbidden
 from volta.registry import Role
 from volta.store.base import StoredQuarantine
+from volta.wire.batch import INT64_MAX, INT64_MIN
 
 router = APIRouter(prefix="/v1/quarantine", tags=["quarantine"])
 

@@ -23,11 +23,11 @@ from scipy.spatial import cKDTree
 
 from volta.errors import BadRequest
 from volta.places.roads import RoadNames
+from volta.sim.roads import EARTH_RADIUS_M
 
 __all__ = ["SLOT_MS", "Label", "Place", "Tagger", "Tariff", "TouWindow", "distance_m"]
 
 SLOT_MS = 15 * 60_000  # charged energy is kept per quarter-hour; windows align to it
-_EARTH_RADIUS_M = 6_371_008.8
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
 
 
@@ -106,11 +106,12 @@ _NOWHERE = Label(None, None)
 
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance (haversine), metres."""
+    """Great-circle distance (haversine), metres: `volta.sim.roads.haversine_m` for one pair of
+    points, in scalar math (several times faster than numpy on scalars)."""
     p1, p2 = math.radians(lat1), math.radians(lat2)
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * _EARTH_RADIUS_M * math.asin(math.sqrt(a))
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
 
 
 class Tagger:
@@ -173,7 +174,7 @@ def _xyz(lat: Sequence[float], lon: Sequence[float]) -> NDArray[np.float64]:
         np.radians(np.asarray(lon, dtype=np.float64)),
     )
     xyz = np.column_stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)])
-    return xyz.reshape(-1, 3) * _EARTH_RADIUS_M
+    return xyz.reshape(-1, 3) * EARTH_RADIUS_M
 
 
 @cache

@@ -18,12 +18,12 @@ from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
 from volta.errors import BadRequest
+from volta.sim.roads import EARTH_RADIUS_M as _R
 
 __all__ = ["MAX_DISTANCE_M", "STEP_M", "RoadNames", "road_names"]
 
 STEP_M = 10.0
 MAX_DISTANCE_M = 150.0  # farther from every named road: no address (a field, the sea)
-_R = 6_371_008.8
 
 
 class _NamedWays(osmium.SimpleHandler):
