@@ -157,12 +157,13 @@ class Servers:
 def servers() -> Iterator[Servers]:
     made: list[PrivatePostgres | PrivateNats | PrivateMosquitto] = []
     try:
-        pg, nats, mosq = PrivatePostgres(), PrivateNats(), PrivateMosquitto()
+        for kind in (PrivatePostgres, PrivateNats, PrivateMosquitto):
+            made.append(kind())
     except Unavailable as e:
-        for s in made:
+        for s in made:  # what was made before the missing one (initdb's cluster directory)
             s.close()
         pytest.skip(f"cannot run private servers: {e}")
-    made = [pg, nats, mosq]
+    pg, nats, mosq = made
     try:
         for s in made:
             s.start()
