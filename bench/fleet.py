@@ -51,7 +51,7 @@ import msgspec
 import psycopg
 
 from mqtt import SIGNALS, percentile, vin_of  # bench/mqtt.py: the same signals and VINs
-from volta.devservices import PrivateMosquitto, PrivateNats, PrivatePostgres
+from volta.devservices import PrivateMosquitto, PrivateNats, PrivatePostgres, children_of
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 # Published, not yet acknowledged by the broker, per publisher: past 65,535 paho refuses
@@ -148,19 +148,6 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def children_of(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            if ppid == pid:
-                found.append(int(entry.name))
-    return found
 
 
 class CpuMeter:

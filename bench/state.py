@@ -39,12 +39,13 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-from fleet import children_of
+from fleet import cpu_seconds
 from mqtt import BROKER, forget_session, free_port, percentile, publish_fleet, vin_of
+from volta.devservices import children_of
 
 SERVER_CODE = "import sys; from volta.cli import main; sys.argv[0] = 'volta'; main()"
 
@@ -70,19 +71,9 @@ asyncio.run(main())
 """
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a live process (Linux /proc), in seconds."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def cpu_of(pids: list[int]) -> float:
-    """`cpu_seconds` summed over `pids`, counting a process that has gone as 0."""
-    total = 0.0
-    for pid in pids:
-        with suppress(OSError):  # gone
-            total += cpu_seconds(pid)
-    return total
+    """`cpu_seconds` summed over `pids` (a process that has gone counts 0)."""
+    return sum(cpu_seconds(pid) for pid in pids)
 
 
 class Http:

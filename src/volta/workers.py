@@ -52,7 +52,7 @@ from volta.places.store import PlaceBook
 from volta.registry import SQLiteRegistry
 from volta.store import open_store
 from volta.store.base import AcceptedBatch
-from volta.twin.state import Changes, Twin
+from volta.twin.state import Twin
 
 log = logging.getLogger(__name__)
 
@@ -111,14 +111,6 @@ def announce(
         bus.publish_live(subject, StoredGroup(group))
 
 
-class _NoTwin(Twin):
-    """A worker serves no reads: keeping 10,000 vehicles' latest values would cost CPU per
-    batch for nothing (the API process keeps the twin, from the bus)."""
-
-    def apply(self, batch: AcceptedBatch) -> Changes:
-        return {}
-
-
 class GatewayWorker:
     """One gateway worker process's parts; `start()` subscribes, `stop()` flushes (acking what
     was stored while still connected), disconnects and closes."""
@@ -151,7 +143,7 @@ class GatewayWorker:
         self.gateway = Gateway(
             catalog=self.catalog,
             store=self.store,
-            twin=_NoTwin(),
+            twin=None,  # a worker serves no reads: the API process keeps the twin, from the bus
             bus=self.bus,
             settings=settings,
             metrics=self.metrics,

@@ -26,7 +26,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from sim.simrun import Day, simulate
-from volta.devservices import free_port
+from volta.devservices import children_of, free_port
 from volta.registry import Role, SQLiteRegistry
 from volta.sim.senders import encode_batch
 from volta.store.postgres_store import Server
@@ -111,19 +111,6 @@ def _answers(served: Served) -> bool:
         return False
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
 def _publish(port: int, prefix: str, day: Day) -> None:
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"cars-{uuid.uuid4().hex[:8]}")
     client.max_inflight_messages_set(200)
@@ -144,7 +131,7 @@ def _publish(port: int, prefix: str, day: Day) -> None:
 def test_serve_with_workers_stores_derives_and_answers_then_stops_its_children(
     servers: Servers, served: Served, day: Day
 ) -> None:
-    children = _children(served.proc.pid)
+    children = children_of(served.proc.pid)
     assert len(children) == 2, "one gateway worker and one processors process"
     _publish(servers.mosquitto.port, served.prefix, day)
 

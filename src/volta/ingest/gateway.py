@@ -90,7 +90,7 @@ class Gateway:
         *,
         catalog: Catalog,
         store: TelemetryStore,
-        twin: Twin,
+        twin: Twin | None,
         bus: Bus,
         settings: Settings,
         clock: Callable[[], int] = wall_clock_ms,
@@ -408,7 +408,8 @@ class Gateway:
             if already and (b.vin, b.seq) in already:
                 continue
             try:
-                twin.apply(b)
+                if twin is not None:
+                    twin.apply(b)
                 event = TelemetryStored(b.vin, b.seq, b.ts_ms, b.signal_ids, b.ts, b.num, b.txt)
                 bus.publish(telemetry_subject(b.vin), event)
                 stored.append(event)
