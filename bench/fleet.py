@@ -239,7 +239,8 @@ def scale_out(
         def stored() -> tuple[int, int]:
             with psycopg.connect(pg.url) as conn:
                 row = conn.execute(
-                    "SELECT (SELECT count(*) FROM batches), (SELECT count(*) FROM telemetry)"
+                    "SELECT (SELECT count(*) FROM batches), "
+                    "(SELECT coalesce(sum(cardinality(signal_ids)), 0) FROM samples)"
                 ).fetchone()
             return (int(row[0]), int(row[1])) if row else (0, 0)
 

@@ -156,7 +156,9 @@ def stored(db_url: str) -> tuple[set[tuple[str, int]], int]:
     """(vin, seq) of every stored batch, and the number of stored samples."""
     with psycopg.connect(db_url) as conn:
         keys = {(r[0], r[1]) for r in conn.execute("SELECT vin, seq FROM batches").fetchall()}
-        samples = conn.execute("SELECT count(*) FROM telemetry").fetchone()
+        samples = conn.execute(
+            "SELECT coalesce(sum(cardinality(signal_ids)), 0) FROM samples"
+        ).fetchone()
     return keys, int(samples[0]) if samples else 0
 
 

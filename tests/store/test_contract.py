@@ -265,6 +265,45 @@ def test_history_of_text_signal_gives_last_per_bucket(store: TelemetryStore) -> 
     ]
 
 
+HOUR = 3_600_000
+
+
+def test_history_finds_every_sample_of_a_batch_spanning_hours(store: TelemetryStore) -> None:
+    # A car that was offline sends hours in one batch, its samples not in time order.
+    offsets = [0, 5 * 60_000, 15 * 60_000, 3 * HOUR, HOUR + 1, 2 * HOUR - 1]
+    t = T0 + 50 * 60_000  # the batch starts 10 minutes before an hour ends
+    store.append([batch(VIN_A, 1, [(o, SPEED, float(i)) for i, o in enumerate(offsets)], ts=t)])
+
+    def series(start: int, end: int) -> tuple[list[int], list[float | None]]:
+        (s,) = store.history(VIN_A, [SPEED], start, end)
+        return s.ts, s.num
+
+    assert series(t + 2 * 60_000, t + 20 * 60_000) == (
+        [t + 5 * 60_000, t + 15 * 60_000],
+        [1.0, 2.0],
+    )
+    assert series(t + HOUR, t + 4 * HOUR) == (
+        [t + HOUR + 1, t + 2 * HOUR - 1, t + 3 * HOUR],
+        [4.0, 5.0, 3.0],
+    )
+    assert store.stats().samples == 6
+
+
+def test_batch_mixing_text_and_numbers_keeps_each_in_place(store: TelemetryStore) -> None:
+    store.append(
+        [
+            batch(
+                VIN_A,
+                1,
+                [(0, SPEED, 1.0), (0, GEAR, "P"), (1000, SPEED, 2.0), (1000, GEAR, 'a "q"\\t\n')],
+            )
+        ]
+    )
+    speed, gear = store.history(VIN_A, [SPEED, GEAR], T0, T0 + 2000)
+    assert (speed.num, speed.txt) == ([1.0, 2.0], [None, None])
+    assert (gear.num, gear.txt) == ([None, None], ["P", 'a "q"\\t\n'])
+
+
 def test_history_answers_every_signal_in_request_order(store: TelemetryStore) -> None:
     store.append(
         [

@@ -86,6 +86,51 @@ def test_workers_starting_together_migrate_once(url: str, schema: str) -> None:
     assert sorted(applied) == [0, 0, 0, len(migrations.available())]
 
 
+def test_migration_2_moves_version_1_samples_into_chunks(url: str, schema: str) -> None:
+    first = migrations.available()[0]
+    with psycopg.connect(url, autocommit=True) as conn:  # a database left by Volta's schema v1
+        conn.execute(f"CREATE SCHEMA {schema}")
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute(first.sql.encode())
+        conn.execute(
+            "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, "
+            "applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        conn.execute("INSERT INTO schema_migrations VALUES (1, %s)", [first.name])
+        day = T0 // DAY
+        conn.execute(
+            f"CREATE TABLE telemetry_v1 PARTITION OF telemetry "
+            f"FOR VALUES FROM ({day * DAY}) TO ({(day + 1) * DAY})"
+        )
+        conn.execute(
+            "INSERT INTO telemetry VALUES (%s, %s, %s, %s, NULL), (%s, %s, %s, NULL, 'P'), "
+            "(%s, %s, %s, %s, NULL)",
+            [VIN_A, SPEED, T0 + 2000, 2.0, VIN_A, 7, T0 + 1000, VIN_A, SPEED, T0, 1.0],
+        )
+        conn.execute(
+            "INSERT INTO latest VALUES (%s, %s, %s, 4, 2.0, NULL), (%s, 7, %s, 3, NULL, 'P')",
+            [VIN_A, SPEED, T0 + 2000, VIN_A, T0 + 1000],
+        )
+    store = PostgresStore(url, schema=schema)
+    try:
+        assert store.schema_version() == migrations.latest_version()
+        assert store.partitions() == [partition_name(T0 // DAY)]
+        speed, gear = store.history(VIN_A, [SPEED, 7], T0, T0 + DAY)
+        assert (speed.ts, speed.num) == ([T0, T0 + 2000], [1.0, 2.0])
+        assert (gear.ts, gear.txt) == ([T0 + 1000], ["P"])
+        assert store.stats().samples == 3
+        assert [(v.signal_id, v.ts_ms, v.num, v.txt) for v in store.latest(VIN_A)] == [
+            (7, T0 + 1000, None, "P"),
+            (SPEED, T0 + 2000, 2.0, None),
+        ]
+        store.append([batch(VIN_A, 1, [(3000, SPEED, 3.0)])])  # and it goes on storing
+        (speed,) = store.history(VIN_A, [SPEED], T0, T0 + DAY)
+        assert speed.num == [1.0, 2.0, 3.0]
+        assert [v.num for v in store.latest(VIN_A)] == [None, 3.0]
+    finally:
+        store.close()
+
+
 def test_store_refuses_a_schema_newer_than_it_knows(url: str, schema: str) -> None:
     Server(url, schema).migrate()
     with psycopg.connect(url, autocommit=True) as conn:
@@ -102,9 +147,9 @@ def test_store_without_migrate_refuses_an_unmigrated_schema(url: str, schema: st
 def test_day_partitions_are_created_on_demand(store: PostgresStore) -> None:
     assert store.partitions() == []
     store.append([batch(VIN_A, 1, [(0, SPEED, 1.0), (DAY, SPEED, 2.0), (2 * DAY - 1, SPEED, 3.0)])])
-    assert store.partitions() == ["telemetry_20251127", "telemetry_20251128"]
+    assert store.partitions() == ["samples_20251127", "samples_20251128"]
     store.append([batch(VIN_A, 2, [(0, SPEED, 4.0)], ts=T0 + 3 * DAY)])
-    assert store.partitions()[-1] == "telemetry_20251130"
+    assert store.partitions()[-1] == "samples_20251130"
     (s,) = store.history(VIN_A, [SPEED], T0, T0 + 4 * DAY)
     assert s.num == [1.0, 2.0, 3.0, 4.0]
 

@@ -1,4 +1,5 @@
-"""Bulk load into PostgreSQL: batch rows, samples by COPY, `latest`, quarantine, partitions.
+"""Bulk load into PostgreSQL: batch rows, sample chunks by binary COPY, `latest`, quarantine,
+partitions.
 
 Everything here runs inside the caller's transaction on the caller's connection; the store
 (`volta.store.postgres_store`) decides when to open one and what to retry.
@@ -6,7 +7,6 @@ Everything here runs inside the caller's transaction on the caller's connection;
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import psycopg
 import pyarrow as pa
-import pyarrow.csv as pacsv
 from psycopg import sql
 
+from volta.store import chunks
 from volta.store.base import AcceptedBatch, QuarantineRecord
 
 DAY_MS = 86_400_000
@@ -27,41 +27,46 @@ INSERT INTO batches (vin, seq, ts_ms, received_ms, accepted, rejected)
 SELECT * FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::bigint[], %s::int[], %s::int[])
 ON CONFLICT DO NOTHING RETURNING vin, seq
 """
-# The winners of one call go through a temporary table (COPY, like the samples: adapting
-# tens of thousands of values as query parameters costs more than the upsert itself).
+# One row per vehicle with this commit's winners (sorted by vin, so concurrent writers lock
+# rows in one order) goes through a temporary table; an existing row is merged with it on the
+# server: per signal, the later by (sample time, seq) stays.
 _LATEST_IN = """
 CREATE TEMP TABLE IF NOT EXISTS latest_in (
-    vin text COLLATE "C", signal_id integer, ts_ms bigint, num double precision, txt text,
-    seq bigint) ON COMMIT DELETE ROWS
+    vin text COLLATE "C", signal_ids integer[], ts bigint[], seq bigint[],
+    num double precision[], txt text[]) ON COMMIT DELETE ROWS
 """
-# Sorted by (vin, signal_id), so concurrent writers lock `latest` rows in one order.
-_UPSERT_LATEST = """
-INSERT INTO latest (vin, signal_id, ts_ms, seq, num, txt)
-SELECT vin, signal_id, ts_ms, seq, num, txt FROM latest_in ORDER BY vin, signal_id
-ON CONFLICT (vin, signal_id) DO UPDATE
-SET ts_ms = excluded.ts_ms, seq = excluded.seq, num = excluded.num, txt = excluded.txt
-WHERE (excluded.ts_ms, excluded.seq) > (latest.ts_ms, latest.seq)
+_MERGE_LATEST = """
+INSERT INTO latest_by_vehicle AS l SELECT * FROM latest_in ORDER BY vin
+ON CONFLICT (vin) DO UPDATE SET (signal_ids, ts, seq, num, txt) = (
+    SELECT array_agg(s ORDER BY s), array_agg(t ORDER BY s), array_agg(q ORDER BY s),
+           array_agg(n ORDER BY s), array_agg(x ORDER BY s)
+    FROM (SELECT DISTINCT ON (s) s, t, q, n, x
+          FROM (SELECT * FROM unnest(l.signal_ids, l.ts, l.seq, l.num, l.txt)
+                UNION ALL
+                SELECT * FROM unnest(excluded.signal_ids, excluded.ts, excluded.seq,
+                                     excluded.num, excluded.txt)) AS both_(s, t, q, n, x)
+          ORDER BY s, t DESC, q DESC) AS merged)
 """
 
 
 def partition_name(day: int) -> str:
-    """`telemetry_20251127` for the UTC day `day` (days since the epoch)."""
+    """`samples_20251127` for the UTC day `day` (days since the epoch)."""
     try:
-        return "telemetry_" + datetime.fromtimestamp(day * 86_400, UTC).strftime("%Y%m%d")
+        return "samples_" + datetime.fromtimestamp(day * 86_400, UTC).strftime("%Y%m%d")
     except (OverflowError, ValueError, OSError):
-        return f"telemetry_d{day}".replace("-", "m")  # far outside 1..9999 AD
+        return f"samples_d{day}".replace("-", "m")  # far outside 1..9999 AD
 
 
 def partitions_of(conn: Conn) -> list[str]:
     rows = conn.execute(
         "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-        "WHERE i.inhparent = 'telemetry'::regclass"
+        "WHERE i.inhparent = 'samples'::regclass"
     ).fetchall()
     return [r[0] for r in rows]
 
 
 def create_partition(day: int) -> sql.Composed:
-    return sql.SQL("CREATE TABLE {} PARTITION OF telemetry FOR VALUES FROM ({}) TO ({})").format(
+    return sql.SQL("CREATE TABLE {} PARTITION OF samples FOR VALUES FROM ({}) TO ({})").format(
         sql.Identifier(partition_name(day)),
         sql.Literal(day * DAY_MS),
         sql.Literal((day + 1) * DAY_MS),
@@ -94,15 +99,15 @@ def insert_batches(conn: Conn, batches: list[AcceptedBatch]) -> set[tuple[str, i
 
 
 def insert_samples(conn: Conn, samples: pa.Table, ordered: list[AcceptedBatch]) -> None:
-    """COPY the samples into `telemetry`, then upsert each (vin, signal)'s winner into `latest`."""
+    """COPY the samples into `samples` as chunk rows, then upsert each (vin, signal)'s winner
+    into `latest`."""
     if not samples.num_rows:
         return
     samples = samples.combine_chunks()
-    rows = samples.select(["vin", "signal_id", "ts_ms", "num", "txt"]).cast(
-        pa.schema([("vin", pa.string()), ("signal_id", pa.int32()), ("ts_ms", pa.int64()),
-                   ("num", pa.float64()), ("txt", pa.string())])
-    )  # fmt: skip
-    _copy_csv(conn, "telemetry (vin, signal_id, ts_ms, num, txt)", rows)
+    with conn.cursor().copy(f"COPY {chunks.COPY_COLUMNS} FROM STDIN (FORMAT binary)") as copy:
+        copy.set_types(chunks.COPY_TYPES)
+        for row in chunks.chunk_rows(samples):
+            copy.write_row(row)
     # The winner per (vin, signal) is the largest order key `k` (see columns.order_key).
     vin_of_batch = np.cumsum([i > 0 and b.vin != ordered[i - 1].vin for i, b in enumerate(ordered)])
     owner = samples.column("vin").chunk(0).indices.to_numpy()
@@ -111,19 +116,13 @@ def insert_samples(conn: Conn, samples: pa.Table, ordered: list[AcceptedBatch]) 
     order = np.lexsort((samples.column("k").to_numpy(), sid, vin))
     vin, sid = vin[order], sid[order]
     last = np.flatnonzero(np.r_[(vin[1:] != vin[:-1]) | (sid[1:] != sid[:-1]), True])
+    winners = samples.select(["vin", "signal_id", "ts_ms", "seq", "num", "txt"]).take(order[last])
     conn.execute(_LATEST_IN)
-    winners = rows.append_column("seq", samples.column("seq")).take(order[last])
-    _copy_csv(conn, "latest_in (vin, signal_id, ts_ms, num, txt, seq)", winners)
-    conn.execute(_UPSERT_LATEST)
-
-
-def _copy_csv(conn: Conn, target: str, table: pa.Table) -> None:
-    """COPY an Arrow table into `target` ("table (columns)") as CSV written by Arrow: NULL is
-    an empty unquoted field, text is always quoted, floats round-trip exactly."""
-    buf = io.BytesIO()
-    pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=False))
-    with conn.cursor().copy(f"COPY {target} FROM STDIN (FORMAT csv)") as copy:
-        copy.write(buf.getbuffer())
+    with conn.cursor().copy("COPY latest_in FROM STDIN (FORMAT binary)") as copy:
+        copy.set_types(chunks.LATEST_TYPES)
+        for latest in chunks.latest_rows(winners):
+            copy.write_row(latest)
+    conn.execute(_MERGE_LATEST)
 
 
 def insert_quarantine(conn: Conn, records: Sequence[QuarantineRecord]) -> None:

@@ -6,10 +6,13 @@ then bulk-loads (COPY) only their samples, all in ONE transaction. Two workers t
 same batch race on the key; the loser waits for the winner's commit and finds a duplicate, so
 the samples are stored once whichever worker the broker chose.
 
-Layout: `telemetry` is range-partitioned by sample time, one partition per UTC day, created on
-demand in a short transaction of its own (serialised by an advisory lock) before the append
-that needs it. A (vin, signal_id, ts_ms) index serves history, scan and export. `latest` is
-upserted per call with the same tie-break as DuckDB (sample time, then seq, then position).
+Layout (migration 0002): `samples` holds one row per batch and UTC hour, the samples as arrays
+(`volta.store.chunks`), range-partitioned by the chunk's earliest sample time, one partition
+per UTC day, created on demand in a short transaction of its own (serialised by an advisory
+lock) before the append that needs it. A (vin, ts_min) index finds a vehicle's chunks in a time
+range; history, scan and export `unnest` them. `latest_by_vehicle` keeps one row per vehicle,
+rewritten once per call with the same tie-break as DuckDB (sample time, then seq, then
+position).
 
 Connections come from a pool (autocommit; writes open explicit transactions). Every engine
 failure the caller cannot fix — server down, restarted, pool exhausted — is `Unavailable`
@@ -37,7 +40,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from volta.errors import BadRequest, Unavailable
-from volta.store import migrations
+from volta.store import chunks, migrations
 from volta.store import postgres_load as load
 from volta.store.base import (
     AcceptedBatch,
@@ -54,25 +57,29 @@ from volta.store.columns import sample_table
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _Conn = load.Conn
 
-_RANGE = (
-    "FROM telemetry WHERE vin = %(vin)s AND signal_id = ANY(%(ids)s::int[]) "
-    "AND ts_ms >= %(start)s::bigint AND ts_ms < %(end)s::bigint"
+# The samples of one vehicle in [start, end): its chunks that can hold them (an index range
+# on (vin, ts_min), see `chunks.first_hour`), unnested, then filtered sample by sample.
+_CHUNK_RANGE = (
+    "c.vin = %(vin)s AND c.ts_min >= %(first)s::bigint AND c.ts_min < %(end)s::bigint "
+    "AND c.ts_max >= %(start)s::bigint"
 )
-# The same buckets as `bucket_width` and DuckDB: bucket k starts at start + k * width. Only
-# plain aggregates run over the range (PostgreSQL hashes the buckets, no sort of the range);
-# a bucket's last value is then one index probe at its latest time.
+_SAMPLES = f"""
+SELECT u.signal_id, u.ts_ms, u.num, u.txt
+FROM samples c, unnest(c.signal_ids, c.ts, c.num, c.txt) AS u(signal_id, ts_ms, num, txt)
+WHERE {_CHUNK_RANGE}
+"""
+_IN_RANGE = (
+    "signal_id = ANY(%(ids)s::int[]) AND ts_ms >= %(start)s::bigint AND ts_ms < %(end)s::bigint"
+)
+_RANGE = f"FROM ({_SAMPLES}) s WHERE {_IN_RANGE}"
+# The same buckets as `bucket_width` and DuckDB: bucket k starts at start + k * width. A
+# bucket's last value is its latest sample's, ties going to the larger number, then text.
+_LAST = "ORDER BY ts_ms DESC, num DESC NULLS LAST, txt DESC NULLS LAST"
 _BUCKETS = f"""
-WITH b AS (
-    SELECT signal_id, %(start)s::bigint + (ts_ms - %(start)s::bigint) / %(width)s * %(width)s
-           AS t, max(ts_ms) AS last_ts, min(num) AS lo, max(num) AS hi, avg(num) AS mean,
-           count(*) AS n
-    {_RANGE} GROUP BY 1, 2
-)
-SELECT b.signal_id, b.t, last.num, last.txt, b.lo, b.hi, b.mean, b.n FROM b,
-LATERAL (SELECT num, txt FROM telemetry
-         WHERE vin = %(vin)s AND signal_id = b.signal_id AND ts_ms = b.last_ts
-         ORDER BY num DESC NULLS LAST, txt DESC NULLS LAST LIMIT 1) AS last
-ORDER BY 1, 2
+SELECT signal_id, %(start)s::bigint + (ts_ms - %(start)s::bigint) / %(width)s * %(width)s AS t,
+       (array_agg(num {_LAST}))[1], (array_agg(txt {_LAST}))[1],
+       min(num), max(num), avg(num), count(*)
+{_RANGE} GROUP BY 1, 2 ORDER BY 1, 2
 """
 _RAW = f"SELECT signal_id, ts_ms, num, txt {_RANGE} ORDER BY signal_id, ts_ms, num, txt"
 
@@ -190,7 +197,7 @@ class PostgresStore:
             return migrations.current_version(conn, self.schema)
 
     def partitions(self) -> list[str]:
-        """Names of the telemetry partitions, oldest first."""
+        """Names of the sample partitions, oldest first."""
         with self._conn() as conn:
             return sorted(load.partitions_of(conn))
 
@@ -272,9 +279,12 @@ class PostgresStore:
 
     def latest(self, vin: str | None = None) -> Iterator[LatestValue]:
         """Latest value per (vin, signal) by sample time, ordered by (vin, signal_id)."""
-        query = "SELECT vin, signal_id, ts_ms, num, txt FROM latest"
-        query += " WHERE vin = %s" if vin is not None else ""
-        rows = self._rows(query + " ORDER BY vin, signal_id", [vin] if vin is not None else None)
+        query = (
+            "SELECT l.vin, u.signal_id, u.ts_ms, u.num, u.txt FROM latest_by_vehicle l, "
+            "unnest(l.signal_ids, l.ts, l.num, l.txt) AS u(signal_id, ts_ms, num, txt)"
+        )
+        query += " WHERE l.vin = %s" if vin is not None else ""
+        rows = self._rows(query + " ORDER BY 1, 2", [vin] if vin is not None else None)
         return (LatestValue(*r) for r in rows)
 
     def history(
@@ -289,24 +299,59 @@ class PostgresStore:
         if max_points < 1:
             raise BadRequest(f"max_points must be at least 1, got {max_points}")
         ids = [int(s) for s in signal_ids]
-        found: dict[int, Series] = {}
-        if ids and end_ms > start_ms:
-            width = bucket_width(start_ms, end_ms, max_points)
-            params = {"vin": vin, "ids": sorted(set(ids)), "start": start_ms, "end": end_ms}
-            for sid, rows in groupby(
-                self._rows(_BUCKETS, {**params, "width": width}), itemgetter(0)
-            ):
-                _, ts, num, txt, lo, hi, mean, cnt = map(list, zip(*rows, strict=True))
-                if sum(cnt) > max_points:
-                    found[sid] = Series(sid, ts, num, txt, True, width, lo, hi, mean, cnt)
-                else:
-                    found[sid] = Series(sid, [], [], [])  # filled raw below
-            small = [sid for sid, series in found.items() if not series.downsampled]
-            if small:
-                for sid, rows in groupby(self._rows(_RAW, {**params, "ids": small}), itemgetter(0)):
-                    _, ts, num, txt = map(list, zip(*rows, strict=True))
-                    found[sid] = Series(sid, ts, num, txt)
+        if not ids or end_ms <= start_ms:
+            return [Series(s, [], [], []) for s in ids]
+        width = bucket_width(start_ms, end_ms, max_points)
+        wanted = sorted(set(ids))
+        sid, ts, num, text = self._samples(vin, wanted, start_ms, end_ms)
+        if text:  # rare: signals with text values are aggregated by the server
+            found = self._history_on_server(vin, wanted, start_ms, end_ms, width, max_points)
+        else:
+            found = _history_of_numbers(sid, ts, num, wanted, start_ms, width, max_points)
         return [found.get(s) or Series(s, [], [], []) for s in ids]
+
+    def _history_on_server(
+        self, vin: str, ids: list[int], start_ms: int, end_ms: int, width: int, max_points: int
+    ) -> dict[int, Series]:
+        found: dict[int, Series] = {}
+        params = {"vin": vin, "ids": ids, "start": start_ms, "end": end_ms,
+                  "first": chunks.first_hour(start_ms)}  # fmt: skip
+        for sid, rows in groupby(self._rows(_BUCKETS, {**params, "width": width}), itemgetter(0)):
+            _, ts, num, txt, lo, hi, mean, cnt = map(list, zip(*rows, strict=True))
+            if sum(cnt) > max_points:
+                found[sid] = Series(sid, ts, num, txt, True, width, lo, hi, mean, cnt)
+            else:
+                found[sid] = Series(sid, [], [], [])  # filled raw below
+        small = [sid for sid, series in found.items() if not series.downsampled]
+        if small:
+            for sid, rows in groupby(self._rows(_RAW, {**params, "ids": small}), itemgetter(0)):
+                _, ts, num, txt = map(list, zip(*rows, strict=True))
+                found[sid] = Series(sid, ts, num, txt)
+        return found
+
+    def _samples(
+        self, vin: str, ids: list[int], start_ms: int, end_ms: int
+    ) -> tuple[_Int32s, _Int64s, _Floats, list[tuple[int, int, float | None, str | None]]]:
+        """The samples of `ids` in [start_ms, end_ms): those of chunks without text as arrays
+        sorted by (signal, time, value), and the rows of chunks with text."""
+        params = {"vin": vin, "ids": ids, "start": start_ms, "end": end_ms,
+                  "first": chunks.first_hour(start_ms)}  # fmt: skip
+        # Chunks without text cross the wire as their binary arrays, which numpy reads without
+        # a loop; the few with text (NULLs among the numbers) are unnested on the server.
+        numeric = self._rows(
+            "SELECT array_send(signal_ids), array_send(ts), array_send(num) "
+            f"FROM samples c WHERE {_CHUNK_RANGE} AND c.txt IS NULL",
+            params,
+        )
+        text = self._rows(f"SELECT signal_id, ts_ms, num, txt FROM ({_SAMPLES} "
+                          f"AND c.txt IS NOT NULL) s WHERE {_IN_RANGE}", params)  # fmt: skip
+        sid = chunks.elements([r[0] for r in numeric], ">i4")
+        ts = chunks.elements([r[1] for r in numeric], ">i8")
+        num = chunks.elements([r[2] for r in numeric], ">f8")
+        keep = np.isin(sid, ids) & (ts >= start_ms) & (ts < end_ms)
+        sid, ts, num = sid[keep], ts[keep], num[keep]
+        order = np.lexsort((num, ts, sid))
+        return sid[order], ts[order], num[order], text
 
     def scan(
         self, vin: str, signal_ids: Sequence[int], start_ms: int, end_ms: int
@@ -315,23 +360,24 @@ class PostgresStore:
     ]:
         """Raw numeric samples per signal in [start_ms, end_ms), sorted by time."""
         ids = sorted({int(s) for s in signal_ids})
-        out = {s: (np.empty(0, np.int64), np.empty(0, np.float64)) for s in ids}
+        out: dict[int, tuple[_Int64s, _Floats]] = {
+            s: (np.empty(0, np.int64), np.empty(0, np.float64)) for s in ids
+        }
         if not ids or end_ms <= start_ms:
             return out
-        # One row per signal, its columns packed server-side as big-endian binary: five rows
-        # cross the wire instead of one per sample, and numpy reads them without a loop.
-        rows = self._rows(
-            "SELECT signal_id, string_agg(int8send(ts_ms), ''::bytea ORDER BY ts_ms), "
-            "string_agg(float8send(num), ''::bytea ORDER BY ts_ms) FROM telemetry "
-            "WHERE vin = %s AND signal_id = ANY(%s::int[]) AND ts_ms >= %s AND ts_ms < %s "
-            "AND num IS NOT NULL GROUP BY signal_id",
-            [vin, ids, start_ms, end_ms],
-        )
-        for sid, ts, num in rows:
-            out[sid] = (
-                np.frombuffer(ts, ">i8").astype(np.int64),
-                np.frombuffer(num, ">f8").astype(np.float64),
-            )
+        sid, ts, num, text = self._samples(vin, ids, start_ms, end_ms)
+        if text:
+            rows = sorted((r[0], r[1], r[2]) for r in text if r[2] is not None)
+            sid = np.concatenate([sid, np.array([r[0] for r in rows], np.int32)])
+            ts = np.concatenate([ts, np.array([r[1] for r in rows], np.int64)])
+            num = np.concatenate([num, np.array([r[2] for r in rows], np.float64)])
+            order = np.lexsort((ts, sid))
+            sid, ts, num = sid[order], ts[order], num[order]
+        bounds = np.searchsorted(sid, [*ids, ids[-1] + 1])
+        for i, s in enumerate(ids):
+            a, b = bounds[i], bounds[i + 1]
+            if b > a:
+                out[s] = (ts[a:b].copy(), num[a:b].copy())
         return out
 
     def export(
@@ -344,16 +390,23 @@ class PostgresStore:
         path: Path,
     ) -> int:
         """Write raw samples (vin, signal_id, ts_ms, num, txt) to `path`; return the row count."""
-        where = sql.SQL("vin = {} AND ts_ms >= {} AND ts_ms < {}").format(
-            sql.Literal(vin), sql.Literal(start_ms), sql.Literal(end_ms)
+        chunk_range = sql.SQL(
+            "c.vin = {vin} AND c.ts_min >= {first} AND c.ts_min < {end} AND c.ts_max >= {start}"
+        ).format(
+            vin=sql.Literal(vin), first=sql.Literal(chunks.first_hour(start_ms)),
+            start=sql.Literal(start_ms), end=sql.Literal(end_ms),
+        )  # fmt: skip
+        where = sql.SQL("u.ts_ms >= {} AND u.ts_ms < {}").format(
+            sql.Literal(start_ms), sql.Literal(end_ms)
         )
         if signal_ids is not None:
             ids = sql.Literal([int(s) for s in signal_ids])
-            where = sql.SQL("{} AND signal_id = ANY({}::int[])").format(where, ids)
+            where = sql.SQL("{} AND u.signal_id = ANY({}::int[])").format(where, ids)
         select = sql.SQL(
-            "SELECT vin, signal_id, ts_ms, num, txt FROM telemetry WHERE {} "
-            "ORDER BY signal_id, ts_ms, num, txt"
-        ).format(where)
+            "SELECT c.vin, u.signal_id, u.ts_ms, u.num, u.txt FROM samples c, "
+            "unnest(c.signal_ids, c.ts, c.num, c.txt) AS u(signal_id, ts_ms, num, txt) "
+            "WHERE {} AND {} ORDER BY 2, 3, 4, 5"
+        ).format(chunk_range, where)
         if fmt is ExportFormat.CSV:
             return self._export_csv(select, path)
         return self._export_parquet(select, path)
@@ -405,10 +458,43 @@ class PostgresStore:
 
     def stats(self) -> StoreStats:
         row = self._rows(
-            "SELECT (SELECT count(*) FROM batches), (SELECT count(*) FROM telemetry), "
+            "SELECT (SELECT count(*) FROM batches), "
+            "(SELECT coalesce(sum(cardinality(signal_ids)), 0) FROM samples), "
             "(SELECT count(*) FROM quarantine), (SELECT count(DISTINCT vin) FROM batches)"
         )[0]
         return StoreStats(batches=row[0], samples=row[1], quarantined=row[2], vehicles=row[3])
+
+
+_Int32s = np.ndarray[Any, np.dtype[np.int32]]
+_Int64s = np.ndarray[Any, np.dtype[np.int64]]
+_Floats = np.ndarray[Any, np.dtype[np.float64]]
+
+
+def _history_of_numbers(
+    sid: Any, ts: Any, num: Any, ids: list[int], start_ms: int, width: int, max_points: int
+) -> dict[int, Series]:
+    """History of numeric samples sorted by (signal, time, value), as the server computes it:
+    raw up to `max_points`, else min/max/avg/count per bucket and the bucket's last sample
+    (latest time, ties to the larger value)."""
+    found: dict[int, Series] = {}
+    bounds = np.searchsorted(sid, [*ids, ids[-1] + 1])
+    for i, s in enumerate(ids):
+        lo, hi = int(bounds[i]), int(bounds[i + 1])
+        t, v = ts[lo:hi], num[lo:hi]
+        if hi - lo <= max_points:
+            if hi > lo:
+                found[s] = Series(s, t.tolist(), v.tolist(), [None] * (hi - lo))
+            continue
+        bucket = start_ms + (t - start_ms) // width * width
+        first = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
+        count = np.diff(np.r_[first, hi - lo])
+        found[s] = Series(
+            s, bucket[first].tolist(), v[np.r_[first[1:], hi - lo] - 1].tolist(),
+            [None] * len(first), True, width, np.minimum.reduceat(v, first).tolist(),
+            np.maximum.reduceat(v, first).tolist(), (np.add.reduceat(v, first) / count).tolist(),
+            count.tolist(),
+        )  # fmt: skip
+    return found
 
 
 def _conninfo(url: str) -> dict[str, Any]:
