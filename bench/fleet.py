@@ -13,6 +13,13 @@ of 200k/s. `--ticks-per-batch K` sends K ticks' samples per message every K/--hz
 (the simulator's cars send 10 s per batch by default): the same samples/s in 1/K of the
 messages; latency is still measured from publish to twin.
 
+Priorities: the simulated cars run at nice `--publisher-nice` (10), below the platform, as if
+they were elsewhere: on this 2-core machine they take ~30 % of the CPU, and at equal priority
+they preempt the workers whose latency is being measured. The run still reports whether they
+offered the full load (`offered_messages_per_s`, `publisher_late`). Gateway workers run at
+`--worker-nice` (0, the platform's priority; `volta serve` defaults to 5, see
+docs/deployment.md).
+
 All servers are private (started here on free ports, removed at the end), so the figures do
 not include other users' traffic and restarting nothing of theirs: Mosquitto with
 max_queued_messages 0 (unlimited) and max_inflight_messages 0 (the subscribers' Receive
@@ -72,6 +79,7 @@ def publish_fleet(
     start_at: float,
     out: Any,
     ticks_per_batch: int = 1,
+    nice: int = 0,
 ) -> None:
     """One MQTT connection publishing for `vins`, each sampling at `hz` and sending a batch of
     `ticks_per_batch` ticks' samples every `ticks_per_batch / hz` s, spread evenly over that
@@ -81,6 +89,7 @@ def publish_fleet(
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
+    os.nice(nice)
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"fleet-pub-{uuid.uuid4().hex[:8]}")
     client.max_inflight_messages_set(2000)
     client.max_queued_messages_set(0)
@@ -205,6 +214,7 @@ def scale_out(
             mqtt=mosquitto.url,
             mqtt_topic_prefix=args.prefix,
             mqtt_client_id="fleet-gw",
+            background_nice=args.worker_nice,
         )
         Server(pg.url).migrate()
         api_settings = settings.model_copy(update={"mqtt": None})
@@ -310,7 +320,7 @@ def run(args: argparse.Namespace, shape: str) -> dict[str, Any]:
                 ctx.Process(
                     target=publish_fleet,
                     args=target_args,
-                    kwargs={"ticks_per_batch": args.ticks_per_batch},
+                    kwargs={"ticks_per_batch": args.ticks_per_batch, "nice": args.publisher_nice},
                 )
             )
         for p in procs:
@@ -342,6 +352,8 @@ def run(args: argparse.Namespace, shape: str) -> dict[str, Any]:
         "seconds": args.seconds,
         "workers": args.workers if shape == "scale_out" else 1,
         "publishers": len(procs),
+        "publisher_nice": args.publisher_nice,
+        "worker_nice": args.worker_nice if shape == "scale_out" else None,
         "sent": sent,
         "broker_acked": sum(o["acked"] for o in outcomes),
         "publisher_late": sum(o["late"] for o in outcomes),
@@ -383,6 +395,20 @@ def main() -> None:
     parser.add_argument("--publishers", type=int, default=3, help="publisher processes")
     parser.add_argument(
         "--drain-limit-s", type=float, default=120.0, help="longest wait for the backlog"
+    )
+    parser.add_argument(
+        "--publisher-nice",
+        type=int,
+        default=10,
+        help="CPU niceness of the simulated cars: below the platform's, as if they were "
+        "elsewhere; the run still checks that they offered the full load (publisher_late)",
+    )
+    parser.add_argument(
+        "--worker-nice",
+        type=int,
+        default=0,
+        help="VOLTA_BACKGROUND_NICE of the gateway workers (`volta serve` defaults to 5, "
+        "which favours the API's answers over ingest latency)",
     )
     parser.add_argument("--only", choices=("scale_out", "embedded"), help="run one shape only")
     parser.add_argument("--quick", action="store_true", help="300 vehicles for 5 s per shape")
