@@ -43,8 +43,8 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-from fleet import cpu_seconds
-from mqtt import BROKER, forget_session, free_port, percentile, publish_fleet, vin_of
+from fleet import cpu_seconds, publish_fleet
+from mqtt import BROKER, forget_session, free_port, percentile, vin_of
 from volta.devservices import children_of
 
 SERVER_CODE = "import sys; from volta.cli import main; sys.argv[0] = 'volta'; main()"
@@ -274,16 +274,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 publishers = [
                     ctx.Process(
                         target=publish_fleet,
-                        args=(prefix, share, args.signals, args.hz, args.seconds, start_at),
-                        kwargs={"out": results, "broker": broker},
+                        args=(broker[1], prefix, share, args.signals, args.hz, args.seconds),
+                        kwargs={
+                            "start_at": start_at,
+                            "out": results,
+                            "ticks_per_batch": args.ticks_per_batch,
+                            "nice": args.publisher_nice,
+                        },
                     )
                     for share in shares
                     if share
                 ]
                 for p in publishers:
                     p.start()
-            # At 1 Hz every vehicle has published once by then: each GET returns a full state.
-            time.sleep(max(0.0, start_at + 1.0 - time.time()))
+            # Every vehicle has published once by then: each GET returns a full state.
+            period = args.ticks_per_batch / args.hz
+            time.sleep(max(0.0, start_at + period - time.time()))
             children = children_of(server.pid)
             cpu0, child0, wall0 = cpu_seconds(server.pid), cpu_of(children), time.time()
             batches0 = stored_batches(http)
@@ -311,7 +317,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "signals_per_batch": args.signals,
         "hz": 0.0 if args.idle else args.hz,
         "offered_samples_per_s": 0.0 if args.idle else args.vehicles * args.hz * args.signals,
-        "ingest_samples_per_s": round((batches1 - batches0) * args.signals / window_s, 1),
+        "samples_per_message": args.signals * args.ticks_per_batch,
+        "ingest_samples_per_s": round(
+            (batches1 - batches0) * args.signals * args.ticks_per_batch / window_s, 1
+        ),
         "sent_batches": sent,
         "stored_batches": stored,
         "stored_equals_sent": stored == sent,
@@ -336,6 +345,18 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="how long the fleet publishes")
     parser.add_argument("--publishers", type=int, default=2, help="publisher processes")
     parser.add_argument("--probe-rate", type=float, default=500.0, help="GET /state per second")
+    parser.add_argument(
+        "--ticks-per-batch",
+        type=int,
+        default=1,
+        help="ticks of samples per message (bench/fleet.py's): 5 = 100-sample messages every 5 s",
+    )
+    parser.add_argument(
+        "--publisher-nice",
+        type=int,
+        default=10,
+        help="CPU niceness of the simulated cars (below the platform, as if elsewhere)",
+    )
     parser.add_argument("--idle", action="store_true", help="no ingest: the base latency")
     parser.add_argument(
         "--workers",
