@@ -11,12 +11,12 @@ import pytest
 from typer.testing import CliRunner
 
 from volta.bus import (
-    TWIN_ALL,
+    STORED_ALL,
     MemoryBus,
     StoredGroup,
     TelemetryStored,
-    telemetry_subject,
-    twin_subject,
+    publish_stored,
+    stored_subject,
 )
 from volta.cli import _register_all, app
 from volta.config import Settings
@@ -25,7 +25,6 @@ from volta.ingest.mqtt import MqttTransport
 from volta.twin import Twin
 from volta.workers import (
     Supervisor,
-    announce,
     batch_of,
     check_scale_out,
     follow_bus,
@@ -115,9 +114,7 @@ def test_the_api_twin_follows_each_commits_stored_batches_from_the_bus() -> None
     event = TelemetryStored("VIN1", 3, 1000, [1, 2, 1], [1000, 1000, 1500], [1.0, 2.0, 3.0],
                             [None, None, None])  # fmt: skip
     later = TelemetryStored("VIN2", 1, 2000, [1], [2000], [None], ["x"])
-    bus.publish(telemetry_subject("VIN1"), event)  # the processors' event, not the twin's
-    assert twin.get("VIN1") == {}
-    bus.publish(twin_subject(0), StoredGroup([event, later]))
+    bus.publish(stored_subject(0), StoredGroup([event, later]))
     values = twin.get("VIN1")
     assert values[1].ts_ms == 1500 and values[1].num == 3.0
     assert values[2].num == 2.0
@@ -127,10 +124,10 @@ def test_the_api_twin_follows_each_commits_stored_batches_from_the_bus() -> None
 
 def test_a_commit_is_announced_in_groups_under_the_size_limit_in_order() -> None:
     bus, got = MemoryBus(), []
-    bus.subscribe(TWIN_ALL, lambda m: got.append(m.decode(StoredGroup).batches))
+    bus.subscribe(STORED_ALL, lambda m: got.append(m.decode(StoredGroup).batches))
     stored = [TelemetryStored("VIN1", seq, 0, [1] * n, [0] * n, [1.0] * n, [None] * n)
               for seq, n in enumerate([3, 4, 2, 9, 1], start=1)]  # fmt: skip
-    announce(bus, twin_subject(0), stored, max_samples=6)
+    publish_stored(bus, stored_subject(0), stored, max_samples=6)
     assert [[e.seq for e in group] for group in got] == [[1], [2, 3], [4], [5]]
 
 

@@ -6,10 +6,10 @@ subscription `$share/{group}/{prefix}/+/telemetry` with its own persistent sessi
 (`{client_id}-{I}`), the PostgreSQL store and the NATS bus: no API, no processors, no twin.
 The processors process (`volta processors`) runs the driver services on the bus's durable
 consumer and writes the derived store. The API process (`volta serve` without a broker of its
-own) reads PostgreSQL and the derived store and keeps its twin current from the `StoredGroup`
-each worker publishes per commit (every stored sample, one message per commit rather than one
-per batch). Keeping the processors out of the API process keeps their analysis off the GIL
-that answers reads (GET /state's p99).
+own) reads PostgreSQL and the derived store and keeps its twin current from the `StoredGroup`s
+each worker publishes per commit (`stored.{index}`, which the processors consume too).
+Keeping the processors out of the API process keeps their analysis off the GIL that answers
+reads (GET /state's p99).
 
 Only engines that several processes can share qualify: PostgreSQL (DuckDB admits one writing
 process) and NATS (the in-process bus does not cross processes); `check_scale_out` refuses
@@ -30,14 +30,13 @@ from types import FrameType
 
 from volta.backoff import backoff_delay
 from volta.bus import (
-    TWIN_ALL,
+    STORED_ALL,
     Bus,
     Message,
     StoredGroup,
     Subscription,
     TelemetryStored,
     open_bus,
-    twin_subject,
 )
 from volta.catalog import Catalog, default_catalog
 from volta.config import Settings
@@ -88,29 +87,6 @@ def worker_client_id(settings: Settings, index: int) -> str:
     return f"{settings.mqtt_client_id}-{index}"
 
 
-# ~15 bytes a sample in MessagePack: ~150 KB a message, well under NATS's 1 MB max_payload.
-GROUP_MAX_SAMPLES = 10_000
-
-
-def announce(
-    bus: Bus, subject: str, stored: list[TelemetryStored], max_samples: int = GROUP_MAX_SAMPLES
-) -> None:
-    """Publish one commit's batches live (not stored: the stream already holds every batch)
-    on `subject`, in order, in `StoredGroup`s of at most
-    `max_samples` samples (a batch larger than that alone): a commit can hold 2,000 batches
-    of thousands of samples, and NATS refuses a message over its max_payload."""
-    group: list[TelemetryStored] = []
-    samples = 0
-    for event in stored:
-        if group and samples + len(event.signal_ids) > max_samples:
-            bus.publish_live(subject, StoredGroup(group))
-            group, samples = [], 0
-        group.append(event)
-        samples += len(event.signal_ids)
-    if group:
-        bus.publish_live(subject, StoredGroup(group))
-
-
 class GatewayWorker:
     """One gateway worker process's parts; `start()` subscribes, `stop()` flushes (acking what
     was stored while still connected), disconnects and closes."""
@@ -148,7 +124,7 @@ class GatewayWorker:
             settings=settings,
             metrics=self.metrics,
             known_vehicle=known,
-            on_stored=lambda stored: announce(self.bus, twin_subject(index), stored),
+            source=index,
         )
         self.mqtt = MqttTransport(
             self.gateway,
@@ -269,10 +245,10 @@ def follow_bus(
     bus: Bus, twin: Twin, also: Callable[[list[TelemetryStored]], None] | None = None
 ) -> Subscription:
     """Keep `twin` current from the workers' `StoredGroup`s on `bus` from now on (one per
-    group commit), and pass each group's batches to `also`. On NATS this is a live tap without
-    acknowledgements: a group missed across a bus outage only leaves those vehicles' values one
-    batch old (their next batch, or a restart's load from the store, mends it), and it costs
-    the API process no per-event ack."""
+    group commit), and pass each group's batches to `also`. On NATS this is a tap without a
+    consumer or acknowledgements: a group missed across a bus outage only leaves those
+    vehicles' values one batch old (their next batch, or a restart's load from the store,
+    mends it), and it costs the API process no per-event ack."""
 
     def on_event(message: Message) -> None:
         batches = message.decode(StoredGroup).batches
@@ -283,9 +259,9 @@ def follow_bus(
 
     tap = getattr(bus, "tap", None)
     if callable(tap):
-        sub: Subscription = tap(TWIN_ALL, on_event, live=True)
+        sub: Subscription = tap(STORED_ALL, on_event)
         return sub
-    return bus.subscribe(TWIN_ALL, on_event)
+    return bus.subscribe(STORED_ALL, on_event)
 
 
 # -- the supervisor -------------------------------------------------------------------------

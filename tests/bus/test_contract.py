@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from volta.bus import Bus, MemoryBus, Message, TelemetryStored, telemetry_subject
+from volta.bus import Bus, MemoryBus, Message, TelemetryStored
 
 from .natskit import nats_bus
 
@@ -47,7 +47,7 @@ def _event(seq: int, vin: str = VIN) -> TelemetryStored:
 def test_subscriber_receives_typed_event(bus: Bus) -> None:
     got: list[TelemetryStored] = []
     bus.subscribe("telemetry.*", lambda m: got.append(m.decode(TelemetryStored)))
-    bus.publish(telemetry_subject(VIN), _event(1))
+    bus.publish(f"telemetry.{VIN}", _event(1))
     eventually(lambda: len(got) == 1)
     assert got[0] == _event(1)
 
@@ -61,29 +61,29 @@ def test_bytes_events_arrive_as_bytes(bus: Bus) -> None:
 
 def test_events_on_one_subject_arrive_in_order(bus: Bus) -> None:
     seqs: list[int] = []
-    bus.subscribe(telemetry_subject(VIN), lambda m: seqs.append(m.decode(TelemetryStored).seq))
+    bus.subscribe(f"telemetry.{VIN}", lambda m: seqs.append(m.decode(TelemetryStored).seq))
     for seq in range(50):
-        bus.publish(telemetry_subject(VIN), _event(seq))
+        bus.publish(f"telemetry.{VIN}", _event(seq))
     eventually(lambda: len(seqs) == 50)
     assert seqs == list(range(50))
 
 
 def test_pattern_selects_subjects(bus: Bus) -> None:
     subjects: list[str] = []
-    bus.subscribe(telemetry_subject(OTHER), lambda m: subjects.append(m.subject))
-    bus.publish(telemetry_subject(VIN), _event(1))
-    bus.publish(telemetry_subject(OTHER), _event(2, OTHER))
-    eventually(lambda: subjects == [telemetry_subject(OTHER)])
+    bus.subscribe(f"telemetry.{OTHER}", lambda m: subjects.append(m.subject))
+    bus.publish(f"telemetry.{VIN}", _event(1))
+    bus.publish(f"telemetry.{OTHER}", _event(2, OTHER))
+    eventually(lambda: subjects == [f"telemetry.{OTHER}"])
 
 
 def test_closed_subscription_gets_nothing_more(bus: Bus) -> None:
     got: list[Message] = []
     sub = bus.subscribe("telemetry.*", got.append)
-    bus.publish(telemetry_subject(VIN), _event(1))
+    bus.publish(f"telemetry.{VIN}", _event(1))
     eventually(lambda: len(got) == 1)
     sub.close()
     sub.close()  # idempotent
-    bus.publish(telemetry_subject(VIN), _event(2))
+    bus.publish(f"telemetry.{VIN}", _event(2))
     time.sleep(0.05)
     assert len(got) == 1
 
@@ -95,13 +95,13 @@ def test_failing_handler_neither_breaks_publisher_nor_other_handlers(bus: Bus) -
     got: list[Message] = []
     bus.subscribe("telemetry.*", boom)
     bus.subscribe("telemetry.*", got.append)
-    bus.publish(telemetry_subject(VIN), _event(1))
-    bus.publish(telemetry_subject(VIN), _event(2))
+    bus.publish(f"telemetry.{VIN}", _event(1))
+    bus.publish(f"telemetry.{VIN}", _event(2))
     eventually(lambda: len(got) == 2)
 
 
 def test_durable_name_is_accepted(bus: Bus) -> None:
     got: list[Message] = []
     bus.subscribe("telemetry.*", got.append, durable="twin")
-    bus.publish(telemetry_subject(VIN), _event(1))
+    bus.publish(f"telemetry.{VIN}", _event(1))
     eventually(lambda: len(got) == 1)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from volta.bus import Message, TelemetryStored, telemetry_subject
+from volta.bus import Message, TelemetryStored
 from volta.bus.nats_bus import NatsBus
 from volta.devservices import PrivateNats
 from volta.errors import Unavailable
@@ -34,7 +34,7 @@ def test_a_tap_gets_every_event_live_in_order(server: PrivateNats) -> None:
     try:
         bus.tap("telemetry.*", lambda m: got.append(m.decode(TelemetryStored).seq))
         for seq in range(1, 201):
-            bus.publish(telemetry_subject(VIN), _event(seq))
+            bus.publish(f"telemetry.{VIN}", _event(seq))
         eventually(lambda: len(got) == 200)
         assert got == list(range(1, 201))
     finally:
@@ -52,14 +52,14 @@ def test_publishing_during_an_outage_drops_fast_and_resumes_after_reconnect(
         eventually(lambda: not bus._nc.is_connected)
         started = time.monotonic()
         for seq in range(1, 1001):
-            bus.publish(telemetry_subject(VIN), _event(seq))
+            bus.publish(f"telemetry.{VIN}", _event(seq))
         # Past the pending window, events are dropped at once: no 2 s wait per event.
         assert time.monotonic() - started < 2.0
         assert bus.dropped >= 800
         server.start()
         eventually(lambda: bus._nc.is_connected, timeout_s=15)
         got.clear()
-        bus.publish(telemetry_subject(VIN), _event(5000))
+        bus.publish(f"telemetry.{VIN}", _event(5000))
         eventually(lambda: any(m.decode(TelemetryStored).seq == 5000 for m in got), 10)
     finally:
         bus.close()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sim.simrun import fleet_day
 from volta.bus import MemoryBus
-from volta.bus.events import telemetry_subject
+from volta.bus.events import StoredGroup, stored_subject
 from volta.catalog import default_catalog
 from volta.charging.core import Charge
 from volta.derived.columns import signal_ids
@@ -52,7 +52,7 @@ def test_a_burst_waits_for_the_worker_and_loses_nothing(tmp_path: Path) -> None:
     watcher = threading.Thread(target=watch)
     watcher.start()
     for ev in burst:  # as fast as the bus takes them
-        bus.publish(telemetry_subject(ev.vin), ev)
+        bus.publish(stored_subject(0), StoredGroup([ev]))
         assert services.backlog <= BOUND
     stop.set()
     watcher.join()

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from prometheus_client import CollectorRegistry
 
-from volta.bus import MemoryBus, Message, TelemetryStored
+from volta.bus import MemoryBus, Message, StoredGroup, TelemetryStored
 from volta.catalog import Catalog
 from volta.ingest import IngestMetrics, IngestResult, InProcessTransport
 from volta.store.base import AcceptedBatch, QuarantineRecord
@@ -151,7 +151,7 @@ def test_twin_and_bus_see_each_stored_batch_once(
 ) -> None:
     twin, bus = Twin(), MemoryBus()
     events: list[TelemetryStored] = []
-    bus.subscribe("telemetry.*", lambda m: events.append(m.decode(TelemetryStored)))
+    bus.subscribe("stored.*", lambda m: events.extend(m.decode(StoredGroup).batches))
     changes: list[dict[int, TwinValue]] = []
     twin.subscribe(VIN, lambda vin, ch: changes.append(ch))
     gw = make_gateway(twin=twin, bus=bus)
@@ -170,7 +170,7 @@ def test_store_failure_acks_nothing_and_the_gateway_keeps_running(
     flaky = FlakyStore(None)
     twin, bus = Twin(), MemoryBus()
     seen: list[Message] = []
-    bus.subscribe("telemetry.*", seen.append)
+    bus.subscribe("stored.*", seen.append)
     gw = make_gateway(store=flaky, twin=twin, bus=bus)
     gw.start()
     flaky.fail = True

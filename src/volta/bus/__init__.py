@@ -6,12 +6,11 @@ from urllib.parse import parse_qs, urlsplit
 
 from volta.bus.base import Bus, Event, Handler, Message, Subscription, subject_matches
 from volta.bus.events import (
-    TELEMETRY_ALL,
-    TWIN_ALL,
+    STORED_ALL,
     StoredGroup,
     TelemetryStored,
-    telemetry_subject,
-    twin_subject,
+    publish_stored,
+    stored_subject,
 )
 from volta.bus.memory import MemoryBus
 from volta.config import Settings
@@ -20,8 +19,7 @@ from volta.errors import BadRequest
 SUPPORTED_ENGINES = ("memory", "nats")
 
 __all__ = [
-    "TELEMETRY_ALL",
-    "TWIN_ALL",
+    "STORED_ALL",
     "Bus",
     "Event",
     "Handler",
@@ -31,9 +29,9 @@ __all__ = [
     "Subscription",
     "TelemetryStored",
     "open_bus",
+    "publish_stored",
+    "stored_subject",
     "subject_matches",
-    "telemetry_subject",
-    "twin_subject",
 ]
 
 

@@ -62,11 +62,6 @@ class Bus(Protocol):
         counted; it never raises into the publisher."""
         ...
 
-    def publish_live(self, subject: str, event: Event) -> None:
-        """Deliver `event` to live followers only (on NATS, a `tap(..., live=True)`), at most
-        once, without storing it: for what only a live follower needs."""
-        ...
-
     def subscribe(
         self, subject_pattern: str, handler: Handler, durable: str | None = None
     ) -> Subscription:

@@ -54,10 +54,6 @@ class MemoryBus:
                 self.handler_errors += 1
                 log.exception("bus handler for %r failed on %r", sub.pattern, subject)
 
-    def publish_live(self, subject: str, event: Event) -> None:
-        """In one process every event is live: the same as `publish`."""
-        self.publish(subject, event)
-
     def subscribe(
         self, subject_pattern: str, handler: Handler, durable: str | None = None
     ) -> _Subscription:

@@ -1,7 +1,7 @@
 """The scale-out event bus on NATS JetStream: persisted, shared by many processes.
 
 Layout: one stream per deployment prefix (`volta` → stream `VOLTA`, subjects `volta.>`); a
-bus subject `telemetry.<vin>` travels as `volta.telemetry.<vin>`, so test runs and deployments
+bus subject `stored.<worker>` travels as `volta.stored.<worker>`, so test runs and deployments
 sharing one NATS never see each other's events.
 
 Delivery: a subscription with a `durable` name is a durable push consumer with a deliver group
@@ -14,13 +14,6 @@ published from now on, for as long as it lives. `replay` re-reads the stream fro
 time, to rebuild a derived table. `tap` is a plain (core NATS) live subscription without
 acknowledgements: the cheapest way for an API process to follow every event, e.g. to keep its
 twin current, where a missed event only means a value is one batch old.
-
-Live events (`publish_live`) are not stored: they travel on `<prefix>_live.<subject>`, outside
-the stream, at most once and without acknowledgement, and only a `tap(..., live=True)` sees
-them. For what only a live follower needs (the workers' twin groups), so the stream does not
-keep a second copy of every sample for its whole retention. (Two deployments on one NATS with
-prefixes `x` and `x_live` would collide: the second's stream would store the first's live
-events. Pick prefixes that are not one another plus `_live`.)
 
 Outages: the client reconnects forever with jittered, capped exponential back-off. While it is
 disconnected, `publish` does not wait for room: events that do not fit into the pending window
@@ -162,7 +155,6 @@ class NatsBus:
         parts = urlsplit(url)
         self.where = f"NATS at {parts.hostname or '127.0.0.1'}:{parts.port or 4222}"
         self.prefix = prefix
-        self.live_prefix = f"{prefix}_live"
         self.stream = prefix.upper()
         self.timeout = timeout
         self.published = 0
@@ -174,7 +166,7 @@ class NatsBus:
         self._taps: list[NatsTap] = []
         self._max_pending = max_pending
         self._room = threading.BoundedSemaphore(max_pending)
-        self._outbox: queue.SimpleQueue[tuple[str, bytes, bool]] = queue.SimpleQueue()
+        self._outbox: queue.SimpleQueue[tuple[str, bytes]] = queue.SimpleQueue()
         self._sending = False  # a sender task is draining the outbox
         self._pending = 0  # published, not yet acknowledged
         self._idle = threading.Condition()
@@ -285,23 +277,7 @@ class NatsBus:
         with self._idle:  # one lock orders the outbox and the sender flag
             self._pending += 1
             self.published += 1
-            self._outbox.put((f"{self.prefix}.{subject}", data, False))
-            start, self._sending = not self._sending, True
-        if start:
-            self._loop.call_soon_threadsafe(self._start_sender)
-
-    def publish_live(self, subject: str, event: Event) -> None:
-        """Send `event` to live taps (`tap(..., live=True)`) only: not stored, at most once, no
-        acknowledgement, in order with everything this bus publishes. While disconnected it is
-        dropped and counted in `dropped`."""
-        if self.closed:
-            raise Unavailable(f"{self.where}: the bus is closed")
-        if not self._nc.is_connected:
-            self.dropped += 1
-            return
-        data = Message(subject, event).data
-        with self._idle:
-            self._outbox.put((f"{self.live_prefix}.{subject}", data, True))
+            self._outbox.put((f"{self.prefix}.{subject}", data))
             start, self._sending = not self._sending, True
         if start:
             self._loop.call_soon_threadsafe(self._start_sender)
@@ -313,20 +289,13 @@ class NatsBus:
         """Drain the outbox in order; one sender at a time keeps publish order."""
         while True:
             try:
-                subject, data, live = self._outbox.get_nowait()
+                subject, data = self._outbox.get_nowait()
             except queue.Empty:
                 with self._idle:
                     if self._outbox.empty():
                         self._sending = False
                         return
                 continue  # a publish slipped in between
-            if live:
-                try:
-                    await self._nc.publish(subject, data)
-                except Exception as e:  # at most once: counted, not retried
-                    self.publish_errors += 1
-                    log.warning("%s: a live event was not sent: %r", self.where, e)
-                continue
             try:
                 ack = await self._js.publish_async(subject, data, stream=self.stream)
             except Exception as e:  # the connection is gone: counted, like a refused ack
@@ -373,13 +342,12 @@ class NatsBus:
         self._subs.append(sub)
         return sub
 
-    def tap(self, subject_pattern: str, handler: Handler, *, live: bool = False) -> NatsTap:
+    def tap(self, subject_pattern: str, handler: Handler) -> NatsTap:
         """Call `handler` (in one thread of its own, in order) for every event published on a
         matching subject from now on, at most once: no consumer, no acknowledgement, nothing
-        replayed after a reconnect. For followers that tolerate a gap (a twin). With `live`,
-        the events of `publish_live` instead of `publish`."""
+        replayed after a reconnect. For followers that tolerate a gap (a twin)."""
         tap = NatsTap(self, subject_pattern, handler)
-        root = self.live_prefix if live else self.prefix
+        root = self.prefix
 
         async def on_message(msg: Msg) -> None:
             tap.queue.put(Message(msg.subject[len(root) + 1 :], msg.data))

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from volta.bus import Bus, Message, Subscription, TelemetryStored
-from volta.bus.events import TELEMETRY_ALL
+from volta.bus import Bus, Message, StoredGroup, Subscription, TelemetryStored
+from volta.bus.events import STORED_ALL
 from volta.charging.core import Charge
 from volta.derived.analysis import KINDS, Results, analyse
 from volta.derived.columns import Series
@@ -90,7 +90,7 @@ class _Vehicle:
 
 
 class DriverServices:
-    """Drives, charges and capacity samples, kept up to date from `telemetry.*` events."""
+    """Drives, charges and capacity samples, kept up to date from the stored batches on `stored.*`."""
 
     def __init__(
         self,
@@ -129,7 +129,7 @@ class DriverServices:
                 target=self._work, name="volta-driver-services", daemon=True
             )
             self._worker.start()
-            self._sub = self.bus.subscribe(TELEMETRY_ALL, self._on_message, durable=self.durable)
+            self._sub = self.bus.subscribe(STORED_ALL, self._on_message, durable=self.durable)
 
     def stop(self) -> None:
         """Unsubscribe, finish what is queued, stop the worker."""
@@ -147,12 +147,12 @@ class DriverServices:
         return self._queue.qsize()
 
     def _on_message(self, message: Message) -> None:
-        ev = message.decode(TelemetryStored)
-        try:
-            self._queue.put_nowait(ev)
-        except queue.Full:
-            self.waits += 1
-            self._queue.put(ev)  # blocks the publisher until the worker catches up
+        for ev in message.decode(StoredGroup).batches:
+            try:
+                self._queue.put_nowait(ev)
+            except queue.Full:
+                self.waits += 1
+                self._queue.put(ev)  # blocks the publisher until the worker catches up
         self.peak_backlog = max(self.peak_backlog, self._queue.qsize())
 
     def _work(self) -> None:

@@ -4,8 +4,8 @@ Every transport (MQTT, HTTP, in-process) hands raw messages to one `Gateway`. A 
 thread collects them for up to `commit_max_delay_ms` or `commit_max_batches` and prepares them
 (`pipeline.prepare`); a writer thread then, group by group in order, drops re-sent ones,
 writes the rest and every quarantine record in ONE store transaction, and only then updates
-the twin, publishes one `TelemetryStored` event per stored batch and calls each message's
-`on_done`. So an answer (an MQTT PUBACK) always means "durably stored" — or, with
+the twin, publishes what the commit stored (`StoredGroup`s on `stored.{source}`) and calls
+each message's `on_done`. So an answer (an MQTT PUBACK) always means "durably stored" — or, with
 `error="store_unavailable"`, "not stored, send again". The two threads overlap the Python
 work of preparing a group with the store's work on the previous one.
 """
@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from volta.bus import Bus, TelemetryStored, telemetry_subject
+from volta.bus import Bus, TelemetryStored, publish_stored, stored_subject
 from volta.catalog import Catalog
 from volta.config import Settings
 from volta.ingest import codes
@@ -97,6 +97,7 @@ class Gateway:
         metrics: IngestMetrics | None = None,
         known_vehicle: Callable[[str], bool] | None = None,
         on_stored: Callable[[list[TelemetryStored]], None] | None = None,
+        source: int = 0,
     ) -> None:
         self.catalog = catalog
         self.store = store
@@ -107,6 +108,7 @@ class Gateway:
         self.metrics = metrics if metrics is not None else IngestMetrics(None)
         self.known_vehicle = known_vehicle
         self.on_stored = on_stored  # called once per commit with what it stored, in order
+        self.subject = stored_subject(source)  # source: this gateway's worker index
         self._limits = Limits.from_settings(settings, 0)
         self._dedup = Dedup(store, settings.dedup_window)
         # Per-vehicle budgets apply to what vehicles send over the network (`submit`, `ingest`:
@@ -410,11 +412,13 @@ class Gateway:
             try:
                 if twin is not None:
                     twin.apply(b)
-                event = TelemetryStored(b.vin, b.seq, b.ts_ms, b.signal_ids, b.ts, b.num, b.txt)
-                bus.publish(telemetry_subject(b.vin), event)
-                stored.append(event)
-            except Exception:  # stored is stored: a twin or bus fault must not un-ack it
-                log.exception("post-commit update for %s/%s failed", b.vin, b.seq)
+            except Exception:  # stored is stored: a twin fault must not un-ack it
+                log.exception("twin update for %s/%s failed", b.vin, b.seq)
+            stored.append(TelemetryStored(b.vin, b.seq, b.ts_ms, b.signal_ids, b.ts, b.num, b.txt))
+        try:
+            publish_stored(bus, self.subject, stored)
+        except Exception:  # nor a bus fault: the store is the system of record
+            log.exception("announcing %d stored batches failed", len(stored))
         if self.on_stored is not None and stored:
             try:
                 self.on_stored(stored)
