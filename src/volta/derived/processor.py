@@ -90,7 +90,7 @@ class _Vehicle:
 
 
 class DriverServices:
-    """Drives, charges and capacity samples, kept up to date from the stored batches on `stored.*`."""
+    """Drives, charges and capacity samples, kept up to date from the batches on `stored.*`."""
 
     def __init__(
         self,
