@@ -80,6 +80,8 @@ def latest_rows(winners: pa.Table) -> Iterator[LatestRow]:
 def elements(arrays: list[bytes], dtype: str) -> np.ndarray[Any, Any]:
     """The values of binary arrays without NULLs (`array_send` of one-dimensional arrays of a
     fixed-width type `dtype`, e.g. ">i8"), concatenated, in native byte order."""
+    if any(a[7] for a in arrays):  # the has-nulls flag: the elements are not fixed-width
+        raise ValueError("a binary array with NULLs where none were expected")
     body = b"".join(a[_HEADER.size :] for a in arrays)
     values = np.frombuffer(body, [("length", ">i4"), ("value", dtype)])["value"]
     return values.astype(np.dtype(dtype).newbyteorder("="))

@@ -314,8 +314,7 @@ class PostgresStore:
         self, vin: str, ids: list[int], start_ms: int, end_ms: int, width: int, max_points: int
     ) -> dict[int, Series]:
         found: dict[int, Series] = {}
-        params = {"vin": vin, "ids": ids, "start": start_ms, "end": end_ms,
-                  "first": chunks.first_hour(start_ms)}  # fmt: skip
+        params = _range(vin, ids, start_ms, end_ms)
         for sid, rows in groupby(self._rows(_BUCKETS, {**params, "width": width}), itemgetter(0)):
             _, ts, num, txt, lo, hi, mean, cnt = map(list, zip(*rows, strict=True))
             if sum(cnt) > max_points:
@@ -334,8 +333,7 @@ class PostgresStore:
     ) -> tuple[_Int32s, _Int64s, _Floats, list[tuple[int, int, float | None, str | None]]]:
         """The samples of `ids` in [start_ms, end_ms): those of chunks without text as arrays
         sorted by (signal, time, value), and the rows of chunks with text."""
-        params = {"vin": vin, "ids": ids, "start": start_ms, "end": end_ms,
-                  "first": chunks.first_hour(start_ms)}  # fmt: skip
+        params = _range(vin, ids, start_ms, end_ms)
         # Chunks without text cross the wire as their binary arrays, which numpy reads without
         # a loop; the few with text (NULLs among the numbers) are unnested on the server.
         numeric = self._rows(
@@ -463,6 +461,14 @@ class PostgresStore:
             "(SELECT count(*) FROM quarantine), (SELECT count(DISTINCT vin) FROM batches)"
         )[0]
         return StoreStats(batches=row[0], samples=row[1], quarantined=row[2], vehicles=row[3])
+
+
+def _range(vin: str, ids: list[int], start_ms: int, end_ms: int) -> dict[str, Any]:
+    """The parameters of `_CHUNK_RANGE` and `_IN_RANGE`."""
+    return {
+        "vin": vin, "ids": ids, "start": start_ms, "end": end_ms,
+        "first": chunks.first_hour(start_ms),
+    }  # fmt: skip
 
 
 _Int32s = np.ndarray[Any, np.dtype[np.int32]]
