@@ -262,3 +262,16 @@ def test_append_recreates_a_partition_dropped_behind_its_back(store: PostgresSto
     assert store.append([batch(VIN_A, 2, [(5, SPEED, 2.0)])]) == set()
     assert store.partitions() == [name]
     assert store.stats().samples == 1
+
+
+def test_a_vin_that_needs_quoting_in_an_array_literal_is_stored_as_given(
+    store: PostgresStore,
+) -> None:
+    # The gateway only passes ISO 3779 VINs; the store does not rely on it.
+    odd = 'odd "vin", {with} \\ marks'
+    assert (
+        store.append([batch(odd, 1, [(0, SPEED, 1.0)]), batch(VIN_A, 1, [(0, SPEED, 2.0)])])
+        == set()
+    )
+    assert store.has_batch(odd, 1) and store.has_batch(VIN_A, 1)
+    assert store.append([batch(odd, 1, [(0, SPEED, 1.0)])]) == {(odd, 1)}
