@@ -347,12 +347,11 @@ class NatsBus:
         matching subject from now on, at most once: no consumer, no acknowledgement, nothing
         replayed after a reconnect. For followers that tolerate a gap (a twin)."""
         tap = NatsTap(self, subject_pattern, handler)
-        root = self.prefix
 
         async def on_message(msg: Msg) -> None:
-            tap.queue.put(Message(msg.subject[len(root) + 1 :], msg.data))
+            tap.queue.put(Message(msg.subject[len(self.prefix) + 1 :], msg.data))
 
-        tap.sub = self.call(self._nc.subscribe(f"{root}.{subject_pattern}", cb=on_message))
+        tap.sub = self.call(self._nc.subscribe(f"{self.prefix}.{subject_pattern}", cb=on_message))
         self._taps.append(tap)
         return tap
 
