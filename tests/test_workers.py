@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+import msgspec
 import pytest
 from typer.testing import CliRunner
 
@@ -22,6 +23,7 @@ from volta.cli import _register_all, app
 from volta.config import Settings
 from volta.errors import BadRequest
 from volta.ingest.mqtt import MqttTransport
+from volta.platform import Platform
 from volta.twin import Twin
 from volta.workers import (
     Supervisor,
@@ -120,6 +122,29 @@ def test_the_api_twin_follows_each_commits_stored_batches_from_the_bus() -> None
     assert values[2].num == 2.0
     assert twin.get("VIN2")[1].txt == "x"
     assert batch_of(event).seq == 3
+
+
+def test_the_api_process_counts_its_own_http_batches_once(tmp_path: Path) -> None:
+    # Following the workers, its gateway's commits also come back through the bus.
+    shift = [0]
+    platform = Platform(
+        Settings(data_dir=tmp_path, mqtt=None),
+        clock=lambda: int(time.time() * 1000) + shift[0],
+        require_registered=False,
+        follow_workers=True,
+    )
+    try:
+        vin = "JHMZZ1A1XRV000001"
+        body = {"v": 1, "vin": vin, "seq": 1, "ts": int(time.time() * 1000),
+                "samples": [[0, "Vehicle.Speed", 42.0]]}  # fmt: skip
+        (result,) = platform.gateway.ingest_many([(vin, msgspec.json.encode(body))])
+        assert result.accepted == 1
+        assert platform.twin.get(vin)  # the twin has it
+        shift[0] = 1000  # the second of the commit is now a full one
+        batches_per_s, samples_per_s = platform.activity.rates()
+        assert batches_per_s * 10 == 1 and samples_per_s * 10 == 1
+    finally:
+        platform.stop()
 
 
 def test_a_commit_is_announced_in_groups_under_the_size_limit_in_order() -> None:

@@ -75,7 +75,9 @@ class Platform:
             clock=clock,
             metrics=self.metrics,
             known_vehicle=self.registry.has_vehicle if require_registered else None,
-            on_stored=self.activity.record,
+            # Following the workers, this gateway's own commits (HTTP ingest) come back on the
+            # bus like theirs: counted there, not twice.
+            on_stored=None if follow_workers else self.activity.record,
         )
         self.derived = SQLiteDerivedStore.open(settings.data_dir)
         self.places = PlaceBook.open(settings.data_dir)
