@@ -111,8 +111,8 @@ def _int_array(values: Iterable[int]) -> str:
 
 
 def insert_samples(conn: Conn, samples: pa.Table, ordered: list[AcceptedBatch]) -> None:
-    """COPY the samples into `samples` as chunk rows, then upsert each (vin, signal)'s winner
-    into `latest`."""
+    """COPY the samples into `samples` as chunk rows, then merge each (vin, signal)'s winner
+    into `latest_by_vehicle`."""
     if not samples.num_rows:
         return
     samples = samples.combine_chunks()
