@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
-import os
 import random
 import shutil
 import socket
@@ -31,8 +30,6 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import msgspec
 
 BROKER = ("127.0.0.1", 1883)
 SIGNALS: list[tuple[str, Callable[[random.Random], Any]]] = [
@@ -67,68 +64,6 @@ SIGNALS: list[tuple[str, Callable[[random.Random], Any]]] = [
 
 def vin_of(i: int) -> str:
     return f"VTBENCH{i:010d}"
-
-
-def wall_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
-# -- publisher process ------------------------------------------------------------------------
-
-
-def publish_fleet(
-    prefix: str,
-    vins: list[str],
-    n_signals: int,
-    hz: float,
-    seconds: float,
-    start_at: float,
-    out: Any,
-    broker: tuple[str, int] = BROKER,
-) -> None:
-    """One MQTT connection publishing for `vins`, each at `hz`, spread evenly over each tick."""
-    import paho.mqtt.client as mqtt
-    from paho.mqtt.enums import CallbackAPIVersion
-
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{uuid.uuid4().hex[:8]}")
-    client.max_inflight_messages_set(1000)
-    client.max_queued_messages_set(0)
-    client.connect(*broker)
-    client.loop_start()
-    rng = random.Random(os.getpid())
-    signals = SIGNALS[:n_signals]
-    encoder = msgspec.msgpack.Encoder()
-    seqs = dict.fromkeys(vins, 0)
-    period = 1.0 / hz
-    step = period / max(1, len(vins))
-    sent = 0
-    infos = []
-    time.sleep(max(0.0, start_at - time.time()))
-    end = start_at + seconds
-    tick = start_at
-    while tick < end:
-        for k, vin in enumerate(vins):
-            due = tick + k * step
-            delay = due - time.time()
-            if delay > 0:
-                time.sleep(delay)
-            seqs[vin] += 1
-            body = {
-                "v": 1,
-                "vin": vin,
-                "seq": seqs[vin],
-                "ts": wall_ms(),
-                "samples": [[0, path, gen(rng)] for path, gen in signals],
-            }
-            infos.append(client.publish(f"{prefix}/{vin}/telemetry", encoder.encode(body), qos=1))
-            sent += 1
-        tick += period
-    for info in infos:
-        info.wait_for_publish(30)
-    acked = sum(1 for info in infos if info.is_published())
-    client.disconnect()
-    client.loop_stop()
-    out.put({"sent": sent, "acked": acked})
 
 
 # -- latest-state prober process --------------------------------------------------------------
@@ -262,10 +197,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     results: Any = ctx.Queue()
     start_at = time.time() + 2.0  # let every process start before the clock runs
     shares = [vins[i :: args.publishers] for i in range(args.publishers)]
+    from fleet import publish_fleet  # bench/fleet.py's publishers (fleet imports this module)
+
     procs = [
         ctx.Process(
             target=publish_fleet,
-            args=(prefix, share, args.signals, args.hz, args.seconds, start_at, results),
+            args=(BROKER[1], prefix, share, args.signals, args.hz, args.seconds, start_at, results),
         )
         for share in shares
         if share
