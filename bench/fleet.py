@@ -64,6 +64,9 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 # Published, not yet acknowledged by the broker, per publisher: past 65,535 paho refuses
 # publishes (its message ids wrap around), so a publisher waits instead.
 MAX_OUTSTANDING = 30_000
+# See `publish_fleet`.
+BURST_S = 0.02
+VALUE_POOL = 256
 
 
 # -- publishers ---------------------------------------------------------------------------
@@ -80,12 +83,21 @@ def publish_fleet(
     out: Any,
     ticks_per_batch: int = 1,
     nice: int = 0,
+    burst_s: float = BURST_S,
 ) -> None:
     """One MQTT connection publishing for `vins`, each sampling at `hz` and sending a batch of
     `ticks_per_batch` ticks' samples every `ticks_per_batch / hz` s, spread evenly over that
     period; a batch's newest samples are stamped with its publish time. A publisher that
     falls behind (the machine is busy) does not catch up forever: it stops `seconds` + 30 s
-    after the start, and counts the ticks it was late for."""
+    after the start, and counts the ticks it was late for.
+
+    The rig is kept cheap, because it shares the platform's two cores: it sleeps only when the
+    next batch is more than `burst_s` ahead (sending what is due in that window at once; each
+    wake-up of the publisher and of paho's network thread costs more than a publish), and it
+    draws each batch's values from a pool of `VALUE_POOL` pre-encoded sample lists instead of
+    drawing and encoding 100 random values per message. The platform's work per message is
+    the same: every batch is decoded and checked in full. Both cut the rig's CPU ~3x
+    (measured: 2.6 -> 0.86 s for 6,666 100-sample batches)."""
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
@@ -108,6 +120,10 @@ def publish_fleet(
     period = ticks_per_batch / hz
     step = period / max(1, len(vins))
     offsets = [round(j * 1000 / hz) for j in range(ticks_per_batch)]
+    pool = [
+        msgspec.Raw(encoder.encode([[o, path, gen(rng)] for o in offsets for path, gen in signals]))
+        for _ in range(VALUE_POOL)
+    ]
     sent = late = refused = 0
     queued = (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN)
     time.sleep(max(0.0, start_at - time.time()))
@@ -118,7 +134,7 @@ def publish_fleet(
         for k, vin in enumerate(vins):
             due = tick + k * step
             delay = due - time.time()
-            if delay > 0:
+            if delay > burst_s:
                 time.sleep(delay)
             elif delay < -period:
                 late += 1  # this publisher cannot keep up with its share
@@ -130,7 +146,7 @@ def publish_fleet(
                 "vin": vin,
                 "seq": seqs[vin],
                 "ts": time.time_ns() // 1_000_000 - offsets[-1],
-                "samples": [[o, path, gen(rng)] for o in offsets for path, gen in signals],
+                "samples": pool[seqs[vin] % VALUE_POOL],
             }
             info = client.publish(f"{prefix}/{vin}/telemetry", encoder.encode(body), qos=1)
             if info.rc in queued:
@@ -387,9 +403,10 @@ def main() -> None:
     parser.add_argument(
         "--ticks-per-batch",
         type=int,
-        default=1,
-        help="ticks of samples per message: 1 = a batch per vehicle per 1/hz s; 5 = 100-sample "
-        "batches every 5 s (the same samples/s in a fifth of the messages)",
+        default=5,
+        help="ticks of samples per message: 5 (default) = 100-sample batches every 5 s; 1 = a "
+        "20-sample batch per vehicle per 1/hz s (five times the messages for the same samples: "
+        "at 10,000 vehicles more than this machine's simulated cars alone can publish)",
     )
     parser.add_argument("--workers", type=int, default=2, help="gateway worker processes")
     parser.add_argument("--publishers", type=int, default=3, help="publisher processes")
