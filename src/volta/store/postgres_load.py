@@ -66,12 +66,24 @@ def partitions_of(conn: Conn) -> list[str]:
     return [r[0] for r in rows]
 
 
-def create_partition(day: int) -> sql.Composed:
-    return sql.SQL("CREATE TABLE {} PARTITION OF samples FOR VALUES FROM ({}) TO ({})").format(
-        sql.Identifier(partition_name(day)),
-        sql.Literal(day * DAY_MS),
-        sql.Literal((day + 1) * DAY_MS),
+# The array columns of `samples`, which ANALYZE leaves alone (migration 0003).
+ARRAY_COLUMNS = ("signal_ids", "ts", "num", "txt")
+
+
+def create_partition(day: int) -> list[sql.Composed]:
+    """The statements that create the day partition `day`: the table, then no statistics
+    for its array columns (a new partition does not take them from `samples`; see
+    migration 0003)."""
+    name = sql.Identifier(partition_name(day))
+    create = sql.SQL("CREATE TABLE {} PARTITION OF samples FOR VALUES FROM ({}) TO ({})")
+    no_statistics = sql.SQL(", ").join(
+        sql.SQL("ALTER COLUMN {} SET STATISTICS 0").format(sql.Identifier(column))
+        for column in ARRAY_COLUMNS
     )
+    return [
+        create.format(name, sql.Literal(day * DAY_MS), sql.Literal((day + 1) * DAY_MS)),
+        sql.SQL("ALTER TABLE {} {}").format(name, no_statistics),
+    ]
 
 
 def only_fresh(

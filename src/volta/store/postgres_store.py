@@ -264,7 +264,8 @@ class PostgresStore:
                 existing = set(load.partitions_of(conn))
                 for day in missing:
                     if load.partition_name(day) not in existing:
-                        conn.execute(load.create_partition(day))
+                        for statement in load.create_partition(day):
+                            conn.execute(statement)
             self._partitions.update(missing)
 
     # -- reads ------------------------------------------------------------------------------
