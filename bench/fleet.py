@@ -83,7 +83,6 @@ def publish_fleet(
     out: Any,
     ticks_per_batch: int = 1,
     nice: int = 0,
-    burst_s: float = BURST_S,
 ) -> None:
     """One MQTT connection publishing for `vins`, each sampling at `hz` and sending a batch of
     `ticks_per_batch` ticks' samples every `ticks_per_batch / hz` s, spread evenly over that
@@ -92,7 +91,7 @@ def publish_fleet(
     after the start, and counts the ticks it was late for.
 
     The rig is kept cheap, because it shares the platform's two cores: it sleeps only when the
-    next batch is more than `burst_s` ahead (sending what is due in that window at once; each
+    next batch is more than `BURST_S` ahead (sending what is due in that window at once; each
     wake-up of the publisher and of paho's network thread costs more than a publish), and it
     draws each batch's values from a pool of `VALUE_POOL` pre-encoded sample lists instead of
     drawing and encoding 100 random values per message. The platform's work per message is
@@ -134,7 +133,7 @@ def publish_fleet(
         for k, vin in enumerate(vins):
             due = tick + k * step
             delay = due - time.time()
-            if delay > burst_s:
+            if delay > BURST_S:
                 time.sleep(delay)
             elif delay < -period:
                 late += 1  # this publisher cannot keep up with its share
