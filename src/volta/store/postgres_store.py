@@ -478,7 +478,13 @@ _Floats = np.ndarray[Any, np.dtype[np.float64]]
 
 
 def _history_of_numbers(
-    sid: Any, ts: Any, num: Any, ids: list[int], start_ms: int, width: int, max_points: int
+    sid: _Int32s,
+    ts: _Int64s,
+    num: _Floats,
+    ids: list[int],
+    start_ms: int,
+    width: int,
+    max_points: int,
 ) -> dict[int, Series]:
     """History of numeric samples sorted by (signal, time, value), as the server computes it:
     raw up to `max_points`, else min/max/avg/count per bucket and the bucket's last sample
