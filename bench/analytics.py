@@ -5,7 +5,7 @@ A synthetic year (every signal the services read sampled at 1 Hz all year, parke
 about 31.5 M timestamps x 10 signals, more than a real car sends) is analysed by the same
 function the incremental processor and `volta recompute` call, with places and a tariff to
 tag and price (as the platform does). Also measures the incremental processor:
-TelemetryStored events of 10 s x 10 signals for many vehicles, events/s on one core.
+AcceptedBatch events of 10 s x 10 signals for many vehicles, events/s on one core.
 Wall time and CPU time (`process_time`) are both reported: the machine may be shared.
 
     .venv/bin/python bench/analytics.py [--quick]
@@ -23,13 +23,14 @@ from pathlib import Path
 
 import numpy as np
 
-from volta.bus import MemoryBus, TelemetryStored
+from volta.bus import MemoryBus
 from volta.derived.analysis import analyse
 from volta.derived.columns import PATHS, Series
 from volta.derived.processor import DriverServices
 from volta.derived.store import SQLiteDerivedStore
 from volta.places.core import Place, Tagger, Tariff
 from volta.places.roads import road_names
+from volta.store.base import AcceptedBatch
 
 START_MS = 1_767_225_600_000  # 2026-01-01T00:00Z
 DAY_S = 86_400
@@ -115,7 +116,7 @@ def bench_incremental(vehicles: int, minutes: int, tmp: Path) -> dict[str, float
     ids = {name: i + 1 for i, name in enumerate(PATHS)}
     cols = synthetic(1)
     offset = DRIVES[0][0]  # the morning drive: the busiest data
-    events: list[TelemetryStored] = []
+    events: list[AcceptedBatch] = []
     for b in range(minutes * 6):
         a = offset + b * 10
         sid: list[int] = []
@@ -127,7 +128,7 @@ def bench_incremental(vehicles: int, minutes: int, tmp: Path) -> dict[str, float
             num += cv[a : a + 10].tolist()
         for k in range(vehicles):
             vin = f"JHMZZ1A1XRV{k:06d}"
-            events.append(TelemetryStored(vin, b + 1, ts[0], sid, ts, num, [None] * len(ts)))
+            events.append(AcceptedBatch(vin, b + 1, ts[0], sid, ts, num, [None] * len(ts)))
     store = SQLiteDerivedStore(tmp / "derived.sqlite")
     tags = tagger()
     services = DriverServices(MemoryBus(), store, ids, tagger=lambda: tags)

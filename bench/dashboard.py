@@ -118,7 +118,7 @@ class Feed:
         for i in range(self.seq % every, len(self.vins), every):
             values: list[float | None] = cols[i].tolist()
             self.twin.apply(
-                AcceptedBatch(self.vins[i], self.seq, now, now, self.sids, ts, values, txt)
+                AcceptedBatch(self.vins[i], self.seq, now, self.sids, ts, values, txt, now)
             )
         self.publish_s.append(time.perf_counter() - t0)
 

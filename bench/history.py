@@ -54,7 +54,7 @@ def day_batches(vins: list[str], per_commit: int = 30) -> list[list[AcceptedBatc
         if k % per_commit == 0:
             commits.append([])
         commits[-1].extend(
-            AcceptedBatch(v, k, base, base, sids, ts, values, [None] * len(ts)) for v in vins
+            AcceptedBatch(v, k, base, sids, ts, values, [None] * len(ts), base) for v in vins
         )
     return commits
 
@@ -64,8 +64,8 @@ def fleet_snapshot(vehicles: int, signals: int) -> list[AcceptedBatch]:
     sids = list(range(1, signals + 1))
     ts = [DAY_START + DAY_MS] * signals
     return [
-        AcceptedBatch(vin_of(10_000 + i), 0, ts[0], ts[0], sids, ts, [1.0] * signals,
-                      [None] * signals)
+        AcceptedBatch(vin_of(10_000 + i), 0, ts[0], sids, ts, [1.0] * signals,
+                      [None] * signals, ts[0])
         for i in range(vehicles)
     ]  # fmt: skip
 
@@ -82,8 +82,8 @@ def group_commits(n_commits: int, batches: int = 2000, per: int = 100) -> list[l
             n = c * batches + b
             base = DAY_START + (n // 10_000) * 1000
             commit.append(
-                AcceptedBatch(vin_of(n % 10_000), n // 10_000, base, base, sids,
-                              [base + o for o in offsets], values, [None] * per)
+                AcceptedBatch(vin_of(n % 10_000), n // 10_000, base, sids,
+                              [base + o for o in offsets], values, [None] * per, base)
             )  # fmt: skip
         out.append(commit)
     return out

@@ -35,7 +35,6 @@ from volta.bus import (
     Message,
     StoredGroup,
     Subscription,
-    TelemetryStored,
     open_bus,
 )
 from volta.catalog import Catalog, default_catalog
@@ -234,15 +233,8 @@ def processors_command() -> list[str]:
 # -- the API process's twin ------------------------------------------------------------------
 
 
-def batch_of(event: TelemetryStored) -> AcceptedBatch:
-    """The stored batch an event announces, in the form the twin applies."""
-    return AcceptedBatch(
-        event.vin, event.seq, event.ts_ms, 0, event.signal_ids, event.ts, event.num, event.txt
-    )
-
-
 def follow_bus(
-    bus: Bus, twin: Twin, also: Callable[[list[TelemetryStored]], None] | None = None
+    bus: Bus, twin: Twin, also: Callable[[list[AcceptedBatch]], None] | None = None
 ) -> Subscription:
     """Keep `twin` current from the workers' `StoredGroup`s on `bus` from now on (one per
     group commit), and pass each group's batches to `also`. On NATS this is a tap without a
@@ -253,7 +245,7 @@ def follow_bus(
     def on_event(message: Message) -> None:
         batches = message.decode(StoredGroup).batches
         for event in batches:
-            twin.apply(batch_of(event))
+            twin.apply(event)
         if also is not None:
             also(batches)
 

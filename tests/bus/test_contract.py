@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from volta.bus import Bus, MemoryBus, Message, TelemetryStored
+from volta.bus import Bus, MemoryBus, Message
+from volta.store.base import AcceptedBatch
 
 from .natskit import nats_bus
 
@@ -40,13 +41,13 @@ def eventually(check: Callable[[], bool], timeout_s: float = 5.0) -> None:
         time.sleep(0.005)
 
 
-def _event(seq: int, vin: str = VIN) -> TelemetryStored:
-    return TelemetryStored(vin, seq, 1_764_201_600_000, [7], [1_764_201_600_000], [1.5], [None])
+def _event(seq: int, vin: str = VIN) -> AcceptedBatch:
+    return AcceptedBatch(vin, seq, 1_764_201_600_000, [7], [1_764_201_600_000], [1.5], [None])
 
 
 def test_subscriber_receives_typed_event(bus: Bus) -> None:
-    got: list[TelemetryStored] = []
-    bus.subscribe("telemetry.*", lambda m: got.append(m.decode(TelemetryStored)))
+    got: list[AcceptedBatch] = []
+    bus.subscribe("telemetry.*", lambda m: got.append(m.decode(AcceptedBatch)))
     bus.publish(f"telemetry.{VIN}", _event(1))
     eventually(lambda: len(got) == 1)
     assert got[0] == _event(1)
@@ -61,7 +62,7 @@ def test_bytes_events_arrive_as_bytes(bus: Bus) -> None:
 
 def test_events_on_one_subject_arrive_in_order(bus: Bus) -> None:
     seqs: list[int] = []
-    bus.subscribe(f"telemetry.{VIN}", lambda m: seqs.append(m.decode(TelemetryStored).seq))
+    bus.subscribe(f"telemetry.{VIN}", lambda m: seqs.append(m.decode(AcceptedBatch).seq))
     for seq in range(50):
         bus.publish(f"telemetry.{VIN}", _event(seq))
     eventually(lambda: len(seqs) == 50)

@@ -9,10 +9,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from volta.bus import Handler, MemoryBus, Message, TelemetryStored, open_bus
+from volta.bus import Handler, MemoryBus, Message, open_bus
 from volta.bus.nats_bus import NatsBus
 from volta.config import Settings
 from volta.errors import BadRequest, Unavailable
+from volta.store.base import AcceptedBatch
 
 from .natskit import NATS_URL, nats_bus
 from .test_contract import VIN, _event, eventually
@@ -28,7 +29,7 @@ def bus() -> Iterator[NatsBus]:
 
 
 def _seq(m: Message) -> int:
-    return m.decode(TelemetryStored).seq
+    return m.decode(AcceptedBatch).seq
 
 
 def test_processes_sharing_a_durable_each_get_a_share_and_none_twice(bus: NatsBus) -> None:

@@ -8,10 +8,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from volta.bus import Message, TelemetryStored
+from volta.bus import Message
 from volta.bus.nats_bus import NatsBus
 from volta.devservices import PrivateNats
 from volta.errors import Unavailable
+from volta.store.base import AcceptedBatch
 
 from .test_contract import VIN, _event, eventually
 
@@ -32,7 +33,7 @@ def test_a_tap_gets_every_event_live_in_order(server: PrivateNats) -> None:
     bus = NatsBus(server.url, prefix="tap")
     got: list[int] = []
     try:
-        bus.tap("telemetry.*", lambda m: got.append(m.decode(TelemetryStored).seq))
+        bus.tap("telemetry.*", lambda m: got.append(m.decode(AcceptedBatch).seq))
         for seq in range(1, 201):
             bus.publish(f"telemetry.{VIN}", _event(seq))
         eventually(lambda: len(got) == 200)
@@ -60,6 +61,6 @@ def test_publishing_during_an_outage_drops_fast_and_resumes_after_reconnect(
         eventually(lambda: bus._nc.is_connected, timeout_s=15)
         got.clear()
         bus.publish(f"telemetry.{VIN}", _event(5000))
-        eventually(lambda: any(m.decode(TelemetryStored).seq == 5000 for m in got), 10)
+        eventually(lambda: any(m.decode(AcceptedBatch).seq == 5000 for m in got), 10)
     finally:
         bus.close()

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sim.simrun import Day
-from volta.bus import TelemetryStored
 from volta.catalog import default_catalog
 from volta.config import Settings
 from volta.ingest.inproc import InProcessTransport
 from volta.places.core import Place, Tariff, TouWindow
 from volta.platform import Platform
 from volta.sim.senders import encode_batch
+from volta.store.base import AcceptedBatch
 
 CHUNK = 200  # batches per transaction
 HOME_RADIUS_M = 60.0
@@ -73,7 +73,7 @@ def feed(day: Day, data_dir: Path, *, register: bool = True) -> Fed:
     return Fed(platform, day)
 
 
-def events(day: Day, vin: str) -> list[TelemetryStored]:
+def events(day: Day, vin: str) -> list[AcceptedBatch]:
     """One vehicle's batches as the gateway would publish them once stored."""
     catalog = default_catalog()
     out = []
@@ -82,7 +82,7 @@ def events(day: Day, vin: str) -> list[TelemetryStored]:
             continue
         sigs = [catalog.get(path) for _, path, _ in b.samples]
         out.append(
-            TelemetryStored(
+            AcceptedBatch(
                 vin,
                 b.seq,
                 b.ts,

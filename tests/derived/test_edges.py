@@ -6,12 +6,13 @@ from pathlib import Path
 
 import numpy as np
 
-from volta.bus import MemoryBus, TelemetryStored
+from volta.bus import MemoryBus
 from volta.charging.core import detect_charges
 from volta.derived.columns import PATHS, Series
 from volta.derived.processor import DriverServices
 from volta.derived.store import SQLiteDerivedStore
 from volta.drives.core import Drive, detect_drives
+from volta.store.base import AcceptedBatch
 
 VIN = "JHMZZ1A1XRV000001"
 MIDNIGHT = 1_767_657_600_000  # 2026-01-06T00:00Z
@@ -96,9 +97,7 @@ def test_regeneration_downhill_is_not_a_charge_and_is_netted_in_the_drive() -> N
     assert abs(d.energy_wh - (8000 * 3000 - 20_000 * 600) / 3600) < 1
 
 
-def _events(
-    cols: dict[str, Series], ids: dict[str, int], batch_s: int = 10
-) -> list[TelemetryStored]:
+def _events(cols: dict[str, Series], ids: dict[str, int], batch_s: int = 10) -> list[AcceptedBatch]:
     ts = cols["speed"][0]
     out = []
     for seq, a in enumerate(range(0, len(ts), batch_s), start=1):
@@ -109,7 +108,7 @@ def _events(
             sid += [ids[name]] * len(cts[a : a + batch_s])
             t += cts[a : a + batch_s].tolist()
             num += v[a : a + batch_s].tolist()
-        out.append(TelemetryStored(VIN, seq, int(ts[a]), sid, t, num, [None] * len(t)))
+        out.append(AcceptedBatch(VIN, seq, int(ts[a]), sid, t, num, [None] * len(t)))
     return out
 
 

@@ -10,7 +10,7 @@ from .conftest import T0, VIN, VIN2
 
 
 def stored(store: DuckDBStore, *seqs: int, vin: str = VIN) -> None:
-    store.append([AcceptedBatch(vin, s, T0, T0, [], [], [], []) for s in seqs])
+    store.append([AcceptedBatch(vin, s, T0, [], [], [], [], T0) for s in seqs])
 
 
 def test_cold_window_knows_recorded_seqs_and_leaves_the_rest_to_the_store(

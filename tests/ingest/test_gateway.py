@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from prometheus_client import CollectorRegistry
 
-from volta.bus import MemoryBus, Message, StoredGroup, TelemetryStored
+from volta.bus import MemoryBus, Message, StoredGroup
 from volta.catalog import Catalog
 from volta.ingest import IngestMetrics, IngestResult, InProcessTransport
 from volta.store.base import AcceptedBatch, QuarantineRecord
@@ -150,7 +150,7 @@ def test_twin_and_bus_see_each_stored_batch_once(
     make_gateway: GatewayFactory, catalog: Catalog
 ) -> None:
     twin, bus = Twin(), MemoryBus()
-    events: list[TelemetryStored] = []
+    events: list[AcceptedBatch] = []
     bus.subscribe("stored.*", lambda m: events.extend(m.decode(StoredGroup).batches))
     changes: list[dict[int, TwinValue]] = []
     twin.subscribe(VIN, lambda vin, ch: changes.append(ch))

@@ -8,7 +8,6 @@ from volta.bus.base import Bus, Event, Handler, Message, Subscription, subject_m
 from volta.bus.events import (
     STORED_ALL,
     StoredGroup,
-    TelemetryStored,
     publish_stored,
     stored_subject,
 )
@@ -27,7 +26,6 @@ __all__ = [
     "Message",
     "StoredGroup",
     "Subscription",
-    "TelemetryStored",
     "open_bus",
     "publish_stored",
     "stored_subject",

@@ -1,10 +1,16 @@
-"""Events that cross the bus, as msgspec Structs (MessagePack on the wire), and their subjects."""
+"""Events that cross the bus, as msgspec Structs (MessagePack on the wire), and their subjects.
+
+A stored batch is announced as the `AcceptedBatch` the store was given: one type for the
+batch from the gateway's check to the store, the twin and the processors."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import msgspec
 
 from volta.bus.base import Bus
+from volta.store.base import AcceptedBatch
 
 
 def stored_subject(source: int) -> str:
@@ -20,37 +26,22 @@ STORED_ALL = "stored.*"
 GROUP_MAX_SAMPLES = 10_000
 
 
-class TelemetryStored(msgspec.Struct, frozen=True, array_like=True):
-    """The good samples of one batch, published after they are durably stored.
-
-    Column-wise like `AcceptedBatch`: one entry per sample in the four lists; exactly one of
-    `num[i]`/`txt[i]` is not None. Turn values back into VSS types with `Signal.from_stored`."""
-
-    vin: str
-    seq: int
-    ts_ms: int  # the batch's base time
-    signal_ids: list[int]
-    ts: list[int]
-    num: list[float | None]
-    txt: list[str | None]
-
-
 class StoredGroup(msgspec.Struct, frozen=True, array_like=True):
     """Batches one group commit stored, in commit order. One message per commit instead of
     one per batch: at fleet rates (~1,000 batches/s per worker) the per-message cost of
     JetStream (publish, acknowledgement, a consumer's delivery and ack) was a sixth of a
     worker's CPU, and every consumer (the processors, the scale-out API's twin) pays it too."""
 
-    batches: list[TelemetryStored]
+    batches: list[AcceptedBatch]
 
 
 def publish_stored(
-    bus: Bus, subject: str, stored: list[TelemetryStored], max_samples: int = GROUP_MAX_SAMPLES
+    bus: Bus, subject: str, stored: Sequence[AcceptedBatch], max_samples: int = GROUP_MAX_SAMPLES
 ) -> None:
     """Publish one commit's batches on `subject`, in order, in `StoredGroup`s of at most
     `max_samples` samples (a batch larger than that alone): a commit can hold 2,000 batches of
     thousands of samples, and NATS refuses a message over its max_payload."""
-    group: list[TelemetryStored] = []
+    group: list[AcceptedBatch] = []
     samples = 0
     for event in stored:
         if group and samples + len(event.signal_ids) > max_samples:

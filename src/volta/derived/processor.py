@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from volta.bus import Bus, Message, StoredGroup, Subscription, TelemetryStored
+from volta.bus import Bus, Message, StoredGroup, Subscription
 from volta.bus.events import STORED_ALL
 from volta.charging.core import Charge
 from volta.derived.analysis import KINDS, Results, analyse
@@ -35,7 +35,7 @@ from volta.derived.store import DerivedStore
 from volta.drives.core import SETTLE_MS, Drive
 from volta.places.core import Tagger
 from volta.places.tag import retag
-from volta.store.base import TelemetryStore
+from volta.store.base import AcceptedBatch, TelemetryStore
 
 __all__ = ["DriverServices"]
 
@@ -113,7 +113,7 @@ class DriverServices:
         self._sub: Subscription | None = None
         self.tagger = tagger
         self.max_backlog = max_backlog
-        self._queue: queue.Queue[TelemetryStored | None] = queue.Queue(maxsize=max_backlog)
+        self._queue: queue.Queue[AcceptedBatch | None] = queue.Queue(maxsize=max_backlog)
         self._worker: threading.Thread | None = None
         self.runs = 0
         self.errors = 0
@@ -168,7 +168,7 @@ class DriverServices:
             finally:
                 self._queue.task_done()
 
-    def feed(self, ev: TelemetryStored) -> None:
+    def feed(self, ev: AcceptedBatch) -> None:
         """Take one stored batch; analyse the vehicle if enough new data came in."""
         with self._lock:
             veh = self._vehicles.get(ev.vin)
@@ -188,7 +188,7 @@ class DriverServices:
             for vin, veh in self._vehicles.items():
                 self._run(vin, veh, _FOREVER if complete else veh.watermark)
 
-    def _resume(self, ev: TelemetryStored) -> _Vehicle:
+    def _resume(self, ev: AcceptedBatch) -> _Vehicle:
         """State for a vehicle seen for the first time by this process. If it has derived
         records (a restart), carry on after them: the first provisional record is re-owned,
         its samples reloaded from the telemetry store, and sequence numbers start here."""
@@ -210,7 +210,7 @@ class DriverServices:
                     veh.chunks.append((np.full(len(ts), sid, dtype=np.int64), ts, num))
         return veh
 
-    def _append(self, veh: _Vehicle, ev: TelemetryStored) -> int:
+    def _append(self, veh: _Vehicle, ev: AcceptedBatch) -> int:
         sid = np.asarray(ev.signal_ids, dtype=np.int64)
         ts = np.asarray(ev.ts, dtype=np.int64)
         newest = int(ts.max()) if len(ts) else ev.ts_ms

@@ -12,7 +12,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 
-from volta.bus.events import TelemetryStored
+from volta.store.base import AcceptedBatch
 
 
 def _wall_ms() -> int:
@@ -30,7 +30,7 @@ class IngestActivity:
         self._last_seen: dict[str, int] = {}
         self._lock = threading.Lock()
 
-    def record(self, stored: Sequence[TelemetryStored]) -> None:
+    def record(self, stored: Sequence[AcceptedBatch]) -> None:
         """Count the batches one commit stored."""
         now = self._clock()
         second = now // 1000

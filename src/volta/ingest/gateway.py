@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from volta.bus import Bus, TelemetryStored, publish_stored, stored_subject
+from volta.bus import Bus, publish_stored, stored_subject
 from volta.catalog import Catalog
 from volta.config import Settings
 from volta.ingest import codes
@@ -96,7 +96,7 @@ class Gateway:
         clock: Callable[[], int] = wall_clock_ms,
         metrics: IngestMetrics | None = None,
         known_vehicle: Callable[[str], bool] | None = None,
-        on_stored: Callable[[list[TelemetryStored]], None] | None = None,
+        on_stored: Callable[[list[AcceptedBatch]], None] | None = None,
         source: int = 0,
     ) -> None:
         self.catalog = catalog
@@ -404,19 +404,17 @@ class Gateway:
         return self._answer(prepared, duplicate, already, quarantine, seconds)
 
     def _after_commit(self, batches: list[AcceptedBatch], already: set[tuple[str, int]]) -> None:
-        twin, bus = self.twin, self.bus
-        stored: list[TelemetryStored] = []
-        for b in batches:
-            if already and (b.vin, b.seq) in already:
-                continue
+        twin = self.twin
+        # What the store was given is what is announced: no copy per batch on the hot path.
+        stored = [b for b in batches if (b.vin, b.seq) not in already] if already else batches
+        for b in stored:
             try:
                 if twin is not None:
                     twin.apply(b)
             except Exception:  # stored is stored: a twin fault must not un-ack it
                 log.exception("twin update for %s/%s failed", b.vin, b.seq)
-            stored.append(TelemetryStored(b.vin, b.seq, b.ts_ms, b.signal_ids, b.ts, b.num, b.txt))
         try:
-            publish_stored(bus, self.subject, stored)
+            publish_stored(self.bus, self.subject, stored)
         except Exception:  # nor a bus fault: the store is the system of record
             log.exception("announcing %d stored batches failed", len(stored))
         if self.on_stored is not None and stored:

@@ -103,7 +103,7 @@ def _validate(opened: _Opened, catalog: Catalog) -> Prepared:
     )
     if decoded.malformed and len(quarantine) > len(decoded.malformed):
         quarantine.sort(key=_by_index)
-    batch = AcceptedBatch(vin, seq, ts, received_ms, signal_ids, times, nums, txts, len(quarantine))
+    batch = AcceptedBatch(vin, seq, ts, signal_ids, times, nums, txts, received_ms, len(quarantine))
     return Prepared(vin, seq, received_ms, batch, quarantine)
 
 

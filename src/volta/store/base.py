@@ -17,26 +17,32 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
+import msgspec
 import numpy as np
 from numpy.typing import NDArray
 
 
-@dataclass(slots=True)
-class AcceptedBatch:
-    """The good samples of one telemetry batch, column-wise, ready for a bulk write.
+class AcceptedBatch(msgspec.Struct, frozen=True, array_like=True, gc=False):
+    """The good samples of one telemetry batch, column-wise: what the gateway writes in one
+    bulk append and, once that is durable, announces on the bus (`bus.events.StoredGroup`):
+    the very objects in-process, MessagePack arrays on NATS.
 
     The four sample lists have one entry per accepted sample; exactly one of `num[i]`/`txt[i]`
-    is not None.
+    is not None (turn values back into VSS types with `Signal.from_stored`). `received_ms` and
+    `rejected` come last, with defaults, so that events published before they were carried
+    still decode. Not tracked by the garbage collector (`gc=False`: it holds only lists of
+    numbers and strings, never itself), so that the thousands a group commit makes add nothing
+    to the collector's walks.
     """
 
     vin: str
     seq: int
     ts_ms: int  # the batch's base time
-    received_ms: int
     signal_ids: list[int]
     ts: list[int]  # absolute sample times, ms since the epoch
     num: list[float | None]
     txt: list[str | None]
+    received_ms: int = 0
     rejected: int = 0  # how many samples of this batch went to quarantine
 
     def __len__(self) -> int:
