@@ -40,6 +40,7 @@ from volta.ingest import Gateway, IngestResult
 from volta.ingest.gateway import freeze_startup_heap
 from volta.store.duckdb_store import DuckDBStore
 from volta.twin import Twin
+from volta.twin.follow import follow
 from volta.wire import Batch, Sample, encode_json, encode_msgpack
 
 GOAL = 1_000_000
@@ -151,11 +152,12 @@ def run_volta(
     settings = Settings(**overrides)
     store = DuckDBStore(workdir / f"{name}.duckdb")
     now = T0 + 10**9  # every batch is in the past of the gateway's clock
+    bus = MemoryBus()
+    follow(bus, Twin())  # the twin follows the bus, as in `volta serve`
     gw = Gateway(
         catalog=catalog,
         store=store,
-        twin=Twin(),
-        bus=MemoryBus(),
+        bus=bus,
         settings=settings,
         clock=lambda: now,
     )

@@ -24,11 +24,9 @@ from volta.errors import BadRequest
 from volta.ingest.mqtt import MqttTransport
 from volta.platform import Platform
 from volta.store.base import AcceptedBatch
-from volta.twin import Twin
 from volta.workers import (
     Supervisor,
     check_scale_out,
-    follow_bus,
     settings_env,
     worker_client_id,
 )
@@ -107,19 +105,6 @@ def test_a_worker_inherits_the_parents_settings_through_its_environment(
         monkeypatch.setenv(name, value)
     child = Settings()
     assert child.model_dump() == parent.model_dump()
-
-
-def test_the_api_twin_follows_each_commits_stored_batches_from_the_bus() -> None:
-    bus, twin = MemoryBus(), Twin()
-    follow_bus(bus, twin)
-    event = AcceptedBatch("VIN1", 3, 1000, [1, 2, 1], [1000, 1000, 1500], [1.0, 2.0, 3.0],
-                            [None, None, None])  # fmt: skip
-    later = AcceptedBatch("VIN2", 1, 2000, [1], [2000], [None], ["x"])
-    bus.publish(stored_subject(0), StoredGroup([event, later]))
-    values = twin.get("VIN1")
-    assert values[1].ts_ms == 1500 and values[1].num == 3.0
-    assert values[2].num == 2.0
-    assert twin.get("VIN2")[1].txt == "x"
 
 
 def test_the_api_process_counts_its_own_http_batches_once(tmp_path: Path) -> None:

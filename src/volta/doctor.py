@@ -58,12 +58,13 @@ def check_bus(settings: Settings) -> Finding:
     if settings.bus == "memory":
         return Finding("bus", True, "in-process (memory): nothing to reach")
     from volta.bus import open_bus
+    from volta.bus.nats_bus import NatsBus
 
     bus = open_bus(settings)
     try:
-        where = getattr(bus, "where", settings.bus.split("@")[-1])
-        stream = getattr(bus, "stream", "")
-        return Finding("bus", True, f"{where}: JetStream stream {stream!r} ready")
+        if isinstance(bus, NatsBus):
+            return Finding("bus", True, f"{bus.where}: JetStream stream {bus.stream!r} ready")
+        return Finding("bus", True, f"{settings.bus.split('@')[-1]}: connected")
     finally:
         bus.close()
 

@@ -25,8 +25,8 @@ from volta.ingest.mqtt import MqttTransport
 from volta.places.store import PlaceBook
 from volta.registry import Registry, SQLiteRegistry
 from volta.store import open_store
+from volta.twin.follow import follow
 from volta.twin.state import Twin
-from volta.workers import follow_bus
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class Platform:
     """Builds every part from `settings`; `start()` begins ingesting, `stop()` flushes and
     closes. `require_registered=False` lets unregistered VINs in (benchmarks only);
     `follow_workers=True` makes it a scale-out API process: its twin and ingest activity follow
-    the gateway workers' commits on the bus, and the driver services run in the processors
+    the gateway workers' commits on the bus too, and the driver services run in the processors
     process, not here."""
 
     def __init__(
@@ -61,23 +61,22 @@ class Platform:
         self.twin = Twin()
         self.bus = open_bus(settings)
         self.activity = IngestActivity(clock)
-        if follow_workers:  # from now on, then what was stored before: no gap between the two
-            follow_bus(self.bus, self.twin, self.activity.record)  # closed with the bus
+        # The twin and the ingest rates follow every gateway's commits on the bus (this
+        # process's own and, following the workers, theirs): from now on, then what was stored
+        # before, so that nothing falls between the two. Closed with the bus.
+        follow(self.bus, self.twin)
+        self.activity.follow(self.bus)
         loaded = self.twin.load(self.store)
         self.metrics_registry = CollectorRegistry()
         self.metrics = IngestMetrics(self.metrics_registry)
         self.gateway = Gateway(
             catalog=self.catalog,
             store=self.store,
-            twin=self.twin,
             bus=self.bus,
             settings=settings,
             clock=clock,
             metrics=self.metrics,
             known_vehicle=self.registry.has_vehicle if require_registered else None,
-            # Following the workers, this gateway's own commits (HTTP ingest) come back on the
-            # bus like theirs: counted there, not twice.
-            on_stored=None if follow_workers else self.activity.record,
         )
         self.derived = SQLiteDerivedStore.open(settings.data_dir)
         self.places = PlaceBook.open(settings.data_dir)

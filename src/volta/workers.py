@@ -30,11 +30,7 @@ from types import FrameType
 
 from volta.backoff import backoff_delay
 from volta.bus import (
-    STORED_ALL,
     Bus,
-    Message,
-    StoredGroup,
-    Subscription,
     open_bus,
 )
 from volta.catalog import Catalog, default_catalog
@@ -49,8 +45,6 @@ from volta.ingest.mqtt import MqttTransport
 from volta.places.store import PlaceBook
 from volta.registry import SQLiteRegistry
 from volta.store import open_store
-from volta.store.base import AcceptedBatch
-from volta.twin.state import Twin
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +112,6 @@ class GatewayWorker:
         self.gateway = Gateway(
             catalog=self.catalog,
             store=self.store,
-            twin=None,  # a worker serves no reads: the API process keeps the twin, from the bus
             bus=self.bus,
             settings=settings,
             metrics=self.metrics,
@@ -228,32 +221,6 @@ class Processors:
 def processors_command() -> list[str]:
     """The command line of the processors process: this interpreter, this Volta."""
     return [sys.executable, "-m", "volta.cli", "processors"]
-
-
-# -- the API process's twin ------------------------------------------------------------------
-
-
-def follow_bus(
-    bus: Bus, twin: Twin, also: Callable[[list[AcceptedBatch]], None] | None = None
-) -> Subscription:
-    """Keep `twin` current from the workers' `StoredGroup`s on `bus` from now on (one per
-    group commit), and pass each group's batches to `also`. On NATS this is a tap without a
-    consumer or acknowledgements: a group missed across a bus outage only leaves those
-    vehicles' values one batch old (their next batch, or a restart's load from the store,
-    mends it), and it costs the API process no per-event ack."""
-
-    def on_event(message: Message) -> None:
-        batches = message.decode(StoredGroup).batches
-        for event in batches:
-            twin.apply(event)
-        if also is not None:
-            also(batches)
-
-    tap = getattr(bus, "tap", None)
-    if callable(tap):
-        sub: Subscription = tap(STORED_ALL, on_event)
-        return sub
-    return bus.subscribe(STORED_ALL, on_event)
 
 
 # -- the supervisor -------------------------------------------------------------------------

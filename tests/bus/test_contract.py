@@ -53,6 +53,18 @@ def test_subscriber_receives_typed_event(bus: Bus) -> None:
     assert got[0] == _event(1)
 
 
+def test_a_tap_receives_events_in_order_until_closed(bus: Bus) -> None:
+    seqs: list[int] = []
+    tap = bus.tap("telemetry.*", lambda m: seqs.append(m.decode(AcceptedBatch).seq))
+    for seq in range(1, 4):
+        bus.publish(f"telemetry.{VIN}", _event(seq))
+    eventually(lambda: len(seqs) == 3)
+    tap.close()
+    bus.publish(f"telemetry.{VIN}", _event(4))
+    time.sleep(0.1)
+    assert seqs == [1, 2, 3]
+
+
 def test_bytes_events_arrive_as_bytes(bus: Bus) -> None:
     got: list[bytes] = []
     bus.subscribe("raw.>", lambda m: got.append(m.data))

@@ -14,6 +14,7 @@ from volta.config import Settings
 from volta.ingest import Gateway, IngestMetrics
 from volta.store.duckdb_store import DuckDBStore
 from volta.twin import Twin
+from volta.twin.follow import follow
 
 VIN = "JHMZZ1A1XRV000001"
 VIN2 = "JHMZZ1A1XRV000002"
@@ -55,7 +56,10 @@ def make_gateway(catalog: Catalog, store: DuckDBStore) -> Iterator[GatewayFactor
     started: list[Gateway] = []
 
     def make(**overrides: Any) -> Gateway:
-        gateway_args = {"catalog", "store", "twin", "bus", "clock", "metrics", "known_vehicle"}
+        gateway_args = {"catalog", "store", "bus", "clock", "metrics", "known_vehicle"}
+        twin: Twin | None = overrides.pop(
+            "twin", None
+        )  # follows the gateway's bus, as in a Platform
         settings_fields = {
             k: overrides.pop(k)
             for k in list(overrides)
@@ -64,13 +68,14 @@ def make_gateway(catalog: Catalog, store: DuckDBStore) -> Iterator[GatewayFactor
         kwargs: dict[str, Any] = {
             "catalog": catalog,
             "store": store,
-            "twin": Twin(),
             "bus": MemoryBus(),
             "settings": Settings(**settings_fields),
             "clock": lambda: NOW,
             "metrics": IngestMetrics(None),
         }
         kwargs.update(overrides)
+        if twin is not None:
+            follow(kwargs["bus"], twin)
         gw = Gateway(**kwargs)
         started.append(gw)
         return gw

@@ -12,6 +12,7 @@ from volta.config import Settings
 from volta.ingest import Gateway
 from volta.store.duckdb_store import DuckDBStore
 from volta.twin import Twin
+from volta.twin.follow import follow
 
 from .conftest import NOW, SOC, SPEED, T0, VIN, VIN2, message
 
@@ -41,12 +42,12 @@ def stored_rows(store: DuckDBStore) -> list[tuple[object, ...]]:
 def ingest(
     catalog: Catalog, messages: list[tuple[str, bytes]], chunks: list[int]
 ) -> tuple[DuckDBStore, Twin]:
-    store, twin = DuckDBStore(None), Twin()
+    store, twin, bus = DuckDBStore(None), Twin(), MemoryBus()
+    follow(bus, twin)
     gw = Gateway(
         catalog=catalog,
         store=store,
-        twin=twin,
-        bus=MemoryBus(),
+        bus=bus,
         settings=Settings(dedup_window=3),
         clock=lambda: NOW,
     )

@@ -10,6 +10,7 @@ from volta.bus.events import (
     StoredGroup,
     publish_stored,
     stored_subject,
+    tap_stored,
 )
 from volta.bus.memory import MemoryBus
 from volta.config import Settings
@@ -30,6 +31,7 @@ __all__ = [
     "publish_stored",
     "stored_subject",
     "subject_matches",
+    "tap_stored",
 ]
 
 

@@ -71,6 +71,13 @@ class Bus(Protocol):
         (JetStream); engines that do not persist accept and ignore it."""
         ...
 
+    def tap(self, subject_pattern: str, handler: Handler) -> Subscription:
+        """Call `handler(message)` for every event published on a matching subject from now on,
+        at most once: no consumer, no acknowledgement, nothing replayed after a reconnect. For
+        followers that tolerate a gap and mend it otherwise (the twin, ingest rates); on an
+        engine that does not persist it is `subscribe`."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -5,11 +5,11 @@ batch from the gateway's check to the store, the twin and the processors."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import msgspec
 
-from volta.bus.base import Bus
+from volta.bus.base import Bus, Message, Subscription
 from volta.store.base import AcceptedBatch
 
 
@@ -51,3 +51,13 @@ def publish_stored(
         samples += len(event.signal_ids)
     if group:
         bus.publish(subject, StoredGroup(group))
+
+
+def tap_stored(bus: Bus, handler: Callable[[list[AcceptedBatch]], None]) -> Subscription:
+    """Call `handler(batches)` for each group commit any gateway announces from now on, with
+    its batches in commit order (a tap: see `Bus.tap`)."""
+
+    def on_group(message: Message) -> None:
+        handler(message.decode(StoredGroup).batches)
+
+    return bus.tap(STORED_ALL, on_group)

@@ -63,6 +63,10 @@ class MemoryBus:
             self._cache = {}
         return sub
 
+    def tap(self, subject_pattern: str, handler: Handler) -> _Subscription:
+        """`subscribe`: in one process nothing is persisted, so nothing is skipped either."""
+        return self.subscribe(subject_pattern, handler)
+
     def close(self) -> None:
         with self._lock:
             for sub in self._subs:

@@ -1,9 +1,9 @@
 """Ingest activity for the health page: samples/s over a sliding window, last-seen per vehicle.
 
-Fed with what each group commit stored: by the process's own gateway (every transport: MQTT,
-HTTP, in-process) and, in a scale-out API process, by the workers' groups on the bus. Not a bus
-subscriber on every batch: on NATS that would cost the API process a consumer and an
-acknowledgement per batch."""
+Fed with what each group commit stored, as the bus announces it (`follow`): the process's own
+gateway's commits (every transport: MQTT, HTTP, in-process) and, in a scale-out API process,
+the workers'. One call per commit, on a tap: on NATS a consumer with an acknowledgement per
+batch would cost the API process far more."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 
+from volta.bus import Bus, Subscription, tap_stored
 from volta.store.base import AcceptedBatch
 
 
@@ -21,7 +22,8 @@ def _wall_ms() -> int:
 
 class IngestActivity:
     """Counts stored batches per second (ring of 1 s buckets) and remembers when each vehicle
-    was last heard from. Runs in the committer's thread, so it does O(1) work per batch."""
+    was last heard from. Runs in the committer's thread (in-process bus), so it does O(1) work
+    per batch."""
 
     def __init__(self, clock: Callable[[], int] = _wall_ms, window_s: int = 10) -> None:
         self._clock = clock
@@ -44,6 +46,10 @@ class IngestActivity:
             bucket = self._buckets[-1]
             bucket[1] += len(stored)
             bucket[2] += sum(len(event.signal_ids) for event in stored)
+
+    def follow(self, bus: Bus) -> Subscription:
+        """Count every group commit announced on `bus` from now on."""
+        return tap_stored(bus, self.record)
 
     def rates(self) -> tuple[float, float]:
         """(batches/s, samples/s) over the last full `window_s` seconds."""

@@ -1,13 +1,14 @@
-"""The gateway: prepared batches → de-duplicate → group commit → twin, bus, metrics → answers.
+"""The gateway: prepared batches → de-duplicate → group commit → bus, metrics → answers.
 
 Every transport (MQTT, HTTP, in-process) hands raw messages to one `Gateway`. A committer
 thread collects them for up to `commit_max_delay_ms` or `commit_max_batches` and prepares them
 (`pipeline.prepare`); a writer thread then, group by group in order, drops re-sent ones,
-writes the rest and every quarantine record in ONE store transaction, and only then updates
-the twin, publishes what the commit stored (`StoredGroup`s on `stored.{source}`) and calls
-each message's `on_done`. So an answer (an MQTT PUBACK) always means "durably stored" — or, with
-`error="store_unavailable"`, "not stored, send again". The two threads overlap the Python
-work of preparing a group with the store's work on the previous one.
+writes the rest and every quarantine record in ONE store transaction, and only then publishes
+what the commit stored (`StoredGroup`s on `stored.{source}`: the twin, the ingest rates and the
+processors follow them; see `twin.follow`) and calls each message's `on_done`. So an answer
+(an MQTT PUBACK) always means "durably stored" — or, with `error="store_unavailable"`, "not
+stored, send again". The two threads overlap the Python work of preparing a group with the
+store's work on the previous one.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from volta.ingest.dedup import Dedup
 from volta.ingest.metrics import IngestMetrics
 from volta.ingest.pipeline import Limits, Prepared, prepare, prepare_many, refusal
 from volta.store.base import AcceptedBatch, QuarantineRecord, TelemetryStore
-from volta.twin import Twin
 from volta.wire import is_valid_vin
 
 log = logging.getLogger(__name__)
@@ -90,24 +90,20 @@ class Gateway:
         *,
         catalog: Catalog,
         store: TelemetryStore,
-        twin: Twin | None,
         bus: Bus,
         settings: Settings,
         clock: Callable[[], int] = wall_clock_ms,
         metrics: IngestMetrics | None = None,
         known_vehicle: Callable[[str], bool] | None = None,
-        on_stored: Callable[[list[AcceptedBatch]], None] | None = None,
         source: int = 0,
     ) -> None:
         self.catalog = catalog
         self.store = store
-        self.twin = twin
         self.bus = bus
         self.settings = settings
         self.clock = clock
         self.metrics = metrics if metrics is not None else IngestMetrics(None)
         self.known_vehicle = known_vehicle
-        self.on_stored = on_stored  # called once per commit with what it stored, in order
         self.subject = stored_subject(source)  # source: this gateway's worker index
         self._limits = Limits.from_settings(settings, 0)
         self._dedup = Dedup(store, settings.dedup_window)
@@ -404,24 +400,13 @@ class Gateway:
         return self._answer(prepared, duplicate, already, quarantine, seconds)
 
     def _after_commit(self, batches: list[AcceptedBatch], already: set[tuple[str, int]]) -> None:
-        twin = self.twin
-        # What the store was given is what is announced: no copy per batch on the hot path.
+        # What the store was given is what is announced: no copy per batch on the hot path. On
+        # the in-process bus the followers (twin, ingest rates) run here, before any answer.
         stored = [b for b in batches if (b.vin, b.seq) not in already] if already else batches
-        for b in stored:
-            try:
-                if twin is not None:
-                    twin.apply(b)
-            except Exception:  # stored is stored: a twin fault must not un-ack it
-                log.exception("twin update for %s/%s failed", b.vin, b.seq)
         try:
             publish_stored(self.bus, self.subject, stored)
-        except Exception:  # nor a bus fault: the store is the system of record
+        except Exception:  # stored is stored: a bus fault must not un-ack it
             log.exception("announcing %d stored batches failed", len(stored))
-        if self.on_stored is not None and stored:
-            try:
-                self.on_stored(stored)
-            except Exception:
-                log.exception("post-commit hook for %d batches failed", len(stored))
 
     def _answer(
         self,
