@@ -218,7 +218,7 @@ def scale_out(
     from volta.config import Settings
     from volta.platform import Platform
     from volta.store.postgres_store import Server
-    from volta.workers import Supervisor, worker_command
+    from volta.supervisor import Supervisor, worker_command
 
     with PrivatePostgres(durable=True) as pg, PrivateNats() as nats:
         data_dir = Path(tempfile.mkdtemp(prefix="volta-fleet-"))

@@ -11,6 +11,7 @@ import msgspec
 import pytest
 from typer.testing import CliRunner
 
+from volta.assembly import worker_client_id
 from volta.bus import (
     STORED_ALL,
     MemoryBus,
@@ -24,12 +25,8 @@ from volta.errors import BadRequest
 from volta.ingest.mqtt import MqttTransport
 from volta.platform import Platform
 from volta.store.base import AcceptedBatch
-from volta.workers import (
-    Supervisor,
-    check_scale_out,
-    settings_env,
-    worker_client_id,
-)
+from volta.supervisor import Supervisor, settings_env
+from volta.workers import check_scale_out
 
 PG = "postgresql://volta:s3cret@db:5432/volta"
 SCALE_OUT = {"store": PG, "bus": "nats://nats:4222", "mqtt": "mqtt://broker:1883"}

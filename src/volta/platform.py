@@ -9,17 +9,16 @@ from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry
 
+from volta import assembly
 from volta.battery.watch import FadeWatch
 from volta.bus import open_bus
 from volta.catalog import Catalog, default_catalog
 from volta.commands.service import CommandMetrics, CommandService, MqttCommandLink
 from volta.commands.store import SQLiteCommandStore
 from volta.config import Settings
-from volta.derived.columns import signal_ids
 from volta.derived.processor import DriverServices
 from volta.derived.store import SQLiteDerivedStore
 from volta.ingest.activity import IngestActivity
-from volta.ingest.gateway import Gateway
 from volta.ingest.metrics import IngestMetrics
 from volta.ingest.mqtt import MqttTransport
 from volta.places.store import PlaceBook
@@ -69,35 +68,26 @@ class Platform:
         loaded = self.twin.load(self.store)
         self.metrics_registry = CollectorRegistry()
         self.metrics = IngestMetrics(self.metrics_registry)
-        self.gateway = Gateway(
-            catalog=self.catalog,
-            store=self.store,
-            bus=self.bus,
-            settings=settings,
+        self.gateway = assembly.gateway(
+            settings,
+            self.catalog,
+            self.store,
+            self.bus,
+            self.registry if require_registered else None,
+            self.metrics,
             clock=clock,
-            metrics=self.metrics,
-            known_vehicle=self.registry.has_vehicle if require_registered else None,
         )
         self.derived = SQLiteDerivedStore.open(settings.data_dir)
         self.places = PlaceBook.open(settings.data_dir)
         self.fade = FadeWatch(self.derived, self.registry, clock)
         self.services: DriverServices | None = None
         if not follow_workers:
-            self.services = DriverServices(
-                self.bus,
-                self.derived,
-                signal_ids(self.catalog),
-                telemetry=self.store,
-                tagger=self.places.tagger,
+            self.services = assembly.driver_services(
+                self.catalog, self.store, self.bus, self.derived, self.places
             )
         self.mqtt: MqttTransport | None = None
         if settings.mqtt:
-            self.mqtt = MqttTransport(
-                self.gateway,
-                url=settings.mqtt,
-                topic_prefix=settings.mqtt_topic_prefix,
-                client_id=settings.mqtt_client_id,
-            )
+            self.mqtt = assembly.mqtt_transport(settings, settings.mqtt, self.gateway)
         # remote commands: stored in commands.sqlite, sent over MQTT when there is a broker
         self.commands = CommandService(
             SQLiteCommandStore.open(settings.data_dir),

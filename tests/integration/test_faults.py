@@ -31,7 +31,7 @@ from volta.config import Settings
 from volta.platform import Platform
 from volta.registry import Role
 from volta.store.postgres_store import Server
-from volta.workers import Supervisor
+from volta.supervisor import Supervisor
 
 from .conftest import Servers
 

@@ -37,7 +37,8 @@ def serve(
     from volta.config import Settings
     from volta.errors import BadRequest
     from volta.platform import Platform
-    from volta.workers import check_scale_out, scale_out_supervisor
+    from volta.supervisor import scale_out_supervisor
+    from volta.workers import check_scale_out
 
     logs.configure(log_level)
     given: dict[str, Any] = {

@@ -1,0 +1,85 @@
+"""The parts that several kinds of Volta process run, each built one way for all of them.
+
+The embedded process (`platform.Platform`), a gateway worker (`workers.GatewayWorker`) and the
+processors process (`workers.Processors`) differ in which parts they have, not in how a part
+is put together: that is here, once. Each factory only builds; starting, stopping and closing
+stay with the process that owns the part.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from volta.bus import Bus
+from volta.catalog import Catalog
+from volta.config import Settings
+from volta.derived.columns import signal_ids
+from volta.derived.processor import DriverServices
+from volta.derived.store import DerivedStore
+from volta.ingest.gateway import Gateway, wall_clock_ms
+from volta.ingest.metrics import IngestMetrics
+from volta.ingest.mqtt import MqttTransport
+from volta.places.store import PlaceBook
+from volta.registry import Registry
+from volta.store.base import TelemetryStore
+
+
+def gateway(
+    settings: Settings,
+    catalog: Catalog,
+    store: TelemetryStore,
+    bus: Bus,
+    registry: Registry | None,
+    metrics: IngestMetrics,
+    *,
+    clock: Callable[[], int] = wall_clock_ms,
+    source: int = 0,
+) -> Gateway:
+    """A gateway that stores into `store` and announces each commit on `bus` as
+    `stored.{source}`. It admits only vehicles of `registry`; None admits any VIN (benchmarks)."""
+    return Gateway(
+        catalog=catalog,
+        store=store,
+        bus=bus,
+        settings=settings,
+        clock=clock,
+        metrics=metrics,
+        known_vehicle=registry.has_vehicle if registry is not None else None,
+        source=source,
+    )
+
+
+def worker_client_id(settings: Settings, index: int) -> str:
+    """The persistent-session client id of worker `index`: the same across restarts, so the
+    broker hands a restarted worker what its predecessor had not acknowledged."""
+    return f"{settings.mqtt_client_id}-{index}"
+
+
+def mqtt_transport(
+    settings: Settings, url: str, gateway: Gateway, worker: int | None = None
+) -> MqttTransport:
+    """The MQTT transport that feeds `gateway` from the broker at `url`: the process's own
+    subscription, or, for gateway worker `worker`, its share of the shared subscription with
+    the worker's persistent session."""
+    if worker is None:
+        return MqttTransport(
+            gateway,
+            url=url,
+            topic_prefix=settings.mqtt_topic_prefix,
+            client_id=settings.mqtt_client_id,
+        )
+    return MqttTransport(
+        gateway,
+        url=url,
+        topic_prefix=settings.mqtt_topic_prefix,
+        client_id=worker_client_id(settings, worker),
+        shared_group=settings.mqtt_shared_group,
+    )
+
+
+def driver_services(
+    catalog: Catalog, store: TelemetryStore, bus: Bus, derived: DerivedStore, places: PlaceBook
+) -> DriverServices:
+    """The driver services (drives, charges, battery health, places) on `bus`'s stored batches,
+    reading `store` and writing `derived`; not started."""
+    return DriverServices(bus, derived, signal_ids(catalog), telemetry=store, tagger=places.tagger)
