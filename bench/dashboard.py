@@ -35,6 +35,7 @@ from volta.platform import Platform
 from volta.registry import Role
 from volta.sim.roads import RoadGraph, load_roads
 from volta.store.base import AcceptedBatch
+from volta.tuning import tune_for_ingest
 
 CHROMIUM = os.environ.get("VOLTA_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -210,6 +211,7 @@ def main() -> None:
         raise SystemExit(f"{CHROMIUM} is missing: run scripts/browser.sh")
     with tempfile.TemporaryDirectory() as data_dir:
         platform = Platform(Settings(data_dir=Path(data_dir), mqtt=None), require_registered=False)
+        tune_for_ingest()  # as `volta serve` does
         platform.start()
         token = platform.registry.issue_token(Role.OPERATOR).token
         feed = Feed(platform, Walkers(load_roads(), args.vehicles))

@@ -283,6 +283,7 @@ def embedded(
 ) -> Iterator[tuple[dict[str, Callable[[], list[int]]], Callable[[], tuple[int, int]]]]:
     from volta.config import Settings
     from volta.platform import Platform
+    from volta.tuning import tune_for_ingest
 
     data_dir = Path(tempfile.mkdtemp(prefix="volta-fleet-embedded-"))
     settings = Settings(
@@ -293,6 +294,7 @@ def embedded(
     )
     platform = Platform(settings, require_registered=False)
     latency.listen(platform.twin, sampled)
+    tune_for_ingest()  # as `volta serve` does
     platform.start()
     components = {
         "mosquitto": lambda: [mosquitto.pid] if mosquitto.pid else [],

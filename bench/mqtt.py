@@ -151,6 +151,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from volta.ingest.mqtt import MqttTransport
     from volta.platform import Platform
     from volta.registry import Role
+    from volta.tuning import tune_for_ingest
     from volta.twin import Changes
 
     run_id = uuid.uuid4().hex[:10]
@@ -177,6 +178,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     for vin in vins:
         platform.twin.subscribe(vin, on_change)
     operators = [platform.registry.issue_token(Role.OPERATOR).token for _ in range(12)]
+    tune_for_ingest()  # as `volta serve` does
     platform.start()
     assert isinstance(platform.mqtt, MqttTransport) and platform.mqtt.connected, (
         "broker not reached"

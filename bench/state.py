@@ -127,7 +127,7 @@ def deployment(
     """The server under test, the broker its vehicles publish to, and (scale-out) the private
     Mosquitto to wait on for the workers' shared subscriptions (else None)."""
     code = SERVER_CODE
-    if args.switch_interval is not None:  # the gateway only ever lowers it, so a lower one stays
+    if args.switch_interval is not None:  # `volta serve` only ever lowers it: a lower one stays
         code = f"import sys; sys.setswitchinterval({args.switch_interval!r}); {code}"
     serve = [
         *("serve", "--data-dir", str(data_dir), "--port", str(port), "--log-level", "warning"),

@@ -40,12 +40,14 @@ def demo(
     from volta.config import Settings
     from volta.platform import Platform
     from volta.registry.model import Role
+    from volta.tuning import tune_for_ingest
 
     if speedup <= 0:
         raise typer.BadParameter("--speedup must be > 0 (the demo runs paced)")
     logs.configure("warning")
     settings = Settings(data_dir=data_dir, host=host, port=port)
     platform = Platform(settings)
+    tune_for_ingest()
     platform.start()
     fleet_config = _fleet_config(vehicles, seed)
     _register_fleet(platform, fleet_config)

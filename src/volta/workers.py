@@ -31,6 +31,7 @@ from volta.places.store import PlaceBook
 from volta.registry import SQLiteRegistry
 from volta.store import open_store
 from volta.supervisor import background_process
+from volta.tuning import tune_for_ingest
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +127,7 @@ def run_worker(settings: Settings, index: int, *, require_registered: bool = Tru
     """Run one worker until SIGTERM or SIGINT, then stop it cleanly."""
     stop = background_process(settings)
     worker = GatewayWorker(settings, index, require_registered=require_registered)
+    tune_for_ingest()
     worker.start()
     try:
         stop.wait()

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from volta.ingest.gateway import IngestResult
+from volta.ingest.commit import IngestResult
 from volta.ingest.mqtt import MqttTransport
 
 from .conftest import BROKER_URL, VIN, MqttNames, Publisher, batch, wait_for

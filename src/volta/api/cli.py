@@ -38,6 +38,7 @@ def serve(
     from volta.errors import BadRequest
     from volta.platform import Platform
     from volta.supervisor import scale_out_supervisor
+    from volta.tuning import tune_for_ingest
     from volta.workers import check_scale_out
 
     logs.configure(log_level)
@@ -64,6 +65,7 @@ def serve(
         platform = Platform(settings.model_copy(update={"mqtt": None}), follow_workers=True)
         app = create_app(platform, run_platform=True)
         supervised(app, scale_out_supervisor(workers, settings))
+    tune_for_ingest()  # everything this process keeps is built: tune it before serving
     # The app's lifespan starts the platform and, on SIGTERM/SIGINT, stops it cleanly.
     uvicorn.run(
         app,

@@ -21,7 +21,7 @@ from volta.errors import (
     Unavailable,
     VoltaError,
 )
-from volta.ingest.gateway import IngestResult
+from volta.ingest.commit import IngestResult
 from volta.platform import Platform
 from volta.registry import Role
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from volta.ingest.gateway import Gateway, IngestResult
+from volta.ingest.commit import IngestResult
+from volta.ingest.gateway import Gateway
 
 
 class InProcessTransport:

@@ -45,7 +45,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from volta.backoff import backoff_delay
 from volta.errors import BadRequest
-from volta.ingest.gateway import IngestResult
+from volta.ingest.commit import IngestResult
 from volta.wire import vin_from_topic
 
 log = logging.getLogger(__name__)

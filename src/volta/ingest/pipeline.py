@@ -119,9 +119,7 @@ def _open(payload: bytes, vin: str, received_ms: int, limits: Limits) -> Prepare
             f"batch is {len(payload)} bytes, over the limit of {limits.max_batch_bytes}",
         )
     if not is_valid_vin(vin):
-        return refuse(
-            codes.INVALID_VIN, f"{vin!r} is not a valid VIN (17 of A-Z/0-9 without I, O, Q)"
-        )
+        return refuse(codes.INVALID_VIN, invalid_vin_reason(vin))
     try:
         decoded = decode_batch(payload, limits.max_batch_bytes)
     except PayloadTooLarge as err:
@@ -171,6 +169,12 @@ def refusal(
     raw = payload[: limits.quarantine_max_bytes]
     record = QuarantineRecord(received_ms, reason, code, vin=vin, seq=seq, raw=raw)
     return Prepared(vin, seq, received_ms, None, [record], code, reason)
+
+
+def invalid_vin_reason(vin: str) -> str:
+    """Why a message is refused when what names its vehicle (an MQTT topic level, a URL
+    segment) is not a VIN."""
+    return f"{vin!r} is not a valid VIN (17 of A-Z/0-9 without I, O, Q)"
 
 
 def _by_index(record: QuarantineRecord) -> int:

@@ -154,9 +154,11 @@ def _embedded(config: FleetConfig, fmt: str) -> tuple[Platform, Sender]:
     from volta.config import Settings
     from volta.ingest.inproc import InProcessTransport
     from volta.platform import Platform
+    from volta.tuning import tune_for_ingest
 
     overrides: dict[str, Any] = {}  # everything from VOLTA_* / .env
     platform = Platform(Settings(**overrides))
+    tune_for_ingest()
     platform.start()
     for vin, model in roster(config):
         if not platform.registry.has_vehicle(vin):
