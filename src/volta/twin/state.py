@@ -1,6 +1,6 @@
 """The digital twin: the latest value of every signal of every vehicle, in memory.
 
-One writer (the gateway's committer) applies stored batches; many readers (API, WebSocket)
+One writer (`twin.follow`, from the bus) applies stored batches; many readers (API, WebSocket)
 read one vehicle at a time. Each vehicle has its own lock, so a busy car never blocks reads
 of another, and a subscriber's callback runs after the vehicle's lock is released.
 """
@@ -74,8 +74,9 @@ class Twin:
 
     def apply(self, batch: AcceptedBatch) -> Changes:
         """Merge one stored batch, notify the vehicle's listeners, return what changed (only
-        computed when someone listens: an empty dict otherwise). One writer at a time: the
-        gateway calls it under its commit lock."""
+        computed when someone listens: an empty dict otherwise). One writer at a time:
+        `follow` calls it from the bus (the gateway's writer thread on the in-process bus, the
+        tap's thread on NATS)."""
         sids, ts = batch.signal_ids, batch.ts
         if not sids:
             return {}
@@ -172,8 +173,8 @@ class Twin:
     def subscribe(self, vin: str, listener: Listener) -> Callable[[], None]:
         """Call `listener(vin, changes)` after each commit that changes this vehicle.
 
-        It runs in the gateway's writer thread, so it must be quick (hand off to a queue or an
-        event loop). Returns a function that unsubscribes."""
+        It runs in the thread that applies batches (see `apply`), so it must be quick (hand
+        off to a queue or an event loop). Returns a function that unsubscribes."""
         vehicle = self._vehicle(vin)
         with vehicle.lock:
             vehicle.listeners = (*vehicle.listeners, listener)
