@@ -24,12 +24,12 @@ from pathlib import Path
 import numpy as np
 
 from volta.bus import MemoryBus
-from volta.derived.analysis import analyse
 from volta.derived.columns import PATHS, Series
-from volta.derived.processor import DriverServices
 from volta.derived.store import SQLiteDerivedStore
 from volta.places.core import Place, Tagger, Tariff
 from volta.places.roads import road_names
+from volta.processors.analysis import analyse
+from volta.processors.processor import DriverServices
 from volta.store.base import AcceptedBatch
 
 START_MS = 1_767_225_600_000  # 2026-01-01T00:00Z

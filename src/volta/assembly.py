@@ -14,12 +14,12 @@ from volta.bus import Bus
 from volta.catalog import Catalog
 from volta.config import Settings
 from volta.derived.columns import signal_ids
-from volta.derived.processor import DriverServices
 from volta.derived.store import DerivedStore
 from volta.ingest.gateway import Gateway, wall_clock_ms
 from volta.ingest.metrics import IngestMetrics
 from volta.ingest.mqtt import MqttTransport
 from volta.places.store import PlaceBook
+from volta.processors.processor import DriverServices
 from volta.registry import Registry
 from volta.store.base import TelemetryStore
 

@@ -26,9 +26,9 @@ def _register_all() -> None:
     from volta.api.cli import register as register_serve
     from volta.broker.cli import register as register_broker
     from volta.demo import register as register_demo
-    from volta.derived.cli import register as register_recompute
     from volta.doctor import register as register_doctor
     from volta.ingest.cli import register as register_send
+    from volta.processors.cli import register as register_recompute
     from volta.registry.cli import register as register_registry
     from volta.sim.cli import register as register_sim
     from volta.store.cli import register as register_migrate

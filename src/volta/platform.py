@@ -16,12 +16,12 @@ from volta.catalog import Catalog, default_catalog
 from volta.commands.service import CommandMetrics, CommandService, MqttCommandLink
 from volta.commands.store import SQLiteCommandStore
 from volta.config import Settings
-from volta.derived.processor import DriverServices
 from volta.derived.store import SQLiteDerivedStore
 from volta.ingest.activity import IngestActivity
 from volta.ingest.metrics import IngestMetrics
 from volta.ingest.mqtt import MqttTransport
 from volta.places.store import PlaceBook
+from volta.processors.processor import DriverServices
 from volta.registry import Registry, SQLiteRegistry
 from volta.store import open_store
 from volta.twin.follow import follow

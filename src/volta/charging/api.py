@@ -9,8 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from volta.api.auth import PlatformDep, ReaderDep
-from volta.charging.core import Charge
-from volta.derived.api import (
+from volta.api.lists import (
     LIST_RESPONSES,
     ListFormat,
     Page,
@@ -18,6 +17,7 @@ from volta.derived.api import (
     next_before,
     page_params,
 )
+from volta.charging.core import Charge
 from volta.errors import NotFound
 
 router = APIRouter(prefix="/v1/vehicles", tags=["charging"])

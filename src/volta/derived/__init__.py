@@ -1,2 +1,2 @@
-"""What the driver services share: the signals they read, columnar samples, their result
-store, the incremental runner on the bus and the batch recompute."""
+"""What the driver services share: the signals they read, columnar samples and their result
+store. The runners that call the services live in `volta.processors`."""

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from volta.api.auth import PlatformDep, ReaderDep
-from volta.derived.api import (
+from volta.api.lists import (
     LIST_RESPONSES,
     ListFormat,
     Page,

@@ -8,8 +8,8 @@ import msgspec
 from fastapi import APIRouter, Depends, Query
 
 from volta.api.auth import OperatorDep, PlatformDep, ReaderDep
+from volta.api.lists import Page, page_params
 from volta.charging.core import Charge
-from volta.derived.api import Page, page_params
 from volta.drives.core import Drive
 from volta.platform import Platform
 from volta.stats.core import Period, summarise

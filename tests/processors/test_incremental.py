@@ -6,19 +6,18 @@ from pathlib import Path
 
 import msgspec
 
+from servicekit.pipeline import Fed, events, feed
 from sim.simrun import Day, fleet_day
 from volta.battery.core import CapacitySample
 from volta.bus import MemoryBus
 from volta.catalog import default_catalog
 from volta.charging.core import Charge
-from volta.derived.analysis import KINDS
 from volta.derived.columns import signal_ids
-from volta.derived.processor import DriverServices
-from volta.derived.recompute import recompute
 from volta.derived.store import SQLiteDerivedStore
 from volta.drives.core import Drive
-
-from .pipeline import Fed, events, feed
+from volta.processors.analysis import KINDS
+from volta.processors.processor import DriverServices
+from volta.processors.recompute import recompute
 
 TYPES: dict[str, type[msgspec.Struct]] = {
     "drive": Drive,

@@ -29,12 +29,12 @@ from numpy.typing import NDArray
 from volta.bus import Bus, Message, StoredGroup, Subscription
 from volta.bus.events import STORED_ALL
 from volta.charging.core import Charge
-from volta.derived.analysis import KINDS, Results, analyse
 from volta.derived.columns import Series
 from volta.derived.store import DerivedStore
 from volta.drives.core import SETTLE_MS, Drive
 from volta.places.core import Tagger
 from volta.places.tag import retag
+from volta.processors.analysis import KINDS, Results, analyse
 from volta.store.base import AcceptedBatch, TelemetryStore
 
 __all__ = ["DriverServices"]

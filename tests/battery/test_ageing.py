@@ -9,15 +9,14 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from battery.ageing import FAST, SampledYear, sampled_year
 from volta.api import create_app
 from volta.battery.core import DAY_MS, health
 from volta.battery.watch import nominal_kwh
 from volta.config import Settings
-from volta.derived.analysis import Results, analyse
 from volta.platform import Platform
+from volta.processors.analysis import Results, analyse
 from volta.registry import Role
-
-from .ageing import FAST, SampledYear, sampled_year
 
 SOH_TOLERANCE_PP = 2.0
 

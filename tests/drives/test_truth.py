@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from servicekit.pipeline import Fed
 from volta.charging.core import Charge
 from volta.drives.core import Drive
-
-from .pipeline import Fed
 
 BOUNDARY_MS = 10_000
 ODOMETER_RESOLUTION_M = 1.0

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from servicekit.pipeline import Fed
 from volta.api import create_app
 from volta.registry import Role
-
-from .pipeline import Fed
 
 SOH_TOLERANCE_PP = 2.0
 

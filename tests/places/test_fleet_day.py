@@ -1,5 +1,5 @@
 """Places, addresses and cost on the simulated fleet-day: homes and public chargers as places
-with tariffs (tests/derived/pipeline.py), checked against where the cars truly were."""
+with tariffs (tests/servicekit/pipeline.py), checked against where the cars truly were."""
 
 from __future__ import annotations
 
@@ -8,14 +8,13 @@ from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 
+from servicekit.pipeline import AC_TARIFF, DC_TARIFF, HOME_RADIUS_M, HOME_TARIFF, Fed
 from volta.api import create_app
 from volta.charging.core import Charge
 from volta.drives.core import Drive
 from volta.places.core import distance_m
 from volta.places.roads import road_names
 from volta.registry import Role
-
-from .pipeline import AC_TARIFF, DC_TARIFF, HOME_RADIUS_M, HOME_TARIFF, Fed
 
 ENERGY_TOLERANCE = 0.01
 _HELSINKI = ZoneInfo("Europe/Helsinki")

@@ -10,10 +10,9 @@ from itertools import pairwise
 import pytest
 from fastapi.testclient import TestClient
 
+from servicekit.pipeline import Fed
 from volta.api import create_app
 from volta.registry import Role
-
-from .pipeline import Fed
 
 
 @pytest.fixture(scope="module")

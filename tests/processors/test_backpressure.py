@@ -8,17 +8,16 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from servicekit.pipeline import events
 from sim.simrun import fleet_day
 from volta.bus import MemoryBus
 from volta.bus.events import StoredGroup, stored_subject
 from volta.catalog import default_catalog
 from volta.charging.core import Charge
 from volta.derived.columns import signal_ids
-from volta.derived.processor import DriverServices
 from volta.derived.store import Record, SQLiteDerivedStore
 from volta.drives.core import Drive
-
-from .pipeline import events
+from volta.processors.processor import DriverServices
 
 BOUND = 8
 

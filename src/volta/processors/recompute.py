@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from volta.catalog import Catalog
-from volta.derived.analysis import KINDS, Results, analyse
 from volta.derived.columns import PATHS, signal_ids
 from volta.derived.store import DerivedStore
 from volta.places.core import Tagger
+from volta.processors.analysis import KINDS, Results, analyse
 from volta.store.base import TelemetryStore
 
 __all__ = ["recompute"]

@@ -1,4 +1,6 @@
-"""One simulated fleet-day through the real pipeline, shared by the driver-service tests."""
+"""One simulated fleet-day through the real pipeline, shared by the driver-service tests of
+every package (drives, charging, battery, places, stats, timeline, processors): it is built
+once per session, the first time a test asks for it."""
 
 from __future__ import annotations
 
@@ -6,12 +8,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from servicekit.pipeline import Fed, feed
 from sim.simrun import fleet_day
 
-from .pipeline import Fed, feed
 
-
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="session")
 def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fed]:
     run = feed(fleet_day(), tmp_path_factory.mktemp("fleet"))
     run.platform.services.flush(complete=True)

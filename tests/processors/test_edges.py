@@ -9,9 +9,9 @@ import numpy as np
 from volta.bus import MemoryBus
 from volta.charging.core import detect_charges
 from volta.derived.columns import PATHS, Series
-from volta.derived.processor import DriverServices
 from volta.derived.store import SQLiteDerivedStore
 from volta.drives.core import Drive, detect_drives
+from volta.processors.processor import DriverServices
 from volta.store.base import AcceptedBatch
 
 VIN = "JHMZZ1A1XRV000001"

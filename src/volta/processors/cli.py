@@ -22,9 +22,9 @@ def recompute_command(
     the DuckDB store admits one process)."""
     from volta.catalog import default_catalog
     from volta.config import Settings
-    from volta.derived.recompute import recompute
     from volta.derived.store import SQLiteDerivedStore
     from volta.places.store import PlaceBook
+    from volta.processors.recompute import recompute
     from volta.registry import SQLiteRegistry
     from volta.store import open_store
 

@@ -1,0 +1,1 @@
+"""What the driver-service tests share: the fed fleet-day (`pipeline`)."""
