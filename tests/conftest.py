@@ -7,9 +7,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from fastapi.testclient import TestClient
 
 from servicekit.pipeline import Fed, feed
 from sim.simrun import fleet_day
+from volta.api import create_app
 
 
 @pytest.fixture(scope="session")
@@ -18,3 +20,9 @@ def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fed]:
     run.platform.services.flush(complete=True)
     yield run
     run.platform.stop()
+
+
+@pytest.fixture(scope="module")
+def fed_client(fed: Fed) -> Iterator[TestClient]:
+    """The HTTP API over the fed platform."""
+    yield TestClient(create_app(fed.platform))
