@@ -5,17 +5,21 @@ once per session, the first time a test asks for it."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
-from fastapi.testclient import TestClient
 
-from servicekit.pipeline import Fed, feed
-from sim.simrun import fleet_day
-from volta.api import create_app
+if TYPE_CHECKING:  # imported by the fixtures: a run that needs no fleet-day does not pay for it
+    from fastapi.testclient import TestClient
+
+    from servicekit.pipeline import Fed
 
 
 @pytest.fixture(scope="session")
 def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fed]:
+    from servicekit.pipeline import feed
+    from sim.simrun import fleet_day
+
     run = feed(fleet_day(), tmp_path_factory.mktemp("fleet"))
     run.platform.services.flush(complete=True)
     yield run
@@ -25,4 +29,8 @@ def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fed]:
 @pytest.fixture(scope="module")
 def fed_client(fed: Fed) -> Iterator[TestClient]:
     """The HTTP API over the fed platform."""
+    from fastapi.testclient import TestClient
+
+    from volta.api import create_app
+
     yield TestClient(create_app(fed.platform))
