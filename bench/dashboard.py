@@ -31,9 +31,10 @@ import uvicorn
 
 from volta.api import create_app
 from volta.config import Settings
+from volta.geo.graph import RoadGraph
+from volta.geo.osm import load_roads
 from volta.platform import Platform
 from volta.registry import Role
-from volta.sim.roads import RoadGraph, load_roads
 from volta.store.base import AcceptedBatch
 from volta.tuning import tune_for_ingest
 

@@ -17,8 +17,8 @@ import time
 
 import msgspec
 
+from volta.geo.osm import load_roads
 from volta.sim.fleet import Fleet, FleetConfig
-from volta.sim.roads import load_roads
 from volta.sim.signals import Telemetry
 
 _START_MS = 1_767_596_400_000  # 2026-01-05 07:00 UTC = 09:00 in Helsinki (UTC+2), a Monday

@@ -7,7 +7,7 @@ import struct
 import numpy as np
 
 from volta.api.fleet import AWAKE_MS, OFFLINE_MS, VehicleState, states_of
-from volta.sim.roads import load_roads
+from volta.geo.osm import load_roads
 
 from .conftest import SOC, SPEED, VIN, Api, batch, bearer, now_ms
 

@@ -14,11 +14,11 @@ from numpy.typing import NDArray
 from sim.simrun import START_MS, helsinki
 from volta.catalog import default_catalog
 from volta.derived.columns import PATHS, Series
-from volta.sim import physics
 from volta.sim.faults import FaultRates
 from volta.sim.fleet import Fleet, FleetConfig
 from volta.sim.signals import SIGNALS, Telemetry
 from volta.sim.truth import SohTruth
+from volta.vehicles import physics
 from volta.wire import Batch
 
 MODEL = "renault_zoe_ze50_2022"

@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from volta.commands.wire import CommandAck, CommandMessage
+from volta.geo.graph import RoadGraph
+from volta.geo.osm import load_roads
 from volta.sim.commands import serve_commands
 from volta.sim.faults import FaultRates
 from volta.sim.fleet import Fleet, FleetConfig
-from volta.sim.roads import RoadGraph, load_roads
 from volta.sim.senders import Sender
 from volta.sim.signals import Telemetry
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cache
 
+from volta.geo.graph import RoadGraph
+from volta.geo.osm import load_roads
 from volta.sim.faults import FaultRates
 from volta.sim.fleet import Fleet, FleetConfig
-from volta.sim.roads import RoadGraph, load_roads
 from volta.sim.signals import Telemetry
 from volta.sim.truth import Truth
 from volta.wire import Batch

@@ -11,8 +11,8 @@ import typer
 from typer.testing import CliRunner
 
 from volta.sim.cli import register
-from volta.sim.physics import drive_cycle_energy
-from volta.sim.vehicle_model import load_model
+from volta.vehicles.model import load_model
+from volta.vehicles.physics import drive_cycle_energy
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +73,7 @@ def test_an_uphill_grade_column_costs_energy(app: typer.Typer, tmp_path: Path) -
 
 def test_a_model_file_path_is_accepted(app: typer.Typer, tmp_path: Path) -> None:
     trace = write_trace(tmp_path / "t.csv", "time_s,speed_mps", accelerate_cruise_stop())
-    model = Path(__file__).parents[2] / "src/volta/sim/models/tesla_model_3_rwd_2022.toml"
+    model = Path(__file__).parents[2] / "src/volta/vehicles/models/tesla_model_3_rwd_2022.toml"
     code, out = run(app, "--vehicle", str(model), "--cycle", str(trace))
     assert code == 0, out
     assert json.loads(out)["vehicle"] == "tesla_model_3_rwd_2022"

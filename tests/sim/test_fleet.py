@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from volta.sim.roads import haversine_m
+from volta.geo.distance import haversine_m
 from volta.wire import Batch
 
 from .simrun import LEAKY, LOW, START_MS, fleet_day

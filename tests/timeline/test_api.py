@@ -36,7 +36,7 @@ def test_timeline_covers_the_day_with_drives_charges_and_sleep(
 def test_vampire_drain_asleep_matches_the_models_sleep_power(
     fed: Fed, fed_client: TestClient
 ) -> None:
-    from volta.sim.vehicle_model import load_model
+    from volta.vehicles.model import load_model
 
     op = bearer(fed.platform.registry.issue_token(Role.OPERATOR).token)
     day0 = fed.day.truth.drives[0].start_ms // 86_400_000 * 86_400_000

@@ -11,7 +11,8 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from volta.api.auth import CallerDep
-from volta.sim.roads import RoadGraph, load_roads
+from volta.geo.graph import RoadGraph
+from volta.geo.osm import load_roads
 
 router = APIRouter(prefix="/v1/map", tags=["map"])
 

@@ -24,7 +24,7 @@ REFRESH_MS = 15 * 60_000
 def nominal_kwh(model: str | None) -> float | None:
     """A model's usable capacity when new, for the models the platform knows (else None:
     SoH falls back to what the BMS reports, and the vehicle has no fleet norm)."""
-    from volta.sim.vehicle_model import load_model
+    from volta.vehicles.model import load_model
 
     if not model:
         return None

@@ -22,8 +22,8 @@ from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
 from volta.errors import BadRequest
+from volta.geo.distance import EARTH_RADIUS_M
 from volta.places.roads import RoadNames
-from volta.sim.roads import EARTH_RADIUS_M
 
 __all__ = ["SLOT_MS", "Label", "Place", "Tagger", "Tariff", "TouWindow", "distance_m"]
 
@@ -106,7 +106,7 @@ _NOWHERE = Label(None, None)
 
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance (haversine), metres: `volta.sim.roads.haversine_m` for one pair of
+    """Great-circle distance (haversine), metres: `volta.geo.distance.haversine_m` for one pair of
     points, in scalar math (several times faster than numpy on scalars)."""
     p1, p2 = math.radians(lat1), math.radians(lat2)
     dp, dl = p2 - p1, math.radians(lon2 - lon1)

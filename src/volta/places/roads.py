@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
 from volta.errors import BadRequest
-from volta.sim.roads import EARTH_RADIUS_M as _R
+from volta.geo.distance import EARTH_RADIUS_M as _R
 
 __all__ = ["MAX_DISTANCE_M", "STEP_M", "RoadNames", "road_names"]
 
@@ -98,7 +98,7 @@ def _densify(
 @cache
 def road_names(path: str | None = None) -> RoadNames:
     """The named roads of an `.osm.pbf` (default: the shipped Helsinki extract), loaded once."""
-    from volta.sim.roads import DEFAULT_SPEED_KMH, default_osm_path
+    from volta.geo.osm import DEFAULT_SPEED_KMH, default_osm_path
 
     p = Path(path) if path else default_osm_path()
     if not p.is_file():

@@ -13,8 +13,8 @@ import typer
 from numpy.typing import NDArray
 
 from volta.errors import BadRequest
-from volta.sim.physics import CycleResult, drive_cycle_energy
-from volta.sim.vehicle_model import ModelError, VehicleModel, load_model
+from volta.vehicles.model import ModelError, VehicleModel, load_model
+from volta.vehicles.physics import CycleResult, drive_cycle_energy
 
 _REQUIRED = ("time_s", "speed_mps")
 
@@ -88,7 +88,7 @@ def sim_cycle(
     vehicle: Annotated[
         str,
         typer.Option(
-            "--vehicle", help="model name (see volta/sim/models) or path to a .toml model file"
+            "--vehicle", help="model name (see volta/vehicles/models) or path to a .toml model file"
         ),
     ],
     cycle: Annotated[

@@ -17,13 +17,13 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from numpy.typing import NDArray
 
-from volta.sim import physics
+from volta.geo.graph import Charger, RoadGraph
+from volta.geo.osm import load_roads
 from volta.sim.environment import Climate
 from volta.sim.faults import FaultRates, Faults
 from volta.sim.hazards import place_potholes
 from volta.sim.ledger import OpenCharge, OpenDrive
 from volta.sim.pool import ProfilePool
-from volta.sim.roads import Charger, RoadGraph, load_roads
 from volta.sim.trips import (
     Driver,
     Leg,
@@ -39,10 +39,11 @@ from volta.sim.truth import (
     Truth,
     VehicleTruth,
 )
-from volta.sim.vehicle_model import VehicleModel, list_models, load_model
 from volta.sim.vin import make_token, make_vin
 from volta.sim.window import Frame
 from volta.sim.window import window as _window
+from volta.vehicles import physics
+from volta.vehicles.model import VehicleModel, list_models, load_model
 
 __all__ = ["Fleet", "FleetConfig", "Frame", "roster"]
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from volta.sim.roads import FloatArray, IntArray, RoadGraph
+from volta.geo.graph import FloatArray, IntArray, RoadGraph
 from volta.sim.truth import HazardTruth
 
 __all__ = ["Potholes", "place_potholes"]

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from itertools import groupby
 
 from volta.commands.wire import CommandAck
+from volta.geo.graph import RoadGraph
 from volta.sim.commands import CommandLink, serve_commands
 from volta.sim.fleet import Fleet, FleetConfig
-from volta.sim.roads import RoadGraph
 from volta.sim.senders import Sender
 from volta.sim.signals import Telemetry
 from volta.sim.truth import Truth

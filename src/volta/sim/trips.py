@@ -15,7 +15,7 @@ from itertools import pairwise
 import numpy as np
 from numpy.typing import NDArray
 
-from volta.sim.roads import FloatArray, IntArray, RoadGraph
+from volta.geo.graph import FloatArray, IntArray, RoadGraph
 
 __all__ = [
     "DriveProfile",

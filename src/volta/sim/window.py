@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from volta.sim import physics
+from volta.vehicles import physics
 
 if TYPE_CHECKING:
     from volta.sim.fleet import Fleet

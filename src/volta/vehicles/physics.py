@@ -13,7 +13,7 @@ from functools import lru_cache
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from volta.sim.vehicle_model import G, VehicleModel
+from volta.vehicles.model import G, VehicleModel
 
 __all__ = [
     "BatteryPack",

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from volta.errors import BadRequest
-from volta.sim.physics import drive_cycle_energy
-from volta.sim.vehicle_model import ModelError, list_models, load_model
+from volta.errors import BadRequest, VoltaError
+from volta.vehicles.model import ModelError, list_models, load_model
+from volta.vehicles.physics import drive_cycle_energy
 
 REQUIRED = ("chevrolet_bolt_ev_2020", "renault_zoe_ze50_2022")
-MODELS_DIR = Path(__file__).parents[2] / "src" / "volta" / "sim" / "models"
+MODELS_DIR = Path(__file__).parents[2] / "src" / "volta" / "vehicles" / "models"
 EPA_CSV = Path(__file__).parent / "data" / "testcar_2022_bev.csv"  # see data/NOTICE.md
 LBF = 4.4482216152605  # N
 MPH = 0.44704  # m/s
@@ -86,7 +86,8 @@ def test_unknown_model_error_lists_the_available_ones() -> None:
     assert "delorean_dmc12" in str(err.value)
     for name in REQUIRED:
         assert name in str(err.value)
-    assert isinstance(err.value, BadRequest)
+    # a model problem is a configuration problem of Volta's, not an HTTP request's
+    assert isinstance(err.value, VoltaError) and not isinstance(err.value, BadRequest)
 
 
 def test_a_user_model_file_loads_by_path(tmp_path: Path) -> None:

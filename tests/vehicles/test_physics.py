@@ -8,7 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from volta.sim.physics import (
+from volta.vehicles.model import VehicleModel, list_models, load_model
+from volta.vehicles.physics import (
     BatteryPack,
     G,
     battery_power_w,
@@ -21,7 +22,6 @@ from volta.sim.physics import (
     vampire_power_w,
     wheel_power_w,
 )
-from volta.sim.vehicle_model import VehicleModel, list_models, load_model
 
 # 1500 kg, Cd·A = 0.6 m², crr 0.01, no rotating mass, flat 90 % motor, lossless gears
 CAR = VehicleModel(

@@ -1,4 +1,5 @@
-"""Vehicle models: typed parameters loaded from TOML data files (one file per model)."""
+"""Vehicle models: typed parameters loaded from TOML data files (one file per model, in
+`volta/vehicles/models/`)."""
 
 from __future__ import annotations
 
@@ -10,16 +11,16 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from volta.errors import BadRequest
+from volta.errors import VoltaError
 
 __all__ = ["AIR_DENSITY_KG_M3", "G", "ModelError", "VehicleModel", "list_models", "load_model"]
 
-_MODELS_PACKAGE = "volta.sim.models"
+_MODELS_PACKAGE = "volta.vehicles.models"
 G = 9.80665  # m/s², standard gravity
 AIR_DENSITY_KG_M3 = 1.2  # dry air near 20 °C at sea level, as in the EPA/SAE coast-down reference
 
 
-class ModelError(BadRequest):
+class ModelError(VoltaError):
     """A vehicle model is unknown or its file is invalid; the message says which and why."""
 
 

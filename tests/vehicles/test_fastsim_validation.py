@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from volta.sim.physics import drive_cycle_energy
-from volta.sim.vehicle_model import load_model
+from volta.vehicles.model import load_model
+from volta.vehicles.physics import drive_cycle_energy
 
 fsim = pytest.importorskip(
     "fastsim", reason="fastsim (NREL FASTSim 3, test-only reference) is not installed"
