@@ -92,17 +92,18 @@ def sampled_year(seed: int = 11) -> SampledYear:
         offset_days = month * MONTH_DAYS
         start = START_MS + round(offset_days * 86_400) * 1000
         fleet = Fleet(replace(config, start_ms=start), helsinki())
+        s = fleet.state
         if age0 is None:
-            age0, cycles = fleet.age0_days.copy(), fleet.cycles0.copy()
+            age0, cycles = s.age0_days.copy(), s.cycles0.copy()
         # fast-forward the packs to this month: calendar age and the cycles since the start
-        fleet.age0_days = age0 + offset_days
-        fleet.cycles0 = cycles.copy()
-        for gi, a, b in fleet.groups:
+        s.age0_days = age0 + offset_days
+        s.cycles0 = cycles.copy()
+        for gi, a, b in s.groups:
             if a < b:
-                fleet.packs[gi].set_soh(
+                s.packs[gi].set_soh(
                     physics.capacity_fade(
-                        fleet.models[gi], fleet.age0_days[a:b], fleet.cycles0[a:b],
-                        fleet.mean_temp_c, fleet.ageing[a:b],
+                        s.models[gi], s.age0_days[a:b], s.cycles0[a:b],
+                        fleet.mean_temp_c, s.ageing[a:b],
                     )
                 )  # fmt: skip
         vins = fleet.vins
@@ -116,7 +117,7 @@ def sampled_year(seed: int = 11) -> SampledYear:
         for vin, per in _columns(batches, vins).items():
             for name, col in per.items():
                 acc.setdefault(vin, {}).setdefault(name, []).append(col)
-        week_cycles = np.concatenate([p.full_cycles() for p in fleet.packs])
+        week_cycles = np.concatenate([p.full_cycles() for p in fleet.state.packs])
         cycles = cycles + week_cycles * (MONTH_DAYS / 7.0)
     cols = {
         vin: {name: (np.concatenate([c[0] for c in parts]), np.concatenate([c[1] for c in parts]))

@@ -129,7 +129,7 @@ def test_commands_over_http_pull_without_a_broker(tmp_path: Path) -> None:
             sender = HttpSender("http://testserver", tokens, fmt="json", client=client)
             car = SimCar.start(config, sender)
             vin = car.fleet.vins[1]
-            car.fleet.awake_until[1] = 10**9  # keep it online: a sleeping car does not poll
+            car.fleet.state.awake_until[1] = 10**9  # keep it online: a sleeping car does not poll
             car.run(120)
             base = f"/v1/vehicles/{vin}/commands"
             limit = client.post(

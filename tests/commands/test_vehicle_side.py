@@ -55,16 +55,16 @@ def msg(vin: str, kind: str, value: object = None, ttl_s: int = 300) -> CommandM
 
 def park_at_home(car: SimCar, v: int, soc: float) -> None:
     """Vehicle v parked, plugged in at home, not going anywhere, at `soc` percent."""
-    f = car.fleet
-    if f.charging[v]:
-        f._end_charge(v, f.t)
-    f.drivers[v] = replace(f.drivers[v], home_charger_kw=7.4)
-    f.next_dep[v] = np.iinfo(np.int64).max // 4
-    f.queue[v].clear()
-    pack, j = f._group(v)
+    s = car.fleet.state
+    if s.charging[v]:
+        car.fleet.end_charge(v, car.fleet.t)
+    s.drivers[v] = replace(s.drivers[v], home_charger_kw=7.4)
+    s.next_dep[v] = np.iinfo(np.int64).max // 4
+    s.queue[v].clear()
+    pack, j = s.pack_of(v)
     pack.energy_kwh[j] = soc / 100.0 * pack.capacity_kwh[j]
     pack.soc_pct[j] = soc
-    f.cable[v] = True
+    s.cable[v] = True
 
 
 def serve(car: SimCar, *messages: CommandMessage) -> list[CommandAck]:
@@ -80,11 +80,11 @@ def test_a_charge_limit_stops_charging_and_charge_start_resumes() -> None:
     assert [a.status for a in serve(car, msg(vin, "set_charge_limit", 55))] == ["succeeded"]
     assert [a.reason for a in serve(car, msg(vin, "charge_stop"))] == ["not charging"]
     [start] = serve(car, msg(vin, "charge_start"))
-    assert start.status == "succeeded" and car.fleet.charging[v]
+    assert start.status == "succeeded" and car.fleet.state.charging[v]
     car.run(2 * 3600)
-    assert not car.fleet.charging[v]  # stopped at the limit, cable still in
-    assert 54.5 <= car.fleet._soc(v) <= 55.5
-    assert car.fleet.cable[v]
+    assert not car.fleet.state.charging[v]  # stopped at the limit, cable still in
+    assert 54.5 <= car.fleet.state.soc(v) <= 55.5
+    assert car.fleet.state.cable[v]
     assert out.values(vin, LIMIT)[-1] == 55
 
     [again] = serve(car, msg(vin, "charge_start"))  # at the limit: nothing to do
@@ -93,9 +93,9 @@ def test_a_charge_limit_stops_charging_and_charge_start_resumes() -> None:
     [resumed] = serve(car, msg(vin, "charge_start"))
     assert resumed.status == "succeeded"
     car.run(600)
-    assert car.fleet.charging[v] and car.fleet._soc(v) > 55.5
+    assert car.fleet.state.charging[v] and car.fleet.state.soc(v) > 55.5
     [stopped] = serve(car, msg(vin, "charge_stop"))
-    assert stopped.status == "succeeded" and not car.fleet.charging[v]
+    assert stopped.status == "succeeded" and not car.fleet.state.charging[v]
     assert sum(c.vin == vin for c in car.fleet.truth.charges) == 2  # two sessions recorded
 
 
@@ -107,13 +107,13 @@ def test_remote_climate_heats_the_cabin_and_draws_power() -> None:
         car = SimCar.start(pinned(vehicles=2, seed=9), out)
         vin = car.fleet.vins[0]
         park_at_home(car, 0, 70.0)
-        car.fleet.cable[0] = False
+        car.fleet.state.cable[0] = False
         if climate:
             assert serve(car, msg(vin, "climate_on", 24))[0].status == "succeeded"
         else:
             assert serve(car, msg(vin, "wake"))[0].status == "succeeded"
         car.run(1200)
-        runs.append((car.fleet._energy(0), car.fleet.cabin_c[0], out.values(vin, CABIN)))
+        runs.append((car.fleet.state.energy(0), car.fleet.state.cabin_c[0], out.values(vin, CABIN)))
     (e_off, cabin_off, _), (e_on, cabin_on, seen_on) = runs
     assert e_on < e_off - 0.05  # kWh the heating took
     assert cabin_on > cabin_off + 5.0
@@ -126,8 +126,8 @@ def test_flash_and_lock_show_in_the_very_next_batch_of_an_asleep_car() -> None:
     car = SimCar.start(pinned(vehicles=2, seed=3), out)
     vin = car.fleet.vins[1]
     park_at_home(car, 1, 60.0)
-    car.fleet.cable[1] = False
-    car.fleet.parked_since[1] = -(10**6)
+    car.fleet.state.cable[1] = False
+    car.fleet.state.parked_since[1] = -(10**6)
     car.run(900)
     sent_before = len(out.batches)
     assert serve(car, msg(vin, "flash_lights"), msg(vin, "unlock"))[1].status == "succeeded"
@@ -145,12 +145,12 @@ def test_an_expired_or_repeated_command_is_not_applied_twice() -> None:
     old = msg(vin, "unlock", ttl_s=-1)
     [ack] = serve(car, old)
     assert ack.status == "failed" and "expired" in (ack.reason or "")
-    assert car.fleet.locked[0]
+    assert car.fleet.state.locked[0]
     lock = msg(vin, "set_charge_limit", 60)
     first = serve(car, lock)
-    car.fleet.charge_limit[0] = 90  # changed since (e.g. by the driver in the car)
+    car.fleet.state.charge_limit[0] = 90  # changed since (e.g. by the driver in the car)
     assert serve(car, lock) == first  # delivered again: answered again, not re-applied
-    assert car.fleet.charge_limit[0] == 90
+    assert car.fleet.state.charge_limit[0] == 90
     assert serve(car, msg("ZZZZZZZZZZZZZZZZZ", "lock")) == []  # not one of ours
 
 

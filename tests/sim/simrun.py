@@ -40,11 +40,11 @@ def simulate(
         helsinki(),
     )
     if prepare:
-        fleet.faults.start_tyre_leak(LEAKY, 0, 120.0, START_MS)
-        pack, j = fleet._group(LOW)
+        fleet.state.faults.start_tyre_leak(LEAKY, 0, 120.0, START_MS)
+        pack, j = fleet.state.pack_of(LOW)
         pack.energy_kwh[j] = 0.08 * pack.capacity_kwh[j]
         pack.soc_pct[j] = 8.0
-        fleet.drivers[LOW] = _no_home_charger(fleet, LOW)
+        fleet.state.drivers[LOW] = _no_home_charger(fleet, LOW)
     tel = Telemetry(fleet.vins, seed, gap_per_hour=gaps)
     day = Day(fleet=fleet, truth=Truth())
     while fleet.t < seconds:
@@ -61,9 +61,9 @@ def simulate(
 def _no_home_charger(fleet: Fleet, v: int):  # type: ignore[no-untyped-def]
     from dataclasses import replace
 
-    fleet.sessions.pop(v, None)
-    fleet.charging[v] = fleet.cable[v] = False
-    return replace(fleet.drivers[v], home_charger_kw=0.0, public_below_soc=30.0)
+    fleet.state.sessions.pop(v, None)
+    fleet.state.charging[v] = fleet.state.cable[v] = False
+    return replace(fleet.state.drivers[v], home_charger_kw=0.0, public_below_soc=30.0)
 
 
 @cache

@@ -150,7 +150,7 @@ def test_parked_cars_drain_slowly_and_soc_never_leaves_its_range() -> None:
         [v for b in day.batches for _, p, v in b.samples if p == TB + "StateOfCharge.Current"]
     )
     assert socs.min() >= 0 and socs.max() <= 100
-    for pack in day.fleet.packs:
+    for pack in day.fleet.state.packs:
         assert np.all(pack.energy_kwh >= 0) and np.all(pack.energy_kwh <= pack.capacity_kwh + 1e-9)
 
 

@@ -1,8 +1,8 @@
 """The vehicle side of remote commands: a simulated car applies a command to its state.
 
 `serve_commands(fleet, tel, link)` runs between two windows: it takes the commands the link
-received (MQTT subscription or HTTP pull), applies each to the fleet's state at the current
-simulated second and answers with an ack. What a command changes shows in the car's next
+received (MQTT subscription or HTTP pull), applies each to the fleet's state (`FleetState`) at
+the current simulated second and answers with an ack. What a command changes shows in the car's next
 telemetry: the car wakes up (if asleep) and reports its full state once.
 """
 
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from volta.commands.service import CommandService
     from volta.sim.fleet import Fleet
     from volta.sim.signals import Telemetry
+    from volta.sim.state import FleetState
 
 __all__ = ["CommandLink", "InprocCommandLink", "apply_command", "serve_commands"]
 
@@ -39,45 +40,51 @@ def _wall_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def apply_command(fleet: Fleet, v: int, msg: CommandMessage) -> tuple[bool, str | None]:
-    """Apply one command to vehicle `v` at the fleet's current second: (succeeded, reason)."""
-    f, t = fleet, fleet.t
+def apply_command(
+    s: FleetState,
+    v: int,
+    t: int,
+    msg: CommandMessage,
+    end_charge: Callable[[int, int], None],
+) -> tuple[bool, str | None]:
+    """Apply one command to vehicle `v` at second `t`: (succeeded, reason). A stopped charge
+    is closed by `end_charge(v, t)` (the fleet's, which records it)."""
     kind = msg.type
     if kind in ("lock", "unlock"):
-        f.locked[v] = kind == "lock"
+        s.locked[v] = kind == "lock"
     elif kind == "climate_on":
         value = msg.value if isinstance(msg.value, int | float) else 21.0
-        f.setpoint_c[v] = float(value)
-        f.climate_until[v] = t + CLIMATE_S
+        s.setpoint_c[v] = float(value)
+        s.climate_until[v] = t + CLIMATE_S
     elif kind == "climate_off":
-        f.climate_until[v] = -1
+        s.climate_until[v] = -1
     elif kind == "set_charge_limit":
         if not isinstance(msg.value, int | float) or isinstance(msg.value, bool):
             return False, "set_charge_limit needs a number"
-        f.charge_limit[v] = float(msg.value)
-        session = f.sessions.get(v)
+        s.charge_limit[v] = float(msg.value)
+        session = s.sessions.get(v)
         if session is not None:  # an open session stops at the new limit
             session.target_soc = min(80.0, float(msg.value)) if session.dc else float(msg.value)
     elif kind == "charge_start":
-        if f.charging[v]:
+        if s.charging[v]:
             return True, "already charging"
-        if f.driving[v]:
+        if s.driving[v]:
             return False, "the vehicle is driving"
-        if not f.cable[v]:
+        if not s.cable[v]:
             return False, "no charging cable is connected"
-        limit = float(f.charge_limit[v])
-        if f._soc(v) >= limit - 0.5:
+        limit = float(s.charge_limit[v])
+        if s.soc(v) >= limit - 0.5:
             return False, f"the battery is already at its charge limit ({limit:g} %)"
-        kw = f.drivers[v].home_charger_kw
+        kw = s.drivers[v].home_charger_kw
         if kw <= 0:
             return False, "the connected charger supplies no power"
-        f._plug(v, t, dc=False, kw=kw, target=limit, charger="home")
+        s.plug(v, t, dc=False, kw=kw, target=limit, charger="home")
     elif kind == "charge_stop":
-        if not f.charging[v]:
+        if not s.charging[v]:
             return False, "not charging"
-        f.charge_finished(v, t)
+        end_charge(v, t)
     elif kind == "flash_lights":
-        f.flash_until[v] = t + FLASH_S
+        s.flash_until[v] = t + FLASH_S
     elif kind != "wake":
         return False, f"unsupported command type {kind!r}"
     return True, None
@@ -106,10 +113,11 @@ def serve_commands(
             reason: str | None = "expired before the vehicle could apply it"
             ok = False
             if now < msg.expires_ms:
-                ok, reason = apply_command(fleet, v, msg)
+                ok, reason = apply_command(fleet.state, v, fleet.t, msg, fleet.charge_finished)
                 # executing wakes the car; it reports everything once in its next batch
-                stay = max(fleet.t + fleet.config.awake_s, int(fleet.climate_until[v]))
-                fleet.awake_until[v] = max(int(fleet.awake_until[v]), stay)
+                s = fleet.state
+                stay = max(fleet.t + fleet.config.awake_s, int(s.climate_until[v]))
+                s.awake_until[v] = max(int(s.awake_until[v]), stay)
                 tel.was_online[v] = False
             ack = CommandAck(
                 id=msg.id, status="succeeded" if ok else "failed", reason=reason, ts=now

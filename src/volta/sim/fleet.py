@@ -7,23 +7,25 @@ physics runs once per vehicle model over the whole matrix, and the battery is in
 a cumulative sum. Asleep vehicles cost one closed-form vampire-drain update per window.
 Each window yields a `Frame` (the online vehicles' per-second state) for `signals` to turn
 into telemetry; ground truth accumulates in `self.truth`.
+
+`Fleet` holds the world (roads, places, climate, randomness, truth) and the rules (plans,
+departures, arrivals, charging sessions, ageing); every vehicle's state is in `self.state`
+(`volta.sim.state`), which `window` integrates and remote commands change.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from numpy.typing import NDArray
 
 from volta.geo.graph import Charger, RoadGraph
 from volta.geo.osm import load_roads
 from volta.sim.environment import Climate
-from volta.sim.faults import FaultRates, Faults
+from volta.sim.faults import FaultRates
 from volta.sim.hazards import place_potholes
-from volta.sim.ledger import OpenCharge, OpenDrive
-from volta.sim.pool import ProfilePool
+from volta.sim.ledger import OpenDrive
+from volta.sim.state import DAY_S, NEVER, FleetState, new_state
 from volta.sim.trips import (
     Driver,
     Leg,
@@ -43,17 +45,9 @@ from volta.sim.vin import make_token, make_vin
 from volta.sim.window import Frame
 from volta.sim.window import window as _window
 from volta.vehicles import physics
-from volta.vehicles.model import VehicleModel, list_models, load_model
+from volta.vehicles.model import list_models, load_model
 
 __all__ = ["Fleet", "FleetConfig", "Frame", "roster"]
-
-FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.int64]
-BoolArray = NDArray[np.bool_]
-
-DAY_S = 86_400
-_NEVER = np.iinfo(np.int64).max // 4
-_PLACARD_KPA = 250.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,18 +102,6 @@ class Fleet:
         names = c.models or tuple(list_models())
         # vehicles sorted by model, so that each model's vehicles are one contiguous slice
         chosen = sorted(rng.integers(len(names), size=c.vehicles).tolist())
-        self.models: list[VehicleModel] = [load_model(n) for n in names]
-        self.model_of = np.array(chosen, dtype=np.int64)
-        self.groups = [
-            (
-                g,
-                int(np.searchsorted(self.model_of, g)),
-                int(np.searchsorted(self.model_of, g, "right")),
-            )
-            for g in range(len(names))
-        ]
-        n = c.vehicles
-        self.n = n
         self.vins = [vin for vin, _ in roster(c)]
         g = self.graph
         self.places = make_places(g, c.seed)
@@ -128,95 +110,52 @@ class Fleet:
         self.climate = Climate(c.seed, float(np.mean(g.lat)), float(np.mean(g.lon)))
         self.utc_offset_s = round(float(np.mean(g.lon)) / 15.0) * 3600
         self.has_dc = any(ch.dc for ch in g.chargers)
-        self.vrng = [np.random.default_rng([c.seed, 1, i]) for i in range(n)]
-        self.drivers: list[Driver] = [make_driver(self.places, r) for r in self.vrng]
+        self.vrng = [np.random.default_rng([c.seed, 1, i]) for i in range(c.vehicles)]
+        drivers: list[Driver] = [make_driver(self.places, r) for r in self.vrng]
         if not g.chargers:  # nowhere public to charge on this map: everyone charges at home
-            self.drivers = [
+            drivers = [
                 d
                 if d.home_charger_kw > 0
                 else replace(d, home_charger_kw=7.4, public_below_soc=15.0)
-                for d in self.drivers
+                for d in drivers
             ]
-        # typical consumption at a steady 50 km/h, to express charging power as km of range/h
-        per_model = np.array(
-            [
-                float(
-                    physics.battery_power_w(
-                        m, physics.wheel_power_w(m, 13.9, 0.0, 0.0), 13.9, m.aux_w
-                    )
-                )
-                / 13.9
-                / 3.6
-                for m in self.models
-            ]
-        )
-        self.wh_per_km = per_model[self.model_of]
-
-        # battery: age 0–4 years, state of health from the model's fade law
-        age = rng.uniform(0.0, 4 * 365.0, n)
-        self.age0_days = age
-        self.cycles0 = age * rng.uniform(0.2, 0.8, n)
         self.mean_temp_c = self.climate.mean_c + 8.0  # packs run warmer than the air
-        soc0 = rng.uniform(50.0, 90.0, n)
-        self.ageing = np.ones(n)
-        for i, factor in c.ageing:
-            self.ageing[i] = factor
-        self.packs: list[physics.BatteryPack] = []
-        for gi, a, b in self.groups:
-            m = self.models[gi]
-            soh = physics.capacity_fade(
-                m, age[a:b], self.cycles0[a:b], self.mean_temp_c, self.ageing[a:b]
-            )
-            self.packs.append(physics.BatteryPack.new(m, soc0[a:b], soh))
-
-        home = np.array([int(self.places.anchors[d.home]) for d in self.drivers], dtype=np.int64)
-        self.node = home.copy()
-        self.lat, self.lon = g.lat[home].copy(), g.lon[home].copy()
-        self.heading = rng.uniform(0.0, 360.0, n).round(1)
-        self.odometer = rng.uniform(5e6, 6e7, n).round()
-        self.odometer0 = self.odometer.copy()
-        self.cabin_c = np.full(n, self.climate.air_c(self.start_ms))
-        self.parked_since = np.full(n, -10 * DAY_S, dtype=np.int64)
-        self.next_dep = np.full(n, _NEVER, dtype=np.int64)
-        self.driving = np.zeros(n, dtype=bool)
-        self.drive_start = np.zeros(n, dtype=np.int64)
-        self.drive_len = np.zeros(n, dtype=np.int64)
-        self.drive_off = np.zeros(n, dtype=np.int64)
-        self.charging = np.zeros(n, dtype=bool)
-        self.cable = np.zeros(n, dtype=bool)
-        # State that remote commands change (volta.sim.commands); untouched without commands.
-        self.locked = np.ones(n, dtype=bool)  # parked cars are locked
-        self.charge_limit = np.array([d.charge_limit_soc for d in self.drivers], dtype=np.float64)
-        self.setpoint_c = np.full(n, 21.0)
-        self.climate_until = np.full(n, -1, dtype=np.int64)  # sim s: remote climate runs till
-        self.flash_until = np.full(n, -1, dtype=np.int64)  # sim s: hazard lights flash till
-        self.awake_until = np.full(n, -1, dtype=np.int64)  # sim s: kept awake by a command till
-        self.trips: dict[int, OpenDrive] = {}
-        self.sessions: dict[int, OpenCharge] = {}
-        self.queue: list[deque[Leg]] = [deque() for _ in range(n)]
-        self.planned_day = np.full(n, self._local_day(0) - 1, dtype=np.int64)
-        self.pool = ProfilePool()
-        self.faults = Faults(self.vins, np.full(n, _PLACARD_KPA), c.faults)
+        home = np.array([int(self.places.anchors[d.home]) for d in drivers], dtype=np.int64)
+        self.state: FleetState = new_state(
+            [load_model(n) for n in names],
+            np.array(chosen, dtype=np.int64),
+            drivers,
+            home,
+            g,
+            rng,
+            today=self._local_day(0),
+            vins=self.vins,
+            mean_temp_c=self.mean_temp_c,
+            cabin_c=self.climate.air_c(self.start_ms),
+            ageing=c.ageing,
+            fault_rates=c.faults,
+        )
+        s = self.state
         self.truth = Truth()
         self.truth.vehicles = [
             VehicleTruth(
                 vin=self.vins[i],
-                model=names[int(self.model_of[i])],
+                model=names[int(s.model_of[i])],
                 token=make_token(c.seed, self.vins[i]),
-                home_lat=float(self.lat[i]),
-                home_lon=float(self.lon[i]),
-                home_charger_kw=self.drivers[i].home_charger_kw,
+                home_lat=float(s.lat[i]),
+                home_lon=float(s.lon[i]),
+                home_charger_kw=s.drivers[i].home_charger_kw,
             )
-            for i in range(n)
+            for i in range(s.n)
         ]
         self.truth.hazards = self.potholes.truth()
         self._pending_events: list[RoadEventTruth] = []
         self._temp_sum, self._temp_n = 0.0, 0
-        for i in range(n):
+        for i in range(s.n):
             self._schedule(i, 0)
-            d = self.drivers[i]
-            if d.home_charger_kw > 0 and self._soc(i) < d.plug_below_soc:
-                self._plug(
+            d = s.drivers[i]
+            if d.home_charger_kw > 0 and s.soc(i) < d.plug_below_soc:
+                s.plug(
                     i, 0, dc=False, kw=d.home_charger_kw, target=d.charge_limit_soc, charger="home"
                 )
 
@@ -227,93 +166,72 @@ class Fleet:
     def _local_day(self, t: int) -> int:
         return (self._ms(t) + self.utc_offset_s * 1000) // 86_400_000
 
-    def _group(self, v: int) -> tuple[physics.BatteryPack, int]:
-        gi = int(self.model_of[v])
-        return self.packs[gi], v - self.groups[gi][1]
-
-    def _soc(self, v: int) -> float:
-        pack, j = self._group(v)
-        return float(pack.soc_pct[j])
-
-    def _energy(self, v: int) -> float:
-        pack, j = self._group(v)
-        return float(pack.energy_kwh[j])
-
     # -- planning -----------------------------------------------------------------------
     def _schedule(self, v: int, earliest: int) -> None:
-        q = self.queue[v]
+        s = self.state
+        q = s.queue[v]
         for _ in range(14):
             if q:
                 break
-            day = int(self.planned_day[v]) + 1
-            self.planned_day[v] = day
+            day = int(s.planned_day[v]) + 1
+            s.planned_day[v] = day
             midnight = (day * 86_400_000 - self.utc_offset_s * 1000 - self.start_ms) // 1000
             weekday = (day + 3) % 7  # 1970-01-01 was a Thursday
-            legs = plan_day(self.drivers[v], self.places, int(midnight), weekday, self.vrng[v])
+            legs = plan_day(s.drivers[v], self.places, int(midnight), weekday, self.vrng[v])
             q.extend(leg for leg in legs if leg.depart_s >= earliest - 3600)
-        self.next_dep[v] = max(q[0].depart_s, earliest) if q else _NEVER
+        s.next_dep[v] = max(q[0].depart_s, earliest) if q else NEVER
 
-    def _plug(self, v: int, t: int, dc: bool, kw: float, target: float, charger: str) -> None:
-        pack, j = self._group(v)
-        target = min(target, float(self.charge_limit[v]))  # the car's own limit wins
-        self.cable[v] = True
-        self.charging[v] = True
-        self.sessions[v] = OpenCharge(
-            start_s=t,
-            dc=dc,
-            station_kw=kw,
-            target_soc=target,
-            charger=charger,
-            public=charger != "home",
-            soc0=float(pack.soc_pct[j]),
-            e0_kwh=float(pack.energy_kwh[j]),
-        )
-
-    def _end_charge(self, v: int, t: int) -> None:
-        s = self.sessions.pop(v)
-        self.charging[v] = False
-        if s.public:
-            self.cable[v] = False
-        if not s.started:
+    def end_charge(self, v: int, t: int) -> None:
+        """Close vehicle v's charging session at second t and record it (a public cable is
+        unplugged)."""
+        s = self.state
+        session = s.sessions.pop(v)
+        s.charging[v] = False
+        if session.public:
+            s.cable[v] = False
+        if not session.started:
             return
-        pack, j = self._group(v)
+        pack, j = s.pack_of(v)
         self.truth.charges.append(
-            s.close(
+            session.close(
                 self.vins[v],
-                self._ms(s.start_s),
+                self._ms(session.start_s),
                 self._ms(t),
-                float(self.lat[v]),
-                float(self.lon[v]),
+                float(s.lat[v]),
+                float(s.lon[v]),
                 float(pack.capacity_kwh[j]),
             )
         )
 
     def charge_finished(self, v: int, t: int) -> None:
         """A session reached its target (or the car is full): a public stop ends, drive on."""
-        public = self.sessions[v].public
-        self._end_charge(v, t)
+        s = self.state
+        public = s.sessions[v].public
+        self.end_charge(v, t)
         if public:
             self._schedule(v, t + int(self.vrng[v].integers(60, 300)))
 
     def _nearest_charger(self, v: int) -> Charger | None:
+        s = self.state
         chargers = self.graph.chargers
         if not chargers:
             return None
-        lat, lon = self.lat[v], self.lon[v]
+        lat, lon = s.lat[v], s.lon[v]
         k = np.cos(np.radians(lat))
         d2 = [(ch.lat - lat) ** 2 + ((ch.lon - lon) * k) ** 2 for ch in chargers]
         return chargers[int(np.argmin(d2))]
 
     def _start_drive(self, v: int, t: int, ambient_c: float) -> None:
-        leg = self.queue[v].popleft()
-        if self.cable[v]:
-            if self.charging[v]:
-                self._end_charge(v, self.t)  # power flowed until the start of this window
-            self.cable[v] = False
-        d = self.drivers[v]
-        pack, j = self._group(v)
+        s = self.state
+        leg = s.queue[v].popleft()
+        if s.cable[v]:
+            if s.charging[v]:
+                self.end_charge(v, self.t)  # power flowed until the start of this window
+            s.cable[v] = False
+        d = s.drivers[v]
+        pack, j = s.pack_of(v)
         soc, e = float(pack.soc_pct[j]), float(pack.energy_kwh[j])
-        stops = [int(self.node[v]), *leg.via, leg.dest]
+        stops = [int(s.node[v]), *leg.via, leg.dest]
         path = node_path(self.graph, stops)
         if path is None or len(path) < 2:
             self._schedule(v, t + self.config.min_dwell_s)
@@ -324,35 +242,33 @@ class Fleet:
             ch = self._nearest_charger(v)
             if (
                 ch is not None
-                and ch.node != self.node[v]
+                and ch.node != s.node[v]
                 and (soc < d.public_below_soc or e - need < 0.1 * float(pack.capacity_kwh[j]))
             ):
-                self.queue[v].appendleft(leg)
+                s.queue[v].appendleft(leg)
                 leg = Leg(t, (), ch.node, "charge")
-                path = node_path(self.graph, [int(self.node[v]), ch.node])
+                path = node_path(self.graph, [int(s.node[v]), ch.node])
                 if path is None or len(path) < 2:
                     self._schedule(v, t + self.config.min_dwell_s)
                     return
         prof = drive_profile(self.graph, path, d, self.vrng[v], self.pothole_edges)
         size = prof.duration_s + 1
-        if not self.pool.fits(size):
-            live = np.nonzero(self.driving)[0]
-            self.drive_off[live] = self.pool.compact(
-                self.drive_off[live], self.drive_len[live] + 1, size
-            )
-        self.drive_off[v] = self.pool.add(prof)
-        self.drive_len[v] = prof.duration_s
-        self.drive_start[v] = t
-        self.driving[v] = True
-        self.next_dep[v] = _NEVER
-        self.trips[v] = OpenDrive(
+        if not s.pool.fits(size):
+            live = np.nonzero(s.driving)[0]
+            s.drive_off[live] = s.pool.compact(s.drive_off[live], s.drive_len[live] + 1, size)
+        s.drive_off[v] = s.pool.add(prof)
+        s.drive_len[v] = prof.duration_s
+        s.drive_start[v] = t
+        s.driving[v] = True
+        s.next_dep[v] = NEVER
+        s.trips[v] = OpenDrive(
             leg=leg,
             start_s=t,
             length_s=prof.duration_s,
             length_m=prof.length_m,
-            odo_start=float(self.odometer[v]),
-            lat0=float(self.lat[v]),
-            lon0=float(self.lon[v]),
+            odo_start=float(s.odometer[v]),
+            lat0=float(s.lat[v]),
+            lon0=float(s.lon[v]),
         )
         vin = self.vins[v]
         for sec, hid, peak in prof.pothole_hits:
@@ -381,67 +297,66 @@ class Fleet:
             )
 
     def _arrive(self, v: int, t: int) -> None:
-        trip = self.trips.pop(v)
-        end = self.drive_off[v] + self.drive_len[v]
-        pool = self.pool
-        self.driving[v] = False
-        self.lat[v], self.lon[v] = pool.lat[end], pool.lon[end]
-        self.heading[v] = pool.heading[end]
-        self.odometer[v] = trip.odo_start + trip.length_m
-        self.node[v] = trip.leg.dest
-        self.parked_since[v] = t
-        pack, j = self._group(v)
+        s = self.state
+        trip = s.trips.pop(v)
+        end = s.drive_off[v] + s.drive_len[v]
+        pool = s.pool
+        s.driving[v] = False
+        s.lat[v], s.lon[v] = pool.lat[end], pool.lon[end]
+        s.heading[v] = pool.heading[end]
+        s.odometer[v] = trip.odo_start + trip.length_m
+        s.node[v] = trip.leg.dest
+        s.parked_since[v] = t
+        pack, j = s.pack_of(v)
         self.truth.drives.append(
             trip.close(
                 self.vins[v],
                 self._ms(trip.start_s),
                 self._ms(t),
-                float(self.lat[v]),
-                float(self.lon[v]),
+                float(s.lat[v]),
+                float(s.lon[v]),
                 float(pack.capacity_kwh[j]),
             )
         )
-        d = self.drivers[v]
+        d = s.drivers[v]
         soc = float(pack.soc_pct[j])
         if trip.leg.purpose == "charge":
             ch = next(c for c in self.graph.chargers if c.node == trip.leg.dest)
             dc = ch.dc or (not self.has_dc and self.config.dc_fallback_kw > 0)
             kw = ch.power_kw if ch.dc or not dc else self.config.dc_fallback_kw
-            self._plug(
-                v, t, dc=dc, kw=kw, target=80.0 if dc else d.charge_limit_soc, charger=ch.osm_id
-            )
-            self.next_dep[v] = _NEVER
+            s.plug(v, t, dc=dc, kw=kw, target=80.0 if dc else d.charge_limit_soc, charger=ch.osm_id)
+            s.next_dep[v] = NEVER
             return
         if (
             trip.leg.dest == int(self.places.anchors[d.home])
             and d.home_charger_kw > 0
             and soc < d.plug_below_soc
         ):
-            self._plug(
-                v, t, dc=False, kw=d.home_charger_kw, target=d.charge_limit_soc, charger="home"
-            )
+            s.plug(v, t, dc=False, kw=d.home_charger_kw, target=d.charge_limit_soc, charger="home")
         self._schedule(v, t + self.config.min_dwell_s)
 
     # -- the window ----------------------------------------------------------------------
     def _window_len(self, until_s: int) -> int:
+        s = self.state
         w = self.window_s
         t0 = self.t
         busy = (
-            self.driving.any()
-            or bool((self.next_dep < t0 + w).any())
-            or bool((~self.driving & (self.parked_since + self.config.awake_s > t0)).any())
-            or bool((~self.driving & (self.awake_until > t0)).any())
+            s.driving.any()
+            or bool((s.next_dep < t0 + w).any())
+            or bool((~s.driving & (s.parked_since + self.config.awake_s > t0)).any())
+            or bool((~s.driving & (s.awake_until > t0)).any())
         )
         next_midnight = ((self._ms(t0) // 86_400_000 + 1) * 86_400_000 - self.start_ms) // 1000
         if busy:
             return int(min(w, until_s - t0, next_midnight - t0))
-        span = min(int(self.next_dep.min()) - t0, next_midnight - t0, until_s - t0)
-        if self.charging.any():
+        span = min(int(s.next_dep.min()) - t0, next_midnight - t0, until_s - t0)
+        if s.charging.any():
             span = min(span, 5 * w)
         return int(max(min(span - span % w, DAY_S), min(w, until_s - t0)))
 
     def step(self, until_s: int | None = None) -> Frame:
         """Advance one window (ending no later than until_s, in sim seconds) and return it."""
+        s = self.state
         until = until_s if until_s is not None else self.t + DAY_S
         t0 = self.t
         W = self._window_len(until)
@@ -450,43 +365,51 @@ class Fleet:
         self._temp_sum += ambient * W
         self._temp_n += W
 
-        for v in np.nonzero(~self.driving & (self.next_dep < t0 + W))[0].tolist():
-            self._start_drive(v, max(int(self.next_dep[v]), t0), ambient)
+        for v in np.nonzero(~s.driving & (s.next_dep < t0 + W))[0].tolist():
+            self._start_drive(v, max(int(s.next_dep[v]), t0), ambient)
 
-        awake = ~self.driving & (
-            (self.parked_since + self.config.awake_s > t0) | (self.awake_until > t0)
+        awake = ~s.driving & ((s.parked_since + self.config.awake_s > t0) | (s.awake_until > t0))
+        online_idx = np.nonzero(s.driving | s.charging | awake)[0]
+        frame = _window(
+            s,
+            online_idx,
+            t0,
+            W,
+            ambient,
+            t0_ms=t0_ms,
+            awake_s=self.config.awake_s,
+            charge_finished=self.charge_finished,
         )
-        online_idx = np.nonzero(self.driving | self.charging | awake)[0]
-        frame = _window(self, online_idx, t0, W, ambient)
 
         # arrivals and finished charges, in vehicle order (deterministic)
-        ends = self.drive_start + self.drive_len
-        for v in np.nonzero(self.driving & (ends <= t0 + W))[0].tolist():
+        ends = s.drive_start + s.drive_len
+        for v in np.nonzero(s.driving & (ends <= t0 + W))[0].tolist():
             self._arrive(v, int(ends[v]))
-        self.faults.check_dtcs(online_idx, ambient, t0_ms + W * 1000, self.rng)
+        s.faults.check_dtcs(online_idx, ambient, t0_ms + W * 1000, self.rng)
         self.t = t0 + W
         if self._ms(self.t) % 86_400_000 == 0:
             self._daily()
         return frame
 
     def _daily(self) -> None:
+        s = self.state
         day_ms = self._ms(self.t) - 86_400_000
         mean_temp = self._temp_sum / max(self._temp_n, 1) + 8.0
         days = (self.t) / DAY_S
-        for gi, a, b in self.groups:
+        for gi, a, b in s.groups:
             if a == b:
                 continue
-            pack = self.packs[gi]
-            m = self.models[gi]
+            pack = s.packs[gi]
+            m = s.models[gi]
             soh = physics.capacity_fade(
                 m,
-                self.age0_days[a:b] + days,
-                self.cycles0[a:b] + pack.full_cycles(),
+                s.age0_days[a:b] + days,
+                s.cycles0[a:b] + pack.full_cycles(),
                 0.5 * (mean_temp + self.mean_temp_c),
-                self.ageing[a:b],
+                s.ageing[a:b],
             )
             pack.set_soh(soh)
-            fc = pack.full_cycles() + self.cycles0[a:b]
+            fc = pack.full_cycles() + s.cycles0[a:b]
             for j in range(b - a):
                 self.truth.soh.append(
                     SohTruth(
@@ -497,24 +420,26 @@ class Fleet:
                         full_cycles=round(float(fc[j]), 3),
                     )
                 )
-        self.truth.faults.extend(self.faults.daily(self._ms(self.t), self.rng))
+        self.truth.faults.extend(s.faults.daily(self._ms(self.t), self.rng))
         # a driver with nothing planned for two weeks gets new plans (rare, but never stuck)
-        for v in np.nonzero((self.next_dep == _NEVER) & ~self.driving)[0].tolist():
-            if not (v in self.sessions and self.sessions[v].public):
+        for v in np.nonzero((s.next_dep == NEVER) & ~s.driving)[0].tolist():
+            if not (v in s.sessions and s.sessions[v].public):
                 self._schedule(v, self.t)
 
     def distance_m(self) -> float:
         """Distance driven by the whole fleet since the start, drives in progress included."""
-        done = float((self.odometer - self.odometer0).sum())
-        live = np.nonzero(self.driving)[0]
-        rel = np.clip(self.t - self.drive_start[live], 0, self.drive_len[live])
-        return done + float(self.pool.dist[self.drive_off[live] + rel].sum())
+        s = self.state
+        done = float((s.odometer - s.odometer0).sum())
+        live = np.nonzero(s.driving)[0]
+        rel = np.clip(self.t - s.drive_start[live], 0, s.drive_len[live])
+        return done + float(s.pool.dist[s.drive_off[live] + rel].sum())
 
     def finish(self) -> Truth:
         """Close the books: faults still open and road events that happened are added."""
+        s = self.state
         end_ms = self._ms(self.t)
         self.truth.events = sorted(
             (e for e in self._pending_events if e.ts_ms < end_ms), key=lambda e: (e.ts_ms, e.vin)
         )
-        self.truth.faults.extend(self.faults.still_open())
+        self.truth.faults.extend(s.faults.still_open())
         return self.truth

@@ -1,17 +1,19 @@
-"""The numerics of one window: per-second matrices of the online vehicles, physics, battery."""
+"""The numerics of one window: per-second matrices of the online vehicles, physics, battery.
+
+`window` advances a `FleetState` over one window and returns the online vehicles' `Frame`;
+what happens between windows (departures, arrivals, plans) is `Fleet`'s business.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
+from volta.sim.state import FleetState
 from volta.vehicles import physics
-
-if TYPE_CHECKING:
-    from volta.sim.fleet import Fleet
 
 __all__ = ["Frame", "window"]
 
@@ -62,15 +64,15 @@ class Frame:
     flashing: BoolArray  # (n, W) hazard lights
 
 
-def _sleepers(f: Fleet, online: IntArray, W: int) -> None:
+def _sleepers(s: FleetState, online: IntArray, W: int) -> None:
     """Asleep, parked vehicles: one closed-form vampire-drain update for the whole window."""
-    off = np.ones(f.n, dtype=bool)
+    off = np.ones(s.n, dtype=bool)
     off[online] = False
-    for gi, a, b in f.groups:
+    for gi, a, b in s.groups:
         loc = np.nonzero(off[a:b])[0]
         if len(loc) == 0:
             continue
-        m, pack = f.models[gi], f.packs[gi]
+        m, pack = s.models[gi], s.packs[gi]
         p = float(physics.vampire_power_w(m, True))
         loss = physics.internal_loss_w(m, np.full(len(loc), p), pack.soc_pct[loc])
         chem = (p + loss) * W / 3.6e6
@@ -81,33 +83,46 @@ def _sleepers(f: Fleet, online: IntArray, W: int) -> None:
         pack.soc_pct[loc] = 100.0 * e / pack.capacity_kwh[loc]
 
 
-def window(f: Fleet, idx: IntArray, t0: int, W: int, ambient: float) -> Frame:
-    """Advance every vehicle's battery over [t0, t0 + W) and return the online ones' frame."""
-    _sleepers(f, idx, W)
+def window(
+    s: FleetState,
+    idx: IntArray,
+    t0: int,
+    W: int,
+    ambient: float,
+    *,
+    t0_ms: int,
+    awake_s: int,
+    charge_finished: Callable[[int, int], None],
+) -> Frame:
+    """Advance every vehicle's battery over [t0, t0 + W) and return the frame of the online ones
+    (`idx`, ascending). `t0_ms` is second t0 in ms since the epoch; a parked car stays awake
+    `awake_s` after its drive; `charge_finished(v, t)` is called for each session that ends
+    inside the window, before the frame is taken."""
+    _sleepers(s, idx, W)
     n = len(idx)
     cols = np.arange(W)
-    pool = f.pool
-    drv = f.driving[idx]
-    chg = f.charging[idx]
-    length = f.drive_len[idx][:, None]
-    rel = t0 + cols[None, :] - f.drive_start[idx][:, None]
+    pool = s.pool
+    drv = s.driving[idx]
+    chg = s.charging[idx]
+    length = s.drive_len[idx][:, None]
+    rel = t0 + cols[None, :] - s.drive_start[idx][:, None]
     in_drive = drv[:, None] & (rel >= 0) & (rel < length)
-    pidx = np.where(drv[:, None], f.drive_off[idx][:, None] + np.clip(rel, 0, length), 0)
+    pidx = np.where(drv[:, None], s.drive_off[idx][:, None] + np.clip(rel, 0, length), 0)
     d2 = drv[:, None]
     speed = np.where(d2, pool.speed[pidx], 0.0)
-    lat = np.where(d2, pool.lat[pidx], f.lat[idx][:, None])
-    lon = np.where(d2, pool.lon[pidx], f.lon[idx][:, None])
-    heading = np.where(d2, pool.heading[pidx], f.heading[idx][:, None])
-    odometer = f.odometer[idx][:, None] + np.where(d2, pool.dist[pidx], 0.0)
+    lat = np.where(d2, pool.lat[pidx], s.lat[idx][:, None])
+    lon = np.where(d2, pool.lon[pidx], s.lon[idx][:, None])
+    heading = np.where(d2, pool.heading[pidx], s.heading[idx][:, None])
+    odometer = s.odometer[idx][:, None] + np.where(d2, pool.dist[pidx], 0.0)
     accel_lat = np.where(d2, pool.lat_acc[pidx], 0.0)
     accel_vert = np.where(d2, pool.vert_acc[pidx], 0.0)
     vmean = np.where(in_drive, pool.vmean[pidx], 0.0)
     accel = np.where(in_drive, pool.accel[pidx], 0.0)
     grade = np.where(in_drive, pool.grade[pidx], 0.0)
-    awake = (t0 + cols[None, :]) < np.maximum(
-        f.parked_since[idx] + f.config.awake_s, f.awake_until[idx]
-    )[:, None]
-    climate = f.climate_until[idx] > t0  # remote climate, for the whole window
+    awake = (t0 + cols[None, :]) < np.maximum(s.parked_since[idx] + awake_s, s.awake_until[idx])[
+        :, None
+    ]
+    climate = s.climate_until[idx] > t0  # remote climate, for the whole window
     asleep = ~(d2 | chg[:, None] | awake)
 
     power = np.zeros((n, W))
@@ -116,11 +131,11 @@ def window(f: Fleet, idx: IntArray, t0: int, W: int, ambient: float) -> Frame:
     charging = np.zeros((n, W), dtype=bool)
     e_before = np.zeros((n, W + 1))
     finished: list[tuple[int, int]] = []  # (vehicle, end second) of charges done this window
-    for gi, a, b in f.groups:
+    for gi, a, b in s.groups:
         r0, r1 = int(np.searchsorted(idx, a)), int(np.searchsorted(idx, b))
         if r0 == r1:
             continue
-        m, pack = f.models[gi], f.packs[gi]
+        m, pack = s.models[gi], s.packs[gi]
         loc = idx[r0:r1] - a
         rows = slice(r0, r1)
         aux = m.aux_w + float(physics.hvac_power_w(m, ambient, True))
@@ -134,7 +149,7 @@ def window(f: Fleet, idx: IntArray, t0: int, W: int, ambient: float) -> Frame:
         open_ch = [
             (k, sess)
             for k, v in enumerate(idx[rows].tolist())
-            if f.charging[v] and (sess := f.sessions.get(v)) is not None
+            if s.charging[v] and (sess := s.sessions.get(v)) is not None
         ]
         if open_ch:
             ks = np.array([k for k, _ in open_ch])
@@ -153,7 +168,7 @@ def window(f: Fleet, idx: IntArray, t0: int, W: int, ambient: float) -> Frame:
         # a parked car running remote climate draws what its HVAC needs for the setpoint
         hvac = np.zeros(r1 - r0)
         for k in np.nonzero(climate[rows])[0].tolist():
-            sp = float(f.setpoint_c[idx[r0 + k]])
+            sp = float(s.setpoint_c[idx[r0 + k]])
             hvac[k] = float(physics.hvac_power_w(replace(m, hvac_setpoint_c=sp), ambient, True))
         v_sleep = float(physics.vampire_power_w(m, True))
         p = np.where(
@@ -177,20 +192,20 @@ def window(f: Fleet, idx: IntArray, t0: int, W: int, ambient: float) -> Frame:
         power[rows], energy[rows] = p, e
         charge_kw[rows] = np.where(cmask, kw_in[:, None], 0.0)
         charging[rows] = cmask
-        for k, s in open_ch:
+        for k, session in open_ch:
             cs = int(charge_s[k])
             if cs > 0:
-                if not s.started:
-                    s.started, s.start_s = True, t0
-                s.into_wh += float(kw_in[k]) * cs / 3.6
-                s.grid_wh += float(kw_grid[k]) * cs / 3.6
-                s.loss_wh += float(loss[k, :cs].sum()) / 3600.0
-                s.peak_kw = max(s.peak_kw, float(kw_in[k]))
-            s.e1_kwh = float(e_before[r0 + k, cs])
+                if not session.started:
+                    session.started, session.start_s = True, t0
+                session.into_wh += float(kw_in[k]) * cs / 3.6
+                session.grid_wh += float(kw_grid[k]) * cs / 3.6
+                session.loss_wh += float(loss[k, :cs].sum()) / 3600.0
+                session.peak_kw = max(session.peak_kw, float(kw_in[k]))
+            session.e1_kwh = float(e_before[r0 + k, cs])
             if cs < W or kw_in[k] <= 0:
                 finished.append((int(idx[r0 + k]), t0 + cs))
         for k in np.nonzero(drv[rows])[0].tolist():
-            trip = f.trips[int(idx[r0 + k])]
+            trip = s.trips[int(idx[r0 + k])]
             mask = in_drive[r0 + k]
             trip.terminal_wh += float((p[k] * mask).sum()) / 3600.0
             trip.regen_wh -= float((np.minimum(p_drive[k] - aux, 0.0) * mask).sum()) / 3600.0
@@ -202,25 +217,25 @@ def window(f: Fleet, idx: IntArray, t0: int, W: int, ambient: float) -> Frame:
                 trip.e1_kwh = float(e_before[r0 + k, end])
 
     for v, t_end in finished:
-        f.charge_finished(v, t_end)
+        charge_finished(v, t_end)
 
     tau = np.where(drv | chg, 600.0, 3600.0)
     target = np.where(drv | chg, _CABIN_SETPOINT_C, ambient)
-    target = np.where(climate, f.setpoint_c[idx], target)
+    target = np.where(climate, s.setpoint_c[idx], target)
     tau = np.where(climate, 600.0, tau)
-    f.cabin_c[idx] += (target - f.cabin_c[idx]) * (1.0 - np.exp(-W / tau))
-    off = np.ones(f.n, dtype=bool)
+    s.cabin_c[idx] += (target - s.cabin_c[idx]) * (1.0 - np.exp(-W / tau))
+    off = np.ones(s.n, dtype=bool)
     off[idx] = False
-    f.cabin_c[off] += (ambient - f.cabin_c[off]) * (1.0 - np.exp(-W / 3600.0))
+    s.cabin_c[off] += (ambient - s.cabin_c[off]) * (1.0 - np.exp(-W / 3600.0))
 
-    t_ms = f.start_ms + t0 * 1000
+    t_ms = t0_ms
     hv_on = in_drive | charging
-    rest = f.faults.lv_volts(idx, np.zeros(n, dtype=bool), t_ms)
+    rest = s.faults.lv_volts(idx, np.zeros(n, dtype=bool), t_ms)
     caps = np.concatenate(
-        [f.packs[gi].capacity_kwh[idx[(idx >= a) & (idx < b)] - a] for gi, a, b in f.groups]
+        [s.packs[gi].capacity_kwh[idx[(idx >= a) & (idx < b)] - a] for gi, a, b in s.groups]
     )
     sohs = np.concatenate(
-        [f.packs[gi].soh[idx[(idx >= a) & (idx < b)] - a] for gi, a, b in f.groups]
+        [s.packs[gi].soh[idx[(idx >= a) & (idx < b)] - a] for gi, a, b in s.groups]
     )
     return Frame(
         t0_ms=t_ms,
@@ -230,7 +245,7 @@ def window(f: Fleet, idx: IntArray, t0: int, W: int, ambient: float) -> Frame:
         online=np.ones((n, W), dtype=bool) if n else np.zeros((0, W), dtype=bool),
         driving=in_drive,
         charging=charging,
-        cable=np.repeat(f.cable[idx][:, None], W, axis=1) | charging,
+        cable=np.repeat(s.cable[idx][:, None], W, axis=1) | charging,
         speed_mps=speed,
         lat=lat,
         lon=lon,
@@ -245,14 +260,14 @@ def window(f: Fleet, idx: IntArray, t0: int, W: int, ambient: float) -> Frame:
         charge_kw=charge_kw,
         capacity_kwh=caps,
         soh=sohs,
-        wh_per_km=f.wh_per_km[idx],
-        cabin_c=f.cabin_c[idx].copy(),
-        tyre_kpa=f.faults.tyre_kpa(idx, ambient, t_ms),
+        wh_per_km=s.wh_per_km[idx],
+        cabin_c=s.cabin_c[idx].copy(),
+        tyre_kpa=s.faults.tyre_kpa(idx, ambient, t_ms),
         lv_volts=np.where(hv_on, 14.3, rest[:, None]),
-        dtcs=[list(f.faults.dtcs[v]) for v in idx.tolist()],
-        locked=f.locked[idx].copy(),
-        charge_limit=f.charge_limit[idx].copy(),
-        setpoint_c=f.setpoint_c[idx].copy(),
+        dtcs=[list(s.faults.dtcs[v]) for v in idx.tolist()],
+        locked=s.locked[idx].copy(),
+        charge_limit=s.charge_limit[idx].copy(),
+        setpoint_c=s.setpoint_c[idx].copy(),
         fan_pct=np.where(drv | chg | climate, float(_FAN_PCT), 0.0),
-        flashing=(t0 + cols[None, :]) < f.flash_until[idx][:, None],
+        flashing=(t0 + cols[None, :]) < s.flash_until[idx][:, None],
     )
