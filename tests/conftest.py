@@ -12,16 +12,16 @@ import pytest
 if TYPE_CHECKING:  # imported by the fixtures: a run that needs no fleet-day does not pay for it
     from fastapi.testclient import TestClient
 
-    from servicekit.pipeline import Fed
+    from tests.servicekit.pipeline import Fed
 
 
 @pytest.fixture(scope="session")
 def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fed]:
-    from servicekit.pipeline import feed
-    from sim.simrun import fleet_day
+    from tests.servicekit.pipeline import feed
+    from tests.sim.simrun import fleet_day
 
     run = feed(fleet_day(), tmp_path_factory.mktemp("fleet"))
-    run.platform.services.flush(complete=True)
+    run.services.flush(complete=True)
     yield run
     run.platform.stop()
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from store.pgkit import ADMIN_URL, RunDatabase
+from tests.store.pgkit import ADMIN_URL, RunDatabase
 from volta.cli import _register_all, app
 from volta.config import Settings
 from volta.doctor import Finding, diagnose

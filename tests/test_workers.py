@@ -29,31 +29,37 @@ from volta.supervisor import Supervisor, settings_env
 from volta.workers import check_scale_out
 
 PG = "postgresql://volta:s3cret@db:5432/volta"
-SCALE_OUT = {"store": PG, "bus": "nats://nats:4222", "mqtt": "mqtt://broker:1883"}
+
+
+def scale_out(
+    store: str = PG, bus: str = "nats://nats:4222", mqtt: str | None = "mqtt://broker:1883"
+) -> Settings:
+    """Settings that can be shared by several workers (PostgreSQL, NATS, an MQTT broker)."""
+    return Settings(store=store, bus=bus, mqtt=mqtt)
 
 
 def test_scale_out_settings_are_accepted() -> None:
-    check_scale_out(Settings(**SCALE_OUT), 4)
+    check_scale_out(scale_out(), 4)
 
 
 @pytest.mark.parametrize(
-    ("override", "reason"),
+    ("settings", "reason"),
     [
-        ({"store": "duckdb"}, "DuckDB store admits only one writing process"),
-        ({"bus": "memory"}, "VOLTA_BUS=nats://"),
-        ({"mqtt": None}, "VOLTA_MQTT"),
+        (scale_out(store="duckdb"), "DuckDB store admits only one writing process"),
+        (scale_out(bus="memory"), "VOLTA_BUS=nats://"),
+        (scale_out(mqtt=None), "VOLTA_MQTT"),
     ],
 )
 def test_engines_that_cannot_be_shared_are_refused_with_the_reason(
-    override: dict[str, str | None], reason: str
+    settings: Settings, reason: str
 ) -> None:
     with pytest.raises(BadRequest, match=reason):
-        check_scale_out(Settings(**{**SCALE_OUT, **override}), 2)
+        check_scale_out(settings, 2)
 
 
 def test_zero_workers_is_refused() -> None:
     with pytest.raises(BadRequest, match="at least 1"):
-        check_scale_out(Settings(**SCALE_OUT), 0)
+        check_scale_out(scale_out(), 0)
 
 
 def test_serve_with_workers_on_the_embedded_store_exits_2_and_says_why(tmp_path: Path) -> None:
@@ -97,7 +103,7 @@ def test_a_bad_shared_group_is_refused() -> None:
 def test_a_worker_inherits_the_parents_settings_through_its_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    parent = Settings(**SCALE_OUT, mqtt_shared_group="g7", commit_max_delay_ms=5)
+    parent = scale_out().model_copy(update={"mqtt_shared_group": "g7", "commit_max_delay_ms": 5})
     for name, value in settings_env(parent).items():
         monkeypatch.setenv(name, value)
     child = Settings()

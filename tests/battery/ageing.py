@@ -11,7 +11,7 @@ from functools import cache
 import numpy as np
 from numpy.typing import NDArray
 
-from sim.simrun import START_MS, helsinki
+from tests.sim.simrun import START_MS, helsinki
 from volta.catalog import default_catalog
 from volta.derived.columns import PATHS, Series
 from volta.sim.faults import FaultRates

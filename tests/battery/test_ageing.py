@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from battery.ageing import FAST, SampledYear, sampled_year
+from tests.battery.ageing import FAST, SampledYear, sampled_year
 from volta.api import create_app
 from volta.battery.core import DAY_MS, health
 from volta.battery.watch import nominal_kwh

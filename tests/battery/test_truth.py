@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from servicekit.pipeline import Fed
+from tests.servicekit.pipeline import Fed
 from volta.api import create_app
 from volta.registry import Role
 

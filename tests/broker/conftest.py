@@ -145,7 +145,8 @@ class Client:
         return self.pubacks[mid]
 
     def subscribe(self, topic: str) -> list[ReasonCode]:
-        _, mid = self.mqtt.subscribe(topic, qos=1)
+        result, mid = self.mqtt.subscribe(topic, qos=1)
+        assert mid is not None, f"SUBSCRIBE {topic} not sent: {mqtt.error_string(result)}"
         assert wait_for(lambda: mid in self.subacks), f"no SUBACK for {topic}"
         return self.subacks[mid]
 

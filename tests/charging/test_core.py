@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from servicekit.history import FOREVER, MIDNIGHT, VIN, history
+from tests.servicekit.history import FOREVER, MIDNIGHT, VIN, history
 from volta.charging.core import detect_charges
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -42,10 +43,14 @@ class Api:
     vehicle: str  # token of VIN
     other_vehicle: str  # token of VIN2
 
-    def command(self, body: dict[str, object], vin: str = VIN, token: str | None = None):  # type: ignore[no-untyped-def]
-        return self.client.post(
+    def command(
+        self, body: dict[str, object], vin: str = VIN, token: str | None = None
+    ) -> httpx.Response:
+        """POST a command for `vin` as `token` (default: the operator)."""
+        response: httpx.Response = self.client.post(
             f"/v1/vehicles/{vin}/commands", json=body, headers=bearer(token or self.operator)
         )
+        return response
 
 
 @pytest.fixture

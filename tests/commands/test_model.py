@@ -15,6 +15,7 @@ from volta.commands.model import (
     SETPOINT_DRIVER,
     START_STOP,
     AckStatus,
+    Command,
     CommandState,
     acknowledge,
     deliver,
@@ -75,7 +76,7 @@ def test_unknown_types_and_stray_values_are_refused_with_the_reason() -> None:
         validate(CAT, "lock", 1)
 
 
-def _cmd(ttl_s: int = 60):  # type: ignore[no-untyped-def]
+def _cmd(ttl_s: int = 60) -> Command:
     return new_command(validate(CAT, "lock"), VIN, T0, ttl_s, "cred_x")
 
 

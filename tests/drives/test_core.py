@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from servicekit.history import FOREVER, MIDNIGHT, VIN, cut, history
+from tests.servicekit.history import FOREVER, MIDNIGHT, VIN, cut, history
 from volta.charging.core import detect_charges
 from volta.drives.core import detect_drives
 

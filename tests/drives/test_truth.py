@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from servicekit.pipeline import Fed
+from tests.servicekit.pipeline import Fed
 from volta.drives.core import Drive
 
 BOUNDARY_MS = 10_000

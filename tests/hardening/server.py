@@ -10,11 +10,11 @@ from pathlib import Path
 
 import msgspec
 
+from tests.web import server
 from volta.config import Settings
 from volta.sim.fleet import FleetConfig, roster
 from volta.sim.run import run
 from volta.sim.senders import CallableSender
-from web import server
 
 HOUR_MS = 3600_000
 

@@ -367,7 +367,7 @@ def test_generated_shape_check_decides_every_edge_as_the_catalog_does() -> None:
         for value in edge_values:
             for batch in ([(0, key, value)], [(0, SPEED, 1.0), (3, key, value)]):
                 for offset in (10, 11):  # the largest allowed, and one beyond it
-                    sample = [*batch[:-1], (offset, batch[-1][1], batch[-1][2])]
+                    sample: samples.Samples = [*batch[:-1], (offset, batch[-1][1], batch[-1][2])]
                     shape = rules.of([k for _, k, _ in sample])
                     assert shape is not None and shape.inline is not None
                     shape.fast = samples._compile(shape.inline)

@@ -157,13 +157,13 @@ class Servers:
 def servers() -> Iterator[Servers]:
     made: list[PrivatePostgres | PrivateNats | PrivateMosquitto] = []
     try:
-        for kind in (PrivatePostgres, PrivateNats, PrivateMosquitto):
-            made.append(kind())
+        made.append(pg := PrivatePostgres())
+        made.append(nats := PrivateNats())
+        made.append(mosq := PrivateMosquitto())
     except Unavailable as e:
         for s in made:  # what was made before the missing one (initdb's cluster directory)
             s.close()
         pytest.skip(f"cannot run private servers: {e}")
-    pg, nats, mosq = made
     try:
         for s in made:
             s.start()

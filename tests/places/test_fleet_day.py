@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 
-from servicekit.pipeline import AC_TARIFF, DC_TARIFF, HOME_RADIUS_M, HOME_TARIFF, Fed
+from tests.servicekit.pipeline import AC_TARIFF, DC_TARIFF, HOME_RADIUS_M, HOME_TARIFF, Fed
 from volta.api import create_app
 from volta.charging.core import Charge
 from volta.drives.core import Drive

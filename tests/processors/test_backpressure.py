@@ -8,8 +8,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from servicekit.pipeline import events
-from sim.simrun import fleet_day
+from tests.servicekit.pipeline import events
+from tests.sim.simrun import fleet_day
 from volta.bus import MemoryBus
 from volta.bus.events import StoredGroup, stored_subject
 from volta.catalog import default_catalog

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from servicekit.history import VIN, history
+from tests.servicekit.history import VIN, history
 from volta.bus import MemoryBus
 from volta.derived.columns import PATHS, Series
 from volta.derived.store import SQLiteDerivedStore
@@ -49,7 +49,7 @@ def test_clock_skewed_and_out_of_order_batches_give_the_same_drives(tmp_path: Pa
     late = events[:]
     for i in range(0, len(late) - 40, 37):  # blocks of batches arriving up to 6 min late
         block = late[i : i + 36]
-        rng.shuffle(block)  # type: ignore[arg-type]
+        rng.shuffle(block)
         late[i : i + 36] = block
     for ev in late:
         shuffled.feed(ev)

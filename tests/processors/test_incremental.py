@@ -6,8 +6,8 @@ from pathlib import Path
 
 import msgspec
 
-from servicekit.pipeline import Fed, events, feed
-from sim.simrun import Day, fleet_day
+from tests.servicekit.pipeline import Fed, events, feed
+from tests.sim.simrun import Day, fleet_day
 from volta.battery.core import CapacitySample
 from volta.bus import MemoryBus
 from volta.catalog import default_catalog
@@ -96,7 +96,7 @@ def test_a_restart_carries_on_where_the_processor_stopped(tmp_path: Path) -> Non
     second = Day(day.fleet, day.truth, sub.batches[half:], sub.sent_ms[half:])
     feed(first, tmp_path).platform.stop()
     again = feed(second, tmp_path, register=False)
-    again.platform.services.flush(complete=True)
+    again.services.flush(complete=True)
     batch = SQLiteDerivedStore(tmp_path / "batch.sqlite")
     p = again.platform
     for vin in vins:

@@ -6,12 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from sim.simrun import Day
+from tests.sim.simrun import Day
 from volta.catalog import default_catalog
 from volta.config import Settings
 from volta.ingest.inproc import InProcessTransport
 from volta.places.core import Place, Tariff, TouWindow
 from volta.platform import Platform
+from volta.processors.processor import DriverServices
 from volta.sim.senders import encode_batch
 from volta.store.base import AcceptedBatch
 
@@ -53,6 +54,13 @@ def add_places(platform: Platform, day: Day) -> None:
 class Fed:
     platform: Platform
     day: Day
+
+    @property
+    def services(self) -> DriverServices:
+        """The platform's driver services (an embedded platform runs them)."""
+        services = self.platform.services
+        assert services is not None, "the platform runs no driver services"
+        return services
 
 
 def feed(day: Day, data_dir: Path, *, register: bool = True) -> Fed:

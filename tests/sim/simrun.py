@@ -10,6 +10,7 @@ from volta.geo.osm import load_roads
 from volta.sim.faults import FaultRates
 from volta.sim.fleet import Fleet, FleetConfig
 from volta.sim.signals import Telemetry
+from volta.sim.trips import Driver
 from volta.sim.truth import Truth
 from volta.wire import Batch
 
@@ -58,7 +59,7 @@ def simulate(
     return day
 
 
-def _no_home_charger(fleet: Fleet, v: int):  # type: ignore[no-untyped-def]
+def _no_home_charger(fleet: Fleet, v: int) -> Driver:
     from dataclasses import replace
 
     fleet.state.sessions.pop(v, None)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from servicekit.http import bearer, busiest
-from servicekit.pipeline import Fed
+from tests.servicekit.http import bearer, busiest
+from tests.servicekit.pipeline import Fed
 from volta.registry import Role
 
 

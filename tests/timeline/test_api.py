@@ -6,8 +6,8 @@ from itertools import pairwise
 
 from fastapi.testclient import TestClient
 
-from servicekit.http import bearer
-from servicekit.pipeline import Fed
+from tests.servicekit.http import bearer
+from tests.servicekit.pipeline import Fed
 from volta.registry import Role
 
 

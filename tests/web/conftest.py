@@ -37,7 +37,7 @@ def chromium_missing() -> str | None:
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     srv = Server(tmp_path_factory.mktemp("volta-web"))
-    srv.vins = srv.feed_fleet(FLEET_SIZE, history_s=3600)
+    srv.feed_fleet(FLEET_SIZE, history_s=3600)
     yield srv
     srv.close()
 

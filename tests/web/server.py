@@ -56,6 +56,7 @@ class Server:
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
         self.transport = InProcessTransport(self.platform.gateway)
+        self.vins: list[str] = []  # the fleet `feed_fleet` drives
         self._start_thread(self._uvicorn.run, "uvicorn")
         deadline = time.monotonic() + 20
         while not self._uvicorn.started:
@@ -71,14 +72,15 @@ class Server:
     def feed_fleet(self, vehicles: int, *, seed: int = 3, history_s: int = 1800) -> list[str]:
         """Register a fleet and drive it: its first `history_s` seconds at full speed (so the
         charts have something to draw), then on in real time, a batch a second, with sample
-        times close to the wall clock. Returns once the history is in."""
+        times close to the wall clock. Returns (and keeps in `vins`) its VINs once the history
+        is in."""
         wall_ms = time.time_ns() // 1_000_000
         config = FleetConfig(
             vehicles=vehicles, seed=seed, start_ms=wall_ms - history_s * 1000, window_s=60
         )
         fleet_start_ms = config.start_ms - config.start_ms % 60_000  # as the fleet rounds it
         behind_s = (wall_ms - fleet_start_ms) / 1000
-        vins = [vin for vin, _ in roster(config)]
+        self.vins = [vin for vin, _ in roster(config)]
         for vin, model in roster(config):
             self.platform.registry.add_vehicle(vin, model)
         caught_up = threading.Event()
@@ -113,7 +115,7 @@ class Server:
         self._start_thread(drive, "fleet")
         if not caught_up.wait(120):
             raise RuntimeError("the simulated fleet did not catch up with the clock in 120 s")
-        return vins
+        return self.vins
 
     def close(self) -> None:
         self._stop.set()

@@ -1,0 +1,1 @@
+"""Volta's tests, one package per package of src/volta."""
