@@ -21,7 +21,7 @@ from volta.bus import (
 )
 from volta.cli import _register_all, app
 from volta.config import Settings
-from volta.errors import BadRequest
+from volta.errors import ConfigError
 from volta.ingest.mqtt import MqttTransport
 from volta.platform import Platform
 from volta.store.base import AcceptedBatch
@@ -53,12 +53,12 @@ def test_scale_out_settings_are_accepted() -> None:
 def test_engines_that_cannot_be_shared_are_refused_with_the_reason(
     settings: Settings, reason: str
 ) -> None:
-    with pytest.raises(BadRequest, match=reason):
+    with pytest.raises(ConfigError, match=reason):
         check_scale_out(settings, 2)
 
 
 def test_zero_workers_is_refused() -> None:
-    with pytest.raises(BadRequest, match="at least 1"):
+    with pytest.raises(ConfigError, match="at least 1"):
         check_scale_out(scale_out(), 0)
 
 
@@ -90,7 +90,7 @@ def test_workers_subscribe_through_the_shared_group() -> None:
 
 
 def test_a_bad_shared_group_is_refused() -> None:
-    with pytest.raises(BadRequest, match="shared-subscription group"):
+    with pytest.raises(ConfigError, match="shared-subscription group"):
         MqttTransport(
             lambda *a: None,  # type: ignore[arg-type]
             url="mqtt://127.0.0.1:1",

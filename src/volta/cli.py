@@ -2,9 +2,32 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
+# typer carries its own copy of click; its groups take that copy's Context.
+from typer._click import Context
+from typer.core import TyperGroup
+
+from volta.errors import ConfigError, VoltaError
+
+
+class _Root(TyperGroup):
+    """The `volta` group. An error Volta raised on purpose carries the reason a user sees: it
+    is printed as one line, not a traceback; exit status 2 for a configuration problem (fix
+    it and run again), 1 for any other (a server down, a refused request)."""
+
+    def invoke(self, ctx: Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except VoltaError as e:
+            typer.echo(f"volta {ctx.invoked_subcommand}: {e}", err=True)
+            raise typer.Exit(2 if isinstance(e, ConfigError) else 1) from None
+
+
 app = typer.Typer(
+    cls=_Root,
     name="volta",
     help="Volta: open platform for connected electric vehicles.",
     no_args_is_help=True,

@@ -59,6 +59,12 @@ class Unavailable(VoltaError):
     """A backing engine (store, bus, broker) is down. Retry later with back-off (HTTP 503)."""
 
 
+class ConfigError(VoltaError):
+    """A setting, a command-line option or a file Volta was pointed at is wrong or missing (an
+    unknown engine URL, an unreadable OSM file, a tokens file that is not JSON). Fix the
+    configuration and start again; retrying as is fails the same way."""
+
+
 class CatalogError(VoltaError):
     """The signal catalog's data is inconsistent (unknown datatype, id collision, an overlay that
     widens a spec range). Fix the VSS or overlay file; nothing can be validated until then."""

@@ -25,7 +25,7 @@ from volta.bus import Bus, open_bus
 from volta.catalog import Catalog, default_catalog
 from volta.config import Settings
 from volta.derived.store import SQLiteDerivedStore
-from volta.errors import BadRequest
+from volta.errors import ConfigError
 from volta.ingest.metrics import IngestMetrics
 from volta.places.store import PlaceBook
 from volta.registry import SQLiteRegistry
@@ -37,25 +37,25 @@ log = logging.getLogger(__name__)
 
 
 def check_scale_out(settings: Settings, workers: int) -> None:
-    """Raise `BadRequest` with the reason when `workers` gateway processes cannot run on
+    """Raise `ConfigError` with the reason when `workers` gateway processes cannot run on
     `settings`' engines."""
     if workers < 1:
-        raise BadRequest(f"--workers must be at least 1, got {workers}")
+        raise ConfigError(f"--workers must be at least 1, got {workers}")
     check_shared_engines(settings, "gateway workers")
     if not settings.mqtt:
-        raise BadRequest("gateway workers take telemetry from a broker: set VOLTA_MQTT=mqtt://…")
+        raise ConfigError("gateway workers take telemetry from a broker: set VOLTA_MQTT=mqtt://…")
 
 
 def check_shared_engines(settings: Settings, who: str) -> None:
-    """Raise `BadRequest` unless store and bus can be shared by several processes."""
+    """Raise `ConfigError` unless store and bus can be shared by several processes."""
     if settings.store == "duckdb":
-        raise BadRequest(
+        raise ConfigError(
             f"{who} need a store that several processes can write: the embedded "
             "DuckDB store admits only one writing process; set VOLTA_STORE=postgresql://… "
             "or run without --workers"
         )
     if settings.bus == "memory":
-        raise BadRequest(
+        raise ConfigError(
             f"{who} need a bus that crosses processes (the API's twin and the "
             "processors follow the workers' events): set VOLTA_BUS=nats://host:4222"
         )
@@ -74,9 +74,9 @@ class GatewayWorker:
         require_registered: bool = True,
     ) -> None:
         if index < 0:
-            raise BadRequest(f"worker index must be >= 0, got {index}")
+            raise ConfigError(f"worker index must be >= 0, got {index}")
         if not settings.mqtt:
-            raise BadRequest("a gateway worker needs a broker: set VOLTA_MQTT=mqtt://…")
+            raise ConfigError("a gateway worker needs a broker: set VOLTA_MQTT=mqtt://…")
         if settings.store == "duckdb":
             check_scale_out(settings, 1)  # the same reason, worded once
         self.settings = settings

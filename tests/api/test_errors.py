@@ -6,6 +6,11 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from volta.api.errors import install
+from volta.errors import ConfigError
 
 from .conftest import SPEED, UNREGISTERED, VIN, VIN2, Api, batch, bearer
 
@@ -224,3 +229,15 @@ def test_tokens_never_reach_logs_or_error_messages(
             continue
         assert secret not in record.getMessage()
         assert api.operator not in record.getMessage()
+
+
+def test_a_configuration_error_met_while_answering_is_500_misconfigured_with_its_reason() -> None:
+    app = FastAPI()
+    install(app)
+
+    @app.get("/roads")
+    def roads() -> None:
+        raise ConfigError("OSM file /maps/helsinki.osm.pbf not found")
+
+    with TestClient(app) as client:
+        assert_error(client.get("/roads"), 500, "misconfigured", "helsinki.osm.pbf not found")

@@ -14,7 +14,7 @@ from volta.broker.acl import (
     mosquitto_conf,
     password_file,
 )
-from volta.errors import BadRequest
+from volta.errors import ConfigError
 
 VIN = "JHMZZ1A1XRV000001"
 
@@ -42,7 +42,7 @@ def test_vehicles_are_confined_to_their_own_vin_by_username_patterns() -> None:
 def test_acl_follows_the_configured_prefix_and_refuses_wildcards() -> None:
     assert "pattern write fleet-a/v1/%u/telemetry" in acl_file("fleet-a/v1/", {})
     for bad in ("volta/+", "volta/#", "volta//v1", "", "volta v1", "volta/v1\nuser x"):
-        with pytest.raises(BadRequest, match="topic prefix"):
+        with pytest.raises(ConfigError, match="topic prefix"):
             check_prefix(bad)
 
 
@@ -53,13 +53,13 @@ def test_password_file_has_one_sorted_line_per_user() -> None:
 
 @pytest.mark.parametrize("name", ["a:b", "x\ny", "JHMZZ1A1XRV00000", "+", "#", "a/b", ""])
 def test_usernames_that_could_break_the_files_are_refused(name: str) -> None:
-    with pytest.raises(BadRequest, match="neither a VIN nor a service name"):
+    with pytest.raises(ConfigError, match="neither a VIN nor a service name"):
         password_file({name: "$7$101$a$b"})
 
 
 def test_a_service_user_can_never_be_named_like_a_vin() -> None:
     # Upper-case VIN-shaped names would also match the vehicles' %u patterns.
-    with pytest.raises(BadRequest, match="service user"):
+    with pytest.raises(ConfigError, match="service user"):
         check_service_name(VIN)
     assert check_service_name("volta-gateway") == "volta-gateway"
 
@@ -77,5 +77,5 @@ def test_configuration_turns_anonymous_access_off_for_every_listener(tmp_path: P
 
 
 def test_paths_mosquitto_cannot_parse_are_refused(tmp_path: Path) -> None:
-    with pytest.raises(BadRequest, match="white space"):
+    with pytest.raises(ConfigError, match="white space"):
         mosquitto_conf(tmp_path / "my dir" / "passwd", tmp_path / "acl")

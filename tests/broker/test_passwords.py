@@ -16,7 +16,7 @@ from volta.broker.passwords import (
     new_secret,
     verify_password,
 )
-from volta.errors import BadRequest
+from volta.errors import ConfigError
 
 MOSQUITTO_PASSWD = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
 
@@ -61,5 +61,5 @@ def test_hashes_written_by_mosquitto_passwd_verify_with_ours(tmp_path: Path) -> 
 
 @pytest.mark.parametrize("bad", ["plain", "$6$abc$def", "$7$x$AA==$AA==", "$7$101$AA=="])
 def test_other_hash_formats_are_refused_with_a_reason(bad: str) -> None:
-    with pytest.raises(BadRequest, match=r"\$7\$"):
+    with pytest.raises(ConfigError, match=r"\$7\$"):
         verify_password("s3cret", bad)

@@ -16,7 +16,7 @@ from volta.broker.state import (
     UserRole,
     plan,
 )
-from volta.errors import BadRequest, NotFound
+from volta.errors import ConfigError, NotFound
 
 A = "JHMZZ1A1XRV000001"
 B = "JHMZZ1A1XRV000002"
@@ -127,12 +127,12 @@ def test_unregistered_vehicles_are_refused_and_nothing_changes() -> None:
 @pytest.mark.parametrize(
     ("request_", "error", "reason"),
     [
-        (ProvisionRequest(vins=("NOT-A-VIN",)), BadRequest, "17 characters"),
+        (ProvisionRequest(vins=("NOT-A-VIN",)), ConfigError, "17 characters"),
         (ProvisionRequest(rotate=(B,)), NotFound, f"no broker credential for {B}"),
         (ProvisionRequest(revoke=(C,)), NotFound, f"no broker credential for {C}"),
-        (ProvisionRequest(rotate=(A,), revoke=(A,)), BadRequest, "both revoked and issued"),
-        (ProvisionRequest(revoke=("x:y",)), BadRequest, "neither a VIN"),
-        (ProvisionRequest(gateway_user=A), BadRequest, "service user"),
+        (ProvisionRequest(rotate=(A,), revoke=(A,)), ConfigError, "both revoked and issued"),
+        (ProvisionRequest(revoke=("x:y",)), ConfigError, "neither a VIN"),
+        (ProvisionRequest(gateway_user=A), ConfigError, "service user"),
     ],
 )
 def test_bad_requests_are_refused_with_a_reason(

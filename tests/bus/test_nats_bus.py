@@ -12,7 +12,7 @@ import pytest
 from volta.bus import Handler, MemoryBus, Message, open_bus
 from volta.bus.nats_bus import NatsBus
 from volta.config import Settings
-from volta.errors import BadRequest, Unavailable
+from volta.errors import ConfigError, Unavailable
 from volta.store.base import AcceptedBatch
 
 from .natskit import NATS_URL, nats_bus
@@ -127,6 +127,6 @@ def test_open_bus_picks_the_engine_from_the_bus_url(bus: NatsBus) -> None:
 
 
 def test_open_bus_refuses_other_engines_without_echoing_secrets() -> None:
-    with pytest.raises(BadRequest, match="supported engines are 'memory', 'nats'") as err:
+    with pytest.raises(ConfigError, match="supported engines are 'memory', 'nats'") as err:
         open_bus(Settings(bus="kafka://volta:s3cret@broker:9092"))
     assert "s3cret" not in str(err.value)

@@ -11,7 +11,7 @@ import numpy as np
 import osmium
 import pytest
 
-from volta.errors import BadRequest
+from volta.errors import ConfigError
 from volta.geo.distance import haversine_m
 from volta.geo.graph import RoadGraph
 from volta.geo.osm import load_roads, parse_maxspeed
@@ -152,5 +152,5 @@ def test_small_osm_file_honours_oneway_minus_one_roundabouts_units_and_access(
 
 
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(BadRequest, match="not found"):
+    with pytest.raises(ConfigError, match="not found"):
         load_roads(tmp_path / "nowhere.osm.pbf")

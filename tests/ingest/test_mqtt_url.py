@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from volta.errors import BadRequest
+from volta.errors import ConfigError
 from volta.ingest.mqtt import BrokerAddress
 
 
@@ -25,6 +25,6 @@ def test_credentials_in_the_url_are_percent_decoded() -> None:
 
 
 def test_other_schemes_are_refused_without_echoing_the_url() -> None:
-    with pytest.raises(BadRequest) as refused:
+    with pytest.raises(ConfigError) as refused:
         BrokerAddress.parse("http://gateway:s3cret@broker")
     assert "s3cret" not in str(refused.value)

@@ -13,7 +13,7 @@ import httpx
 import msgspec
 import pytest
 
-from volta.errors import BadRequest, Unavailable
+from volta.errors import ConfigError, Unavailable
 from volta.sim.fleet import FleetConfig
 from volta.sim.run import run
 from volta.sim.senders import FileSender, HttpSender, MqttSender, encode_batch, make_sender
@@ -74,14 +74,14 @@ def test_http_sender_gives_up_with_a_typed_error_and_needs_tokens() -> None:
     s = HttpSender("http://volta", {VIN: "t"}, client=client, retries=2, sleep=lambda _: None)
     with pytest.raises(Unavailable, match="503"):
         s.send(_batches(1))
-    with pytest.raises(BadRequest, match="no bearer token"):
+    with pytest.raises(ConfigError, match="no bearer token"):
         HttpSender("http://volta", {}, client=client).send(_batches(1))
 
 
 def test_unknown_destinations_are_refused() -> None:
-    with pytest.raises(BadRequest, match="unknown destination"):
+    with pytest.raises(ConfigError, match="unknown destination"):
         make_sender("ftp://x")
-    with pytest.raises(BadRequest, match="inproc"):
+    with pytest.raises(ConfigError, match="inproc"):
         make_sender("inproc")
 
 

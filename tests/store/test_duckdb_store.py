@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 from volta.config import Settings
-from volta.errors import BadRequest, Unavailable
+from volta.errors import ConfigError, Unavailable, ValidationError
 from volta.store import DuckDBStore, open_store
 from volta.store.base import AcceptedBatch, QuarantineRecord, Series, StoreStats
 from volta.store.duckdb_store import SCHEMA_VERSION
@@ -77,7 +77,7 @@ def test_failed_append_stores_nothing(tmp_path: Path) -> None:
     store = DuckDBStore(tmp_path / "volta.duckdb")
     good = batch(VIN_A, 1, [(0, SPEED, 1.0)])
     bad = batch(VIN_A, 2, [(0, 2**40, 1.0)])  # signal id does not fit the INTEGER column
-    with pytest.raises(BadRequest, match="signal id"):
+    with pytest.raises(ValidationError, match="signal id"):
         store.append([good, bad], [QuarantineRecord(T0, "r", "c")])
     assert store.stats() == StoreStats(batches=0, samples=0, quarantined=0, vehicles=0)
     assert store.append([good]) == set()
@@ -189,7 +189,7 @@ def test_open_store_creates_the_data_dir(tmp_path: Path) -> None:
 
 def test_open_store_refuses_other_engines_without_echoing_secrets() -> None:
     settings = Settings(store="mysql://volta:s3cret@db.example:3306/volta")
-    with pytest.raises(BadRequest, match="supported engines are 'duckdb', 'postgresql'") as err:
+    with pytest.raises(ConfigError, match="supported engines are 'duckdb', 'postgresql'") as err:
         open_store(settings)
     assert "s3cret" not in str(err.value)
     assert "'mysql'" in str(err.value)

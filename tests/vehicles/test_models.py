@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from volta.errors import BadRequest, VoltaError
+from volta.errors import BadRequest, ConfigError
 from volta.vehicles.model import ModelError, list_models, load_model
 from volta.vehicles.physics import drive_cycle_energy
 
@@ -87,7 +87,7 @@ def test_unknown_model_error_lists_the_available_ones() -> None:
     for name in REQUIRED:
         assert name in str(err.value)
     # a model problem is a configuration problem of Volta's, not an HTTP request's
-    assert isinstance(err.value, VoltaError) and not isinstance(err.value, BadRequest)
+    assert isinstance(err.value, ConfigError) and not isinstance(err.value, BadRequest)
 
 
 def test_a_user_model_file_loads_by_path(tmp_path: Path) -> None:

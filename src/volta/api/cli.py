@@ -35,7 +35,6 @@ def serve(
     from volta import logs
     from volta.api import create_app
     from volta.config import Settings
-    from volta.errors import BadRequest
     from volta.platform import Platform
     from volta.supervisor import scale_out_supervisor
     from volta.tuning import tune_for_ingest
@@ -55,11 +54,7 @@ def serve(
         platform = Platform(settings)
         app = create_app(platform, run_platform=True)
     else:
-        try:
-            check_scale_out(settings, workers)
-        except BadRequest as e:
-            typer.echo(f"volta serve: {e}", err=True)
-            raise typer.Exit(2) from None
+        check_scale_out(settings, workers)  # a ConfigError: `volta` prints why, exits 2
         # This process: API and HTTP ingest; the broker is the workers' alone, the driver
         # services run in the processors process.
         platform = Platform(settings.model_copy(update={"mqtt": None}), follow_workers=True)

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 from volta.errors import (
     AuthError,
     BadRequest,
+    ConfigError,
     Conflict,
     DecodeError,
     Forbidden,
@@ -41,6 +42,9 @@ ERROR_TABLE: dict[type[VoltaError], tuple[int, str]] = {
     ValidationError: (422, "invalid_value"),
     BadRequest: (400, "bad_request"),
     Unavailable: (503, "unavailable"),
+    # The server's own settings are wrong (a session lifetime, a map file): not the caller's
+    # fault, and not worth retrying until an operator fixes them.
+    ConfigError: (500, "misconfigured"),
     VoltaError: (500, "internal"),
 }
 

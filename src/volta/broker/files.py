@@ -20,7 +20,7 @@ import msgspec
 
 from volta.broker.acl import GATEWAY_GRANTS, acl_file, mosquitto_conf, password_file
 from volta.broker.state import CredentialState, UserRole
-from volta.errors import BadRequest, NotFound, VoltaError
+from volta.errors import ConfigError, NotFound, VoltaError
 
 STATE_FILE = "broker-credentials.json"
 LOCK_FILE = "broker-credentials.lock"
@@ -99,7 +99,7 @@ def reload_broker(pid: int) -> None:
     except ProcessLookupError as err:
         raise NotFound(f"no process {pid}: reload the broker yourself (kill -HUP)") from err
     except PermissionError as err:
-        raise BadRequest(f"not allowed to signal process {pid}: run as the broker's user") from err
+        raise ConfigError(f"not allowed to signal process {pid}: run as the broker's user") from err
 
 
 def _account(name: str) -> tuple[int, int]:
@@ -124,7 +124,7 @@ def _write(path: Path, data: bytes, mode: int, owner: tuple[int, int] | None = N
             try:
                 os.chown(tmp, *owner)
             except PermissionError:
-                raise BadRequest(
+                raise ConfigError(
                     f"cannot give {path.name} to the broker's account: run as root or as it"
                 ) from None
         os.replace(tmp, path)

@@ -14,7 +14,7 @@ import hmac
 import os
 import secrets
 
-from volta.errors import BadRequest
+from volta.errors import ConfigError
 
 SECRET_PREFIX = "mq_"
 SALT_BYTES = 12
@@ -34,7 +34,7 @@ def new_secret() -> str:
 def hash_password(secret: str, salt: bytes, iterations: int = ITERATIONS) -> str:
     """The `$7$…` hash of `secret` that Mosquitto's `password_file` accepts."""
     if len(salt) != SALT_BYTES:
-        raise BadRequest(f"salt must be {SALT_BYTES} bytes, got {len(salt)}")
+        raise ConfigError(f"salt must be {SALT_BYTES} bytes, got {len(salt)}")
     digest = hashlib.pbkdf2_hmac("sha512", secret.encode("utf-8"), salt, iterations, HASH_BYTES)
     return f"${_SCHEME}${iterations}${_b64(salt)}${_b64(digest)}"
 
@@ -48,7 +48,7 @@ def verify_password(secret: str, encoded: str) -> bool:
     """True if `secret` matches a `$7$` hash (ours or `mosquitto_passwd`'s)."""
     parts = encoded.split("$")
     if len(parts) != 5 or parts[0] or parts[1] != _SCHEME or not parts[2].isdigit():
-        raise BadRequest("not a Mosquitto $7$ (PBKDF2-SHA512) password hash")
+        raise ConfigError("not a Mosquitto $7$ (PBKDF2-SHA512) password hash")
     salt, expected = base64.b64decode(parts[3]), base64.b64decode(parts[4])
     digest = hashlib.pbkdf2_hmac(
         "sha512", secret.encode("utf-8"), salt, int(parts[2]), len(expected)

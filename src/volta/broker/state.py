@@ -15,7 +15,7 @@ from enum import StrEnum
 import msgspec
 
 from volta.broker.acl import DEFAULT_GATEWAY_USER, check_service_name, check_username
-from volta.errors import BadRequest, NotFound
+from volta.errors import ConfigError, NotFound
 from volta.wire import is_valid_vin
 from volta.wire.vin import vin_reason
 
@@ -147,12 +147,12 @@ def plan(
 def _check(state: CredentialState, request: ProvisionRequest) -> None:
     for vin in request.vins:
         if not is_valid_vin(vin):
-            raise BadRequest(vin_reason(vin))
+            raise ConfigError(vin_reason(vin))
     for name in (*request.rotate, *request.revoke):
         check_username(name)
     both = set(request.revoke) & (set(request.rotate) | set(request.vins))
     if both:
-        raise BadRequest(f"both revoked and issued in one run: {', '.join(sorted(both))}")
+        raise ConfigError(f"both revoked and issued in one run: {', '.join(sorted(both))}")
     unknown = [n for n in request.revoke if n not in state.users and n not in state.revoked]
     unknown += [n for n in request.rotate if n not in state.users and n not in state.revoked]
     if unknown:

@@ -14,7 +14,7 @@ from volta.bus.events import (
 )
 from volta.bus.memory import MemoryBus
 from volta.config import Settings
-from volta.errors import BadRequest
+from volta.errors import ConfigError
 
 SUPPORTED_ENGINES = ("memory", "nats")
 
@@ -48,7 +48,7 @@ def open_bus(settings: Settings) -> Bus:
         prefix = parse_qs(parts.query).get("prefix", ["volta"])[0]
         return NatsBus(parts._replace(query="").geturl(), prefix=prefix)
     # Only the scheme is echoed: a bus URL may carry a password.
-    raise BadRequest(
+    raise ConfigError(
         f"unsupported bus engine {parts.scheme or settings.bus.split(':', 1)[0]!r}: supported "
         f"engines are {', '.join(repr(e) for e in SUPPORTED_ENGINES)} (nats://host:4222)"
     )

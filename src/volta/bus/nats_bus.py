@@ -50,7 +50,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, S
 
 from volta.backoff import backoff_delay
 from volta.bus.base import Event, Handler, Message
-from volta.errors import BadRequest, Unavailable
+from volta.errors import ConfigError, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +151,7 @@ class NatsBus:
         timeout: float = 5.0,
     ) -> None:
         if not _PREFIX.match(prefix):
-            raise BadRequest(f"invalid bus prefix {prefix!r}: use letters, digits, _ and -")
+            raise ConfigError(f"invalid bus prefix {prefix!r}: use letters, digits, _ and -")
         parts = urlsplit(url)
         self.where = f"NATS at {parts.hostname or '127.0.0.1'}:{parts.port or 4222}"
         self.prefix = prefix

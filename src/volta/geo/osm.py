@@ -17,7 +17,7 @@ import osmium
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-from volta.errors import BadRequest
+from volta.errors import ConfigError
 from volta.geo.distance import haversine_m
 from volta.geo.graph import Charger, RoadGraph
 
@@ -153,14 +153,14 @@ def load_roads(path: str | Path | None = None, default_charger_kw: float = 22.0)
     """Build the car graph of an `.osm.pbf` file (default: the shipped Helsinki extract)."""
     p = Path(path) if path is not None else default_osm_path()
     if not p.is_file():
-        raise BadRequest(f"OSM file {p} not found")
+        raise ConfigError(f"OSM file {p} not found")
     col = _Collector()
     try:
         col.apply_file(str(p), locations=True)
     except RuntimeError as exc:
-        raise BadRequest(f"cannot read OSM file {p}: {exc}") from exc
+        raise ConfigError(f"cannot read OSM file {p}: {exc}") from exc
     if not col.ways:
-        raise BadRequest(f"{p} has no roads a car may use")
+        raise ConfigError(f"{p} has no roads a car may use")
     return _build(col, default_charger_kw)
 
 

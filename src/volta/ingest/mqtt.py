@@ -44,7 +44,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from volta.backoff import backoff_delay
-from volta.errors import BadRequest
+from volta.errors import ConfigError
 from volta.ingest.commit import IngestResult
 from volta.wire import vin_from_topic
 
@@ -84,7 +84,7 @@ class BrokerAddress:
         parts = urlsplit(url if "://" in url else f"mqtt://{url}")
         if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
             # Only the scheme is echoed: the URL may carry a password.
-            raise BadRequest(f"broker URL with scheme {parts.scheme!r}: expected mqtt://host:port")
+            raise ConfigError(f"broker URL with scheme {parts.scheme!r}: expected mqtt://host:port")
         tls = parts.scheme == "mqtts"
         port = parts.port or (8883 if tls else 1883)
         # Percent-decoded, so that a password may hold any character (`%40` for '@' …).
@@ -126,7 +126,7 @@ class MqttTransport:
         self._retry_delay_s = retry_delay_s
         self._retries = 0  # recycles since the last stored batch, for the back-off
         if shared_group is not None and not _GROUP.match(shared_group):
-            raise BadRequest(
+            raise ConfigError(
                 f"invalid MQTT shared-subscription group {shared_group!r}: "
                 "use letters, digits, _ and -"
             )

@@ -17,7 +17,7 @@ import osmium
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
-from volta.errors import BadRequest
+from volta.errors import ConfigError
 from volta.geo.distance import EARTH_RADIUS_M as _R
 
 __all__ = ["MAX_DISTANCE_M", "STEP_M", "RoadNames", "road_names"]
@@ -46,7 +46,7 @@ class RoadNames:
 
     def __init__(self, names: list[str], lat: NDArray[np.float64], lon: NDArray[np.float64]):
         if len(names) != len(lat) or len(lat) != len(lon) or len(lat) == 0:
-            raise BadRequest("road names need as many points as names, and at least one")
+            raise ConfigError("road names need as many points as names, and at least one")
         self.names = names
         self._lat0 = float(np.mean(lat))
         self._k = math.cos(math.radians(self._lat0))
@@ -73,7 +73,7 @@ class RoadNames:
             lats.append(lat)
             lons.append(lon)
         if not names:
-            raise BadRequest("no named roads")
+            raise ConfigError("no named roads")
         return cls(names, np.concatenate(lats), np.concatenate(lons))
 
 
@@ -102,10 +102,10 @@ def road_names(path: str | None = None) -> RoadNames:
 
     p = Path(path) if path else default_osm_path()
     if not p.is_file():
-        raise BadRequest(f"OSM file {p} not found")
+        raise ConfigError(f"OSM file {p} not found")
     h = _NamedWays(frozenset(DEFAULT_SPEED_KMH))
     try:
         h.apply_file(str(p), locations=True)
     except RuntimeError as e:
-        raise BadRequest(f"cannot read OSM file {p}: {e}") from e
+        raise ConfigError(f"cannot read OSM file {p}: {e}") from e
     return RoadNames.from_ways(h.ways)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import msgspec
 
-from volta.errors import BadRequest, NotFound
+from volta.errors import ConfigError, NotFound
 from volta.places.core import Place, Tagger
 from volta.places.roads import RoadNames, road_names
 from volta.sqlite import open_sqlite
@@ -110,7 +110,7 @@ class PlaceBook:
             return None
         try:
             return road_names(self._osm_path)
-        except BadRequest as e:  # no map: places still tag, addresses stay empty
+        except ConfigError as e:  # no map: places still tag, addresses stay empty
             log.warning("no road names for addresses: %s", e)
             self._use_roads = False
             return None

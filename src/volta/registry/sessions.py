@@ -16,7 +16,7 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from volta.errors import AuthError, BadRequest
+from volta.errors import AuthError, BadRequest, ConfigError
 from volta.registry.keys import load_or_create_key
 
 ALGORITHM = "HS256"
@@ -93,7 +93,7 @@ def issue(
     """A signed session token for a user and its expiry (ms since the epoch). `auth_time_s`:
     when the password was checked, if earlier than now (a refresh)."""
     if ttl_s <= 0:
-        raise BadRequest("a session lifetime must be positive")
+        raise ConfigError(f"a session lifetime must be positive, got {ttl_s} s")
     iat = now_ms // 1000
     exp = iat + ttl_s
     claims: dict[str, Any] = {

@@ -12,7 +12,7 @@ import numpy as np
 import typer
 from numpy.typing import NDArray
 
-from volta.errors import BadRequest
+from volta.errors import ConfigError
 from volta.vehicles.model import ModelError, VehicleModel, load_model
 from volta.vehicles.physics import CycleResult, drive_cycle_energy
 
@@ -28,7 +28,7 @@ class SpeedTrace:
     grade: NDArray[np.float64] | None
 
 
-class TraceError(BadRequest):
+class TraceError(ConfigError):
     """The speed trace file is missing, lacks a column, or holds a value that is not a number."""
 
 

@@ -26,7 +26,7 @@ from volta.commands.wire import (
     decode_message,
 )
 from volta.commands.wire import encode as encode_command
-from volta.errors import BadRequest, Unavailable
+from volta.errors import ConfigError, Unavailable
 from volta.wire import Batch, encode_json, encode_msgpack, telemetry_topic
 
 __all__ = [
@@ -88,7 +88,7 @@ class CallableSender:
         deliver_many: Callable[[Sequence[tuple[str, bytes]]], Sequence[object]] | None = None,
     ) -> None:
         if deliver is None and deliver_many is None:
-            raise BadRequest("CallableSender needs deliver or deliver_many")
+            raise ConfigError("CallableSender needs deliver or deliver_many")
         self.deliver = deliver
         self.deliver_many = deliver_many
         self.fmt = fmt
@@ -131,7 +131,7 @@ class HttpSender:
             self._online.add(b.vin)
             token = self.tokens.get(b.vin)
             if token is None:
-                raise BadRequest(f"no bearer token for {b.vin}: pass a tokens file")
+                raise ConfigError(f"no bearer token for {b.vin}: pass a tokens file")
             headers = {"Authorization": f"Bearer {token}", "Content-Type": ctype}
             body = encode_batch(b, self.fmt)
             for attempt in range(self.retries + 1):
@@ -339,7 +339,7 @@ def load_tokens(path: str | Path) -> dict[str, str]:
         }
     data = json.loads(p.read_text(encoding="utf-8"))
     if not isinstance(data, dict):
-        raise BadRequest(f"{p}: expected a JSON object of vin -> token")
+        raise ConfigError(f"{p}: expected a JSON object of vin -> token")
     return {str(k): str(v) for k, v in data.items()}
 
 
@@ -371,10 +371,10 @@ def make_sender(
         )
     if to == "inproc":
         if inproc is None:
-            raise BadRequest(
+            raise ConfigError(
                 "inproc needs the embedded platform's ingest callable (see volta demo)"
             )
         return CallableSender(inproc, fmt)  # the embedded platform passes its transport's publish
-    raise BadRequest(
+    raise ConfigError(
         f"unknown destination {to!r}: use file:DIR, http://host:port, mqtt://host:port or inproc"
     )

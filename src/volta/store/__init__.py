@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from volta.config import Settings
-from volta.errors import BadRequest
+from volta.errors import ConfigError
 from volta.store.base import TelemetryStore
 from volta.store.duckdb_store import DuckDBStore
 
@@ -26,7 +26,7 @@ def open_store(settings: Settings) -> TelemetryStore:
         from volta.store.postgres_store import PostgresStore
 
         return PostgresStore(settings.store, timeout=settings.store_timeout_s)
-    raise BadRequest(
+    raise ConfigError(
         f"unsupported store engine {scheme!r}: supported engines are "
         f"{', '.join(repr(e) for e in SUPPORTED_ENGINES)} (postgresql://user@host:port/db)"
     )

@@ -8,17 +8,17 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from volta.errors import BadRequest
+from volta.errors import ValidationError
 from volta.store.base import AcceptedBatch
 
 
 def sample_table(batches: list[AcceptedBatch]) -> pa.Table:
     """All samples of `batches` as one Arrow table: vin (dictionary), signal_id, ts_ms, num,
     txt, seq, k (see `order_key`). Built column by column, once per call; bad input raises
-    `BadRequest` before anything is written."""
+    `ValidationError` before anything is written."""
     for b in batches:
         if not len(b.ts) == len(b.num) == len(b.txt) == len(b.signal_ids):
-            raise BadRequest(f"batch {b.vin}/{b.seq}: sample columns differ in length")
+            raise ValidationError(f"batch {b.vin}/{b.seq}: sample columns differ in length")
     lengths = np.fromiter(map(len, batches), np.int64, count=len(batches))
     total = int(lengths.sum())
     owner = np.repeat(np.arange(len(batches), dtype=np.int32), lengths)
@@ -27,7 +27,7 @@ def sample_table(batches: list[AcceptedBatch]) -> pa.Table:
     try:
         signal_ids = np.fromiter(ch(b.signal_ids for b in batches), np.int32, count=total)
     except OverflowError as e:
-        raise BadRequest(f"a signal id does not fit a 32-bit integer: {e}") from e
+        raise ValidationError(f"a signal id does not fit a 32-bit integer: {e}") from e
     try:
         ts = np.fromiter(ch(b.ts for b in batches), np.int64, count=total)
         num: pa.Array | np.ndarray[Any, np.dtype[np.float64]] | None = None
@@ -57,7 +57,7 @@ def sample_table(batches: list[AcceptedBatch]) -> pa.Table:
             }
         )
     except (TypeError, ValueError, OverflowError, pa.ArrowException) as e:
-        raise BadRequest(f"samples cannot be stored: {e}") from e
+        raise ValidationError(f"samples cannot be stored: {e}") from e
 
 
 def order_key(ts: np.ndarray[Any, np.dtype[np.int64]]) -> np.ndarray[Any, np.dtype[np.int64]]:

@@ -39,7 +39,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
-from volta.errors import BadRequest, Unavailable
+from volta.errors import BadRequest, ConfigError, Unavailable, ValidationError
 from volta.store import chunks, migrations
 from volta.store import postgres_load as load
 from volta.store.base import (
@@ -90,7 +90,7 @@ class Server:
 
     def __init__(self, url: str, schema: str = "public", timeout: float = 5.0) -> None:
         if not _SCHEMA_NAME.match(schema):
-            raise BadRequest(f"invalid PostgreSQL schema name {schema!r}: use a-z, 0-9 and _")
+            raise ConfigError(f"invalid PostgreSQL schema name {schema!r}: use a-z, 0-9 and _")
         info = _conninfo(url)
         self.url = url
         self.schema = schema
@@ -124,7 +124,7 @@ class Server:
                 reason = reason.replace(self._secret, "***")
             raise Unavailable(f"{self.where} is unavailable: {reason}") from e
         except psycopg.DataError as e:
-            raise BadRequest(f"samples cannot be stored: {e}") from e
+            raise ValidationError(f"samples cannot be stored: {e}") from e
 
     @contextmanager
     def connect(self) -> Iterator[_Conn]:
@@ -514,4 +514,4 @@ def _conninfo(url: str) -> dict[str, Any]:
     try:
         return conninfo_to_dict(url)
     except psycopg.ProgrammingError as e:
-        raise BadRequest("invalid PostgreSQL URL: expected postgresql://user@host:port/db") from e
+        raise ConfigError("invalid PostgreSQL URL: expected postgresql://user@host:port/db") from e

@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from volta.errors import VoltaError
+from volta.errors import ConfigError
 
 __all__ = ["AIR_DENSITY_KG_M3", "G", "ModelError", "VehicleModel", "list_models", "load_model"]
 
@@ -20,7 +20,7 @@ G = 9.80665  # m/s², standard gravity
 AIR_DENSITY_KG_M3 = 1.2  # dry air near 20 °C at sea level, as in the EPA/SAE coast-down reference
 
 
-class ModelError(VoltaError):
+class ModelError(ConfigError):
     """A vehicle model is unknown or its file is invalid; the message says which and why."""
 
 
