@@ -30,6 +30,7 @@ import numpy as np
 import uvicorn
 
 from volta.api import create_app
+from volta.clock import wall_ms
 from volta.config import Settings
 from volta.geo.graph import RoadGraph
 from volta.geo.osm import load_roads
@@ -113,7 +114,7 @@ class Feed:
         w.step()
         lat, lon, heading = w.columns()
         cols = np.stack([lat.round(6), lon.round(6), heading.round(1), w.kmh, w.soc.round(1)], 1)
-        now = time.time_ns() // 1_000_000
+        now = wall_ms()
         self.seq += 1
         ts = [now] * len(self.sids)
         txt: list[str | None] = [None] * len(self.sids)

@@ -58,6 +58,7 @@ import msgspec
 import psycopg
 
 from mqtt import SIGNALS, percentile, vin_of  # bench/mqtt.py: the same signals and VINs
+from volta.clock import wall_ms
 from volta.devservices import PrivateMosquitto, PrivateNats, PrivatePostgres, children_of
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -144,7 +145,7 @@ def publish_fleet(
                 "v": 1,
                 "vin": vin,
                 "seq": seqs[vin],
-                "ts": time.time_ns() // 1_000_000 - offsets[-1],
+                "ts": wall_ms() - offsets[-1],
                 "samples": pool[seqs[vin] % VALUE_POOL],
             }
             info = client.publish(f"{prefix}/{vin}/telemetry", encoder.encode(body), qos=1)

@@ -20,6 +20,7 @@ from volta.bus import (
     stored_subject,
 )
 from volta.cli import _register_all, app
+from volta.clock import wall_ms
 from volta.config import Settings
 from volta.errors import ConfigError
 from volta.ingest.mqtt import MqttTransport
@@ -115,13 +116,13 @@ def test_the_api_process_counts_its_own_http_batches_once(tmp_path: Path) -> Non
     shift = [0]
     platform = Platform(
         Settings(data_dir=tmp_path, mqtt=None),
-        clock=lambda: int(time.time() * 1000) + shift[0],
+        clock=lambda: wall_ms() + shift[0],
         require_registered=False,
         follow_workers=True,
     )
     try:
         vin = "JHMZZ1A1XRV000001"
-        body = {"v": 1, "vin": vin, "seq": 1, "ts": int(time.time() * 1000),
+        body = {"v": 1, "vin": vin, "seq": 1, "ts": wall_ms(),
                 "samples": [[0, "Vehicle.Speed", 42.0]]}  # fmt: skip
         (result,) = platform.gateway.ingest_many([(vin, msgspec.json.encode(body))])
         assert result.accepted == 1

@@ -8,14 +8,13 @@ stay with the process that owns the part.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from volta.bus import Bus
 from volta.catalog import Catalog
+from volta.clock import Clock, wall_ms
 from volta.config import Settings
 from volta.derived.columns import signal_ids
 from volta.derived.store import DerivedStore
-from volta.ingest.gateway import Gateway, wall_clock_ms
+from volta.ingest.gateway import Gateway
 from volta.ingest.metrics import IngestMetrics
 from volta.ingest.mqtt import MqttTransport
 from volta.places.store import PlaceBook
@@ -32,7 +31,7 @@ def gateway(
     registry: Registry | None,
     metrics: IngestMetrics,
     *,
-    clock: Callable[[], int] = wall_clock_ms,
+    clock: Clock = wall_ms,
     source: int = 0,
 ) -> Gateway:
     """A gateway that stores into `store` and announces each commit on `bus` as

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from volta.clock import wall_ms
 
 if TYPE_CHECKING:
     from volta.platform import Platform
@@ -115,7 +116,7 @@ HISTORY_S = 3600
 def _fleet_config(vehicles: int, seed: int) -> FleetConfig:
     from volta.sim.fleet import FleetConfig
 
-    start_ms = time.time_ns() // 1_000_000 - HISTORY_S * 1000
+    start_ms = wall_ms() - HISTORY_S * 1000
     # A one-minute compute window: the fleet rounds its start down to a whole window, and a
     # short one keeps the simulated clock within a minute of the wall clock.
     return FleetConfig(vehicles=vehicles, seed=seed, start_ms=start_ms, window_s=60)
@@ -149,7 +150,7 @@ def _drive(
     sender = CallableSender(deliver_many=InProcessTransport(platform.gateway).publish_many)
     try:
         fleet_start_ms = config.start_ms - config.start_ms % (config.window_s * 1000)
-        behind_s = (time.time_ns() // 1_000_000 - fleet_start_ms) / 1000 / speedup
+        behind_s = (wall_ms() - fleet_start_ms) / 1000 / speedup
         run(
             config,
             seconds,

@@ -4,8 +4,6 @@ transport, wired together. Used by `volta serve`, the tests and the demo."""
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry
 
@@ -13,6 +11,7 @@ from volta import assembly
 from volta.battery.watch import FadeWatch
 from volta.bus import open_bus
 from volta.catalog import Catalog, default_catalog
+from volta.clock import Clock, wall_ms
 from volta.commands.service import CommandMetrics, CommandService, MqttCommandLink
 from volta.commands.store import SQLiteCommandStore
 from volta.config import Settings
@@ -30,10 +29,6 @@ from volta.twin.state import Twin
 log = logging.getLogger(__name__)
 
 
-def _wall_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 class Platform:
     """Builds every part from `settings`; `start()` begins ingesting, `stop()` flushes and
     closes. `require_registered=False` lets unregistered VINs in (benchmarks only);
@@ -47,7 +42,7 @@ class Platform:
         *,
         catalog: Catalog | None = None,
         registry: Registry | None = None,
-        clock: Callable[[], int] = _wall_ms,
+        clock: Clock = wall_ms,
         require_registered: bool = True,
         follow_workers: bool = False,
     ) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from volta.api import create_app
+from volta.clock import wall_ms
 from volta.config import Settings
 from volta.platform import Platform
 from volta.registry import Role
@@ -24,10 +24,6 @@ SPEED = "Vehicle.Speed"
 SOC = "Vehicle.Powertrain.TractionBattery.StateOfCharge.Current"
 
 
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 def batch(
     samples: list[Any], seq: int = 1, vin: str = VIN, ts: int | None = None, fmt: str = "json"
 ) -> bytes:
@@ -36,7 +32,7 @@ def batch(
         "v": 1,
         "vin": vin,
         "seq": seq,
-        "ts": now_ms() - 5_000 if ts is None else ts,
+        "ts": wall_ms() - 5_000 if ts is None else ts,
         "samples": samples,
     }
     return msgspec.json.encode(body) if fmt == "json" else msgspec.msgpack.encode(body)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from .conftest import SOC, UNREGISTERED, VIN, VIN2, Api, batch, bearer, now_ms
+from volta.clock import wall_ms
+
+from .conftest import SOC, UNREGISTERED, VIN, VIN2, Api, batch, bearer
 
 DTC_LIST = "Vehicle.Diagnostics.DTCList"
 REAR_LEFT = "Vehicle.Chassis.Axle.Row2.Wheel.Left.Tire.Pressure"
 
 
 def _send(api: Api) -> int:
-    ts = now_ms() - 5_000
+    ts = wall_ms() - 5_000
     body = batch([[1000, DTC_LIST, ["C1A02"]], [0, REAR_LEFT, 170], [1000, SOC, 60.0]], ts=ts)
     assert api.post_batch(body).status_code == 200
     low = batch([[0, SOC, 8.0]], vin=VIN2, ts=ts - 60_000)

@@ -7,9 +7,10 @@ import struct
 import numpy as np
 
 from volta.api.fleet import AWAKE_MS, OFFLINE_MS, VehicleState, states_of
+from volta.clock import wall_ms
 from volta.geo.osm import load_roads
 
-from .conftest import SOC, SPEED, VIN, Api, batch, bearer, now_ms
+from .conftest import SOC, SPEED, VIN, Api, batch, bearer
 
 LAT = "Vehicle.CurrentLocation.Latitude"
 LON = "Vehicle.CurrentLocation.Longitude"
@@ -51,7 +52,7 @@ def test_fleet_positions_need_an_operator(api: Api) -> None:
 
 
 def test_states_follow_motion_charging_and_silence() -> None:
-    now, nan = now_ms(), float("nan")
+    now, nan = wall_ms(), float("nan")
     cases = [  # (last seen, speed, gear, charging) -> state
         ((now, 30.0, nan, nan), VehicleState.DRIVING),
         ((now, 0.0, 127, nan), VehicleState.DRIVING),

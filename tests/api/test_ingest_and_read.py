@@ -9,11 +9,13 @@ import pyarrow.parquet as pq
 import pytest
 from starlette.testclient import WebSocketDenialResponse
 
-from .conftest import SOC, SPEED, VIN, VIN2, Api, batch, bearer, now_ms
+from volta.clock import wall_ms
+
+from .conftest import SOC, SPEED, VIN, VIN2, Api, batch, bearer
 
 
 def test_batch_is_stored_and_read_back_through_state_and_history(api: Api) -> None:
-    t0 = now_ms() - 10_000
+    t0 = wall_ms() - 10_000
     r = api.post_batch(batch([[0, SPEED, 42.5], [0, SOC, 80.1], [1000, SPEED, 43.0]], seq=1, ts=t0))
     assert r.status_code == 200, r.text
     assert r.json() == {"accepted": 3, "rejected": [], "duplicate": False, "seq": 1}
@@ -36,7 +38,7 @@ def test_batch_is_stored_and_read_back_through_state_and_history(api: Api) -> No
 
 
 def test_history_accepts_iso_times_ids_and_downsamples(api: Api) -> None:
-    t0 = (now_ms() // 1000 - 600) * 1000
+    t0 = (wall_ms() // 1000 - 600) * 1000
     samples = [[i * 1000, SPEED, float(i)] for i in range(100)]
     assert api.post_batch(batch(samples, ts=t0)).status_code == 200
     speed_id = api.client.get(f"/v1/catalog/{SPEED}", headers=bearer(api.operator)).json()["id"]
@@ -91,7 +93,7 @@ def test_msgpack_batch_is_accepted(api: Api) -> None:
 
 
 def test_export_csv_and_parquet(api: Api) -> None:
-    t0 = now_ms() - 60_000
+    t0 = wall_ms() - 60_000
     api.post_batch(batch([[i * 1000, SPEED, float(i)] for i in range(5)], ts=t0))
     h = bearer(api.operator)
     csv = api.client.get(f"/v1/vehicles/{VIN}/export?format=csv&start={t0}", headers=h)

@@ -27,6 +27,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from typer.testing import CliRunner
 
 from volta.cli import _register_all, app
+from volta.clock import wall_ms
 from volta.devservices import find_binary, free_port
 from volta.registry import SQLiteRegistry
 
@@ -48,7 +49,7 @@ def wait_for(predicate: Callable[[], bool], timeout_s: float = 10.0) -> bool:
 
 
 def batch(vin: str, seq: int, speed: float = 1.0, ts: int | None = None) -> bytes:
-    ts = time.time_ns() // 1_000_000 - 5_000 if ts is None else ts
+    ts = wall_ms() - 5_000 if ts is None else ts
     body = {"v": 1, "vin": vin, "seq": seq, "ts": ts, "samples": [[0, "Vehicle.Speed", speed]]}
     return msgspec.json.encode(body)
 

@@ -11,6 +11,7 @@ import pytest
 
 from volta.bus import Handler, MemoryBus, Message, open_bus
 from volta.bus.nats_bus import NatsBus
+from volta.clock import wall_ms
 from volta.config import Settings
 from volta.errors import ConfigError, Unavailable
 from volta.store.base import AcceptedBatch
@@ -85,7 +86,7 @@ def test_event_whose_handler_failed_is_delivered_again(bus: NatsBus) -> None:
 def test_replay_from_a_point_in_time_rebuilds_what_was_published_after_it(bus: NatsBus) -> None:
     bus.publish(f"telemetry.{VIN}", _event(1))
     time.sleep(0.05)
-    since_ms = int(time.time() * 1000)
+    since_ms = wall_ms()
     time.sleep(0.05)
     for seq in (2, 3, 4):
         bus.publish(f"telemetry.{VIN}", _event(seq))

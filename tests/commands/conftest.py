@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from volta.api import create_app
+from volta.clock import wall_ms
 from volta.config import Settings
 from volta.platform import Platform
 from volta.registry import Role
@@ -27,7 +27,7 @@ class Clock:
     shift_ms: int = 0
 
     def __call__(self) -> int:
-        return time.time_ns() // 1_000_000 + self.shift_ms
+        return wall_ms() + self.shift_ms
 
 
 def bearer(token: str) -> dict[str, str]:

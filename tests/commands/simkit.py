@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 
+from volta.clock import wall_ms
 from volta.commands.wire import CommandAck, CommandMessage
 from volta.geo.graph import RoadGraph
 from volta.geo.osm import load_roads
@@ -21,10 +22,6 @@ from volta.sim.signals import Telemetry
 @cache
 def helsinki() -> RoadGraph:
     return load_roads()
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def wait_for(predicate: Callable[[], bool], timeout_s: float = 10.0) -> bool:
@@ -42,7 +39,7 @@ def fleet_config(vehicles: int = 2, seed: int = 7, behind_s: int = 3600) -> Flee
     return FleetConfig(
         vehicles=vehicles,
         seed=seed,
-        start_ms=now_ms() - behind_s * 1000,
+        start_ms=wall_ms() - behind_s * 1000,
         window_s=60,
         faults=FaultRates(0.0, 0.0),
     )

@@ -9,12 +9,13 @@ from dataclasses import replace
 
 import numpy as np
 
+from volta.clock import wall_ms
 from volta.commands.wire import CommandAck, CommandMessage
 from volta.sim.fleet import Fleet, FleetConfig
 from volta.sim.signals import Telemetry
 from volta.wire import Batch
 
-from .simkit import Given, SimCar, fleet_config, helsinki, now_ms
+from .simkit import Given, SimCar, fleet_config, helsinki
 
 LIMIT = "Vehicle.Powertrain.TractionBattery.Charging.ChargeLimit"
 HAZARD = "Vehicle.Body.Lights.Hazard.IsSignaling"
@@ -42,7 +43,7 @@ def pinned(vehicles: int, seed: int) -> FleetConfig:
 
 
 def msg(vin: str, kind: str, value: object = None, ttl_s: int = 300) -> CommandMessage:
-    n = now_ms()
+    n = wall_ms()
     return CommandMessage(
         id=str(uuid.uuid4()),
         vin=vin,

@@ -5,12 +5,12 @@ operator API token."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import msgspec
 
 from tests.web import server
+from volta.clock import wall_ms
 from volta.config import Settings
 from volta.sim.fleet import FleetConfig, roster
 from volta.sim.run import run
@@ -34,7 +34,7 @@ class Server(server.Server):
     def _feed(self, history_h: int) -> None:
         """A vehicle with `history_h` hours of simulated driving and charging, ending now, and
         a few batches that end in quarantine."""
-        now = time.time_ns() // 1_000_000
+        now = wall_ms()
         config = FleetConfig(vehicles=1, seed=7, start_ms=now - history_h * HOUR_MS, window_s=60)
         [(self.vin, model)] = roster(config)
         enrolled = self.platform.registry.add_vehicle(self.vin, model)

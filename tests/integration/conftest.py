@@ -19,6 +19,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from volta.clock import wall_ms
 from volta.config import Settings
 from volta.devservices import PrivateMosquitto, PrivateNats, PrivatePostgres
 from volta.errors import Unavailable
@@ -31,13 +32,9 @@ SPEED = "Vehicle.Speed"
 SOC = "Vehicle.Powertrain.TractionBattery.StateOfCharge.Current"
 
 
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 def batch(samples: list[Any], seq: int = 1, vin: str = VIN, ts: int | None = None) -> bytes:
     """A wire-format v1 batch in JSON, built by hand."""
-    ts = now_ms() - 5_000 if ts is None else ts
+    ts = wall_ms() - 5_000 if ts is None else ts
     return msgspec.json.encode({"v": 1, "vin": vin, "seq": seq, "ts": ts, "samples": samples})
 
 

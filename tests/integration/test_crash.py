@@ -16,10 +16,11 @@ from typing import Any
 import httpx
 import pytest
 
+from volta.clock import wall_ms
 from volta.registry import Role, SQLiteRegistry
 from volta.store.duckdb_store import DuckDBStore
 
-from .conftest import BROKER_URL, SPEED, VIN, MqttNames, Publisher, batch, now_ms, wait_for
+from .conftest import BROKER_URL, SPEED, VIN, MqttNames, Publisher, batch, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
@@ -86,7 +87,7 @@ def test_kill_9_mid_stream_loses_and_duplicates_nothing_acknowledged(
     server = Server(tmp_path, mqtt_names, operator)
     server.start()  # subscribed: the broker now keeps our session while we are down
 
-    t0 = now_ms() - BATCHES * 1000
+    t0 = wall_ms() - BATCHES * 1000
     mids: dict[int, int] = {}  # seq -> mid
     done = threading.Event()
 

@@ -27,6 +27,7 @@ from fastapi.testclient import TestClient
 from paho.mqtt.enums import CallbackAPIVersion
 
 from volta.api import create_app
+from volta.clock import wall_ms
 from volta.config import Settings
 from volta.platform import Platform
 from volta.registry import Role
@@ -121,14 +122,14 @@ class Vehicle:
         """Publish round-robin over the VINs at `rate_hz` batches/s for `seconds`. Sequence
         numbers start at the wall clock (ms), so a later call (or another `Vehicle`) sends new
         batches, never duplicates of what an earlier one stored."""
-        seqs = dict.fromkeys(VINS, time.time_ns() // 1_000_000)
+        seqs = dict.fromkeys(VINS, wall_ms())
         end = time.monotonic() + seconds
         i = 0
         while time.monotonic() < end:
             vin = VINS[i % len(VINS)]
             i += 1
             seqs[vin] += 1
-            ts = time.time_ns() // 1_000_000
+            ts = wall_ms()
             body = msgspec.json.encode(
                 {"v": 1, "vin": vin, "seq": seqs[vin], "ts": ts,
                  "samples": [[0, SPEED, float(i % 130)], [0, SOC, 50.0]]}

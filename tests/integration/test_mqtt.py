@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from volta.api import create_app
+from volta.clock import wall_ms
 from volta.platform import Platform
 from volta.registry import Role
 
@@ -22,7 +23,6 @@ from .conftest import (
     batch,
     bearer,
     make_settings,
-    now_ms,
     wait_for,
 )
 
@@ -48,7 +48,7 @@ def platform(tmp_path: Path, mqtt_names: MqttNames) -> Iterator[Platform]:
 def test_batches_published_over_mqtt_are_read_back_through_the_api(
     platform: Platform, publisher: Publisher
 ) -> None:
-    t0 = now_ms() - 30_000
+    t0 = wall_ms() - 30_000
     infos = [
         publisher.publish(
             VIN, batch([[0, SPEED, float(i)], [0, SOC, 50.0 + i]], seq=i + 1, ts=t0 + i * 1000)

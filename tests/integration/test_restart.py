@@ -8,10 +8,11 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from volta.api import create_app
+from volta.clock import wall_ms
 from volta.platform import Platform
 from volta.registry import Role
 
-from .conftest import SOC, SPEED, VIN, batch, bearer, make_settings, now_ms
+from .conftest import SOC, SPEED, VIN, batch, bearer, make_settings
 
 
 def read_back(platform: Platform, token: str, t0: int) -> tuple[Any, Any]:
@@ -23,7 +24,7 @@ def read_back(platform: Platform, token: str, t0: int) -> tuple[Any, Any]:
 
 
 def test_history_and_twin_survive_a_restart(tmp_path: Path) -> None:
-    t0 = now_ms() - 120_000
+    t0 = wall_ms() - 120_000
     first = Platform(make_settings(tmp_path))
     first.start()
     vehicle = first.registry.add_vehicle(VIN).token.token

@@ -11,6 +11,7 @@ from pathlib import Path
 import uvicorn
 
 from volta.api import create_app
+from volta.clock import wall_ms
 from volta.config import Settings
 from volta.devservices import free_port
 from volta.ingest.inproc import InProcessTransport
@@ -74,12 +75,12 @@ class Server:
         charts have something to draw), then on in real time, a batch a second, with sample
         times close to the wall clock. Returns (and keeps in `vins`) its VINs once the history
         is in."""
-        wall_ms = time.time_ns() // 1_000_000
+        now_ms = wall_ms()
         config = FleetConfig(
-            vehicles=vehicles, seed=seed, start_ms=wall_ms - history_s * 1000, window_s=60
+            vehicles=vehicles, seed=seed, start_ms=now_ms - history_s * 1000, window_s=60
         )
         fleet_start_ms = config.start_ms - config.start_ms % 60_000  # as the fleet rounds it
-        behind_s = (wall_ms - fleet_start_ms) / 1000
+        behind_s = (now_ms - fleet_start_ms) / 1000
         self.vins = [vin for vin, _ in roster(config)]
         for vin, model in roster(config):
             self.platform.registry.add_vehicle(vin, model)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,6 +20,8 @@ if chromium_missing():
     pytest.skip(f"browser tests skipped: {chromium_missing()}", allow_module_level=True)
 
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, expect
+
+from volta.clock import wall_ms
 
 pytestmark = pytest.mark.slow
 
@@ -137,7 +138,7 @@ class Nudge:
     def _send(self, server: Server, vin: str, sample: tuple[str, Any] | None, seq: int) -> None:
         while True:
             seq += 1
-            now = time.time_ns() // 1_000_000
+            now = wall_ms()
             signal, value = sample or ("Vehicle.Speed", seq % 50)
             batch = Batch(v=1, vin=vin, seq=seq, ts=now, samples=[(0, signal, value)])
             server.transport.publish(vin, encode_msgpack(batch))
@@ -207,7 +208,7 @@ def test_health_page_renders(page: Page, server: Server) -> None:
         v=1,
         vin=vin,
         seq=2 * 10**9,
-        ts=time.time_ns() // 1_000_000,
+        ts=wall_ms(),
         samples=[(0, "Vehicle.Speed", "fast")],
     )
     server.transport.publish(vin, encode_msgpack(bad))
@@ -256,7 +257,7 @@ def day_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     from volta.sim.senders import CallableSender
 
     srv = Server(tmp_path_factory.mktemp("volta-day"))
-    day = (time.time_ns() // 1_000_000 // 86_400_000 - 1) * 86_400_000
+    day = (wall_ms() // 86_400_000 - 1) * 86_400_000
     config = FleetConfig(vehicles=3, seed=5, start_ms=day + 5 * 3600_000)  # 07:00 in Helsinki
     srv.vins = [vin for vin, _ in roster(config)]
     for vin, model in roster(config):

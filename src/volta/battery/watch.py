@@ -5,13 +5,13 @@ every alerts poll would not)."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from functools import cache
 
 import msgspec
 
 from volta.battery.core import CapacitySample
 from volta.battery.fleet import FadeNorm, FadeRate, fade_rate, fast_faders, norms
+from volta.clock import Clock
 from volta.derived.store import DerivedStore
 from volta.registry import Registry
 
@@ -46,7 +46,7 @@ class FleetFade(msgspec.Struct, frozen=True, kw_only=True):
 class FadeWatch:
     """Computes `FleetFade` from the derived store and the registry, cached."""
 
-    def __init__(self, derived: DerivedStore, registry: Registry, clock: Callable[[], int]) -> None:
+    def __init__(self, derived: DerivedStore, registry: Registry, clock: Clock) -> None:
         self.derived = derived
         self.registry = registry
         self.clock = clock

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from volta.broker.acl import check_prefix
 from volta.broker.files import BrokerFiles, load_state, locked, save_state, write_broker_files
 from volta.broker.passwords import new_hash, new_secret
 from volta.broker.state import IssuedSecret, ProvisionRequest, plan
+from volta.clock import Clock, wall_ms
 from volta.registry import Registry
 
 
@@ -23,10 +23,6 @@ class ProvisionReport:
     kept: list[str]
 
 
-def _wall_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 def provision(
     registry: Registry,
     request: ProvisionRequest,
@@ -36,7 +32,7 @@ def provision(
     prefix: str,
     listener: tuple[str, int] | None = None,
     broker_user: str | None = None,
-    clock: Callable[[], int] = _wall_ms,
+    clock: Clock = wall_ms,
 ) -> ProvisionReport:
     """Apply `request` to the data dir's broker credentials and write the broker's files.
 

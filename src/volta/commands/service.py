@@ -21,6 +21,7 @@ import msgspec
 from prometheus_client import CollectorRegistry, Counter
 
 from volta.catalog import Catalog
+from volta.clock import Clock
 from volta.commands.model import (
     DEFAULT_TTL_S,
     AckStatus,
@@ -90,7 +91,7 @@ class CommandService:
         self,
         store: SQLiteCommandStore,
         catalog: Catalog,
-        clock: Callable[[], int],
+        clock: Clock,
         *,
         sweep_s: float = 5.0,
         metrics: CommandMetrics | None = None,

@@ -8,16 +8,12 @@ batch would cost the API process far more."""
 from __future__ import annotations
 
 import threading
-import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from volta.bus import Bus, Subscription, tap_stored
+from volta.clock import Clock, wall_ms
 from volta.store.base import AcceptedBatch
-
-
-def _wall_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 class IngestActivity:
@@ -25,7 +21,7 @@ class IngestActivity:
     was last heard from. Runs in the committer's thread (in-process bus), so it does O(1) work
     per batch."""
 
-    def __init__(self, clock: Callable[[], int] = _wall_ms, window_s: int = 10) -> None:
+    def __init__(self, clock: Clock = wall_ms, window_s: int = 10) -> None:
         self._clock = clock
         self._window_s = window_s
         self._buckets: deque[list[int]] = deque()  # [second, batches, samples]

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from volta.bus import Bus
 from volta.catalog import Catalog
+from volta.clock import Clock, wall_ms
 from volta.config import Settings
 from volta.ingest import codes
 from volta.ingest.admission import Admission
@@ -32,10 +33,6 @@ from volta.store.base import TelemetryStore
 log = logging.getLogger(__name__)
 
 Done = Callable[[IngestResult], None]
-
-
-def wall_clock_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 @dataclass(slots=True)
@@ -59,7 +56,7 @@ class Gateway:
         store: TelemetryStore,
         bus: Bus,
         settings: Settings,
-        clock: Callable[[], int] = wall_clock_ms,
+        clock: Clock = wall_ms,
         metrics: IngestMetrics | None = None,
         known_vehicle: Callable[[str], bool] | None = None,
         source: int = 0,

@@ -9,6 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
+from volta.clock import wall_ms
+
 
 def recompute_command(
     vin: Annotated[
@@ -37,7 +39,7 @@ def recompute_command(
     places = PlaceBook.open(settings.data_dir)
     try:
         vins = vin or [v.vin for v in registry.list_vehicles(limit=1_000_000)]
-        now = time.time_ns() // 1_000_000
+        now = wall_ms()
         for v in vins:
             t = time.perf_counter()
             res = recompute(v, store, derived, catalog, now, places.tagger())

@@ -16,11 +16,10 @@ import re
 import secrets
 import sqlite3
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from volta.clock import Clock, wall_ms
 from volta.errors import AuthError, BadRequest, Conflict, NotFound
 from volta.registry import sessions
 from volta.registry.keys import load_or_create_key
@@ -117,10 +116,6 @@ KEY_FILE = "registry.key"
 DB_FILE = "registry.sqlite"
 
 
-def _wall_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 def load_key(data_dir: Path) -> bytes:
     """The HMAC key of a data dir, created (mode 0600) on first use. Kept beside, not inside,
     the database so that a copy of the database alone cannot be used to test token guesses."""
@@ -134,7 +129,7 @@ class SQLiteRegistry:
         self,
         path: Path | str,
         key: bytes,
-        clock: Callable[[], int] = _wall_ms,
+        clock: Clock = wall_ms,
         signing_key: bytes | None = None,
     ) -> None:
         self._key = key
@@ -162,7 +157,7 @@ class SQLiteRegistry:
         self._migrate()
 
     @classmethod
-    def open(cls, data_dir: Path, clock: Callable[[], int] = _wall_ms) -> SQLiteRegistry:
+    def open(cls, data_dir: Path, clock: Clock = wall_ms) -> SQLiteRegistry:
         data_dir.mkdir(parents=True, exist_ok=True)
         return cls(
             data_dir / DB_FILE,
@@ -197,7 +192,7 @@ class SQLiteRegistry:
             return int(self._db.execute("PRAGMA user_version").fetchone()[0])
 
     @classmethod
-    def in_memory(cls, clock: Callable[[], int] = _wall_ms) -> SQLiteRegistry:
+    def in_memory(cls, clock: Clock = wall_ms) -> SQLiteRegistry:
         return cls(":memory:", secrets.token_bytes(32), clock)
 
     # vehicles

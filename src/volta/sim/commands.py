@@ -8,11 +8,11 @@ telemetry: the car wakes up (if asleep) and reports its full state once.
 
 from __future__ import annotations
 
-import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
+from volta.clock import Clock, wall_ms
 from volta.commands.wire import CommandAck, CommandMessage
 
 if TYPE_CHECKING:
@@ -34,10 +34,6 @@ class CommandLink(Protocol):
     def take_commands(self) -> list[CommandMessage]: ...
 
     def ack(self, vin: str, ack: CommandAck) -> None: ...
-
-
-def _wall_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def apply_command(
@@ -95,7 +91,7 @@ def serve_commands(
     tel: Telemetry,
     link: CommandLink,
     *,
-    wall_ms: Callable[[], int] = _wall_ms,
+    clock: Clock = wall_ms,
     seen: OrderedDict[str, CommandAck] | None = None,
 ) -> list[CommandAck]:
     """Apply what `link` received, ack each; returns the acks sent. `seen` (kept by the
@@ -109,7 +105,7 @@ def serve_commands(
             continue  # another fleet's car
         ack = seen.get(msg.id)
         if ack is None:
-            now = wall_ms()
+            now = clock()
             reason: str | None = "expired before the vehicle could apply it"
             ok = False
             if now < msg.expires_ms:

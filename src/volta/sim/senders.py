@@ -17,6 +17,7 @@ from typing import IO, Any, Protocol
 import httpx
 import msgspec
 
+from volta.clock import wall_ms
 from volta.commands.wire import (
     CommandAck,
     CommandMessage,
@@ -281,7 +282,7 @@ class MqttSender:
             if msg.topic != cmd_topic(cmd.vin, self.prefix):
                 self.bad_commands += 1  # a message naming another car than its topic
                 return
-            ack = CommandAck(id=cmd.id, status="delivered", ts=time.time_ns() // 1_000_000)
+            ack = CommandAck(id=cmd.id, status="delivered", ts=wall_ms())
             client.publish(ack_topic(cmd.vin, self.prefix), encode_command(ack), qos=1)
             with self._inbox_lock:
                 self._inbox.append(cmd)
