@@ -174,18 +174,19 @@ class PrivateMosquitto(_Server):
         counter, one per member): a message published before its group has a member is
         dropped, not queued."""
         import paho.mqtt.client as mqtt
-        from paho.mqtt.enums import CallbackAPIVersion
+
+        from volta.mqtt import BrokerAddress, connect, new_client
 
         seen = [0]
-        client = mqtt.Client(CallbackAPIVersion.VERSION2)
+        broker = BrokerAddress("127.0.0.1", self.port, tls=False)
+        client = new_client(broker)
 
         def on_message(c: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
             seen[0] = int(msg.payload)
 
         client.on_message = on_message
-        client.connect("127.0.0.1", self.port)
+        connect(client, broker, background=False)
         client.subscribe("$SYS/broker/shared_subscriptions/count")
-        client.loop_start()
         deadline = time.monotonic() + timeout_s
         try:
             while seen[0] < count:

@@ -69,7 +69,7 @@ def test_lock_over_mqtt_reaches_the_car_and_shows_in_its_telemetry(tmp_path: Pat
     platform.start()
     link = platform.commands.link
     assert link is not None and wait_for(lambda: link.connected)
-    sender = MqttSender(HOST, PORT, fmt="json", topic_prefix=prefix, commands=True)
+    sender = MqttSender(f"mqtt://{HOST}:{PORT}", fmt="json", topic_prefix=prefix, commands=True)
     try:
         car = SimCar.start(config, sender)
         vin = car.fleet.vins[0]

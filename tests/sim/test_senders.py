@@ -111,7 +111,7 @@ def test_mqtt_sender_publishes_qos1_to_the_vehicles_topic() -> None:
     sub.loop_start()
     try:
         assert ready.wait(5)
-        sender = MqttSender("127.0.0.1", 1883, topic_prefix=prefix)
+        sender = MqttSender("mqtt://127.0.0.1:1883", topic_prefix=prefix)
         sender.send(_batches())
         sender.close()
         deadline = time.monotonic() + 5

@@ -252,22 +252,14 @@ class MqttCommandLink:
     vehicle repeats it, or the command expires)."""
 
     def __init__(self, service: CommandService, *, url: str, topic_prefix: str, client_id: str):
-        import paho.mqtt.client as mqtt
-        from paho.mqtt.enums import CallbackAPIVersion
-
-        from volta.ingest.mqtt import BrokerAddress
+        from volta.mqtt import BrokerAddress, new_client
 
         self._service = service
         self._address = BrokerAddress.parse(url)
         self._prefix = topic_prefix.rstrip("/")
         self._subscribed = threading.Event()
         self.sent = 0
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-        if self._address.tls:
-            client.tls_set()
-        if self._address.username is not None:
-            client.username_pw_set(self._address.username, self._address.password)
-        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client = new_client(self._address, client_id)
         client.on_connect = self._on_connect
         client.on_subscribe = self._on_subscribe
         client.on_disconnect = self._on_disconnect
@@ -279,9 +271,10 @@ class MqttCommandLink:
         return self._subscribed.is_set()
 
     def start(self, wait_s: float = 3.0) -> None:
+        from volta.mqtt import connect
+
         # A short wait: the telemetry transport has already waited for the same broker.
-        self._client.connect_async(self._address.host, self._address.port, keepalive=30)
-        self._client.loop_start()
+        connect(self._client, self._address)
         if not self._subscribed.wait(wait_s):
             log.warning("commands: not connected to the broker yet; retrying in the background")
 

@@ -48,19 +48,12 @@ def send(
 def _publish_mqtt(
     payload: bytes, vin: str, token: str, url: str, prefix: str, timeout: float
 ) -> dict[str, object]:
-    import paho.mqtt.client as mqtt
-    from paho.mqtt.enums import CallbackAPIVersion
+    from volta.mqtt import BrokerAddress, connect, new_client
 
-    from volta.ingest.mqtt import BrokerAddress
-
-    address = BrokerAddress.parse(url)
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
     # The broker's ACL knows a vehicle by its username; the token is its password.
-    client.username_pw_set(vin, token)
-    if address.tls:
-        client.tls_set()
-    client.connect(address.host, address.port)
-    client.loop_start()
+    address = BrokerAddress.parse(url).signed_in_as(vin, token)
+    client = new_client(address)
+    connect(client, address, background=False)
     topic = f"{prefix.rstrip('/')}/{vin}/telemetry"
     try:
         info = client.publish(topic, payload, qos=1)

@@ -32,13 +32,9 @@ import random
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Protocol, cast
-from urllib.parse import unquote, urlsplit
+from typing import Any, Protocol
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
@@ -46,6 +42,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from volta.backoff import backoff_delay
 from volta.errors import ConfigError
 from volta.ingest.commit import IngestResult
+from volta.mqtt import BrokerAddress, connect, new_client
 from volta.wire import vin_from_topic
 
 log = logging.getLogger(__name__)
@@ -68,30 +65,6 @@ class Submitter(Protocol):
     """What the transport needs of the gateway."""
 
     def submit(self, payload: bytes, vin: str, on_done: Callable[[IngestResult], None]) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class BrokerAddress:
-    host: str
-    port: int
-    tls: bool
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-
-    @classmethod
-    def parse(cls, url: str) -> BrokerAddress:
-        """`mqtt://[user:password@]host:port` (default port 1883) or `mqtts://…` (8883)."""
-        parts = urlsplit(url if "://" in url else f"mqtt://{url}")
-        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-            # Only the scheme is echoed: the URL may carry a password.
-            raise ConfigError(f"broker URL with scheme {parts.scheme!r}: expected mqtt://host:port")
-        tls = parts.scheme == "mqtts"
-        port = parts.port or (8883 if tls else 1883)
-        # Percent-decoded, so that a password may hold any character (`%40` for '@' …).
-        user, password = parts.username, parts.password
-        user = unquote(user) if user is not None else None
-        password = unquote(password) if password is not None else None
-        return cls(parts.hostname, port, tls, user, password)
 
 
 class MqttTransport:
@@ -167,31 +140,19 @@ class MqttTransport:
     # paho callbacks (network thread)
 
     def _new_client(self) -> mqtt.Client:
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=self._client_id,
-            protocol=mqtt.MQTTv5,
+        # PUBACK only once stored; a random first reconnect delay de-synchronises the workers
+        # that lost the same broker.
+        client = new_client(
+            self._address,
+            self._client_id,
             manual_ack=True,
+            first_reconnect_s=random.uniform(0.5, 1.5),
         )
-        if self._address.tls:
-            client.tls_set()
-        if self._address.username is not None:
-            client.username_pw_set(self._address.username, self._address.password)
-        # paho doubles the delay in floats up to the cap; a random start de-synchronises the
-        # workers that lost the same broker (paho types the argument int, it takes any number).
-        first = cast(int, random.uniform(0.5, 1.5))
-        client.reconnect_delay_set(min_delay=first, max_delay=30)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
         return client
-
-    def _connect_properties(self) -> Properties:
-        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        props.SessionExpiryInterval = self._session_expiry_s
-        props.ReceiveMaximum = self._receive_maximum
-        return props
 
     def _on_connect(
         self,
@@ -297,14 +258,12 @@ class MqttTransport:
 
     def _connect(self) -> None:
         """Resume our persistent session (clean start off) and run the network thread."""
-        self._client.connect_async(
-            self._address.host,
-            self._address.port,
-            keepalive=30,
-            clean_start=False,
-            properties=self._connect_properties(),
+        connect(
+            self._client,
+            self._address,
+            session_expiry_s=self._session_expiry_s,
+            receive_maximum=self._receive_maximum,
         )
-        self._client.loop_start()
 
     def _reconnect(self) -> None:
         log.info("mqtt: reconnecting to have unacknowledged batches delivered again")

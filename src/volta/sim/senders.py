@@ -198,9 +198,9 @@ class HttpSender:
 class MqttSender:
     """Publishes to volta/v1/{vin}/telemetry with QoS 1 (MQTT 5, paho-mqtt 2).
 
-    One connection for the whole fleet (username/password of a simulator account), or with
-    `per_vehicle=True` one connection per vehicle, user = VIN and password = its token, as the
-    broker's ACLs expect of real cars.
+    `url`: mqtt(s)://[user:password@]host:port. One connection for the whole fleet (the URL's
+    user, a simulator account), or with `per_vehicle=True` one connection per vehicle, user =
+    VIN and password = its token, as the broker's ACLs expect of real cars.
 
     With `commands=True` the cars also listen on `{prefix}/{vin}/cmd` (call `listen(vins)` to
     subscribe before the first batch), confirm each command's receipt at once with a
@@ -209,17 +209,16 @@ class MqttSender:
 
     def __init__(
         self,
-        host: str,
-        port: int,
+        url: str,
         tokens: dict[str, str] | None = None,
         per_vehicle: bool = False,
-        username: str | None = None,
-        password: str | None = None,
         fmt: str = "msgpack",
         topic_prefix: str = "volta/v1",
         commands: bool = False,
     ) -> None:
-        self.host, self.port = host, port
+        from volta.mqtt import BrokerAddress
+
+        self.address = BrokerAddress.parse(url)
         self.commands = commands
         self._inbox: list[CommandMessage] = []
         self._inbox_lock = threading.Lock()
@@ -229,7 +228,6 @@ class MqttSender:
         self.per_vehicle = per_vehicle
         self.fmt = fmt
         self.prefix = topic_prefix
-        self.username, self.password = username, password
         self.clients: dict[str, Any] = {}
         self.pending: list[Any] = []
 
@@ -237,31 +235,19 @@ class MqttSender:
         key = vin if self.per_vehicle else ""
         c = self.clients.get(key)
         if c is None:
-            import paho.mqtt.client as mqtt
-            from paho.mqtt.enums import CallbackAPIVersion
+            from volta.mqtt import connect, new_client
 
-            c = mqtt.Client(
-                CallbackAPIVersion.VERSION2,
-                client_id=f"volta-sim-{key or 'fleet'}",
-                protocol=mqtt.MQTTv5,
-            )
+            address = self.address
             if self.per_vehicle:
-                c.username_pw_set(vin, self.tokens.get(vin))
-            elif self.username:
-                c.username_pw_set(self.username, self.password)
+                address = address.signed_in_as(vin, self.tokens.get(vin))
+            c = new_client(address, f"volta-sim-{key or 'fleet'}")
             c.max_inflight_messages_set(1000)
             if self.commands:
                 subscribed = threading.Event()
                 self._subscribed[key] = subscribed
                 topic = cmd_topic(vin, self.prefix) if self.per_vehicle else None
                 self._listen(c, topic or cmd_topic_filter(self.prefix), subscribed)
-            try:
-                c.connect(self.host, self.port)
-            except OSError as exc:
-                raise Unavailable(
-                    f"MQTT broker {self.host}:{self.port} unreachable: {exc}"
-                ) from exc
-            c.loop_start()
+            connect(c, address, background=False)
             self.clients[key] = c
         return c
 
@@ -358,18 +344,12 @@ def make_sender(
         return FileSender(to[5:], "json" if fmt == "json" else "msgpack")
     if to.startswith(("http://", "https://")):
         return HttpSender(to, tokens or {}, fmt)
-    if to.startswith("mqtt://"):
-        u = httpx.URL(to)
-        return MqttSender(
-            u.host,
-            u.port or 1883,
-            tokens,
-            per_vehicle=bool(tokens) and not u.username,
-            username=u.username or None,
-            password=u.password or None,
-            fmt=fmt,
-            commands=commands,
-        )
+    if to.startswith(("mqtt://", "mqtts://")):
+        from volta.mqtt import BrokerAddress
+
+        # Tokens and no account in the URL: each car signs in as itself.
+        per_vehicle = bool(tokens) and BrokerAddress.parse(to).username is None
+        return MqttSender(to, tokens, per_vehicle, fmt=fmt, commands=commands)
     if to == "inproc":
         if inproc is None:
             raise ConfigError(
