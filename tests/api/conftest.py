@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import msgspec
 import pytest
 from fastapi.testclient import TestClient
@@ -51,10 +52,18 @@ class Api:
     other_vehicle: str  # token of VIN2
 
     def post_batch(
-        self, body: bytes, vin: str = VIN, token: str | None = None, **headers: str
-    ) -> Any:
+        self,
+        body: bytes | Iterator[bytes],
+        vin: str = VIN,
+        token: str | None = None,
+        **headers: str,
+    ) -> httpx.Response:
+        """POST a telemetry batch (bytes, or chunks sent without a Content-Length)."""
         h = {**bearer(token or self.vehicle), "Content-Type": "application/json", **headers}
-        return self.client.post(f"/v1/vehicles/{vin}/telemetry", content=body, headers=h)
+        r: httpx.Response = self.client.post(
+            f"/v1/vehicles/{vin}/telemetry", content=body, headers=h
+        )
+        return r
 
 
 def make_settings(data_dir: Path, **overrides: Any) -> Settings:

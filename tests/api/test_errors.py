@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -28,14 +29,13 @@ PROTECTED_GETS = [
 ]
 
 
-def assert_error(response: object, status: int, code: str, contains: str = "") -> dict[str, str]:
-    r = response
-    assert r.status_code == status, r.text  # type: ignore[attr-defined]
-    body = r.json()  # type: ignore[attr-defined]
+def assert_error(r: httpx.Response, status: int, code: str, contains: str = "") -> dict[str, str]:
+    assert r.status_code == status, r.text
+    body: dict[str, str] = r.json()
     assert set(body) == {"error", "message"}
     assert body["error"] == code
     assert contains in body["message"]
-    return body  # type: ignore[no-any-return]
+    return body
 
 
 @pytest.mark.parametrize("path", PROTECTED_GETS)
@@ -134,7 +134,7 @@ def test_oversized_batch_is_413_by_content_length_and_by_stream(api: Api) -> Non
         for i in range(0, len(big), 1000):
             yield big[i : i + 1000]
 
-    assert_error(api.post_batch(chunks()), 413, "payload_too_large")  # type: ignore[arg-type]
+    assert_error(api.post_batch(chunks()), 413, "payload_too_large")
 
 
 @pytest.mark.parametrize(

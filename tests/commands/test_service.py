@@ -29,6 +29,13 @@ def service(path: Path, clock: FakeClock) -> CommandService:
     return CommandService(SQLiteCommandStore.open(path), default_catalog(), clock, sweep_s=0)
 
 
+def stored_state(s: CommandService, command_id: str) -> CommandState:
+    """The state on disk, read without the service's lazy expiry."""
+    stored = s.store.get(command_id)
+    assert stored is not None, f"command {command_id} is not stored"
+    return stored.state
+
+
 def test_states_survive_a_restart(tmp_path: Path) -> None:
     clock = FakeClock()
     s = service(tmp_path, clock)
@@ -85,13 +92,13 @@ def test_the_sweep_expires_what_is_overdue(tmp_path: Path) -> None:
     long = s.issue(VIN, "unlock", ttl_s=100)
     clock.now += 10_000
     assert s.sweep() == 1
-    assert s.store.get(short.id).state is CommandState.EXPIRED  # type: ignore[union-attr]
-    assert s.store.get(long.id).state is CommandState.QUEUED  # type: ignore[union-attr]
+    assert stored_state(s, short.id) is CommandState.EXPIRED
+    assert stored_state(s, long.id) is CommandState.QUEUED
     assert [c.id for c in s.pending(VIN)] == [long.id]
     clock.now += 90_000
     # read lazily (no sweep): already expired, and stored so
     assert s.get(VIN, long.id).state is CommandState.EXPIRED
-    assert s.store.get(long.id).state is CommandState.EXPIRED  # type: ignore[union-attr]
+    assert stored_state(s, long.id) is CommandState.EXPIRED
     assert s.pending(VIN) == []
     s.close()
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from volta.errors import DecodeError, PayloadTooLarge
-from volta.wire import Batch, decode_batch, encode_json, encode_msgpack
+from volta.wire import Batch, DecodedBatch, decode_batch, encode_json, encode_msgpack
 
 from .vectors import GOOD, PARTIAL, REFUSED, VECTOR_DIR
 
@@ -24,13 +24,13 @@ def _doc_blocks() -> dict[tuple[str, str], str]:
     return blocks
 
 
-def _as_batch(decoded: object) -> Batch:
+def _as_batch(decoded: DecodedBatch) -> Batch:
     return Batch(
-        v=decoded.v,  # type: ignore[attr-defined]
-        vin=decoded.vin,  # type: ignore[attr-defined]
-        seq=decoded.seq,  # type: ignore[attr-defined]
-        ts=decoded.ts,  # type: ignore[attr-defined]
-        samples=decoded.samples,  # type: ignore[attr-defined]
+        v=decoded.v,
+        vin=decoded.vin,
+        seq=decoded.seq,
+        ts=decoded.ts,
+        samples=decoded.samples,
     )
 
 
