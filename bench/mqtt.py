@@ -113,20 +113,10 @@ def probe_state(
 
 
 def forget_session(client_id: str) -> None:
-    """Make the broker drop the benchmark gateway's persistent session (clean start, no expiry)."""
-    import paho.mqtt.client as mqtt
-    from paho.mqtt.enums import CallbackAPIVersion
-    from paho.mqtt.packettypes import PacketTypes
-    from paho.mqtt.properties import Properties
+    """Make the broker drop the benchmark gateway's persistent session."""
+    from volta.mqtt import BrokerAddress, end_session
 
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-    props.SessionExpiryInterval = 0
-    client.connect(*BROKER, clean_start=True, properties=props)
-    client.loop_start()
-    time.sleep(0.1)
-    client.disconnect()
-    client.loop_stop()
+    end_session(BrokerAddress(*BROKER, tls=False), client_id)
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -11,7 +11,7 @@ import pytest
 
 from volta.devservices import free_port
 from volta.errors import ConfigError, Unavailable
-from volta.mqtt import BrokerAddress, connect, new_client
+from volta.mqtt import BrokerAddress, connect, end_session, new_client
 
 BROKER = BrokerAddress("127.0.0.1", 1883, False)
 
@@ -70,6 +70,7 @@ def test_a_persistent_session_is_resumed_after_a_disconnection() -> None:
     client_id = f"test-persistent-{uuid.uuid4().hex[:8]}"
     assert _session_present(client_id, session_expiry_s=5) is False  # nothing to resume yet
     assert _session_present(client_id, session_expiry_s=5) is True
+    end_session(BROKER, client_id)
 
 
 def test_a_clean_session_ends_with_its_connection() -> None:
@@ -82,3 +83,11 @@ def test_connecting_now_to_a_broker_that_is_not_there_is_unavailable() -> None:
     nowhere = BrokerAddress("127.0.0.1", free_port(), False)
     with pytest.raises(Unavailable, match=f"MQTT broker {nowhere} unreachable"):
         connect(new_client(nowhere), nowhere, background=False)
+
+
+def test_an_ended_session_is_not_resumed() -> None:
+    client_id = f"test-ended-{uuid.uuid4().hex[:8]}"
+    _session_present(client_id, session_expiry_s=60)
+    end_session(BROKER, client_id)
+    assert _session_present(client_id, session_expiry_s=5) is False
+    end_session(BROKER, client_id)

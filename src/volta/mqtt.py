@@ -6,6 +6,7 @@ with a clean or a persistent session; the callers only add their callbacks."""
 from __future__ import annotations
 
 import dataclasses
+import threading
 from dataclasses import dataclass, field
 from typing import cast
 from urllib.parse import unquote, urlsplit
@@ -111,3 +112,18 @@ def connect(
     except OSError as exc:
         raise Unavailable(f"MQTT broker {address} unreachable: {exc}") from exc
     client.loop_start()
+
+
+def end_session(address: BrokerAddress, client_id: str, timeout_s: float = 5.0) -> None:
+    """Make the broker drop the persistent session of `client_id` and what it queued (say, of
+    a gateway worker gone for good, or a test's): connect as it with a clean start and no
+    expiry, then leave. Unavailable if the broker cannot be reached."""
+    answered = threading.Event()
+    client = new_client(address, client_id)
+    client.on_connect = lambda *_: answered.set()
+    connect(client, address, background=False)
+    try:
+        answered.wait(timeout_s)
+    finally:
+        client.disconnect()
+        client.loop_stop()

@@ -13,10 +13,9 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 from volta.config import Settings
+from volta.mqtt import BrokerAddress, end_session
 from volta.platform import Platform
 
 from .conftest import SPEED, VIN, message
@@ -33,17 +32,6 @@ def wait_for(predicate: Callable[[], bool], timeout_s: float = 10.0) -> bool:
             return True
         time.sleep(0.05)
     return predicate()
-
-
-def forget_session(client_id: str) -> None:
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-    props.SessionExpiryInterval = 0
-    client.connect(HOST, PORT, clean_start=True, properties=props)
-    client.loop_start()
-    time.sleep(0.1)
-    client.disconnect()
-    client.loop_stop()
 
 
 @pytest.fixture
@@ -65,7 +53,7 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
     assert p.mqtt is not None and p.mqtt.connected
     yield p
     p.stop()
-    forget_session(settings.mqtt_client_id)
+    end_session(BrokerAddress(HOST, PORT, tls=False), settings.mqtt_client_id)
 
 
 @pytest.mark.parametrize("level", ["not-a-vin", "JHMZZ1A1XRV00000I", "jhmzz1a1xrv000001"])

@@ -3,6 +3,7 @@ when nothing listens there), unique topic prefixes and client ids per test."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -16,13 +17,12 @@ import msgspec
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 from volta.clock import wall_ms
 from volta.config import Settings
 from volta.devservices import PrivateMosquitto, PrivateNats, PrivatePostgres
 from volta.errors import Unavailable
+from volta.mqtt import BrokerAddress, end_session
 
 BROKER_HOST = "127.0.0.1"
 BROKER_PORT = 1883
@@ -70,18 +70,9 @@ class MqttNames:
 
 
 def forget_session(client_id: str) -> None:
-    """Connect once with a clean start and no expiry, so the broker drops the test's session."""
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-    props.SessionExpiryInterval = 0
-    try:
-        client.connect(BROKER_HOST, BROKER_PORT, clean_start=True, properties=props)
-        client.loop_start()
-        time.sleep(0.1)
-        client.disconnect()
-        client.loop_stop()
-    except OSError:
-        pass
+    """Have the broker drop the test's session (if the broker is still there)."""
+    with contextlib.suppress(Unavailable):
+        end_session(BrokerAddress(BROKER_HOST, BROKER_PORT, tls=False), client_id)
 
 
 @pytest.fixture
