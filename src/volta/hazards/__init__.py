@@ -1,0 +1,11 @@
+"""Road sensing: hazards found by the fleet's own sensors, confirmed by several distinct cars.
+
+- `model`: the frozen types (`Kind`, `Report`, `Trace`, `Hazard`) and the drop reasons.
+- `matching`: `RoadMatcher`, which snaps a position onto a segment of `volta.geo`'s road graph.
+- `detect`: per-car detection, pure and incremental: a car's state and samples in, reports and
+  its driven trace out.
+- `fusion`: `Fusion`, which confirms hazards across distinct cars, locates them, gives them a
+  confidence, expires them, and publishes only what identifies no car.
+
+No module here reads a clock or does I/O; docs/hazards.md says what is built and what is not.
+"""
