@@ -26,6 +26,7 @@ from volta.sim.faults import FaultRates
 from volta.sim.hazards import place_potholes
 from volta.sim.ledger import OpenDrive
 from volta.sim.state import DAY_S, NEVER, FleetState, new_state
+from volta.sim.surface import Surface, SurfaceRates
 from volta.sim.trips import (
     Driver,
     Leg,
@@ -69,6 +70,8 @@ class FleetConfig:
     min_dwell_s: int = 120
     # (vehicle index, factor): that vehicle's pack fades `factor` times its model's norm
     ageing: tuple[tuple[int, float], ...] = ()
+    # ice, rough road, speed bumps, queues, noise (volta.sim.surface); off by default
+    surface: SurfaceRates = field(default_factory=SurfaceRates)
 
 
 def roster(config: FleetConfig) -> list[tuple[str, str]]:
@@ -108,6 +111,9 @@ class Fleet:
         self.potholes = place_potholes(g, c.seed, c.pothole_per_km)
         self.pothole_edges = self.potholes.on_edges()
         self.climate = Climate(c.seed, float(np.mean(g.lat)), float(np.mean(g.lon)))
+        self.surface = (
+            Surface(g, c.seed, c.surface, self.climate, self.start_ms) if c.surface.on else None
+        )
         self.utc_offset_s = round(float(np.mean(g.lon)) / 15.0) * 3600
         self.has_dc = any(ch.dc for ch in g.chargers)
         self.vrng = [np.random.default_rng([c.seed, 1, i]) for i in range(c.vehicles)]
@@ -251,7 +257,13 @@ class Fleet:
                 if path is None or len(path) < 2:
                     self._schedule(v, t + self.config.min_dwell_s)
                     return
-        prof = drive_profile(self.graph, path, d, self.vrng[v], self.pothole_edges)
+        if self.surface is None:
+            prof = drive_profile(self.graph, path, d, self.vrng[v], self.pothole_edges)
+        else:
+            edges = self.graph.edges_of(path)
+            caps = self.surface.caps(edges, self._ms(t))
+            prof = drive_profile(self.graph, path, d, self.vrng[v], self.pothole_edges, caps)
+            prof = self.surface.mark(prof, edges, self.vins[v], v, self._ms(t))
         size = prof.duration_s + 1
         if not s.pool.fits(size):
             live = np.nonzero(s.driving)[0]
@@ -438,8 +450,12 @@ class Fleet:
         """Close the books: faults still open and road events that happened are added."""
         s = self.state
         end_ms = self._ms(self.t)
+        events = self._pending_events
+        if self.surface is not None:
+            events = events + self.surface.events
+            self.truth.hazards = self.potholes.truth() + self.surface.truth(end_ms)
         self.truth.events = sorted(
-            (e for e in self._pending_events if e.ts_ms < end_ms), key=lambda e: (e.ts_ms, e.vin)
+            (e for e in events if e.ts_ms < end_ms), key=lambda e: (e.ts_ms, e.vin)
         )
         self.truth.faults.extend(s.faults.still_open())
         return self.truth

@@ -16,7 +16,7 @@ __all__ = ["ProfilePool"]
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
-STATE_FIELDS = ("speed", "dist", "lat", "lon", "heading", "lat_acc", "vert_acc")
+STATE_FIELDS = ("speed", "dist", "lat", "lon", "heading", "lat_acc", "vert_acc", "adas")
 INTERVAL_FIELDS = ("vmean", "accel", "grade")
 
 
@@ -33,6 +33,7 @@ class ProfilePool:
         self.heading = np.zeros(capacity)
         self.lat_acc = np.zeros(capacity)
         self.vert_acc = np.zeros(capacity)
+        self.adas = np.zeros(capacity)  # ABS/ESC/TCS bits; 0 unless volta.sim.surface is on
         self.vmean = np.zeros(capacity)
         self.accel = np.zeros(capacity)
         self.grade = np.zeros(capacity)
@@ -47,7 +48,8 @@ class ProfilePool:
             raise MemoryError("pool full: compact() first")
         off = self.size
         for name in STATE_FIELDS:
-            getattr(self, name)[off : off + n] = getattr(p, name)
+            values = getattr(p, name)
+            getattr(self, name)[off : off + n] = 0.0 if values is None else values
         for name in INTERVAL_FIELDS:
             arr = getattr(self, name)
             arr[off : off + n - 1] = getattr(p, name)

@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from volta.sim.window import Frame
 from volta.wire import Batch, Sample
 
-__all__ = ["SIGNALS", "SignalSpec", "Telemetry"]
+__all__ = ["ADAS_SIGNALS", "SIGNALS", "SignalSpec", "Telemetry"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -219,6 +219,21 @@ SIGNALS: tuple[SignalSpec, ...] = (
         "Vehicle.Body.Lights.Hazard.IsSignaling", "boolean", None, 60, 60, 0.0, 0, _m("flashing")
     ),
 )
+
+
+def _adas(bit: int) -> Extract:
+    def f(fr: Frame, r: IntArray, c: IntArray) -> NDArray[Any]:
+        return np.asarray((fr.adas[r, c].astype(np.int64) & bit) > 0, dtype=np.float64)
+
+    return f
+
+
+# Sent only by fleets with road-surface hazards on (Telemetry(extra=ADAS_SIGNALS)): ABS, ESC
+# and TCS interventions, 1 Hz while driving (volta.sim.surface's bits 1, 2, 4).
+ADAS_SIGNALS: tuple[SignalSpec, ...] = tuple(
+    SignalSpec(f"Vehicle.ADAS.{name}.IsEngaged", "boolean", None, 1, 0, 0.0, 0, _adas(bit))
+    for name, bit in (("ABS", 1), ("ESC", 2), ("TCS", 4))
+)
 DTC_COUNT = "Vehicle.Diagnostics.DTCCount"  # uint8
 DTC_LIST = "Vehicle.Diagnostics.DTCList"  # string[]
 _DTC_PERIOD_S = 60
@@ -237,6 +252,7 @@ class Telemetry:
         gap_per_hour: float = 0.2,
         gap_mean_s: float = 180.0,
         first_seq: int = 0,
+        extra: tuple[SignalSpec, ...] = (),
     ) -> None:
         n = len(vins)
         self.vins = vins
@@ -267,7 +283,7 @@ class Telemetry:
                 s.lo,
                 s.hi,
             )
-            for s in SIGNALS
+            for s in (*SIGNALS, *extra)
         ]
         self.samples_out = 0
 

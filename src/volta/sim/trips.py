@@ -218,6 +218,7 @@ class DriveProfile:
     grade: FloatArray
     pothole_hits: tuple[tuple[int, int, float], ...]  # (second, hazard id, peak m/s²)
     harsh_brakes: tuple[tuple[int, float], ...]  # (second, deceleration m/s²)
+    adas: FloatArray | None = None  # ABS/ESC/TCS engagement bits (volta.sim.surface), n + 1
 
     @property
     def duration_s(self) -> int:
@@ -243,8 +244,11 @@ def drive_profile(
     d: Driver,
     rng: np.random.Generator,
     potholes: dict[int, list[tuple[float, float, int]]] | None = None,
+    caps: tuple[tuple[float, float, float], ...] = (),
 ) -> DriveProfile:
-    """1 s speed trace along a node path (at least two nodes), with positions and road events."""
+    """1 s speed trace along a node path (at least two nodes), with positions and road events.
+
+    `caps` are extra speed limits (from_m, to_m along the route, m/s): speed bumps, queues."""
     edges = graph.edges_of(nodes)
     n_e = len(edges)
     length = graph.length_m[edges]
@@ -280,6 +284,8 @@ def drive_profile(
     cap[node_pos] = np.minimum(cap[node_pos], node_cap)
     grid_dwell = np.zeros(len(s))
     grid_dwell[node_pos] = dwell
+    for lo_m, hi_m, cap_mps in caps:
+        cap[(s >= lo_m) & (s <= hi_m)] = np.minimum(cap[(s >= lo_m) & (s <= hi_m)], cap_mps)
 
     a, b = d.accel_mps2, d.decel_mps2
     cap2 = np.minimum(cap, 60.0) ** 2

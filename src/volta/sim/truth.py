@@ -111,22 +111,28 @@ class FaultTruth:
 
 @dataclass(frozen=True, slots=True)
 class HazardTruth:
-    """A fixed road hazard (pothole); one id may lie on both directions of a road."""
+    """A road hazard: a pothole (one id may lie on both directions of a road), or one of
+    `volta.sim.surface`'s: "ice", "rough_road", "speed_bump", "slowdown". Ice and slow-downs
+    have one record per episode, from start_ms to end_ms (0: always, or still at the end)."""
 
     hazard_id: int
     kind: str
     lat: float
     lon: float
     severity: float
+    start_ms: int = 0
+    end_ms: int = 0
+    length_m: float = 0.0  # of a stretch (ice, rough road); 0 for a point
 
 
 @dataclass(frozen=True, slots=True)
 class RoadEventTruth:
-    """Something a vehicle felt: a pothole impact or a harsh braking."""
+    """Something a vehicle felt or met: a pothole impact, a harsh braking; with
+    `volta.sim.surface` on also a straddled pothole, a speed bump, an ice patch, a queue."""
 
     vin: str
     ts_ms: int
-    kind: str  # "pothole", "harsh_brake"
+    kind: str  # "pothole", "harsh_brake", "pothole_straddled", "speed_bump", "ice", "slowdown"
     lat: float
     lon: float
     value: float  # peak vertical (pothole) or deceleration (harsh brake), m/s²

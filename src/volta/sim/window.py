@@ -62,6 +62,7 @@ class Frame:
     setpoint_c: FloatArray  # (n,)
     fan_pct: FloatArray  # (n,)
     flashing: BoolArray  # (n, W) hazard lights
+    adas: FloatArray  # (n, W) ABS/ESC/TCS engagement bits (volta.sim.surface)
 
 
 def _sleepers(s: FleetState, online: IntArray, W: int) -> None:
@@ -270,4 +271,5 @@ def window(
         setpoint_c=s.setpoint_c[idx].copy(),
         fan_pct=np.where(drv | chg | climate, float(_FAN_PCT), 0.0),
         flashing=(t0 + cols[None, :]) < s.flash_until[idx][:, None],
+        adas=np.where(in_drive, pool.adas[pidx], 0.0),
     )
