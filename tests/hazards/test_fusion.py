@@ -26,9 +26,13 @@ def _spot(s: float = 320.0) -> tuple[float, float]:
 def _report(
     car: str, ts: int, kind: Kind = Kind.POTHOLE, east_m: float = 0.0, **kw: float
 ) -> Report:
-    lat, lon = _spot(kw.pop("s", 320.0))
+    lat, lon = _spot(kw.get("s", 320.0))
     lon += east_m / (M_PER_DEG * np.cos(np.radians(lat)))
-    return Report(car, ts, kind, lat, lon, 0, 0.0, kw.pop("value", 8.0))
+    s = kw.get("s", 320.0)
+    edge = matcher().match(np.array([lat]), np.array([lon]), np.array([long_route().at(s)[2]]))
+    return Report(
+        car, ts, kind, lat, lon, edge[0].edge if edge[0] else 0, 0.0, kw.pop("value", 8.0)
+    )
 
 
 def _trace(car: str, ts: int, s0: float, s1: float) -> Trace:
@@ -134,12 +138,47 @@ def test_a_pass_on_another_road_far_away_is_not_a_miss() -> None:
     assert len(f.published(T0 + 10 * MIN)) == 1
 
 
-def test_ice_nobody_reports_for_25_minutes_expires() -> None:
+def test_ice_nobody_reports_for_25_minutes_is_no_longer_published() -> None:
     f = Fusion(matcher())
     for car in "abc":
         f.add(_report(car, T0, Kind.SLIPPERY), T0)
-    assert f.expire(T0 + 24 * MIN) == []
-    assert f.expire(T0 + 26 * MIN) == ["h0"]
+    assert len(f.published(T0 + 24 * MIN)) == 1
+    assert f.published(T0 + 26 * MIN) == []
+    assert f.expire(T0 + 119 * MIN) == []
+    assert f.expire(T0 + 121 * MIN) == ["h0"]
+
+
+def test_three_cars_an_hour_apart_still_confirm_ice() -> None:
+    f = Fusion(matcher())
+    for i, car in enumerate("abc"):
+        f.add(_report(car, T0 + i * 50 * MIN, Kind.SLIPPERY), T0 + i * 50 * MIN)
+    assert len(f.published(T0 + 100 * MIN)) == 1
+
+
+def test_a_car_crossing_the_road_has_not_missed_the_hazard() -> None:
+    f = Fusion(matcher())
+    for car in "abc":
+        f.add(_report(car, T0, Kind.SLIPPERY), T0)
+    lat, lon = _spot()
+    across = (matcher().bearing[f.published(T0)[0].edge] + 90.0) % 360.0
+    for car in "xyzw":
+        pts = [
+            (
+                lat + d * np.cos(np.radians(across)) / M_PER_DEG,
+                lon + d * np.sin(np.radians(across)) / (M_PER_DEG * np.cos(np.radians(lat))),
+            )
+            for d in (-18.0, -9.0, 0.0, 9.0, 18.0)
+        ]
+        f.passed(
+            Trace(
+                car,
+                np.arange(5, dtype=np.int64) * 1000 + T0 + MIN,
+                np.array([p[0] for p in pts]),
+                np.array([p[1] for p in pts]),
+            )
+        )
+    f.expire(T0 + 10 * MIN)
+    assert len(f.published(T0 + 10 * MIN)) == 1
 
 
 def test_confidence_grows_with_cars_and_falls_with_age_and_misses() -> None:

@@ -46,13 +46,14 @@ _MIN_TS_MS = 946_684_800_000  # 2000-01-01: a car clock before this is not set
 class DetectConfig:
     """Thresholds of detection (m/s², m/s, °C, s)."""
 
-    pothole_min: float = 4.0  # a jolt at least this strong is a pothole (or a speed bump)
+    pothole_min: float = 3.0  # a jolt at least this strong is a pothole (or a speed bump)
     rough_min: float = 1.2  # jolts from here up to pothole_min are rough-road bumps
     rough_run: int = 5  # that many rough bumps, with gaps under rough_gap_s, make rough road
     rough_gap_s: int = 3
     moving_mps: float = 2.0
-    bump_max_mps: float = 7.0  # speed bumps are taken below ~25 km/h ...
-    bump_braked_mps: float = 2.5  # ... by a car that slowed at least this much for them
+    bump_crawl_mps: float = 3.5  # a jolt below ~13 km/h is a speed bump ...
+    bump_max_mps: float = 4.5  # ... and one below ~16 km/h ...
+    bump_braked_mps: float = 1.5  # ... that the car slowed at least this much for
     slippery_max_c: float = 4.0  # ADAS engagements at or below this air temperature
     slippery_every_s: int = 20  # at most one slippery report per car in this time
     stop_mps: float = 1.5
@@ -250,7 +251,9 @@ def _tick(run: _Run, t: _Tick, air_c: float) -> None:
     before = run.speed_before(t.ts_ms)
     jolt = abs(t.vertical) if not math.isnan(t.vertical) else 0.0
     if jolt >= cfg.pothole_min and t.speed >= cfg.moving_mps:
-        if t.speed <= cfg.bump_max_mps and before - t.speed >= cfg.bump_braked_mps:
+        if t.speed <= cfg.bump_crawl_mps or (
+            t.speed <= cfg.bump_max_mps and before - t.speed >= cfg.bump_braked_mps
+        ):
             run.bumps += 1
         else:
             # the sample is the peak of the second that starts at the fix: half a second on

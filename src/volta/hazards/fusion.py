@@ -4,13 +4,14 @@
 no clock and does no I/O (every call takes `now_ms`). The rules a user relies on:
 
 - A candidate is confirmed while at least `k` (3) DISTINCT cars reported it within the kind's
-  silence window. A car counts once however often it reports (its latest report stands), so one
-  car, honest or malicious, never confirms or moves a hazard on its own.
+  silence window (2 h for ice) and the latest report is fresh (25 min for ice). A car counts
+  once however often it reports (its latest report stands), so one car, honest or malicious,
+  never confirms or moves a hazard on its own.
 - Its position is the median of the cars' positions (one vote a car), snapped onto the road:
   more precise than any single report, and robust to a car that is far off.
-- Cars whose trace passes it without reporting it are misses; after `misses` distinct cars
-  miss it in a row (or nobody reported it for the silence window) it expires: ice melts,
-  queues clear, potholes get fixed.
+- Cars whose trace passes it along its road (not across) without reporting it are misses;
+  after `misses` distinct cars miss it in a row (or nobody reported it for the silence window)
+  it expires: ice melts, queues clear, potholes get fixed.
 - Confidence (0..1) grows with the number of cars, falls with the age of the last report,
   the spread of the positions and the misses.
 - What is published (`Hazard`) carries no car, no trace and times floored to `bucket_ms`; a
@@ -47,10 +48,16 @@ class FusionConfig:
     """How many cars confirm, how near reports must be, how long a hazard lives."""
 
     k: int = 3
-    radius_m: dict[Kind, float] = field(default_factory=lambda: _per_kind(15, 60, 80, 40))
+    radius_m: dict[Kind, float] = field(default_factory=lambda: _per_kind(15, 100, 80, 40))
+    # a candidate forgets reports older than this (and goes when it has none left) ...
     silence_ms: dict[Kind, float] = field(
+        default_factory=lambda: _per_kind(14 * _DAY, 30 * _DAY, 2 * 60 * _MIN, 30 * _MIN)
+    )
+    # ... and is published only while its latest report is at most this old
+    fresh_ms: dict[Kind, float] = field(
         default_factory=lambda: _per_kind(14 * _DAY, 30 * _DAY, 25 * _MIN, 10 * _MIN)
     )
+    crossing_deg: float = 30.0  # a trace more oblique than this to the road is crossing it
     misses: dict[Kind, float] = field(default_factory=lambda: _per_kind(5, 5, 3, 3))
     settle_ms: int = 3 * _MIN  # a pass counts as a miss only if no report follows this soon
     bucket_ms: int = 15 * _MIN  # published times are floored to this
@@ -65,6 +72,7 @@ class _Candidate:
     lat: float
     lon: float
     first_ms: int
+    bearing: float  # of the road it lies on, degrees
     # car -> (ts_ms, lat, lon, value) of its latest report: one vote a car
     votes: dict[str, tuple[int, float, float, float]] = field(default_factory=dict)
     missed: dict[str, int] = field(default_factory=dict)  # car -> ts of its pass after the last hit
@@ -102,7 +110,10 @@ class Fusion:
             return reason
         c = self._nearest(report.kind, report.lat, report.lon)
         if c is None:
-            c = _Candidate(f"h{self._next_id}", report.kind, report.lat, report.lon, report.ts_ms)
+            bearing = float(self.m.bearing[report.edge])
+            c = _Candidate(
+                f"h{self._next_id}", report.kind, report.lat, report.lon, report.ts_ms, bearing
+            )
             self._next_id += 1
             self._file(c)
         prev = c.votes.get(report.car)
@@ -189,11 +200,22 @@ class Fusion:
                 close = np.nonzero(d <= 0.5 * self.cfg.radius_m[c.kind])[0]
                 if len(close) == 0:
                     continue
+                if not self._along(xy, int(close[0]), c.bearing):
+                    continue
                 ts = int(trace.ts_ms[close[0]])
                 vote = c.votes.get(trace.car)
                 if vote is not None and abs(vote[0] - ts) <= self.cfg.settle_ms:
                     continue
                 c.missed[trace.car] = ts
+
+    def _along(self, xy: np.typing.NDArray[np.float64], i: int, bearing: float) -> bool:
+        """Whether the trace runs along the road at point i (either way), not across it."""
+        a, b = xy[max(i - 1, 0)], xy[min(i + 1, len(xy) - 1)]
+        if a[0] == b[0] and a[1] == b[1]:
+            return False
+        heading = math.degrees(math.atan2(b[0] - a[0], b[1] - a[1])) % 180.0
+        off = abs((heading - bearing % 180.0 + 90.0) % 180.0 - 90.0)
+        return off <= self.cfg.crossing_deg
 
     def expire(self, now_ms: int) -> list[str]:
         """Drop the candidates nobody reported for the silence window or cars passed by."""
@@ -222,7 +244,8 @@ class Fusion:
             for c in cell:
                 recent = now_ms - self.cfg.silence_ms[c.kind]
                 votes = [v for v in c.votes.values() if v[0] >= recent]
-                if len(votes) < self.cfg.k:
+                fresh = now_ms - self.cfg.fresh_ms[c.kind]
+                if len(votes) < self.cfg.k or max(v[0] for v in votes) < fresh:
                     continue
                 match = self.m.match(np.array([c.lat]), np.array([c.lon]), np.array([0.0]))[0]
                 lat, lon = (match.lat, match.lon) if match is not None else (c.lat, c.lon)
@@ -251,7 +274,7 @@ class Fusion:
         k = self.cfg.k
         many = 1.0 - math.exp(-len(votes) / k)  # 3 cars of k = 3: 0.63, 6: 0.86, 10: 0.96
         age = now_ms - max(v[0] for v in votes)
-        recent = math.exp(-max(age, 0) / self.cfg.silence_ms[c.kind])
+        recent = math.exp(-max(age, 0) / self.cfg.fresh_ms[c.kind])
         spread = float(np.median([_metres(c.lat, c.lon, v[1], v[2]) for v in votes]))
         consistent = 1.0 / (1.0 + spread / self.cfg.radius_m[c.kind])
         unseen = 1.0 - len(c.missed) / (self.cfg.misses[c.kind] + 1.0)
