@@ -128,3 +128,10 @@ def test_impossible_positions_and_timestamps_are_dropped_and_counted() -> None:
     assert again.dropped == {DropReason.TIME_BACKWARDS: 5}
     assert out.reports == () and again.reports == ()
     assert list(out.trace.ts_ms) == [T0 + i * 1000 for i in range(5)]
+
+
+def test_a_jolt_while_crawling_is_a_speed_bump() -> None:
+    speeds = [3.0] * 20  # out of a junction at walking pace, over the bump
+    out = _run(drive(long_route(), speeds, start_m=200.0, vertical={10: 6.5}))
+    assert out.reports == ()
+    assert out.speed_bumps == 1

@@ -38,7 +38,7 @@ HEADING = "Vehicle.CurrentLocation.Heading"
 VERTICAL = "Vehicle.Acceleration.Vertical"
 AIR = "Vehicle.Exterior.AirTemperature"
 ADAS = ("Vehicle.ADAS.ABS.IsEngaged", "Vehicle.ADAS.ESC.IsEngaged", "Vehicle.ADAS.TCS.IsEngaged")
-SIGNALS = (SPEED, LAT, LON, HEADING, VERTICAL, AIR, *ADAS)
+SIGNALS = frozenset((SPEED, LAT, LON, HEADING, VERTICAL, AIR, *ADAS))
 _MIN_TS_MS = 946_684_800_000  # 2000-01-01: a car clock before this is not set
 
 
