@@ -30,6 +30,7 @@ from volta.battery import api as battery_routes
 from volta.charging import api as charging_routes
 from volta.commands import api as commands_routes
 from volta.drives import api as drives_routes
+from volta.hazards import api as hazard_routes
 from volta.places import api as places_routes
 from volta.platform import Platform
 from volta.stats import api as stats_routes
@@ -72,6 +73,7 @@ def create_app(platform: Platform, *, run_platform: bool = False) -> FastAPI:
     app.include_router(places_routes.router)
     app.include_router(map_routes.router)
     app.include_router(commands_routes.router)
+    app.include_router(hazard_routes.router)
     for module in (users, tokens, audit):
         app.include_router(module.router)
     web.install(app)
