@@ -9,7 +9,8 @@ are both reported: the machine may be shared.
 
     .venv/bin/python bench/hazards.py [--quick]
 
-`--quick` simulates 20 cars for 3 h instead of 60 for 6 h. The last line of stdout is one JSON
+`--quick` simulates 20 cars for 3 h instead of 60 for 6 h, with every hazard on
+(`volta.sim.surface.EVERY_HAZARD`). The last line of stdout is one JSON
 object.
 """
 
@@ -26,17 +27,9 @@ from volta.hazards.sensing import RoadSensing
 from volta.sim.faults import FaultRates
 from volta.sim.fleet import Fleet, FleetConfig
 from volta.sim.signals import ADAS_SIGNALS, Telemetry
-from volta.sim.surface import SurfaceRates
+from volta.sim.surface import EVERY_HAZARD
 
 START_MS = 1_774_414_800_000  # 2026-03-25T05:00Z, 07:00 in Helsinki: frost and the rush hour
-RATES = SurfaceRates(
-    ice_per_km=0.5,
-    rough_per_km=0.3,
-    bumps_per_km=0.5,
-    slowdowns_per_km=0.3,
-    straddle_p=0.15,
-    glitches_per_hour=1.0,
-)
 GOAL_VEHICLES = 10_000
 
 Chunk = tuple[int, list[tuple[str, list[tuple[int, str, object]]]]]  # (now_ms, [(vin, samples)])
@@ -51,7 +44,7 @@ def telemetry(vehicles: int, hours: float) -> list[Chunk]:
         window_s=60,
         pothole_per_km=3.0,
         faults=FaultRates(0.0, 0.0),
-        surface=RATES,
+        surface=EVERY_HAZARD,
     )
     fleet = Fleet(config)
     tel = Telemetry(fleet.vins, 5, extra=ADAS_SIGNALS)

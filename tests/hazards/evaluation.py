@@ -20,20 +20,12 @@ from volta.hazards.sensing import RoadSensing
 from volta.sim.faults import FaultRates
 from volta.sim.fleet import Fleet, FleetConfig
 from volta.sim.signals import ADAS_SIGNALS, Telemetry
-from volta.sim.surface import SurfaceRates
+from volta.sim.surface import EVERY_HAZARD
 from volta.sim.truth import HazardTruth, Truth
 
 from .roads import helsinki, matcher
 
 START_MS = 1_774_396_800_000  # 2026-03-25T00:00Z: below freezing at night, thawing by day
-RATES = SurfaceRates(
-    ice_per_km=0.5,
-    rough_per_km=0.3,
-    bumps_per_km=0.5,
-    slowdowns_per_km=0.3,
-    straddle_p=0.15,
-    glitches_per_hour=1.0,
-)
 MATCH_M = {Kind.POTHOLE: 25.0, Kind.ROUGH_ROAD: 80.0, Kind.SLIPPERY: 100.0, Kind.SLOWDOWN: 50.0}
 _TRUTH_KIND = {
     Kind.POTHOLE: "pothole",
@@ -93,7 +85,7 @@ def run(vehicles: int = 30, hours: float = 24.0, seed: int = 3) -> Figures:
         window_s=60,
         pothole_per_km=3.0,
         faults=FaultRates(0.0, 0.0),
-        surface=RATES,
+        surface=EVERY_HAZARD,
     )
     fleet = Fleet(config, helsinki())
     tel = Telemetry(fleet.vins, seed, extra=ADAS_SIGNALS)

@@ -9,21 +9,13 @@ from volta.sim.environment import Climate
 from volta.sim.faults import FaultRates
 from volta.sim.fleet import Fleet, FleetConfig
 from volta.sim.signals import ADAS_SIGNALS, Telemetry
-from volta.sim.surface import Surface, SurfaceRates
+from volta.sim.surface import EVERY_HAZARD, Surface, SurfaceRates
 from volta.sim.trips import drive_profile, make_driver, make_places, node_path
 from volta.wire import Batch
 
 from .simrun import helsinki
 
 MARCH = 1_774_396_800_000  # 2026-03-25T00:00Z: freezing at night, thawing by day
-ALL = SurfaceRates(
-    ice_per_km=0.5,
-    rough_per_km=0.3,
-    bumps_per_km=0.5,
-    slowdowns_per_km=0.3,
-    straddle_p=0.15,
-    glitches_per_hour=1.0,
-)
 
 
 def _run(rates: SurfaceRates, hours: float = 3.0, seed: int = 4) -> tuple[Fleet, list[Batch]]:
@@ -86,8 +78,8 @@ def test_cars_brake_for_a_speed_bump_and_feel_it() -> None:
 
 
 def test_hazard_world_is_deterministic_and_ice_is_felt_only_while_it_is_there() -> None:
-    a, batches = _run(ALL)
-    b, _ = _run(ALL)
+    a, batches = _run(EVERY_HAZARD)
+    b, _ = _run(EVERY_HAZARD)
     assert a.truth.events == b.truth.events and a.truth.hazards == b.truth.hazards
     kinds = {e.kind for e in a.truth.events}
     assert {"pothole", "pothole_straddled", "ice"} <= kinds

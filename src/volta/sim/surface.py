@@ -28,7 +28,7 @@ from volta.sim.environment import Climate
 from volta.sim.trips import DriveProfile
 from volta.sim.truth import HazardTruth, RoadEventTruth
 
-__all__ = ["Surface", "SurfaceRates"]
+__all__ = ["EVERY_HAZARD", "Surface", "SurfaceRates"]
 
 _M_PER_DEG = 111_195.0
 _STEP_MS = 600_000  # the ice schedule's resolution
@@ -61,6 +61,18 @@ class SurfaceRates:
                 self.glitches_per_hour,
             )
         )
+
+
+# Every kind on, at rates that give a city-sized map dozens of hazards: what the evaluation
+# against the truth (tests/hazards) and bench/hazards.py simulate.
+EVERY_HAZARD = SurfaceRates(
+    ice_per_km=0.5,
+    rough_per_km=0.3,
+    bumps_per_km=0.5,
+    slowdowns_per_km=0.3,
+    straddle_p=0.15,
+    glitches_per_hour=1.0,
+)
 
 
 @dataclass
