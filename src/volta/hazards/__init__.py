@@ -6,6 +6,9 @@
   its driven trace out.
 - `fusion`: `Fusion`, which confirms hazards across distinct cars, locates them, gives them a
   confidence, expires them, and publishes only what identifies no car.
+- `sensing`: `RoadSensing`, detection and fusion for a whole fleet.
+- `api`: `GET /v1/hazards?bbox=…`, the published hazards as GeoJSON.
 
-No module here reads a clock or does I/O; docs/hazards.md says what is built and what is not.
+Apart from the API router, no module here reads a clock or does I/O; docs/hazards.md says what
+is built and what is not.
 """
