@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from statistics import median
 
 import numpy as np
 
@@ -77,6 +78,7 @@ class _Candidate:
     votes: dict[str, tuple[int, float, float, float]] = field(default_factory=dict)
     missed: dict[str, int] = field(default_factory=dict)  # car -> ts of its pass after the last hit
     cell: tuple[int, int] = (0, 0)
+    road: tuple[float, float, int] = (0.0, 0.0, -1)  # (lat, lon, edge) snapped, as published
 
     @property
     def last_ms(self) -> int:
@@ -100,6 +102,9 @@ class Fusion:
         self._cells: dict[tuple[int, int], list[_Candidate]] = {}
         self._next_id = 0
         self.dropped: dict[DropReason, int] = {}
+        # what published() gave for (changes so far, minute): map requests cost a look-up
+        self._changes = 0
+        self._cache: tuple[tuple[int, int], list[Hazard]] = ((-1, -1), [])
 
     # -- reports ---------------------------------------------------------------------------
     def add(self, report: Report, now_ms: int) -> DropReason | None:
@@ -127,6 +132,7 @@ class Fusion:
             and not (car == report.car and t - report.ts_ms <= self.cfg.settle_ms)
         }
         self._relocate(c)
+        self._changes += 1
         return None
 
     def _check(self, r: Report, now_ms: int) -> DropReason | None:
@@ -177,8 +183,11 @@ class Fusion:
         lats = [v[1] for v in c.votes.values()]
         lons = [v[2] for v in c.votes.values()]
         self._unfile(c)
-        c.lat, c.lon = float(np.median(lats)), float(np.median(lons))
+        c.lat, c.lon = median(lats), median(lons)
         self._file(c)
+        # snapped here, once a report, so that publishing costs no map matching
+        m = self.m.match(np.array([c.lat]), np.array([c.lon]), np.array([c.bearing]))[0]
+        c.road = (m.lat, m.lon, m.edge) if m is not None else (c.lat, c.lon, -1)
 
     # -- negative evidence -----------------------------------------------------------------
     def passed(self, trace: Trace) -> None:
@@ -207,6 +216,7 @@ class Fusion:
                 if vote is not None and abs(vote[0] - ts) <= self.cfg.settle_ms:
                     continue
                 c.missed[trace.car] = ts
+                self._changes += 1
 
     def _along(self, xy: np.typing.NDArray[np.float64], i: int, bearing: float) -> bool:
         """Whether the trace runs along the road at point i (either way), not across it."""
@@ -228,6 +238,7 @@ class Fusion:
             if not c.votes or settled >= self.cfg.misses[c.kind]:
                 self._unfile(c)
                 gone.append(c.hazard_id)
+                self._changes += 1
             elif len(c.votes) < before:
                 self._relocate(c)
         return gone
@@ -237,7 +248,13 @@ class Fusion:
         return sum(len(v) for v in self._cells.values())
 
     def published(self, now_ms: int) -> list[Hazard]:
-        """Confirmed hazards (k distinct recent cars), without anything that identifies a car."""
+        """Confirmed hazards (k distinct recent cars), without anything that identifies a car.
+
+        Computed once per change and minute: ages and confidences move by the minute."""
+        key = (self._changes, now_ms // _MIN)
+        if self._cache[0] == key:
+            return list(self._cache[1])
+        now_ms = key[1] * _MIN
         out: list[Hazard] = []
         b = self.cfg.bucket_ms
         for cell in self._cells.values():
@@ -247,9 +264,7 @@ class Fusion:
                 fresh = now_ms - self.cfg.fresh_ms[c.kind]
                 if len(votes) < self.cfg.k or max(v[0] for v in votes) < fresh:
                     continue
-                match = self.m.match(np.array([c.lat]), np.array([c.lon]), np.array([0.0]))[0]
-                lat, lon = (match.lat, match.lon) if match is not None else (c.lat, c.lon)
-                edge = match.edge if match is not None else -1
+                lat, lon, edge = c.road
                 out.append(
                     Hazard(
                         hazard_id=c.hazard_id,
@@ -262,11 +277,12 @@ class Fusion:
                         cars=len(votes),
                         first_seen_ms=c.first_ms - c.first_ms % b,
                         last_seen_ms=c.last_ms - c.last_ms % b,
-                        value=round(float(np.median([v[3] for v in votes])), 1),
+                        value=round(median(v[3] for v in votes), 1),
                     )
                 )
         out.sort(key=lambda h: h.hazard_id)
-        return out
+        self._cache = (key, out)
+        return list(out)
 
     def _confidence(
         self, c: _Candidate, votes: list[tuple[int, float, float, float]], now_ms: int
@@ -275,7 +291,7 @@ class Fusion:
         many = 1.0 - math.exp(-len(votes) / k)  # 3 cars of k = 3: 0.63, 6: 0.86, 10: 0.96
         age = now_ms - max(v[0] for v in votes)
         recent = math.exp(-max(age, 0) / self.cfg.fresh_ms[c.kind])
-        spread = float(np.median([_metres(c.lat, c.lon, v[1], v[2]) for v in votes]))
+        spread = median(_metres(c.lat, c.lon, v[1], v[2]) for v in votes)
         consistent = 1.0 / (1.0 + spread / self.cfg.radius_m[c.kind])
         unseen = 1.0 - len(c.missed) / (self.cfg.misses[c.kind] + 1.0)
         return many * recent * consistent * unseen
