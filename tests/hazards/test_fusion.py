@@ -247,3 +247,12 @@ def test_a_published_hazard_carries_no_car_no_track_and_coarse_times() -> None:
     assert h.first_seen_ms % (15 * MIN) == 0 and h.last_seen_ms % (15 * MIN) == 0
     assert h.first_seen_ms <= T0 + 123_456 < h.first_seen_ms + 15 * MIN
     assert h.lat == round(h.lat, 5) and h.lon == round(h.lon, 5)
+
+
+def test_a_report_shows_in_the_very_minute_it_confirms_a_hazard() -> None:
+    f = Fusion(matcher())
+    for car in "ab":
+        f.add(_report(car, T0), T0)
+    assert f.published(T0) == []
+    f.add(_report("c", T0 + 1000), T0 + 1000)
+    assert [h.cars for h in f.published(T0 + 2000)] == [3]
