@@ -7,8 +7,9 @@
 - `fusion`: `Fusion`, which confirms hazards across distinct cars, locates them, gives them a
   confidence, expires them, and publishes only what identifies no car.
 - `sensing`: `RoadSensing`, detection and fusion for a whole fleet.
+- `follow`: `HazardFollower`, which feeds it the batches stored on the bus.
 - `api`: `GET /v1/hazards?bbox=…`, the published hazards as GeoJSON.
 
-Apart from the API router, no module here reads a clock or does I/O; docs/hazards.md says what
+Apart from the bus follower and the API router, no module here reads a clock or does I/O; docs/hazards.md says what
 is built and what is not.
 """

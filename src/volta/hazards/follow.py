@@ -1,0 +1,86 @@
+"""Road sensing on the bus: stored telemetry in, `RoadSensing` fed, hazards served.
+
+`HazardFollower` subscribes to what the gateways stored (`stored.*`, one `StoredGroup` per
+commit), keeps the samples of the signals detection reads, and feeds each car's batch to a
+`RoadSensing`; it is the `HazardSource` the `GET /v1/hazards` route reads. Detection is cheap
+(~25,000 driving cars at 1 Hz per core, bench/hazards.py), so it runs in the bus handler, under
+one lock that the route also takes. It is not started by the platform yet (docs/hazards.md).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from volta.bus import Bus, Message, StoredGroup, Subscription, TelemetryStored
+from volta.bus.events import STORED_ALL
+from volta.catalog import Catalog
+from volta.errors import VoltaError
+from volta.hazards.detect import SIGNALS
+from volta.hazards.model import Hazard
+from volta.hazards.sensing import RoadSensing
+
+__all__ = ["HazardFollower"]
+
+_EXPIRE_EVERY_MS = 60_000
+
+
+class HazardFollower:
+    """Feeds stored batches to road sensing; serves the published hazards."""
+
+    def __init__(
+        self,
+        bus: Bus,
+        catalog: Catalog,
+        sensing: RoadSensing,
+        clock: Callable[[], int],
+        durable: str | None = "hazards",
+    ) -> None:
+        self.bus, self.catalog, self.sensing, self.clock = bus, catalog, sensing, clock
+        self.durable = durable
+        self._paths = {catalog.get(p).id: p for p in SIGNALS}
+        self._lock = threading.Lock()
+        self._sub: Subscription | None = None
+        self._expired_ms = 0
+        self.batches = 0
+        self.errors = 0
+
+    def start(self) -> None:
+        if self._sub is None:
+            self._sub = self.bus.subscribe(STORED_ALL, self._on_message, durable=self.durable)
+
+    def stop(self) -> None:
+        if self._sub is not None:
+            self._sub.close()
+            self._sub = None
+
+    def _on_message(self, message: Message) -> None:
+        for event in message.decode(StoredGroup).batches:
+            self.feed(event)
+
+    def feed(self, event: TelemetryStored) -> None:
+        """One stored batch: the samples of the signals detection reads, to the car's state."""
+        paths, catalog = self._paths, self.catalog
+        try:
+            samples = [
+                (ts, paths[sid], catalog.from_stored(sid, num, txt))
+                for sid, ts, num, txt in zip(
+                    event.signal_ids, event.ts, event.num, event.txt, strict=True
+                )
+                if sid in paths
+            ]
+        except (VoltaError, ValueError):  # stored by a gateway with another catalog
+            self.errors += 1
+            return
+        now = self.clock()
+        with self._lock:
+            self.sensing.feed(event.vin, samples, now)
+            self.batches += 1
+            if now - self._expired_ms >= _EXPIRE_EVERY_MS:
+                self.sensing.expire(now)
+                self._expired_ms = now
+
+    def hazards(self, now_ms: int) -> list[Hazard]:
+        """The published hazards (the API's `HazardSource`)."""
+        with self._lock:
+            return self.sensing.hazards(now_ms)
