@@ -10,6 +10,6 @@
 - `follow`: `HazardFollower`, which feeds it the batches stored on the bus.
 - `api`: `GET /v1/hazards?bbox=…`, the published hazards as GeoJSON.
 
-Apart from the bus follower and the API router, no module here reads a clock or does I/O; docs/hazards.md says what
-is built and what is not.
+Apart from the bus follower and the API router, no module here reads a clock or does I/O;
+docs/hazards.md says what is built and what is not.
 """
