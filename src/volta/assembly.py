@@ -14,6 +14,10 @@ from volta.clock import Clock, wall_ms
 from volta.config import Settings
 from volta.derived.columns import signal_ids
 from volta.derived.store import DerivedStore
+from volta.geo.osm import load_roads
+from volta.hazards.follow import HazardFollower
+from volta.hazards.matching import RoadMatcher
+from volta.hazards.sensing import RoadSensing
 from volta.ingest.gateway import Gateway
 from volta.ingest.metrics import IngestMetrics
 from volta.ingest.mqtt import MqttTransport
@@ -82,3 +86,15 @@ def driver_services(
     """The driver services (drives, charges, battery health, places) on `bus`'s stored batches,
     reading `store` and writing `derived`; not started."""
     return DriverServices(bus, derived, signal_ids(catalog), telemetry=store, tagger=places.tagger)
+
+
+def road_sensing(
+    settings: Settings, catalog: Catalog, bus: Bus, clock: Clock, *, durable: bool
+) -> HazardFollower | None:
+    """Road sensing on `bus`'s stored batches, matched to the roads of `settings.roads`; None
+    when no road network is configured. `durable` names a bus consumer (the process that owns
+    the hazards); a scale-out API process follows without one. Not started."""
+    if settings.roads is None:
+        return None
+    sensing = RoadSensing(RoadMatcher(load_roads(settings.roads)))
+    return HazardFollower(bus, catalog, sensing, clock, durable="hazards" if durable else None)

@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     store_timeout_s: float = Field(
         2.0, gt=0, description="PostgreSQL: longest wait to connect or for a pooled connection"
     )
+    roads: Path | None = Field(
+        None,
+        description="OSM extract (.osm.pbf) whose roads road sensing matches cars to; None = off",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     max_batch_bytes: int = Field(256 * 1024, description="larger batches are refused (HTTP 413)")

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from volta.clock import wall_ms
+from volta.geo.osm import default_osm_path
 
 if TYPE_CHECKING:
     from volta.platform import Platform
@@ -46,7 +47,7 @@ def demo(
     if speedup <= 0:
         raise typer.BadParameter("--speedup must be > 0 (the demo runs paced)")
     logs.configure("warning")
-    settings = Settings(data_dir=data_dir, host=host, port=port)
+    settings = Settings(data_dir=data_dir, host=host, port=port, roads=default_osm_path())
     platform = Platform(settings)
     tune_for_ingest()
     platform.start()

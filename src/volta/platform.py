@@ -80,6 +80,9 @@ class Platform:
             self.services = assembly.driver_services(
                 self.catalog, self.store, self.bus, self.derived, self.places
             )
+        self.road_sensing = assembly.road_sensing(
+            settings, self.catalog, self.bus, clock, durable=not follow_workers
+        )
         self.mqtt: MqttTransport | None = None
         if settings.mqtt:
             self.mqtt = assembly.mqtt_transport(settings, settings.mqtt, self.gateway)
@@ -106,6 +109,8 @@ class Platform:
             return
         if self.services is not None:
             self.services.start()
+        if self.road_sensing is not None:
+            self.road_sensing.start()
         self.gateway.start()
         if self.mqtt is not None:
             self.mqtt.start()
@@ -125,6 +130,8 @@ class Platform:
         self.commands.close()
         if self.services is not None:
             self.services.stop()
+        if self.road_sensing is not None:
+            self.road_sensing.stop()
         self.bus.close()
         self.derived.close()
         self.places.close()

@@ -13,12 +13,13 @@ from fastapi.testclient import TestClient
 
 from volta.api import create_app
 from volta.config import Settings
+from volta.geo.osm import default_osm_path
 from volta.hazards.model import Kind, Report
 from volta.hazards.sensing import RoadSensing
 from volta.platform import Platform
 from volta.registry import Role
 
-from .roads import long_route, matcher
+from .roads import T0, drive, long_route, matcher
 
 VIN = "JHMZZ1A1XRV000001"
 HELSINKI = "24.90,60.15,24.99,60.19"
@@ -102,3 +103,34 @@ def test_a_server_not_running_road_sensing_says_so(served: Served) -> None:
     r = served.client.get(f"/v1/hazards?bbox={HELSINKI}", headers=bearer(served.operator))
     assert r.status_code == 503
     assert "road sensing" in r.text
+
+
+def test_a_server_with_roads_configured_publishes_what_three_cars_sent_over_http(
+    tmp_path: Path,
+) -> None:
+    """The whole road: HTTP ingest → gateway → bus → the platform's road sensing → the route.
+    Fails when the platform does not start road sensing for `VOLTA_ROADS`."""
+    now = T0 + 600_000
+    settings = Settings(data_dir=tmp_path, mqtt=None, roads=default_osm_path())
+    platform = Platform(settings, clock=lambda: now)
+    cars = ["JHMZZ1A1XRV000001", "JHMZZ1A1XRV000002", "JHMZZ1A1XRV000003"]
+    tokens = [platform.registry.add_vehicle(vin, "Model V").token.token for vin in cars]
+    operator = platform.registry.issue_token(Role.OPERATOR).token
+    with TestClient(create_app(platform, run_platform=True)) as client:
+        for i, (vin, token) in enumerate(zip(cars, tokens, strict=True)):
+            t0 = T0 + i * 60_000
+            samples = drive(long_route(), [9.0] * 30, t0, 200.0, vertical={12: 9.0})
+            batch = {
+                "v": 1,
+                "vin": vin,
+                "seq": 1,
+                "ts": t0,
+                "samples": [[t - t0, path, value] for t, path, value in samples],
+            }
+            r = client.post(f"/v1/vehicles/{vin}/telemetry", json=batch, headers=bearer(token))
+            assert r.status_code == 200, r.text
+        r = client.get(f"/v1/hazards?bbox={HELSINKI}", headers=bearer(operator))
+    assert r.status_code == 200
+    [feature] = r.json()["features"]
+    assert feature["properties"]["kind"] == "pothole"
+    assert VIN not in r.text

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from volta.bus import MemoryBus, StoredGroup, TelemetryStored
+from volta.bus import MemoryBus, StoredGroup
 from volta.catalog import default_catalog
 from volta.hazards.follow import HazardFollower
 from volta.hazards.model import Kind
 from volta.hazards.sensing import RoadSensing
+from volta.store.base import AcceptedBatch
 
 from .roads import T0, drive, long_route, matcher
 
 SOC = "Vehicle.Powertrain.TractionBattery.StateOfCharge.Current"
 
 
-def _stored(vin: str, samples: list[tuple[int, str, object]]) -> TelemetryStored:
+def _stored(vin: str, samples: list[tuple[int, str, object]]) -> AcceptedBatch:
     cat = default_catalog()
     ids, ts, num, txt = [], [], [], []
     for t, path, value in [*samples, (T0, SOC, 55.0)]:
@@ -23,7 +24,7 @@ def _stored(vin: str, samples: list[tuple[int, str, object]]) -> TelemetryStored
         ts.append(t)
         num.append(n)
         txt.append(x)
-    return TelemetryStored(vin, 1, T0, ids, ts, num, txt)
+    return AcceptedBatch(vin, 1, T0, ids, ts, num, txt)
 
 
 def test_three_cars_stored_over_a_pothole_publish_it_through_the_bus() -> None:

@@ -62,6 +62,7 @@ def create_app(platform: Platform, *, run_platform: bool = False) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.platform = platform
+    app.state.road_sensing = platform.road_sensing
     errors.install(app)
     for module in (vehicles, telemetry, state, history, catalog, quarantine, health):
         app.include_router(module.router)

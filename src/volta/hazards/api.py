@@ -84,6 +84,8 @@ def hazards(
     box = parse_bbox(bbox)
     source: HazardSource | None = getattr(request.app.state, "road_sensing", None)
     if source is None:
-        raise Unavailable("road sensing is not running on this server")
+        raise Unavailable(
+            "road sensing is off on this server: set VOLTA_ROADS to an OSM extract (.osm.pbf)"
+        )
     body = feature_collection(source.hazards(platform.clock()), box)
     return JSONResponse(body, media_type=MEDIA_TYPE)

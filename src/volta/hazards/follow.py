@@ -4,7 +4,8 @@
 commit), keeps the samples of the signals detection reads, and feeds each car's batch to a
 `RoadSensing`; it is the `HazardSource` the `GET /v1/hazards` route reads. Detection is cheap
 (~25,000 driving cars at 1 Hz per core, bench/hazards.py), so it runs in the bus handler, under
-one lock that the route also takes. It is not started by the platform yet (docs/hazards.md).
+one lock that the route also takes.
+The platform starts one when `VOLTA_ROADS` names an OSM extract (`assembly.road_sensing`).
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from volta.bus import Bus, Message, StoredGroup, Subscription, TelemetryStored
+from volta.bus import Bus, Message, StoredGroup, Subscription
 from volta.bus.events import STORED_ALL
 from volta.catalog import Catalog
 from volta.errors import VoltaError
 from volta.hazards.detect import SIGNALS
 from volta.hazards.model import Hazard
 from volta.hazards.sensing import RoadSensing
+from volta.store.base import AcceptedBatch
 
 __all__ = ["HazardFollower"]
 
@@ -58,7 +60,7 @@ class HazardFollower:
         for event in message.decode(StoredGroup).batches:
             self.feed(event)
 
-    def feed(self, event: TelemetryStored) -> None:
+    def feed(self, event: AcceptedBatch) -> None:
         """One stored batch: the samples of the signals detection reads, to the car's state."""
         paths, catalog = self._paths, self.catalog
         try:
