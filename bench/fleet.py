@@ -266,7 +266,7 @@ def scale_out(
             with psycopg.connect(pg.url) as conn:
                 row = conn.execute(
                     "SELECT (SELECT count(*) FROM batches), "
-                    "(SELECT coalesce(sum(cardinality(signal_ids)), 0) FROM samples)"
+                    "(SELECT coalesce(sum(length(signal_ids) / 4), 0) FROM samples)"
                 ).fetchone()
             return (int(row[0]), int(row[1])) if row else (0, 0)
 

@@ -158,7 +158,7 @@ def stored(db_url: str) -> tuple[set[tuple[str, int]], int]:
     with psycopg.connect(db_url) as conn:
         keys = {(r[0], r[1]) for r in conn.execute("SELECT vin, seq FROM batches").fetchall()}
         samples = conn.execute(
-            "SELECT coalesce(sum(cardinality(signal_ids)), 0) FROM samples"
+            "SELECT coalesce(sum(length(signal_ids) / 4), 0) FROM samples"
         ).fetchone()
     return keys, int(samples[0]) if samples else 0
 

@@ -1,15 +1,15 @@
-"""The chunk layout's pure parts: runs, binary arrays, and reading them back."""
+"""The chunk layout's pure parts: runs, packed columns, binary arrays, and reading them back."""
 
 from __future__ import annotations
 
 import struct
 
+import numpy as np
 import pyarrow as pa
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from volta.store.chunks import HOUR_MS, chunk_rows, elements, first_hour, latest_rows
+from volta.store.chunks import HOUR_MS, chunk_rows, decode, first_hour, latest_rows
 from volta.store.columns import sample_table
 
 from .storekit import T0, VIN_A, VIN_B, batch
@@ -18,6 +18,12 @@ from .storekit import T0, VIN_A, VIN_B, batch
 def _header(array: bytes) -> tuple[int, ...]:
     """ndim, has nulls, element type, length, lower bound."""
     return struct.unpack(">iiiii", array[:20])
+
+
+def _elements(array: bytes, dtype: str) -> list[object]:
+    """The values of a binary array without NULLs (what `array_send` writes)."""
+    assert _header(array)[1] == 0
+    return np.frombuffer(array[20:], [("length", ">i4"), ("value", dtype)])["value"].tolist()
 
 
 def test_a_chunk_is_one_batch_within_one_hour() -> None:
@@ -36,15 +42,46 @@ def test_a_chunk_is_one_batch_within_one_hour() -> None:
         (VIN_B, 1, 5, 6),
     ]
     ids, ts, num, txt = rows[0][4:]
-    assert elements([ts], ">i8").tolist() == [T0, T0 + HOUR_MS - 1]
-    assert num is not None and elements([num], ">f8").tolist() == [1.0, 2.0]
-    assert elements([ids], ">i4").tolist() == [7, 7] and txt is None
+    assert np.frombuffer(ts, ">i8").tolist() == [T0, T0 + HOUR_MS - 1]  # packed, big-endian
+    assert np.frombuffer(num, ">f8").tolist() == [1.0, 2.0]
+    assert np.frombuffer(ids, ">i4").tolist() == [7, 7] and txt is None
     text_ids, _, text_num, text_txt = rows[3][4:]
-    assert _header(text_ids)[3] == 2
-    assert text_num is not None and _header(text_num)[1] == 1  # has NULLs: the text sample
-    assert text_txt is not None and b"P" in text_txt
-    with pytest.raises(ValueError, match="NULLs"):
-        elements([text_num], ">f8")
+    assert len(text_ids) == 2 * 4
+    assert np.isnan(np.frombuffer(text_num, ">f8")).tolist() == [True, False]  # the text sample
+    assert text_txt is not None and _header(text_txt)[1] == 1 and b"P" in text_txt
+
+
+def test_decoded_chunks_give_back_every_sample_in_place() -> None:
+    samples = sample_table(
+        [
+            batch(VIN_A, 1, [(0, 7, 1.0), (HOUR_MS, 7, 3.0)]),
+            batch(VIN_B, 1, [(5, 8, "P"), (6, 7, 5.0), (7, 8, "a\nb")]),
+        ]
+    )
+    rows = [(ids, ts, num, None if txt is None else _texts(txt))
+            for *_, ids, ts, num, txt in chunk_rows(samples)]  # fmt: skip
+    got = decode(rows)
+    assert got.signal_id.tolist() == [7, 7, 8, 7, 8]
+    assert (got.ts - T0).tolist() == [0, HOUR_MS, 5, 6, 7]
+    assert [None if n != n else n for n in got.num.tolist()] == [1.0, 3.0, None, 5.0, None]
+    assert got.txt is not None and got.txt.tolist() == [None, None, "P", None, "a\nb"]
+    assert decode([rows[0]]).txt is None  # no text anywhere: no text column
+
+
+def _texts(array: bytes) -> list[str | None]:
+    """The values of a binary text array (as psycopg gives them back)."""
+    (n,) = struct.unpack(">i", array[12:16])
+    out: list[str | None] = []
+    at = 20
+    for _ in range(n):
+        (size,) = struct.unpack(">i", array[at : at + 4])
+        at += 4
+        if size < 0:
+            out.append(None)
+        else:
+            out.append(array[at : at + size].decode())
+            at += size
+    return out
 
 
 def test_latest_rows_are_one_per_vehicle() -> None:
@@ -60,16 +97,16 @@ def test_latest_rows_are_one_per_vehicle() -> None:
     )
     rows = list(latest_rows(winners))
     assert [r[0] for r in rows] == [VIN_A, VIN_B]
-    assert elements([rows[0][1]], ">i4").tolist() == [1, 2]
-    assert elements([rows[0][3]], ">i8").tolist() == [4, 4]
-    assert elements([rows[1][4] or b""], ">f8").tolist() == [3.5]
+    assert _elements(rows[0][1], ">i4") == [1, 2]
+    assert _elements(rows[0][3], ">i8") == [4, 4]
+    assert _elements(rows[1][4] or b"", ">f8") == [3.5]
 
 
 @given(st.lists(st.floats(allow_nan=False), min_size=1, max_size=50))
-def test_numbers_survive_the_binary_arrays_exactly(values: list[float]) -> None:
+def test_numbers_survive_the_packed_chunks_exactly(values: list[float]) -> None:
     samples = sample_table([batch(VIN_A, 1, [(i, 7, v) for i, v in enumerate(values)])])
-    ((*_, num, _txt),) = chunk_rows(samples)
-    assert num is not None and elements([num], ">f8").tolist() == values
+    ((*_, ids, ts, num, txt),) = chunk_rows(samples)
+    assert txt is None and decode([(ids, ts, num, None)]).num.tolist() == values
 
 
 @given(st.integers(min_value=0, max_value=2**62))

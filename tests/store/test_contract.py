@@ -304,6 +304,23 @@ def test_batch_mixing_text_and_numbers_keeps_each_in_place(store: TelemetryStore
     assert (gear.num, gear.txt) == ([None, None], ["P", 'a "q"\\t\n'])
 
 
+def test_history_of_late_batches_is_in_time_order_and_ties_go_to_the_larger_value(
+    store: TelemetryStore,
+) -> None:
+    # Batch 2 arrives first but holds later samples; batch 3 repeats a time with a new value.
+    store.append([_seconds(VIN_A, 2, SPEED, [5.0, 6.0], ts=T0 + 2000)])
+    store.append([_seconds(VIN_A, 1, SPEED, [1.0, 2.0])])
+    store.append([batch(VIN_A, 3, [(3000, SPEED, 0.5)])])
+    (raw,) = store.history(VIN_A, [SPEED], T0, T0 + 4000)
+    assert (raw.ts, raw.num) == ([T0, T0 + 1000, T0 + 2000, T0 + 3000, T0 + 3000],
+                                 [1.0, 2.0, 5.0, 0.5, 6.0])  # fmt: skip
+    (s,) = store.history(VIN_A, [SPEED], T0, T0 + 4000, max_points=2)
+    assert (s.ts, s.num, s.count) == ([T0, T0 + 2000], [2.0, 6.0], [2, 3])
+    assert (s.min, s.max, s.avg) == ([1.0, 0.5], [2.0, 6.0], [1.5, 11.5 / 3])
+    ts, num = store.scan(VIN_A, [SPEED], T0, T0 + 4000)[SPEED]
+    assert ts.tolist() == raw.ts and sorted(num.tolist()) == sorted(v for v in raw.num if v)
+
+
 def test_history_answers_every_signal_in_request_order(store: TelemetryStore) -> None:
     store.append(
         [
@@ -371,6 +388,16 @@ def test_export_csv_round_trip(exportable: TelemetryStore, tmp_path: Path) -> No
     assert rows[0] == ["vin", "signal_id", "ts_ms", "num", "txt"]
     parsed = [(v, int(s), int(t), float(n) if n else None, x or None) for v, s, t, n, x in rows[1:]]
     assert sorted(parsed) == sorted(_EXPORT_ROWS)
+
+
+def test_export_is_ordered_by_time_then_signal(exportable: TelemetryStore, tmp_path: Path) -> None:
+    exportable.append([batch(VIN_A, 2, [(500, GEAR, "N"), (500, SPEED, 2.0)])])
+    path = tmp_path / "out.parquet"
+    assert exportable.export(VIN_A, None, T0, T0 + 5000, ExportFormat.PARQUET, path) == 5
+    table = pq.read_table(path)
+    assert list(zip(table["ts_ms"].to_pylist(), table["signal_id"].to_pylist(), strict=True)) == [
+        (T0, SPEED), (T0 + 500, SPEED), (T0 + 500, GEAR), (T0 + 1000, SPEED), (T0 + 1000, GEAR)
+    ]  # fmt: skip
 
 
 def test_export_of_nothing_writes_no_rows(exportable: TelemetryStore, tmp_path: Path) -> None:

@@ -6,9 +6,12 @@ database (pgkit.py) and skip when nothing listens on 5432.
 
 from __future__ import annotations
 
+import csv
+import random
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -17,8 +20,8 @@ from typer.testing import CliRunner
 from volta.cli import _register_all, app
 from volta.config import Settings
 from volta.errors import Unavailable
-from volta.store import migrations, open_store
-from volta.store.base import StoreStats
+from volta.store import migrations, open_store, postgres_store
+from volta.store.base import ExportFormat, StoreStats
 from volta.store.postgres_load import partition_name
 from volta.store.postgres_store import PostgresStore, Server
 
@@ -304,3 +307,31 @@ def test_a_vin_that_needs_quoting_in_an_array_literal_is_stored_as_given(
     )
     assert store.has_batch(odd, 1) and store.has_batch(VIN_A, 1)
     assert store.append([batch(odd, 1, [(0, SPEED, 1.0)])]) == {(odd, 1)}
+
+
+def test_export_streamed_in_pieces_keeps_every_sample_in_time_order(
+    store: PostgresStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An export fetches a few chunks at a time and writes whole hours: pieces that end inside
+    an hour must neither lose nor misorder that hour's other chunks."""
+    monkeypatch.setattr(postgres_store, "_EXPORT_FETCH", 3)
+    hour = 3_600_000
+    # Each batch's chunk spans most of its hour, so chunks of one hour interleave in time.
+    batches = [
+        batch(VIN_A, seq, [(h + seq * 1000, 7, float(seq)), (h + hour - seq * 1000, 7, -1.0),
+                           (seq * 1000, 8, "x")])
+        for seq in range(1, 21)
+        for h in [(seq % 4) * hour]
+    ]  # fmt: skip
+    random.Random(4).shuffle(batches)
+    for b in batches:
+        store.append([b])
+    path = tmp_path / "out.csv"
+    assert store.export(VIN_A, [7], T0, T0 + 4 * hour, ExportFormat.CSV, path) == 40
+    with path.open(newline="") as f:
+        rows = list(csv.reader(f))[1:]
+    starts = [T0 + (seq % 4) * hour for seq in range(1, 21)]
+    expected = sorted([t + seq * 1000 for seq, t in enumerate(starts, 1)]
+                      + [t + hour - seq * 1000 for seq, t in enumerate(starts, 1)])  # fmt: skip
+    assert [int(r[2]) for r in rows] == expected
+    assert sorted(float(r[3]) for r in rows) == [-1.0] * 20 + [float(s) for s in range(1, 21)]

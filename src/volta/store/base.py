@@ -170,7 +170,8 @@ class TelemetryStore(Protocol):
         fmt: ExportFormat,
         path: Path,
     ) -> int:
-        """Write raw samples (vin, signal_id, ts_ms, num, txt) to `path`; return the row count."""
+        """Write raw samples (vin, signal_id, ts_ms, num, txt) to `path`, ordered by time, then
+        signal, then value; return the row count."""
         ...
 
     def quarantined(

@@ -1,17 +1,20 @@
-"""Samples to chunk rows: the array layout of the PostgreSQL store (migration 0002).
+"""Samples to chunk rows and back: the layout of the PostgreSQL store (migrations 0002, 0004).
 
-A chunk is the samples of one batch that fall in one UTC hour, stored as one row whose
-columns are arrays. The arrays travel in PostgreSQL's binary array format (the one
-`array_send` writes and binary COPY reads: a header, then each element as its length and its
-big-endian value), built with numpy for a whole commit at once. Formatting the numbers as text
-instead cost ~1.2 µs per float on this machine, and psycopg's own list dumpers ~1.5 µs per
-sample, more than PostgreSQL spends storing it.
+A chunk is the samples of one batch that fall in one UTC hour, stored as one row. Its signal
+ids, times and numbers are packed: the values back to back, big-endian, no NULLs (`num` is NaN
+where a sample has text or no number), which the server stores and sends as plain bytes and
+numpy reads without a loop; its text values (rare) are a text array. `latest_by_vehicle` keeps
+arrays, sent in PostgreSQL's binary array format (the one `array_send` writes and binary COPY
+reads: a header, then each element as its length and its big-endian value). Both are built
+with numpy for a whole commit at once: formatting the numbers as text instead cost ~1.2 µs per
+float on this machine, and psycopg's own list dumpers ~1.5 µs per sample.
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,7 +30,7 @@ _INT4, _INT8, _FLOAT8, _TEXT = 23, 20, 701, 25  # pg_type oids
 _HEADER = struct.Struct(">iiiii")  # ndim, has nulls, element type, length, lower bound
 _NULL = struct.pack(">i", -1)
 
-ChunkRow = tuple[str, int, int, int, bytes, bytes, bytes | None, bytes | None]
+ChunkRow = tuple[str, int, int, int, bytes, bytes, bytes, bytes | None]
 
 
 def first_hour(start_ms: int) -> int:
@@ -50,11 +53,11 @@ def chunk_rows(samples: pa.Table) -> Iterator[ChunkRow]:
     starts = _runs((vin_index[1:] != vin_index[:-1]) | (hour[1:] != hour[:-1]))
     ts_min = np.minimum.reduceat(ts, starts).tolist()
     ts_max = np.maximum.reduceat(ts, starts).tolist()
-    arrays = _Arrays(samples, starts)
+    packed = _Arrays(samples, starts, packed=True)
     for i, a in enumerate(starts.tolist()):
         yield (
-            vins[vin_index[a]], int(seq[a]), ts_min[i], ts_max[i], arrays.fixed(i, "signal_id"),
-            arrays.fixed(i, "ts_ms"), *arrays.values(i),
+            vins[vin_index[a]], int(seq[a]), ts_min[i], ts_max[i], packed.fixed(i, "signal_id"),
+            packed.fixed(i, "ts_ms"), packed.fixed(i, "num"), packed.text(i),
         )  # fmt: skip
 
 
@@ -77,13 +80,44 @@ def latest_rows(winners: pa.Table) -> Iterator[LatestRow]:
         )  # fmt: skip
 
 
-def elements(arrays: list[bytes], dtype: str) -> np.ndarray[Any, Any]:
-    """The values of binary arrays without NULLs (`array_send` of one-dimensional arrays of a
-    fixed-width type `dtype`, e.g. ">i8"), concatenated, in native byte order."""
-    if any(a[7] for a in arrays):  # the has-nulls flag: the elements are not fixed-width
-        raise ValueError("a binary array with NULLs where none were expected")
-    body = b"".join(a[_HEADER.size :] for a in arrays)
-    values = np.frombuffer(body, [("length", ">i4"), ("value", dtype)])["value"]
+@dataclass(frozen=True, slots=True)
+class Samples:
+    """Samples decoded from chunks, one entry per sample: `num` is NaN where a sample has no
+    number, `txt` None when no sample has text."""
+
+    signal_id: np.ndarray[Any, np.dtype[np.int32]]
+    ts: np.ndarray[Any, np.dtype[np.int64]]
+    num: np.ndarray[Any, np.dtype[np.float64]]
+    txt: np.ndarray[Any, np.dtype[np.object_]] | None
+
+    def take(self, index: np.ndarray[Any, Any]) -> Samples:
+        """The samples at `index` (positions, or a boolean mask), in that order."""
+        txt = None if self.txt is None else self.txt[index]
+        return Samples(self.signal_id[index], self.ts[index], self.num[index], txt)
+
+
+PackedRow = tuple[bytes, bytes, bytes, list[str | None] | None]
+
+
+def decode(rows: Sequence[PackedRow]) -> Samples:
+    """The samples of chunk rows (signal_ids, ts, num packed; txt a list or None), in order."""
+    sid = _unpacked([r[0] for r in rows], ">i4")
+    ts = _unpacked([r[1] for r in rows], ">i8")
+    num = _unpacked([r[2] for r in rows], ">f8")
+    txt = None
+    if any(r[3] is not None for r in rows):
+        txt = np.full(len(sid), None, dtype=object)
+        at = 0
+        for r in rows:
+            n = len(r[0]) // 4
+            if r[3] is not None:
+                txt[at : at + n] = r[3]
+            at += n
+    return Samples(sid, ts, num, txt)
+
+
+def _unpacked(parts: list[bytes], dtype: str) -> np.ndarray[Any, Any]:
+    values = np.frombuffer(b"".join(parts), dtype)
     return values.astype(np.dtype(dtype).newbyteorder("="))
 
 
@@ -97,18 +131,24 @@ _FIXED = {"signal_id": (">i4", _INT4), "ts_ms": (">i8", _INT8), "seq": (">i8", _
 
 
 class _Arrays:
-    """The columns of `table` encoded once as binary array elements, cut into runs."""
+    """The columns of `table` encoded once, cut into runs: as binary array elements, or
+    `packed` (values only; numbers NaN where NULL)."""
 
-    def __init__(self, table: pa.Table, starts: np.ndarray[Any, np.dtype[np.intp]]) -> None:
+    def __init__(
+        self, table: pa.Table, starts: np.ndarray[Any, np.dtype[np.intp]], packed: bool = False
+    ) -> None:
         n = table.num_rows
+        self.packed = packed
         self.bounds = list(zip(starts.tolist(), np.r_[starts[1:], n].tolist(), strict=True))
         self.body: dict[str, tuple[bytes, int, int]] = {}
+        encode = _packed if packed else _elements
         for name in {"signal_id", "ts_ms", "seq"} & set(table.column_names):
             dtype, oid = _FIXED[name]
-            self.body[name] = (*_elements(table.column(name).to_numpy(), dtype), oid)
+            self.body[name] = (*encode(table.column(name).to_numpy(), dtype), oid)
         self.num = table.column("num").combine_chunks()
         self.txt = table.column("txt").combine_chunks()
-        self.body["num"] = (*_elements(self.num.fill_null(0.0).to_numpy(), ">f8"), _FLOAT8)
+        numbers = self.num.fill_null(np.nan if packed else 0.0).to_numpy()
+        self.body["num"] = (*encode(numbers, ">f8"), _FLOAT8)
         # Per run: does it hold a text value (then num has NULLs and txt is an array)?
         self.has_text = np.zeros(len(starts), bool)
         if self.txt.null_count < n:
@@ -118,7 +158,16 @@ class _Arrays:
     def fixed(self, run: int, name: str) -> bytes:
         body, width, oid = self.body[name]
         a, b = self.bounds[run]
+        if self.packed:
+            return body[a * width : b * width]
         return _HEADER.pack(1, 0, oid, b - a, 1) + body[a * width : b * width]
+
+    def text(self, run: int) -> bytes | None:
+        """The txt array of a run; None when it has no text."""
+        if not self.has_text[run]:
+            return None
+        a, b = self.bounds[run]
+        return _text_array(self.txt[a:b].to_pylist())
 
     def values(self, run: int) -> tuple[bytes | None, bytes | None]:
         """The num and txt arrays of a run (txt None when it has no text)."""
@@ -135,6 +184,11 @@ def _elements(values: np.ndarray[Any, Any], dtype: str) -> tuple[bytes, int]:
     packed["length"] = size
     packed["value"] = values
     return packed.tobytes(), 4 + size
+
+
+def _packed(values: np.ndarray[Any, Any], dtype: str) -> tuple[bytes, int]:
+    """Fixed-width values packed back to back as `dtype`, and each one's width."""
+    return values.astype(dtype).tobytes(), np.dtype(dtype).itemsize
 
 
 def _float_array(values: list[float | None]) -> bytes | None:

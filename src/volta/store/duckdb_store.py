@@ -316,14 +316,15 @@ class DuckDBStore:
         fmt: ExportFormat,
         path: Path,
     ) -> int:
-        """Write raw samples (vin, signal_id, ts_ms, num, txt) to `path`; return the row count."""
+        """Write raw samples (vin, signal_id, ts_ms, num, txt) to `path`, ordered by time then
+        signal; return the row count."""
         where = "vin = $vin AND ts_ms >= $start AND ts_ms < $end"
         if signal_ids is not None:
             where += f" AND signal_id IN ({', '.join(str(int(s)) for s in signal_ids) or 'NULL'})"
         options = "FORMAT csv, HEADER true" if fmt is ExportFormat.CSV else "FORMAT parquet"
         sql = (
             f"COPY (SELECT vin, signal_id, ts_ms, num, txt FROM telemetry WHERE {where} "
-            f"ORDER BY signal_id, ts_ms, num, txt) TO $path ({options})"
+            f"ORDER BY ts_ms, signal_id, num, txt) TO $path ({options})"
         )
         params = {"vin": vin, "start": start_ms, "end": end_ms, "path": str(path)}
         return self._scalar(sql, params)

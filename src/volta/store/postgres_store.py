@@ -23,19 +23,17 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from itertools import groupby
-from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import psycopg
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from psycopg import errors as pgerrors
-from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
@@ -53,35 +51,26 @@ from volta.store.base import (
     bucket_width,
 )
 from volta.store.columns import sample_table
+from volta.store.downsample import by_time, history_of
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _Conn = load.Conn
 
-# The samples of one vehicle in [start, end): its chunks that can hold them (an index range
-# on (vin, ts_min), see `chunks.first_hour`), unnested, then filtered sample by sample.
-_CHUNK_RANGE = (
-    "c.vin = %(vin)s AND c.ts_min >= %(first)s::bigint AND c.ts_min < %(end)s::bigint "
+# The chunks of one vehicle that can hold samples in [start, end): an index range on
+# (vin, ts_min), see `chunks.first_hour`. Their packed columns are decoded on the client.
+_CHUNKS = (
+    "SELECT signal_ids, ts, num, txt FROM samples c WHERE c.vin = %(vin)s "
+    "AND c.ts_min >= %(first)s::bigint AND c.ts_min < %(end)s::bigint "
     "AND c.ts_max >= %(start)s::bigint"
 )
-_SAMPLES = f"""
-SELECT u.signal_id, u.ts_ms, u.num, u.txt
-FROM samples c, unnest(c.signal_ids, c.ts, c.num, c.txt) AS u(signal_id, ts_ms, num, txt)
-WHERE {_CHUNK_RANGE}
-"""
-_IN_RANGE = (
-    "signal_id = ANY(%(ids)s::int[]) AND ts_ms >= %(start)s::bigint AND ts_ms < %(end)s::bigint"
-)
-_RANGE = f"FROM ({_SAMPLES}) s WHERE {_IN_RANGE}"
-# The same buckets as `bucket_width` and DuckDB: bucket k starts at start + k * width. A
-# bucket's last value is its latest sample's, ties going to the larger number, then text.
-_LAST = "ORDER BY ts_ms DESC, num DESC NULLS LAST, txt DESC NULLS LAST"
-_BUCKETS = f"""
-SELECT signal_id, %(start)s::bigint + (ts_ms - %(start)s::bigint) / %(width)s * %(width)s AS t,
-       (array_agg(num {_LAST}))[1], (array_agg(txt {_LAST}))[1],
-       min(num), max(num), avg(num), count(*)
-{_RANGE} GROUP BY 1, 2 ORDER BY 1, 2
-"""
-_RAW = f"SELECT signal_id, ts_ms, num, txt {_RANGE} ORDER BY signal_id, ts_ms, num, txt"
+_EXPORT_FETCH = 2000  # chunks an export fetches at a time
+# Rows of an export piece: its samples, ordered (time, signal, number, text), NULLs last.
+_EXPORT_ORDER = [("ts_ms", "ascending"), ("signal_id", "ascending"), ("num", "ascending"),
+                 ("txt", "ascending")]  # fmt: skip
+_EXPORT_SCHEMA = pa.schema(
+    [("vin", pa.string()), ("signal_id", pa.int32()), ("ts_ms", pa.int64()),
+     ("num", pa.float64()), ("txt", pa.string())]
+)  # fmt: skip
 
 
 class Server:
@@ -304,53 +293,18 @@ class PostgresStore:
             return [Series(s, [], [], []) for s in ids]
         width = bucket_width(start_ms, end_ms, max_points)
         wanted = sorted(set(ids))
-        sid, ts, num, text = self._samples(vin, wanted, start_ms, end_ms)
-        if text:  # rare: signals with text values are aggregated by the server
-            found = self._history_on_server(vin, wanted, start_ms, end_ms, width, max_points)
-        else:
-            found = _history_of_numbers(sid, ts, num, wanted, start_ms, width, max_points)
+        found = history_of(self._samples(vin, start_ms, end_ms), wanted, start_ms,
+                           width, max_points)  # fmt: skip
         return [found.get(s) or Series(s, [], [], []) for s in ids]
 
-    def _history_on_server(
-        self, vin: str, ids: list[int], start_ms: int, end_ms: int, width: int, max_points: int
-    ) -> dict[int, Series]:
-        found: dict[int, Series] = {}
-        params = _range(vin, ids, start_ms, end_ms)
-        for sid, rows in groupby(self._rows(_BUCKETS, {**params, "width": width}), itemgetter(0)):
-            _, ts, num, txt, lo, hi, mean, cnt = map(list, zip(*rows, strict=True))
-            if sum(cnt) > max_points:
-                found[sid] = Series(sid, ts, num, txt, True, width, lo, hi, mean, cnt)
-            else:
-                found[sid] = Series(sid, [], [], [])  # filled raw below
-        small = [sid for sid, series in found.items() if not series.downsampled]
-        if small:
-            for sid, rows in groupby(self._rows(_RAW, {**params, "ids": small}), itemgetter(0)):
-                _, ts, num, txt = map(list, zip(*rows, strict=True))
-                found[sid] = Series(sid, ts, num, txt)
-        return found
-
-    def _samples(
-        self, vin: str, ids: list[int], start_ms: int, end_ms: int
-    ) -> tuple[_Int32s, _Int64s, _Floats, list[tuple[int, int, float | None, str | None]]]:
-        """The samples of `ids` in [start_ms, end_ms): those of chunks without text as arrays
-        sorted by (signal, time, value), and the rows of chunks with text."""
-        params = _range(vin, ids, start_ms, end_ms)
-        # Chunks without text cross the wire as their binary arrays, which numpy reads without
-        # a loop; the few with text (NULLs among the numbers) are unnested on the server.
-        numeric = self._rows(
-            "SELECT array_send(signal_ids), array_send(ts), array_send(num) "
-            f"FROM samples c WHERE {_CHUNK_RANGE} AND c.txt IS NULL",
-            params,
-        )
-        text = self._rows(f"SELECT signal_id, ts_ms, num, txt FROM ({_SAMPLES} "
-                          f"AND c.txt IS NOT NULL) s WHERE {_IN_RANGE}", params)  # fmt: skip
-        sid = chunks.elements([r[0] for r in numeric], ">i4")
-        ts = chunks.elements([r[1] for r in numeric], ">i8")
-        num = chunks.elements([r[2] for r in numeric], ">f8")
-        keep = np.isin(sid, ids) & (ts >= start_ms) & (ts < end_ms)
-        sid, ts, num = sid[keep], ts[keep], num[keep]
-        order = np.lexsort((num, ts, sid))
-        return sid[order], ts[order], num[order], text
+    def _samples(self, vin: str, start_ms: int, end_ms: int) -> chunks.Samples:
+        """The samples of every signal in [start_ms, end_ms), in chunk order (the caller picks
+        its signals: one pass per signal is cheaper than a membership test per sample)."""
+        with self._conn() as conn:
+            rows = conn.cursor(binary=True).execute(_CHUNKS, _range(vin, start_ms, end_ms))
+            found = chunks.decode(rows.fetchall())
+        keep = (found.ts >= start_ms) & (found.ts < end_ms)
+        return found if keep.all() else found.take(keep)
 
     def scan(
         self, vin: str, signal_ids: Sequence[int], start_ms: int, end_ms: int
@@ -364,19 +318,13 @@ class PostgresStore:
         }
         if not ids or end_ms <= start_ms:
             return out
-        sid, ts, num, text = self._samples(vin, ids, start_ms, end_ms)
-        if text:
-            rows = sorted((r[0], r[1], r[2]) for r in text if r[2] is not None)
-            sid = np.concatenate([sid, np.array([r[0] for r in rows], np.int32)])
-            ts = np.concatenate([ts, np.array([r[1] for r in rows], np.int64)])
-            num = np.concatenate([num, np.array([r[2] for r in rows], np.float64)])
-            order = np.lexsort((ts, sid))
-            sid, ts, num = sid[order], ts[order], num[order]
-        bounds = np.searchsorted(sid, [*ids, ids[-1] + 1])
-        for i, s in enumerate(ids):
-            a, b = bounds[i], bounds[i + 1]
-            if b > a:
-                out[s] = (ts[a:b].copy(), num[a:b].copy())
+        found = self._samples(vin, start_ms, end_ms)
+        for s in ids:
+            at = np.flatnonzero(found.signal_id == s)
+            ts, num = found.ts[at], found.num[at]
+            numbers = ~np.isnan(num)
+            if numbers.any():
+                out[s] = by_time(ts[numbers], num[numbers])
         return out
 
     def export(
@@ -388,56 +336,28 @@ class PostgresStore:
         fmt: ExportFormat,
         path: Path,
     ) -> int:
-        """Write raw samples (vin, signal_id, ts_ms, num, txt) to `path`; return the row count."""
-        chunk_range = sql.SQL(
-            "c.vin = {vin} AND c.ts_min >= {first} AND c.ts_min < {end} AND c.ts_max >= {start}"
-        ).format(
-            vin=sql.Literal(vin), first=sql.Literal(chunks.first_hour(start_ms)),
-            start=sql.Literal(start_ms), end=sql.Literal(end_ms),
-        )  # fmt: skip
-        where = sql.SQL("u.ts_ms >= {} AND u.ts_ms < {}").format(
-            sql.Literal(start_ms), sql.Literal(end_ms)
-        )
-        if signal_ids is not None:
-            ids = sql.Literal([int(s) for s in signal_ids])
-            where = sql.SQL("{} AND u.signal_id = ANY({}::int[])").format(where, ids)
-        select = sql.SQL(
-            "SELECT c.vin, u.signal_id, u.ts_ms, u.num, u.txt FROM samples c, "
-            "unnest(c.signal_ids, c.ts, c.num, c.txt) AS u(signal_id, ts_ms, num, txt) "
-            "WHERE {} AND {} ORDER BY 2, 3, 4, 5"
-        ).format(chunk_range, where)
-        if fmt is ExportFormat.CSV:
-            return self._export_csv(select, path)
-        return self._export_parquet(select, path)
+        """Write raw samples (vin, signal_id, ts_ms, num, txt) to `path`, ordered by time then
+        signal; return the row count.
 
-    def _export_csv(self, select: sql.Composed, path: Path) -> int:
-        query = sql.SQL("COPY ({}) TO STDOUT (FORMAT csv, HEADER true)").format(select)
-        with self._conn() as conn, path.open("wb") as f:
-            cur = conn.cursor()
-            with cur.copy(query) as copy:
-                for chunk in copy:
-                    f.write(chunk)
-            return cur.rowcount
-
-    def _export_parquet(self, select: sql.Composed, path: Path) -> int:
-        schema = pa.schema(
-            [("vin", pa.string()), ("signal_id", pa.int32()), ("ts_ms", pa.int64()),
-             ("num", pa.float64()), ("txt", pa.string())]
-        )  # fmt: skip
+        Chunks stream from a server-side cursor in time order and are written an hour at a
+        time: a chunk holds one UTC hour, so sorting each hour's samples orders the file."""
+        ids = None if signal_ids is None else [int(s) for s in signal_ids]
         rows = 0
         with (
             self._conn() as conn,
             conn.transaction(),
-            conn.cursor(name="volta_export") as cur,
-            pq.ParquetWriter(path, schema) as writer,
+            conn.cursor(name="volta_export", binary=True) as cur,
+            _export_writer(fmt, path) as write,
         ):
-            cur.execute(select)
-            while chunk := cur.fetchmany(100_000):
-                columns = list(zip(*chunk, strict=True))
-                writer.write_table(pa.Table.from_arrays(columns, schema=schema))
-                rows += len(chunk)
-            if not rows:
-                writer.write_table(schema.empty_table())
+            cur.execute(_CHUNKS + " ORDER BY c.ts_min", _range(vin, start_ms, end_ms))
+            pending: list[Any] = []
+            while fetched := cur.fetchmany(_EXPORT_FETCH):
+                pending += fetched
+                last_hour = chunks.first_hour(_ts_min(pending[-1]))
+                done = next(i for i, r in enumerate(pending) if _ts_min(r) >= last_hour)
+                rows += write(_export_piece(vin, pending[:done], ids, start_ms, end_ms))
+                pending = pending[done:]
+            rows += write(_export_piece(vin, pending, ids, start_ms, end_ms))
         return rows
 
     def quarantined(
@@ -458,56 +378,60 @@ class PostgresStore:
     def stats(self) -> StoreStats:
         row = self._rows(
             "SELECT (SELECT count(*) FROM batches), "
-            "(SELECT coalesce(sum(cardinality(signal_ids)), 0) FROM samples), "
+            "(SELECT coalesce(sum(length(signal_ids) / 4), 0) FROM samples), "
             "(SELECT count(*) FROM quarantine), (SELECT count(DISTINCT vin) FROM batches)"
         )[0]
         return StoreStats(batches=row[0], samples=row[1], quarantined=row[2], vehicles=row[3])
 
 
-def _range(vin: str, ids: list[int], start_ms: int, end_ms: int) -> dict[str, Any]:
-    """The parameters of `_CHUNK_RANGE` and `_IN_RANGE`."""
-    return {
-        "vin": vin, "ids": ids, "start": start_ms, "end": end_ms,
-        "first": chunks.first_hour(start_ms),
-    }  # fmt: skip
+def _range(vin: str, start_ms: int, end_ms: int) -> dict[str, Any]:
+    """The parameters of `_CHUNKS`."""
+    return {"vin": vin, "start": start_ms, "end": end_ms, "first": chunks.first_hour(start_ms)}
 
 
-_Int32s = np.ndarray[Any, np.dtype[np.int32]]
 _Int64s = np.ndarray[Any, np.dtype[np.int64]]
 _Floats = np.ndarray[Any, np.dtype[np.float64]]
 
 
-def _history_of_numbers(
-    sid: _Int32s,
-    ts: _Int64s,
-    num: _Floats,
-    ids: list[int],
-    start_ms: int,
-    width: int,
-    max_points: int,
-) -> dict[int, Series]:
-    """History of numeric samples sorted by (signal, time, value), as the server computes it:
-    raw up to `max_points`, else min/max/avg/count per bucket and the bucket's last sample
-    (latest time, ties to the larger value)."""
-    found: dict[int, Series] = {}
-    bounds = np.searchsorted(sid, [*ids, ids[-1] + 1])
-    for i, s in enumerate(ids):
-        lo, hi = int(bounds[i]), int(bounds[i + 1])
-        t, v = ts[lo:hi], num[lo:hi]
-        if hi - lo <= max_points:
-            if hi > lo:
-                found[s] = Series(s, t.tolist(), v.tolist(), [None] * (hi - lo))
-            continue
-        bucket = start_ms + (t - start_ms) // width * width
-        first = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
-        count = np.diff(np.r_[first, hi - lo])
-        found[s] = Series(
-            s, bucket[first].tolist(), v[np.r_[first[1:], hi - lo] - 1].tolist(),
-            [None] * len(first), True, width, np.minimum.reduceat(v, first).tolist(),
-            np.maximum.reduceat(v, first).tolist(), (np.add.reduceat(v, first) / count).tolist(),
-            count.tolist(),
-        )  # fmt: skip
-    return found
+def _ts_min(row: chunks.PackedRow) -> int:
+    """The earliest sample time of a chunk row (its times are packed in batch order)."""
+    return int(np.frombuffer(row[1], ">i8").min())
+
+
+def _export_piece(
+    vin: str, rows: list[chunks.PackedRow], ids: list[int] | None, start_ms: int, end_ms: int
+) -> pa.Table:
+    found = chunks.decode(rows)
+    keep = (found.ts >= start_ms) & (found.ts < end_ms)
+    if ids is not None:
+        keep &= np.isin(found.signal_id, ids)
+    found = found.take(keep)
+    columns = [
+        pa.array([vin] * len(found.ts), pa.string()), pa.array(found.signal_id),
+        pa.array(found.ts), pa.array(found.num, mask=np.isnan(found.num)),
+        pa.array(found.txt if found.txt is not None else [None] * len(found.ts), pa.string()),
+    ]  # fmt: skip
+    return pa.Table.from_arrays(columns, schema=_EXPORT_SCHEMA).sort_by(_EXPORT_ORDER)
+
+
+@contextmanager
+def _export_writer(fmt: ExportFormat, path: Path) -> Iterator[Callable[[pa.Table], int]]:
+    """A function that appends a table to the export file and returns its row count."""
+    writer: pq.ParquetWriter | pacsv.CSVWriter
+    if fmt is ExportFormat.CSV:
+        writer = pacsv.CSVWriter(path, _EXPORT_SCHEMA)
+    else:
+        writer = pq.ParquetWriter(path, _EXPORT_SCHEMA)
+
+    def write(table: pa.Table) -> int:
+        if table.num_rows:
+            writer.write_table(table)
+        return int(table.num_rows)
+
+    try:
+        yield write
+    finally:
+        writer.close()
 
 
 def _conninfo(url: str) -> dict[str, Any]:
