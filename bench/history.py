@@ -6,7 +6,15 @@ reason, when nothing listens there; its CPU figure is this process's only, not t
 On DuckDB also latest(vin) with a 10,000-vehicle x 20-signal latest table, and append
 throughput for group commits of 2,000 batches x 100 samples.
 
-    .venv/bin/python bench/history.py [--quick] [--other-vehicles N] [--postgres URL|none]
+`--fleet-vehicles N` puts a fleet-day around the vehicle on PostgreSQL: N vehicle-days in the
+day partition, the measured one among them, interleaved chunk by chunk as a group committer
+writes them (so each of its chunks lies on a page of its own, among other vehicles' chunks).
+The fleet is copied on the server from the vehicle's own day (the store is loaded with that
+day first), unlogged (a bench needs no WAL for it). A 10,000-vehicle day of this data is
+~43 million chunks (~60 GB); state the N used.
+
+    .venv/bin/python bench/history.py [--quick] [--other-vehicles N] [--fleet-vehicles N]
+        [--postgres URL|none]
 
 The last line of stdout is one JSON object with the figures.
 """
@@ -116,7 +124,32 @@ def history_figures(store: TelemetryStore, repeats: int) -> tuple[float, float, 
     return percentiles(day, repeats)
 
 
-def postgres_history(url: str, vins: list[str], repeats: int) -> dict[str, float] | str:
+def surround_with_fleet(url: str, vehicles: int) -> None:
+    """Replace VIN's stored day by `vehicles` copies of it interleaved by chunk time, VIN's
+    own in the middle of each time's group (see the module docstring)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        partition = conn.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = 'samples'::regclass"
+        ).fetchall()
+        for (name,) in partition:
+            conn.execute(f"ALTER TABLE {name} SET UNLOGGED")
+        conn.execute("CREATE TEMP TABLE day AS SELECT * FROM samples WHERE vin = %s", [VIN])
+        conn.execute("DELETE FROM samples WHERE vin = %s", [VIN])
+        conn.execute(
+            "INSERT INTO samples SELECT CASE WHEN v = %(mid)s THEN vin "
+            "ELSE 'FLEET' || lpad(v::text, 12, '0') END, seq, ts_min, ts_max, signal_ids, ts, "
+            "num, txt FROM day, generate_series(0, %(n)s - 1) AS v ORDER BY ts_min, v",
+            {"mid": vehicles // 2, "n": vehicles},
+        )
+        conn.execute("VACUUM ANALYZE samples")
+
+
+def postgres_history(
+    url: str, vins: list[str], repeats: int, fleet: int = 0
+) -> dict[str, float] | str:
     """The goal's query on PostgreSQL, in a database made for the run and dropped after;
     the reason as a string when the server cannot be reached."""
     import psycopg
@@ -131,10 +164,17 @@ def postgres_history(url: str, vins: list[str], repeats: int) -> dict[str, float
     except psycopg.OperationalError as e:
         return f"skipped: {str(e).splitlines()[0]}"
     try:
-        store = PostgresStore(urlsplit(url)._replace(path=f"/{db}").geturl())
+        db_url = urlsplit(url)._replace(path=f"/{db}").geturl()
+        store = PostgresStore(db_url)
         try:
             for commit in day_batches(vins):
                 store.append(commit)
+            if fleet:
+                t0 = time.perf_counter()
+                surround_with_fleet(db_url, fleet)
+                took, samples = time.perf_counter() - t0, store.stats().samples
+                print(f"postgresql: {fleet} vehicle-days around {VIN} (interleaved) in "
+                      f"{took:.0f} s; {samples:,} samples stored")  # fmt: skip
             p50, p99, cpu = history_figures(store, repeats)
         finally:
             store.close()
@@ -155,6 +195,10 @@ def main() -> None:
         default=None,
         help="other vehicles' days stored alongside (default 0 quick, 4 full)",
     )
+    ap.add_argument(
+        "--fleet-vehicles", type=int, default=0,
+        help="vehicle-days around the measured one on PostgreSQL (default 0)",
+    )  # fmt: skip
     ap.add_argument("--threads", type=int, default=None, help="DuckDB threads (default: cores)")
     ap.add_argument(
         "--postgres",
@@ -204,7 +248,7 @@ def main() -> None:
 
     pg: dict[str, float] | str = "skipped: --postgres none"
     if args.postgres != "none":
-        pg = postgres_history(args.postgres, vins, 5 if args.quick else 30)
+        pg = postgres_history(args.postgres, vins, 5 if args.quick else 30, args.fleet_vehicles)
     if isinstance(pg, str):
         print(f"postgresql history: {pg}")
     else:
@@ -231,6 +275,7 @@ def main() -> None:
                 "append_samples_per_cpu_s": round(total / append_cpu_s),
                 "stored_samples": samples,
                 "other_vehicles": others,
+                "postgresql_fleet_vehicle_days": args.fleet_vehicles,
                 "loadavg_1m": os.getloadavg()[0],
             }
         )

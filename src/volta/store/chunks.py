@@ -101,11 +101,12 @@ PackedRow = tuple[bytes, bytes, bytes, list[str | None] | None]
 
 def decode(rows: Sequence[PackedRow]) -> Samples:
     """The samples of chunk rows (signal_ids, ts, num packed; txt a list or None), in order."""
-    sid = _unpacked([r[0] for r in rows], ">i4")
-    ts = _unpacked([r[1] for r in rows], ">i8")
-    num = _unpacked([r[2] for r in rows], ">f8")
+    if not rows:
+        return Samples(np.empty(0, np.int32), np.empty(0, np.int64), np.empty(0), None)
+    sids, times, numbers, texts = zip(*rows, strict=True)
+    sid, ts, num = _unpacked(sids, ">i4"), _unpacked(times, ">i8"), _unpacked(numbers, ">f8")
     txt = None
-    if any(r[3] is not None for r in rows):
+    if any(t is not None for t in texts):
         txt = np.full(len(sid), None, dtype=object)
         at = 0
         for r in rows:
@@ -116,7 +117,7 @@ def decode(rows: Sequence[PackedRow]) -> Samples:
     return Samples(sid, ts, num, txt)
 
 
-def _unpacked(parts: list[bytes], dtype: str) -> np.ndarray[Any, Any]:
+def _unpacked(parts: Sequence[bytes], dtype: str) -> np.ndarray[Any, Any]:
     values = np.frombuffer(b"".join(parts), dtype)
     return values.astype(np.dtype(dtype).newbyteorder("="))
 
