@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -19,6 +19,22 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("volta-data"), description="where the embedded store lives")
     store: str = Field(
         "duckdb", description="store engine URL: 'duckdb' (embedded) or postgresql://…"
+    )
+    registry: str = Field(
+        "sqlite",
+        description="registry engine: 'sqlite' (registry.sqlite in the data dir) or "
+        "postgresql://… (scale-out: may be the store's URL; the tables get their own schema)",
+    )
+    registry_schema: str = Field("volta_registry", description="PostgreSQL registry: its schema")
+    registry_key: SecretStr | None = Field(
+        None,
+        description="PostgreSQL registry: the tokens' HMAC key, 64 hex digits, the same in "
+        "every process (default: registry.key in the data dir, made on first use)",
+    )
+    session_key: SecretStr | None = Field(
+        None,
+        description="PostgreSQL registry: the sign-in tokens' signing key, 64 hex digits, the "
+        "same in every API process (default: jwt.key in the data dir, made on first use)",
     )
     bus: str = Field("memory", description="event bus: 'memory' (in-process) or nats://…")
     mqtt: str | None = Field(None, description="broker URL, e.g. mqtt://127.0.0.1:1883; None = off")

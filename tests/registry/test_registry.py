@@ -11,19 +11,14 @@ from typer.testing import CliRunner
 
 from volta.cli import _register_all, app
 from volta.errors import BadRequest, Conflict, NotFound
-from volta.registry import Role, SQLiteRegistry
+from volta.registry import Registry, Role, SQLiteRegistry
 from volta.registry.sqlite import DB_FILE, KEY_FILE
 
 VIN = "JHMZZ1A1XRV000001"
 VIN2 = "JHMZZ1A1XRV000002"
 
 
-@pytest.fixture
-def registry() -> SQLiteRegistry:
-    return SQLiteRegistry.in_memory(clock=lambda: 1_764_201_600_000)
-
-
-def test_added_vehicle_gets_a_token_that_authenticates_as_it(registry: SQLiteRegistry) -> None:
+def test_added_vehicle_gets_a_token_that_authenticates_as_it(registry: Registry) -> None:
     enrolled = registry.add_vehicle(VIN, "Model V", {"colour": "red"})
     assert enrolled.vehicle.vin == VIN
     assert enrolled.vehicle.attributes == {"colour": "red"}
@@ -53,14 +48,14 @@ def test_invalid_vin_is_refused(registry: SQLiteRegistry, vin: str) -> None:
     assert registry.list_vehicles() == []
 
 
-def test_vin_registered_twice_is_a_conflict(registry: SQLiteRegistry) -> None:
+def test_vin_registered_twice_is_a_conflict(registry: Registry) -> None:
     registry.add_vehicle(VIN)
     with pytest.raises(Conflict):
         registry.add_vehicle(VIN)
     assert len(registry.list_vehicles()) == 1
 
 
-def test_operator_token_and_unknown_or_revoked_tokens(registry: SQLiteRegistry) -> None:
+def test_operator_token_and_unknown_or_revoked_tokens(registry: Registry) -> None:
     issued = registry.issue_token(Role.OPERATOR)
     assert issued.token.startswith("ot_")
     principal = registry.authenticate(issued.token)
@@ -73,7 +68,7 @@ def test_operator_token_and_unknown_or_revoked_tokens(registry: SQLiteRegistry) 
         registry.revoke(issued.principal.credential_id)
 
 
-def test_vehicle_token_needs_a_registered_vin(registry: SQLiteRegistry) -> None:
+def test_vehicle_token_needs_a_registered_vin(registry: Registry) -> None:
     with pytest.raises(NotFound):
         registry.issue_token(Role.VEHICLE, VIN)
     with pytest.raises(BadRequest):
@@ -82,7 +77,7 @@ def test_vehicle_token_needs_a_registered_vin(registry: SQLiteRegistry) -> None:
         registry.issue_token(Role.OPERATOR, VIN)
 
 
-def test_list_vehicles_pages_by_vin(registry: SQLiteRegistry) -> None:
+def test_list_vehicles_pages_by_vin(registry: Registry) -> None:
     registry.add_vehicle(VIN2)
     registry.add_vehicle(VIN)
     first = registry.list_vehicles(limit=1)

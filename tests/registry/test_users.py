@@ -12,23 +12,23 @@ from typer.testing import CliRunner
 
 from volta.cli import _register_all, app
 from volta.errors import AuthError, BadRequest, Conflict, NotFound
-from volta.registry import AuditQuery, Principal, Role, SQLiteRegistry
+from volta.registry import AuditQuery, Principal, Registry, Role, SQLiteRegistry
 from volta.registry.sessions import SIGNING_KEY_FILE
 from volta.registry.sqlite import DB_FILE, SCHEMA_VERSION
+
+from .conftest import NOW, Opener
 
 VIN = "JHMZZ1A1XRV000001"
 VIN2 = "JHMZZ1A1XRV000002"
 PASSWORD = "correct horse battery staple"
 
-NOW = 1_764_201_600_000
-
 
 @pytest.fixture
-def registry() -> SQLiteRegistry:
-    r = SQLiteRegistry.in_memory(clock=lambda: NOW)
-    r.add_vehicle(VIN, organisation="north")
-    r.add_vehicle(VIN2, organisation="south")
-    return r
+def registry(registry: Registry) -> Registry:
+    """The engine's empty registry with two vehicles of two organisations."""
+    registry.add_vehicle(VIN, organisation="north")
+    registry.add_vehicle(VIN2, organisation="south")
+    return registry
 
 
 @pytest.mark.parametrize(
@@ -49,7 +49,7 @@ def test_may_access_answers_per_role(
         assert p.may_access(candidate) is (candidate in sees)
 
 
-def test_a_signed_in_user_sees_by_role(registry: SQLiteRegistry) -> None:
+def test_a_signed_in_user_sees_by_role(registry: Registry) -> None:
     registry.add_user("tove", Role.TECHNICIAN, PASSWORD, "north")
     registry.add_user("dana", Role.DRIVER, PASSWORD)
     registry.assign("dana", VIN2)
@@ -67,9 +67,10 @@ def test_a_signed_in_user_sees_by_role(registry: SQLiteRegistry) -> None:
     assert again is not None and again.vins == {VIN, VIN2}
 
 
-def test_passwords_are_stored_as_argon2_hashes(registry: SQLiteRegistry) -> None:
+def test_passwords_are_stored_as_argon2_hashes(registry: Registry) -> None:
     registry.add_user("olga", Role.OPERATOR, PASSWORD)
-    (stored,) = registry._db.execute("SELECT password_hash FROM users").fetchone()
+    with registry.database.connection() as c:  # type: ignore[attr-defined]
+        (stored,) = c.one("SELECT password_hash FROM users")
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
     with pytest.raises(AuthError, match="invalid user name or password"):
         registry.sign_in("olga", "not the password")
@@ -90,14 +91,14 @@ def test_passwords_are_stored_as_argon2_hashes(registry: SQLiteRegistry) -> None
     ],
 )
 def test_bad_users_are_refused(
-    registry: SQLiteRegistry, name: str, role: Role, org: str | None, error: type[Exception]
+    registry: Registry, name: str, role: Role, org: str | None, error: type[Exception]
 ) -> None:
     with pytest.raises(error):
         registry.add_user(name, role, PASSWORD, org)
     assert registry.list_users() == []
 
 
-def test_user_names_are_unique_and_short_passwords_refused(registry: SQLiteRegistry) -> None:
+def test_user_names_are_unique_and_short_passwords_refused(registry: Registry) -> None:
     registry.add_user("dana", Role.DRIVER, PASSWORD)
     with pytest.raises(Conflict):
         registry.add_user("dana", Role.DRIVER, PASSWORD)
@@ -109,7 +110,7 @@ def test_user_names_are_unique_and_short_passwords_refused(registry: SQLiteRegis
         registry.assign("dana", "JHMZZ1A1XRV000099")
 
 
-def test_disabled_user_cannot_sign_in_and_its_tokens_stop(registry: SQLiteRegistry) -> None:
+def test_disabled_user_cannot_sign_in_and_its_tokens_stop(registry: Registry) -> None:
     registry.add_user("dana", Role.DRIVER, PASSWORD)
     token = registry.sign_in("dana", PASSWORD).token
     registry.disable_user("dana")
@@ -121,7 +122,7 @@ def test_disabled_user_cannot_sign_in_and_its_tokens_stop(registry: SQLiteRegist
         registry.disable_user("dana")
 
 
-def test_audit_records_are_kept_and_filtered(registry: SQLiteRegistry) -> None:
+def test_audit_records_are_kept_and_filtered(registry: Registry) -> None:
     for i in range(3):
         registry.record(actor="olga", role="operator", action=f"POST /v1/x{i}", status=201)
     registry.record(actor="cli:root", role="cli", action="users add", target="dana", status=0)
@@ -238,24 +239,19 @@ def test_cli_users_never_take_a_password_on_the_command_line(tmp_path: Path) -> 
         registry.close()
 
 
-def test_a_change_made_by_another_process_applies_at_the_next_request(tmp_path: Path) -> None:
+def test_a_change_made_by_another_process_applies_at_the_next_request(opener: Opener) -> None:
     """The server caches what a signed-in user sees; a change by the CLI (another connection
-    to the same file) must still apply at once."""
-    server = SQLiteRegistry.open(tmp_path)
-    cli = SQLiteRegistry.open(tmp_path)
-    try:
-        server.add_vehicle(VIN)
-        server.add_user("dana", Role.DRIVER, PASSWORD)
-        token = server.sign_in("dana", PASSWORD).token
-        before = server.authenticate(token)
-        assert before is not None and before.vins == frozenset()
-        assert server.authenticate(token) is before  # cached while nothing changed
-        cli.assign("dana", VIN)
-        after = server.authenticate(token)
-        assert after is not None and after.vins == {VIN}
-        cli.disable_user("dana")
-        with pytest.raises(AuthError, match="disabled"):
-            server.authenticate(token)
-    finally:
-        cli.close()
-        server.close()
+    to the same data) must still apply at once."""
+    server, cli = opener(lambda: NOW), opener(lambda: NOW)
+    server.add_vehicle(VIN)
+    server.add_user("dana", Role.DRIVER, PASSWORD)
+    token = server.sign_in("dana", PASSWORD).token
+    before = server.authenticate(token)
+    assert before is not None and before.vins == frozenset()
+    assert server.authenticate(token) is before  # cached while nothing changed
+    cli.assign("dana", VIN)
+    after = server.authenticate(token)
+    assert after is not None and after.vins == {VIN}
+    cli.disable_user("dana")
+    with pytest.raises(AuthError, match="disabled"):
+        server.authenticate(token)

@@ -1,4 +1,10 @@
-"""The registry interface: vehicles and the credentials that act for them or for operators."""
+"""The registry interfaces, one per role: vehicles, accounts (users and their sessions),
+credentials (API tokens, and who a token stands for) and the audit log. `Registry` is all
+four; a caller that needs one role asks for that protocol.
+
+Two engines implement them with the same code over a small SQL interface
+(`volta.registry.database`): SQLite in the data dir (embedded, the default) and PostgreSQL
+(scale-out, `VOLTA_REGISTRY=postgresql://…`). `tests/registry` runs on both."""
 
 from __future__ import annotations
 
@@ -18,8 +24,8 @@ from volta.registry.model import (
 )
 
 
-class Registry(Protocol):
-    """Vehicles and credentials. Thread-safe; only HMACs of secrets are stored."""
+class Vehicles(Protocol):
+    """Registered vehicles and the organisation that services each."""
 
     def add_vehicle(
         self,
@@ -51,6 +57,11 @@ class Registry(Protocol):
     ) -> list[Vehicle]:
         """The vehicles a principal may see, ordered and paged like `list_vehicles`."""
         ...
+
+
+class Accounts(Protocol):
+    """People who sign in (operators, technicians, drivers), the vehicles assigned to
+    drivers, and their sign-in sessions. Only argon2 hashes of passwords are kept."""
 
     def add_user(
         self, name: str, role: Role, password: str, organisation: str | None = None
@@ -84,6 +95,11 @@ class Registry(Protocol):
         AuthError once the session is too old or the user disabled."""
         ...
 
+
+class Credentials(Protocol):
+    """API tokens of operators (machines) and vehicles, and who any token stands for. Only
+    HMACs of tokens are kept."""
+
     def list_credentials(self, limit: int = 1000, after: str | None = None) -> list[Credential]: ...
 
     def issue_token(self, role: Role, vin: str | None = None) -> IssuedToken:
@@ -98,6 +114,10 @@ class Registry(Protocol):
     def revoke(self, credential_id: str) -> None:
         """NotFound if there is no such credential."""
         ...
+
+
+class Audit(Protocol):
+    """The append-only log of who did what through the API."""
 
     def record(
         self,
@@ -117,5 +137,9 @@ class Registry(Protocol):
     def audit(self, query: AuditQuery) -> list[AuditEntry]:
         """Audit entries matching the query, newest first."""
         ...
+
+
+class Registry(Vehicles, Accounts, Credentials, Audit, Protocol):
+    """Every role on one engine. Thread-safe."""
 
     def close(self) -> None: ...

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from volta.errors import BadRequest
 
 
 class Role(StrEnum):
@@ -167,3 +170,16 @@ def new_user_id() -> str:
 def token_digest(key: bytes, token: str) -> str:
     """HMAC-SHA256 of a token: a stolen registry file alone does not let anyone check guesses."""
     return hmac.new(key, token.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
+
+
+def check_name(what: str, value: str) -> str:
+    """`value` if it is a valid user or organisation name; BadRequest saying why not."""
+    if not _NAME.fullmatch(value):
+        raise BadRequest(
+            f"invalid {what} {value!r}: 1-64 characters A-Z, a-z, 0-9 and . _ @ -,"
+            " starting with a letter or digit"
+        )
+    return value

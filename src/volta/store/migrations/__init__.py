@@ -32,10 +32,11 @@ class Migration:
     sql: str
 
 
-def available() -> list[Migration]:
-    """Every migration shipped with this Volta, in version order."""
+def available(package: str = __name__) -> list[Migration]:
+    """Every migration shipped with this Volta in `package` (the store's by default; the
+    registry has its own), in version order."""
     found = []
-    for entry in resources.files(__package__).iterdir():
+    for entry in resources.files(package).iterdir():
         m = _FILE.match(entry.name)
         if m:
             found.append(Migration(int(m[1]), m[2], entry.read_text(encoding="utf-8")))
@@ -43,9 +44,9 @@ def available() -> list[Migration]:
     return found
 
 
-def latest_version() -> int:
+def latest_version(package: str = __name__) -> int:
     """The schema version this Volta expects."""
-    return available()[-1].version
+    return available(package)[-1].version
 
 
 def current_version(conn: psycopg.Connection[tuple[object, ...]], schema: str) -> int | None:
@@ -59,11 +60,14 @@ def current_version(conn: psycopg.Connection[tuple[object, ...]], schema: str) -
     return None if row is None or row[0] is None else int(str(row[0]))
 
 
-def migrate(conn: psycopg.Connection[tuple[object, ...]], schema: str) -> list[Migration]:
-    """Bring `schema` up to date; return the migrations applied now (empty if none were due).
+def migrate(
+    conn: psycopg.Connection[tuple[object, ...]], schema: str, package: str = __name__
+) -> list[Migration]:
+    """Bring `schema` up to date with the migrations of `package`; return those applied now
+    (empty if none were due).
 
     Refuses (`Unavailable`) a schema newer than this Volta knows: upgrade Volta first."""
-    known = available()
+    known = available(package)
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"volta.migrate:{schema}"])
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
