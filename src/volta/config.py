@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -26,13 +26,17 @@ class Settings(BaseSettings):
         "postgresql://… (scale-out: may be the store's URL; the tables get their own schema)",
     )
     registry_schema: str = Field("volta_registry", description="PostgreSQL registry: its schema")
-    registry_key: SecretStr | None = Field(
+    # Plain strings kept out of repr (not SecretStr): `volta serve` hands its settings to its
+    # children as VOLTA_* variables, which a SecretStr would turn into asterisks.
+    registry_key: str | None = Field(
         None,
+        repr=False,
         description="PostgreSQL registry: the tokens' HMAC key, 64 hex digits, the same in "
         "every process (default: registry.key in the data dir, made on first use)",
     )
-    session_key: SecretStr | None = Field(
+    session_key: str | None = Field(
         None,
+        repr=False,
         description="PostgreSQL registry: the sign-in tokens' signing key, 64 hex digits, the "
         "same in every API process (default: jwt.key in the data dir, made on first use)",
     )

@@ -21,7 +21,7 @@ from volta.ingest.metrics import IngestMetrics
 from volta.ingest.mqtt import MqttTransport
 from volta.places.store import PlaceBook
 from volta.processors.processor import DriverServices
-from volta.registry import Registry, SQLiteRegistry
+from volta.registry import Registry, open_registry
 from volta.store import open_store
 from volta.twin.follow import follow
 from volta.twin.state import Twin
@@ -50,7 +50,7 @@ class Platform:
         self.clock = clock
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.catalog = catalog or default_catalog()
-        self.registry: Registry = registry or SQLiteRegistry.open(settings.data_dir)
+        self.registry: Registry = registry or open_registry(settings)
         self.store = open_store(settings)
         self.twin = Twin()
         self.bus = open_bus(settings)

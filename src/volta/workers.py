@@ -28,7 +28,7 @@ from volta.derived.store import SQLiteDerivedStore
 from volta.errors import ConfigError
 from volta.ingest.metrics import IngestMetrics
 from volta.places.store import PlaceBook
-from volta.registry import SQLiteRegistry
+from volta.registry import Registry, open_registry
 from volta.store import open_store
 from volta.supervisor import background_process
 from volta.tuning import tune_for_ingest
@@ -84,9 +84,9 @@ class GatewayWorker:
         self.catalog = catalog or default_catalog()
         self.store = open_store(settings)
         self.bus: Bus = open_bus(settings)
-        self.registry: SQLiteRegistry | None = None
+        self.registry: Registry | None = None
         if require_registered:
-            self.registry = SQLiteRegistry.open(settings.data_dir)
+            self.registry = open_registry(settings)
         self.metrics = IngestMetrics(None)
         self.gateway = assembly.gateway(
             settings,

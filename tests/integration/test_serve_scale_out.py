@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -28,7 +29,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.sim.simrun import Day, simulate
 from volta.devservices import children_of, free_port
-from volta.registry import Role, SQLiteRegistry
+from volta.registry import Registry, Role, SQLiteRegistry
+from volta.registry.postgres import PostgresRegistry
+from volta.registry.sqlite import DB_FILE
 from volta.sim.senders import encode_batch
 from volta.store.postgres_store import Server
 
@@ -46,6 +49,8 @@ class Served:
     token: str
     prefix: str  # MQTT topic root
     proc: subprocess.Popen[bytes]
+    data_dir: Path
+    registry: str  # the registry engine: "sqlite" (in the data dir) or "postgresql"
 
     def get(self, path: str) -> Any:
         """The JSON body of an authorised GET."""
@@ -62,14 +67,25 @@ def day() -> Day:
     return simulate(3, 9 * 3600, seed=5)
 
 
-@pytest.fixture
-def served(servers: Servers, day: Day, tmp_path: Path) -> Iterator[Served]:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def served(
+    request: pytest.FixtureRequest, servers: Servers, day: Day, tmp_path: Path
+) -> Iterator[Served]:
+    """The registry in the data dir (embedded default), or in the store's database
+    (`VOLTA_REGISTRY`, its keys given in the environment: nothing of it on the disk)."""
     run = uuid.uuid4().hex[:8]
     with psycopg.connect(servers.pg.url, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE serve_{run}")
     db_url = servers.pg.url.rsplit("/", 1)[0] + f"/serve_{run}"
     Server(db_url).migrate()
-    registry = SQLiteRegistry.open(tmp_path)
+    keys: dict[str, str] = {}
+    registry: Registry
+    if request.param == "postgresql":
+        keys = {"VOLTA_REGISTRY": db_url, "VOLTA_REGISTRY_KEY": secrets.token_hex(32),
+                "VOLTA_SESSION_KEY": secrets.token_hex(32)}  # fmt: skip
+        registry = PostgresRegistry(db_url, bytes.fromhex(keys["VOLTA_REGISTRY_KEY"]))
+    else:
+        registry = SQLiteRegistry.open(tmp_path)
     try:
         for v in day.truth.vehicles:
             registry.add_vehicle(v.vin, v.model)
@@ -82,6 +98,7 @@ def served(servers: Servers, day: Day, tmp_path: Path) -> Iterator[Served]:
         "VOLTA_STORE": db_url,
         "VOLTA_BUS": f"{servers.nats.url}?prefix=serve_{run}",
         "VOLTA_API_RATE_PER_S": "0",
+        **keys,
     }
     args = [
         *("serve", "--workers", "1", "--data-dir", str(tmp_path), "--port", str(port)),
@@ -89,7 +106,9 @@ def served(servers: Servers, day: Day, tmp_path: Path) -> Iterator[Served]:
         *("--mqtt-client-id", f"serve-gw-{run}", "--log-level", "warning"),
     ]
     proc = subprocess.Popen([sys.executable, "-m", "volta.cli", *args], env=env)
-    served = Served(f"http://127.0.0.1:{port}", token, f"serve-{run}/v1", proc)
+    served = Served(
+        f"http://127.0.0.1:{port}", token, f"serve-{run}/v1", proc, tmp_path, request.param
+    )
     try:
         assert wait_for(lambda: _answers(served), timeout_s=30), "the API did not come up"
         servers.mosquitto.wait_shared_subscriptions(1)
@@ -185,3 +204,5 @@ def test_serve_with_workers_stores_derives_and_answers_then_stops_its_children(
     time.sleep(0.2)
     alive = [pid for pid in children if Path(f"/proc/{pid}").exists()]
     assert not alive, f"children left running: {alive}"
+    if served.registry == "postgresql":  # the workers found the cars without the SQLite file
+        assert not (served.data_dir / DB_FILE).exists()

@@ -14,7 +14,7 @@ from volta.broker.provision import ProvisionReport, provision
 from volta.broker.state import ProvisionRequest
 from volta.config import Settings
 from volta.errors import VoltaError
-from volta.registry import SQLiteRegistry
+from volta.registry import open_registry
 
 
 def provision_vehicles(
@@ -66,7 +66,7 @@ def provision_vehicles(
         gateway_user=gateway_user,
     )
     try:
-        registry = SQLiteRegistry.open(settings.data_dir)
+        registry = open_registry(settings)
         try:
             report = provision(
                 registry,

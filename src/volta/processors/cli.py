@@ -27,12 +27,12 @@ def recompute_command(
     from volta.derived.store import SQLiteDerivedStore
     from volta.places.store import PlaceBook
     from volta.processors.recompute import recompute
-    from volta.registry import SQLiteRegistry
+    from volta.registry import open_registry
     from volta.store import open_store
 
     overrides: dict[str, Any] = {"data_dir": data_dir} if data_dir else {}
     settings = Settings(**overrides)
-    registry = SQLiteRegistry.open(settings.data_dir)
+    registry = open_registry(settings)
     store = open_store(settings)
     derived = SQLiteDerivedStore.open(settings.data_dir)
     catalog = default_catalog()

@@ -20,8 +20,9 @@ import typer
 
 from volta.config import Settings
 from volta.errors import VoltaError
+from volta.registry.base import Registry
+from volta.registry.engines import open_registry
 from volta.registry.model import Role, User
-from volta.registry.sqlite import SQLiteRegistry
 
 vehicles = typer.Typer(help="Registered vehicles.", no_args_is_help=True)
 tokens = typer.Typer(help="API tokens.", no_args_is_help=True)
@@ -34,14 +35,14 @@ DataDir = Annotated[
 ]
 
 
-def _registry(data_dir: Path | None) -> SQLiteRegistry:
+def _registry(data_dir: Path | None) -> Registry:
     overrides: dict[str, Any] = {"data_dir": data_dir} if data_dir else {}
     settings = Settings(**overrides)
-    return SQLiteRegistry.open(settings.data_dir)
+    return open_registry(settings)
 
 
 @contextmanager
-def _opened(data_dir: Path | None) -> Iterator[SQLiteRegistry]:
+def _opened(data_dir: Path | None) -> Iterator[Registry]:
     """The registry for one command, closed afterwards; a VoltaError inside ends the command
     with its JSON error on stderr and exit code 1."""
     registry = _registry(data_dir)
@@ -58,7 +59,7 @@ def _fail(exc: VoltaError) -> NoReturn:
     raise typer.Exit(1)
 
 
-def _audit(registry: SQLiteRegistry, action: str, target: str | None, **detail: Any) -> None:
+def _audit(registry: Registry, action: str, target: str | None, **detail: Any) -> None:
     try:
         login = getpass.getuser()
     except (KeyError, OSError):  # no login name (a container without a passwd entry)

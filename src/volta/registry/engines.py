@@ -7,8 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import SecretStr
-
 from volta.clock import Clock, wall_ms
 from volta.config import Settings
 from volta.errors import BadRequest
@@ -57,10 +55,10 @@ def registry_keys(settings: Settings) -> tuple[bytes, bytes]:
     )
 
 
-def _hex_key(name: str, value: SecretStr | None) -> bytes | None:
+def _hex_key(name: str, value: str | None) -> bytes | None:
     if value is None:
         return None
-    text = value.get_secret_value().strip()
+    text = value.strip()
     try:
         key = bytes.fromhex(text)
     except ValueError:
