@@ -19,7 +19,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from volta.config import Settings
-from volta.errors import VoltaError
+from volta.errors import BadRequest, NotFound, VoltaError
 from volta.registry.base import Registry
 from volta.registry.engines import open_registry
 from volta.registry.model import Role, User
@@ -275,7 +275,59 @@ def disable(name: str, data_dir: DataDir = None) -> None:
     typer.echo(json.dumps({"name": name, "disabled": True}))
 
 
+registry_app = typer.Typer(help="The registry's engine.", no_args_is_help=True)
+FromSqlite = Annotated[
+    Path | None,
+    typer.Option(
+        "--from-sqlite",
+        help="a data dir whose registry.sqlite (and registry.key) to copy into PostgreSQL",
+    ),
+]
+
+
+@registry_app.command("migrate")
+def migrate_registry(from_sqlite: FromSqlite = None) -> None:
+    """Bring the PostgreSQL registry (VOLTA_REGISTRY) to the current schema; with
+    --from-sqlite, then copy an embedded registry into it (it must be empty). Tokens keep
+    working only with the key they were made with: VOLTA_REGISTRY_KEY must hold that data
+    dir's registry.key (as 64 hex digits)."""
+    from volta.registry.copy import copy_registry
+    from volta.registry.engines import is_postgres, registry_keys
+    from volta.registry.sqlite import DB_FILE, KEY_FILE, SQLiteRegistry, load_key
+
+    settings = Settings()
+    if not is_postgres(settings.registry):
+        _fail(BadRequest("set VOLTA_REGISTRY=postgresql://… to the registry to migrate"))
+    if from_sqlite is not None and not (from_sqlite / DB_FILE).exists():
+        _fail(NotFound(f"no {DB_FILE} in {from_sqlite}"))
+    try:
+        target = open_registry(settings)  # applies pending migrations
+    except VoltaError as e:
+        _fail(e)
+    try:
+        if from_sqlite is not None:
+            if registry_keys(settings)[0] != load_key(from_sqlite):
+                _fail(BadRequest(
+                    f"the tokens in {from_sqlite} were made with {from_sqlite / KEY_FILE}: give "
+                    "every process that key, VOLTA_REGISTRY_KEY=$(xxd -p -c 32 "
+                    f"{from_sqlite / KEY_FILE})"
+                ))  # fmt: skip
+            source = SQLiteRegistry.open(from_sqlite)
+            try:
+                copied = copy_registry(source.database, target.database)
+            except VoltaError as e:
+                _fail(e)
+            finally:
+                source.close()
+            typer.echo(json.dumps({"copied": copied}))
+        else:
+            typer.echo(json.dumps({"migrated": True}))
+    finally:
+        target.close()
+
+
 def register(app: typer.Typer) -> None:
+    app.add_typer(registry_app, name="registry")
     app.add_typer(vehicles, name="vehicles")
     app.add_typer(tokens, name="tokens")
     app.add_typer(users, name="users")

@@ -76,5 +76,10 @@ class Core:
         self._principals: dict[str, tuple[int, Principal]] = {}
         self._token_principals: dict[str, tuple[int, Principal]] = {}
 
+    @property
+    def database(self) -> Database:
+        """The engine under the roles."""
+        return self._db
+
     def close(self) -> None:
         self._db.close()

@@ -11,7 +11,7 @@ from volta.clock import Clock, wall_ms
 from volta.config import Settings
 from volta.errors import BadRequest
 from volta.registry import sessions
-from volta.registry.base import Registry
+from volta.registry.sql import SqlRegistry
 from volta.registry.sqlite import SQLiteRegistry, load_key
 
 KEY_HEX_DIGITS = 64
@@ -21,7 +21,7 @@ def is_postgres(url: str) -> bool:
     return urlsplit(url).scheme in ("postgresql", "postgres")
 
 
-def open_registry(settings: Settings, clock: Clock = wall_ms) -> Registry:
+def open_registry(settings: Settings, clock: Clock = wall_ms) -> SqlRegistry:
     """The registry `settings.registry` names. BadRequest for an unknown engine or a key
     that is not 64 hex digits."""
     if settings.registry == "sqlite":

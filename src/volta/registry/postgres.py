@@ -95,5 +95,4 @@ class PostgresRegistry(SqlRegistry):
         clock: Clock = wall_ms,
         timeout: float = 5.0,
     ) -> None:
-        self.database = PostgresDatabase(url, schema, timeout)
-        super().__init__(self.database, key, clock, signing_key)
+        super().__init__(PostgresDatabase(url, schema, timeout), key, clock, signing_key)

@@ -182,8 +182,8 @@ class SQLiteRegistry(SqlRegistry):
         clock: Clock = wall_ms,
         signing_key: bytes | None = None,
     ) -> None:
-        self.database = SQLiteDatabase(path)
-        super().__init__(self.database, key, clock, signing_key)
+        self._sqlite = SQLiteDatabase(path)
+        super().__init__(self._sqlite, key, clock, signing_key)
 
     @classmethod
     def open(cls, data_dir: Path, clock: Clock = wall_ms) -> SQLiteRegistry:
@@ -201,4 +201,4 @@ class SQLiteRegistry(SqlRegistry):
 
     @property
     def schema_version(self) -> int:
-        return self.database.schema_version
+        return self._sqlite.schema_version
