@@ -11,6 +11,7 @@ from volta.clock import Clock, wall_ms
 from volta.config import Settings
 from volta.errors import BadRequest
 from volta.registry import sessions
+from volta.registry.database import wall_ms
 from volta.registry.sql import SqlRegistry
 from volta.registry.sqlite import SQLiteRegistry, load_key
 
