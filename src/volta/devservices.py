@@ -169,15 +169,16 @@ class PrivateMosquitto(_Server):
     def url(self) -> str:
         return f"mqtt://127.0.0.1:{self.port}"
 
-    def wait_shared_subscriptions(self, count: int, timeout_s: float = 30.0) -> None:
+    def wait_shared_subscriptions(self, count: int, timeout_s: float = 30.0) -> int:
         """Wait until the broker counts at least `count` shared subscriptions (its $SYS
-        counter, one per member): a message published before its group has a member is
-        dropped, not queued."""
+        counter, one per member, kept for a persistent session that went away): a message
+        published before its group has a member is dropped, not queued. Returns the count;
+        `count=0` reads it once."""
         import paho.mqtt.client as mqtt
 
         from volta.mqtt import BrokerAddress, connect, new_client
 
-        seen = [0]
+        seen = [-1]
         broker = BrokerAddress("127.0.0.1", self.port, tls=False)
         client = new_client(broker)
 
@@ -189,15 +190,16 @@ class PrivateMosquitto(_Server):
         client.subscribe("$SYS/broker/shared_subscriptions/count")
         deadline = time.monotonic() + timeout_s
         try:
-            while seen[0] < count:
+            while seen[0] < max(count, 0):
                 if time.monotonic() > deadline:
                     raise Unavailable(
-                        f"{seen[0]} of {count} shared subscriptions after {timeout_s:g} s"
+                        f"{max(seen[0], 0)} of {count} shared subscriptions after {timeout_s:g} s"
                     )
                 time.sleep(0.1)
         finally:
             client.disconnect()
             client.loop_stop()
+        return seen[0]
 
 
 class PrivatePostgres(_Server):

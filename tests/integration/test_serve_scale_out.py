@@ -105,13 +105,16 @@ def served(
         *("--mqtt", servers.mosquitto.url, "--mqtt-prefix", f"serve-{run}/v1"),
         *("--mqtt-client-id", f"serve-gw-{run}", "--log-level", "warning"),
     ]
+    # Workers of earlier runs keep their shared subscriptions (persistent sessions): wait for
+    # this run's worker to add one.
+    before = servers.mosquitto.wait_shared_subscriptions(0)
     proc = subprocess.Popen([sys.executable, "-m", "volta.cli", *args], env=env)
     served = Served(
         f"http://127.0.0.1:{port}", token, f"serve-{run}/v1", proc, tmp_path, request.param
     )
     try:
         assert wait_for(lambda: _answers(served), timeout_s=30), "the API did not come up"
-        servers.mosquitto.wait_shared_subscriptions(1)
+        servers.mosquitto.wait_shared_subscriptions(before + 1)
         yield served
     finally:
         if proc.poll() is None:
