@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from store.pgkit import ADMIN_URL, RunDatabase
+from tests.store.pgkit import ADMIN_URL, RunDatabase
 from volta.registry import Registry, SQLiteRegistry
 
 NOW = 1_764_201_600_000

@@ -23,7 +23,10 @@ def _header(array: bytes) -> tuple[int, ...]:
 def _elements(array: bytes, dtype: str) -> list[object]:
     """The values of a binary array without NULLs (what `array_send` writes)."""
     assert _header(array)[1] == 0
-    return np.frombuffer(array[20:], [("length", ">i4"), ("value", dtype)])["value"].tolist()
+    values: list[object] = np.frombuffer(array[20:], [("length", ">i4"), ("value", dtype)])[
+        "value"
+    ].tolist()
+    return values
 
 
 def test_a_chunk_is_one_batch_within_one_hour() -> None:

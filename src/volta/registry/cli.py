@@ -19,7 +19,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from volta.config import Settings
-from volta.errors import BadRequest, NotFound, VoltaError
+from volta.errors import ConfigError, NotFound, VoltaError
 from volta.registry.base import Registry
 from volta.registry.engines import open_registry
 from volta.registry.model import Role, User
@@ -297,7 +297,7 @@ def migrate_registry(from_sqlite: FromSqlite = None) -> None:
 
     settings = Settings()
     if not is_postgres(settings.registry):
-        _fail(BadRequest("set VOLTA_REGISTRY=postgresql://… to the registry to migrate"))
+        _fail(ConfigError("set VOLTA_REGISTRY=postgresql://… to the registry to migrate"))
     if from_sqlite is not None and not (from_sqlite / DB_FILE).exists():
         _fail(NotFound(f"no {DB_FILE} in {from_sqlite}"))
     try:
@@ -307,7 +307,7 @@ def migrate_registry(from_sqlite: FromSqlite = None) -> None:
     try:
         if from_sqlite is not None:
             if registry_keys(settings)[0] != load_key(from_sqlite):
-                _fail(BadRequest(
+                _fail(ConfigError(
                     f"the tokens in {from_sqlite} were made with {from_sqlite / KEY_FILE}: give "
                     "every process that key, VOLTA_REGISTRY_KEY=$(xxd -p -c 32 "
                     f"{from_sqlite / KEY_FILE})"

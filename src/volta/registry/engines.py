@@ -9,9 +9,8 @@ from urllib.parse import urlsplit
 
 from volta.clock import Clock, wall_ms
 from volta.config import Settings
-from volta.errors import BadRequest
+from volta.errors import ConfigError
 from volta.registry import sessions
-from volta.registry.database import wall_ms
 from volta.registry.sql import SqlRegistry
 from volta.registry.sqlite import SQLiteRegistry, load_key
 
@@ -23,13 +22,13 @@ def is_postgres(url: str) -> bool:
 
 
 def open_registry(settings: Settings, clock: Clock = wall_ms) -> SqlRegistry:
-    """The registry `settings.registry` names. BadRequest for an unknown engine or a key
+    """The registry `settings.registry` names. ConfigError for an unknown engine or a key
     that is not 64 hex digits."""
     if settings.registry == "sqlite":
         return SQLiteRegistry.open(settings.data_dir, clock)
     if not is_postgres(settings.registry):
         scheme = urlsplit(settings.registry).scheme or settings.registry.split(":", 1)[0]
-        raise BadRequest(
+        raise ConfigError(
             f"unsupported registry engine {scheme!r}: 'sqlite' or postgresql://user@host:port/db"
         )
     # Imported here: the embedded default never loads psycopg.
@@ -65,7 +64,7 @@ def _hex_key(name: str, value: str | None) -> bytes | None:
     except ValueError:
         key = b""
     if len(key) * 2 != KEY_HEX_DIGITS:
-        raise BadRequest(
+        raise ConfigError(
             f"{name} must be {KEY_HEX_DIGITS} hex digits (e.g. `openssl rand -hex 32`)"
         )
     return key
