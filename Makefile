@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit install services browser bench fuzz clean
+.PHONY: demo test lint typecheck unit install services browser screenshots bench fuzz clean
 
 $(STAMP): pyproject.toml requirements-test.txt
 	$(PY) -m venv $(VENV)
@@ -35,6 +35,11 @@ unit: $(STAMP)
 	$(BIN)/pytest -q
 
 test: $(STAMP) services browser lint typecheck unit
+
+# The README's pictures: the browser tests, writing their screenshots into docs/ (tests alone
+# write them to the ignored build/screenshots/).
+screenshots: $(STAMP) browser
+	VOLTA_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q -p no:randomly tests/web
 
 fuzz: $(STAMP)
 	$(BIN)/python fuzz/fuzz_wire.py -runs=200000 -seed=1 -dict=fuzz/wire.dict -max_len=4096
