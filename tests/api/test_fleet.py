@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import struct
 
+import msgspec
 import numpy as np
 
-from volta.api.fleet import AWAKE_MS, OFFLINE_MS, VehicleState, states_of
+from volta.api.fleet import AWAKE_MS, OFFLINE_MS, FleetSignals, VehicleState, positions, states_of
+from volta.catalog import default_catalog
 from volta.clock import wall_ms
 from volta.geo.osm import load_roads
+from volta.store.base import LatestValue
+from volta.twin.state import Twin
 
-from .conftest import SOC, SPEED, VIN, Api, batch, bearer
+from .conftest import SOC, SPEED, VIN, VIN2, Api, batch, bearer
 
 LAT = "Vehicle.CurrentLocation.Latitude"
 LON = "Vehicle.CurrentLocation.Longitude"
@@ -26,22 +30,42 @@ def test_fleet_positions_are_columns_of_every_vehicle(api: Api) -> None:
     r = api.client.get("/v1/fleet/positions", headers=bearer(api.operator))
     assert r.status_code == 200
     p = r.json()
-    assert p["vin"] == [VIN]
+    assert p["vin"] == [VIN, VIN2]
     assert (p["lat"], p["lon"], p["heading"], p["speed"], p["soc"]) == (
-        [60.17],
-        [24.94],
-        [90.0],
-        [42.5],
-        [80.1],
+        [60.17, None],
+        [24.94, None],
+        [90.0, None],
+        [42.5, None],
+        [80.1, None],
     )
     assert p["states"][p["state"][0]] == "driving"
     assert p["now"] - p["last_seen"][0] < 60_000
 
 
+def test_a_registered_vehicle_that_never_reported_is_in_the_fleet(api: Api) -> None:
+    p = api.client.get("/v1/fleet/positions", headers=bearer(api.operator)).json()
+    assert p["vin"] == [VIN, VIN2]
+    assert [p["states"][s] for s in p["state"]] == ["never seen", "never seen"]
+    assert p["last_seen"] == [None, None] and p["lat"] == [None, None]
+
+
+def test_an_offline_vehicle_keeps_its_position_but_has_no_live_speed() -> None:
+    catalog = default_catalog()
+    now = wall_ms()
+    twin = Twin()
+    twin.load_values(  # as after a restart: the car last spoke two days ago, driving
+        LatestValue(VIN, catalog.get(path).id, now - 2 * 86_400_000, value, None)
+        for path, value in ((LAT, 60.17), (LON, 24.94), (SPEED, 33.0))
+    )
+    p = msgspec.json.decode(positions(twin, [VIN, VIN2], FleetSignals.of(catalog), now, {}))
+    assert [p["states"][s] for s in p["state"]] == ["offline", "never seen"]
+    assert (p["lat"][0], p["lon"][0], p["speed"][0]) == (60.17, 24.94, None)
+
+
 def test_fleet_positions_leave_unknown_values_empty(api: Api) -> None:
     assert api.post_batch(batch([[0, CHARGING, True]])).status_code == 200
     p = api.client.get("/v1/fleet/positions", headers=bearer(api.operator)).json()
-    assert p["lat"] == [None] and p["soc"] == [None]
+    assert p["lat"] == [None, None] and p["soc"] == [None, None]
     assert p["states"][p["state"][0]] == "charging"
 
 
@@ -61,6 +85,7 @@ def test_states_follow_motion_charging_and_silence() -> None:
         ((now, nan, nan, nan), VehicleState.PARKED),
         ((now - AWAKE_MS - 1, 30.0, nan, nan), VehicleState.ASLEEP),
         ((now - OFFLINE_MS - 1, nan, nan, nan), VehicleState.OFFLINE),
+        ((-1, nan, nan, nan), VehicleState.NEVER_SEEN),
     ]
     last, speed, gear, charging = (np.array(c) for c in zip(*(c for c, _ in cases), strict=True))
     got = states_of(now, last.astype(np.int64), speed, gear, charging)

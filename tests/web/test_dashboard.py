@@ -11,9 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
+from volta.errors import Conflict
 from volta.wire import Batch, encode_msgpack
 
-from .conftest import SCREENSHOTS, chromium_missing
+from .conftest import FLEET_SIZE, SCREENSHOTS, chromium_missing
 from .server import Server
 
 if chromium_missing():
@@ -78,20 +79,24 @@ def test_a_bad_token_is_refused_with_a_clear_error(page: Page, server: Server) -
     assert [e for e in console.errors if "401" not in e] == []
 
 
-def test_fleet_page_shows_a_marker_per_vehicle(page: Page, server: Server) -> None:
+def test_fleet_page_shows_every_vehicle_and_a_marker_per_position(
+    page: Page, server: Server
+) -> None:
     console = sign_in(page, server)
+    pos = fleet_positions(server)
     expected = sum(
-        1
-        for lat, lon in zip(*(fleet_positions(server)[k] for k in ("lat", "lon")), strict=True)
-        if lat is not None and lon is not None
+        1 for lat, lon in zip(pos["lat"], pos["lon"], strict=True) if None not in (lat, lon)
     )
     assert expected > 0, "the simulated fleet should have sent positions"
+    registered = len(pos["vin"])
+    assert registered >= FLEET_SIZE
     markers = page.locator("#fleet-map")
     expect(markers).to_have_attribute("data-markers", str(expected), timeout=10_000)
-    expect(page.locator('.count[data-state="all"] b')).to_have_text(str(expected))
+    # every registered vehicle counts, asleep through the replayed hour or not
+    expect(page.locator('.count[data-state="all"] b')).to_have_text(str(registered))
     # the list is virtualised: it holds every vehicle but renders only the rows in view
-    expect(page.locator("#list")).to_have_attribute("data-count", str(expected))
-    assert page.locator("#list .row").count() >= min(expected, 10)
+    expect(page.locator("#list")).to_have_attribute("data-count", str(registered))
+    assert page.locator("#list .row").count() >= min(registered, 10)
     # updates keep coming at 1 Hz
     rendered = int(markers.get_attribute("data-rendered") or "0")
     page.wait_for_function(
@@ -99,10 +104,29 @@ def test_fleet_page_shows_a_marker_per_vehicle(page: Page, server: Server) -> No
         timeout=5_000,
     )
     page.fill("#search", server.vins[0][-6:])
-    expect(page.locator("#list .row")).to_have_count(1 if server.vins[0] in _vins(server) else 0)
+    expect(page.locator("#list .row")).to_have_count(1)
     page.fill("#search", "")
     page.wait_for_timeout(1200)  # let the road layer and a fresh update land
     page.screenshot(path=str(SCREENSHOTS / "fleet.png"))
+    assert console.errors == []
+
+
+def test_a_vehicle_that_never_reported_is_listed_and_not_shown_live(
+    page: Page, server: Server
+) -> None:
+    vin = "JHMZZ1A1XRV777777"
+    with contextlib.suppress(Conflict):  # the server is shared by the module's tests
+        server.platform.registry.add_vehicle(vin, "Model V")
+    console = sign_in(page, server)
+    page.fill("#search", vin)
+    row = page.locator("#list .row")
+    expect(row).to_have_count(1, timeout=10_000)
+    expect(row).to_contain_text("never seen")
+    expect(row).to_contain_text("never")
+    expect(row.locator(".num").first).to_have_text("—")  # no speed
+    row.click()
+    expect(page.locator("h1")).to_have_text(vin)
+    expect(page.locator("#live")).to_have_text("no data yet", timeout=10_000)
     assert console.errors == []
 
 
@@ -111,13 +135,23 @@ def _vins(server: Server) -> list[str]:
     return vins
 
 
+def _awake_vin(server: Server) -> str:
+    """A vehicle that spoke in the last minutes (its page says "live")."""
+    pos = fleet_positions(server)
+    return next(
+        vin
+        for vin, state in zip(pos["vin"], pos["state"], strict=True)
+        if pos["states"][state] in ("driving", "charging", "parked")
+    )
+
+
 def _pick_vehicle(server: Server) -> tuple[str, bool]:
     """A vehicle the simulator has driving, else the freshest one (and False)."""
     pos = fleet_positions(server)
     for vin, state in zip(pos["vin"], pos["state"], strict=True):
         if pos["states"][state] == "driving":
             return vin, True
-    newest = max(range(len(pos["vin"])), key=lambda i: pos["last_seen"][i])
+    newest = max(range(len(pos["vin"])), key=lambda i: pos["last_seen"][i] or 0)
     return pos["vin"][newest], False
 
 
@@ -239,7 +273,7 @@ def test_pages_fit_tablet_widths(page: Page, server: Server, width: int) -> None
 def test_a_vehicle_token_lands_on_its_own_vehicle(page: Page, server: Server) -> None:
     from volta.registry import Role
 
-    vin = _vins(server)[0]
+    vin = _awake_vin(server)
     vehicle_token = server.platform.registry.issue_token(Role.VEHICLE, vin).token
     console = sign_in(page, server, token=vehicle_token, at="")
     expect(page.locator("body")).to_have_attribute("data-page", "vehicle")
@@ -301,7 +335,6 @@ def sign_in_with_password(page: Page, server: Server, name: str, password: str) 
 
 
 def _user(server: Server, name: str, role: str, vins: list[str]) -> str:
-    from volta.errors import Conflict
     from volta.registry import Role
 
     password = f"{name}-password-for-the-browser"
@@ -329,7 +362,7 @@ def test_an_operator_signs_in_with_name_and_password(page: Page, server: Server)
 def test_a_driver_lands_on_their_vehicle_and_cannot_open_operator_pages(
     page: Page, server: Server
 ) -> None:
-    vin = _vins(server)[1]
+    vin = _awake_vin(server)
     password = _user(server, "web-dana", "driver", [vin])
     console = sign_in_with_password(page, server, "web-dana", password)
     expect(page.locator("body")).to_have_attribute("data-page", "vehicle")
@@ -348,3 +381,4 @@ def test_a_wrong_password_is_refused_with_a_clear_error(page: Page, server: Serv
     assert page.evaluate("sessionStorage.getItem('volta.token')") is None
     expect(page.locator("body")).to_have_attribute("data-page", "signin")
     assert [e for e in console.errors if "401" not in e] == []
+

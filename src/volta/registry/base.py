@@ -48,6 +48,10 @@ class Vehicles(Protocol):
 
     def has_vehicle(self, vin: str) -> bool: ...
 
+    def vins(self) -> list[str]:
+        """Every registered VIN, sorted (cheap to ask once a second)."""
+        ...
+
     def set_organisation(self, vin: str, organisation: str | None) -> Vehicle:
         """Which service organisation's technicians see the vehicle. NotFound for a VIN."""
         ...

@@ -71,6 +71,8 @@ class Core:
         # Vehicles are never deleted, so a positive `has_vehicle` is cached: the gateway asks
         # it for every batch.
         self._known_vins: set[str] = set()
+        # Every registered VIN with the generation it was read at (the fleet page's list).
+        self._vins: tuple[int | None, list[str]] = (None, [])
         # Principals by user id (sessions) and by token digest (API tokens, never the token),
         # each with the generation it was read at. Saves the look-ups of every API request.
         self._principals: dict[str, tuple[int, Principal]] = {}

@@ -7,7 +7,7 @@ from typing import Any
 
 from volta.errors import BadRequest, Conflict, NotFound
 from volta.registry.credentials import insert_credential
-from volta.registry.database import BUMP, Core, Row, Taken
+from volta.registry.database import BUMP, GENERATION, Core, Row, Taken
 from volta.registry.model import Enrollment, Principal, Role, Vehicle, check_name
 from volta.wire import is_valid_vin
 
@@ -66,6 +66,16 @@ class VehicleBook(Core):
                 (after or "", limit),
             )
         return [_vehicle(r) for r in rows]
+
+    def vins(self) -> list[str]:
+        # The fleet page asks once a second: read again only when the registry changed.
+        with self._db.connection() as c:
+            row = c.one(GENERATION)
+            generation = int(row[0]) if row is not None else None
+            if generation is None or self._vins[0] != generation:
+                rows = c.rows("SELECT vin FROM vehicles ORDER BY vin")
+                self._vins = (generation, [str(r[0]) for r in rows])
+        return list(self._vins[1])
 
     def has_vehicle(self, vin: str) -> bool:
         if vin in self._known_vins:

@@ -156,7 +156,7 @@ export function mount(main) {
       perf.listMs.push(performance.now() - t0);
       main.querySelector("#fleet-sub").textContent = vins.length
         ? `${vins.length.toLocaleString("en-GB")} vehicles, updated ${new Date(data.now).toLocaleTimeString("en-GB", { hour12: false })}`
-        : "No vehicle has reported yet: they appear here as soon as they send telemetry.";
+        : "No vehicle is registered yet: register one with `volta vehicles add`.";
     }
     timer = setTimeout(poll, Math.max(0, 1000 - (performance.now() - requested)));
   };

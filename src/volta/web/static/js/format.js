@@ -8,7 +8,7 @@ export function num(v, digits = 1) {
 export function int(v) { return num(v, 0); }
 
 export function age(ms) {
-  if (ms === null || ms === undefined) return "never";
+  if (ms === null || ms === undefined || Number.isNaN(ms)) return "never";
   const s = Math.max(0, Math.round(ms / 1000));
   if (s < 60) return `${s} s ago`;
   if (s < 3600) return `${Math.floor(s / 60)} min ago`;
@@ -39,8 +39,10 @@ export function esc(s) {
   return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }
 
-export const STATES = ["driving", "charging", "parked", "asleep", "offline"];
-export const STATE_COLORS = { driving: "#1f6feb", charging: "#1a9f4a", parked: "#7d8b99", asleep: "#6e5bc4", offline: "#cf222e" };
+export const STATES = ["driving", "charging", "parked", "asleep", "offline", "never seen"];
+export const STATE_COLORS = { driving: "#1f6feb", charging: "#1a9f4a", parked: "#7d8b99", asleep: "#6e5bc4", offline: "#cf222e", "never seen": "#d0d7de", "no data": "#eaeef2" };
+// A vehicle is awake while it spoke in the last 5 minutes (as the server's fleet states).
+export const AWAKE_MS = 5 * 60_000;
 
 export function socColor(soc) {
   if (soc === null || soc === undefined) return "#7d8b99";

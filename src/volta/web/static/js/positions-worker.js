@@ -23,7 +23,7 @@ self.onmessage = async (e) => {
   const f64 = (a) => Float64Array.from(a, (v) => (v === null ? NaN : v));
   const cols = {
     lat: f64(d.lat), lon: f64(d.lon), heading: f64(d.heading), speed: f64(d.speed), soc: f64(d.soc),
-    last_seen: Float64Array.from(d.last_seen), state: Uint8Array.from(d.state),
+    last_seen: f64(d.last_seen), state: Uint8Array.from(d.state),
   };
   const key = d.vin.join(",");
   const vin = key === lastVins ? null : d.vin; // unchanged (the usual case): not sent again

@@ -4,7 +4,7 @@
 import { ApiError, get, token } from "./api.js";
 import { Chart } from "./chart.js";
 import { roads } from "./fleet.js";
-import { age, dateTime, esc, num, unit as showUnit } from "./format.js";
+import { age, AWAKE_MS, dateTime, esc, num, unit as showUnit } from "./format.js";
 import { mapChrome, MapView } from "./map.js";
 import { mountServices } from "./services.js";
 
@@ -12,6 +12,7 @@ const TB = "Vehicle.Powertrain.TractionBattery.";
 const SPEED = "Vehicle.Speed", POWER = TB + "CurrentPower", SOC = TB + "StateOfCharge.Current";
 const LAT = "Vehicle.CurrentLocation.Latitude", LON = "Vehicle.CurrentLocation.Longitude";
 const HOUR = 3600_000;
+const OFFLINE_MS = 24 * HOUR;
 
 // [path, label, digits, scale, unit shown (null: the catalog's)]
 const KEY_SIGNALS = [
@@ -53,7 +54,7 @@ export function mount(main, vin) {
       <section class="panel"><h2>All signals</h2><div id="all-signals"><p class="empty">Waiting for the first values…</p></div></section>
     </div>`;
   const state = {}; // path -> {value, unit, ts}
-  let stopped = false, ws = null, retry = 0, retryTimer = null, tick = null;
+  let stopped = false, ws = null, retry = 0, retryTimer = null, tick = null, connected = false;
   const valuesEl = main.querySelector("#values");
   const live = main.querySelector("#live");
   const charts = {
@@ -114,6 +115,18 @@ export function mount(main, vin) {
     }
   }
 
+  // "live" only while the car itself speaks: an open WebSocket to a car silent for a day is
+  // not live, it says how long the car has been quiet.
+  function renderLive() {
+    if (!connected) return;
+    const newest = Math.max(-Infinity, ...Object.values(state).map((sv) => sv.ts)), quiet = Date.now() - newest;
+    const [text, cls] = newest === -Infinity ? ["no data yet", "idle"]
+      : quiet > OFFLINE_MS ? [`offline · last seen ${age(quiet)}`, "idle"]
+      : quiet > AWAKE_MS ? [`asleep · last seen ${age(quiet)}`, "idle"] : ["live", "on"];
+    live.textContent = text;
+    live.className = `live-pill ${cls}`;
+  }
+
   function renderAll() {
     const paths = Object.keys(state).sort(), now = Date.now();
     if (!paths.length) return;
@@ -126,13 +139,15 @@ export function mount(main, vin) {
     const proto = location.protocol === "https:" ? "wss" : "ws";
     let opened = false;
     ws = new WebSocket(`${proto}://${location.host}/v1/vehicles/${encodeURIComponent(vin)}/live?token=${encodeURIComponent(token.get() ?? "")}`);
-    ws.onopen = () => { opened = true; retry = 0; live.textContent = "live"; live.className = "live-pill on"; };
+    ws.onopen = () => { opened = true; connected = true; retry = 0; };
     ws.onmessage = (e) => {
       const msg = JSON.parse(e.data);
       apply(msg.signals, msg.type === "update");
+      renderLive();
       if (msg.type === "update") valuesEl.dataset.updates = String(Number(valuesEl.dataset.updates) + 1);
     };
     ws.onclose = async () => {
+      connected = false;
       if (stopped) return;
       live.className = "live-pill off";
       if (!opened) {
@@ -188,6 +203,7 @@ export function mount(main, vin) {
     const now = Date.now();
     for (const c of Object.values(charts)) c.setRange(now - HOUR, now);
     renderValues(new Set());
+    renderLive();
   }, 1000);
   return () => { stopped = true; clearTimeout(retryTimer); clearInterval(tick); if (ws) ws.close(); };
 }
