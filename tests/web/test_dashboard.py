@@ -382,3 +382,40 @@ def test_a_wrong_password_is_refused_with_a_clear_error(page: Page, server: Serv
     expect(page.locator("body")).to_have_attribute("data-page", "signin")
     assert [e for e in console.errors if "401" not in e] == []
 
+
+def _store_a_dc_charge(server: Server, vin: str) -> str:
+    """A finished 45-minute 50 kW DC session an hour ago, as the charge detector stores it."""
+    import numpy as np
+
+    from volta.charging.core import detect_charges
+
+    end = time.time_ns() // 1_000_000 - 3600_000
+    start = end - 45 * 60_000
+    ts = np.arange(start - 600_000, end + 600_000, 10_000, dtype=np.int64)
+    on = (ts >= start) & (ts < end)
+    energy = 20.0 + np.cumsum(np.where(on, 50.0 * 10 / 3600, 0.0))
+    cols = {
+        "power": (ts, np.where(on, 50_000.0, -50.0)),
+        "charging": (ts, on.astype(np.float64)),
+        "speed": (ts, np.zeros(len(ts))),
+        "energy": (ts, energy),
+        "soc": (ts, energy / 77.0 * 100.0),
+    }
+    [charge] = detect_charges(vin, cols, 2**62)
+    assert charge.final and len(charge.curve) > 10
+    server.platform.derived.upsert("charge", [charge])
+    return charge.id
+
+
+def test_a_charging_session_draws_its_curve(page: Page, server: Server) -> None:
+    vin = "JHMZZ1A1XRV888888"
+    with contextlib.suppress(Conflict):
+        server.platform.registry.add_vehicle(vin, "Model V")
+    charge_id = _store_a_dc_charge(server, vin)
+    console = sign_in(page, server, at=f"#/vehicle/{vin}")
+    charges = page.locator('[data-service="charges"]')
+    expect(charges.locator(f'tr[data-id="{charge_id}"]')).to_contain_text("DC", timeout=10_000)
+    chart = charges.locator(".curve .chart")
+    expect(chart).to_have_attribute("data-points", re.compile(r"^[1-9]\d+$"), timeout=5_000)
+    expect(charges).not_to_contain_text("No curve recorded")
+    assert console.errors == []

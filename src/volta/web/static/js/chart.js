@@ -55,6 +55,7 @@ export class Chart {
     ctx.fillText(`${label} (${unit})`, 2, 14);
     const pts = [];
     for (let i = 0; i < this.ts.length; i++) if (this.values[i] !== null && this.values[i] !== undefined) pts.push([this.ts[i], Number(this.values[i])]);
+    this.el.dataset.points = String(pts.length); // what is drawn, for tests and readers
     const [t0, t1] = this.range ?? (pts.length ? [pts[0][0], pts[pts.length - 1][0]] : [Date.now() - 3.6e6, Date.now()]);
     if (!pts.length) {
       ctx.font = "13px system-ui, sans-serif";

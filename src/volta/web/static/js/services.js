@@ -92,11 +92,23 @@ async function showCharges(body, v) {
     charges.map((c) => `<tr class="clickable" data-id="${esc(c.id)}"><td>${when(c.start_ms)}${c.final ? "" : " (charging)"}</td><td>${c.dc ? "DC" : "AC"}</td>
       <td class="num">${minutes(c.start_ms, c.end_ms)}</td><td class="num">${kwh(c.energy_added_wh)}</td><td class="num">${num(c.peak_kw, 1)}</td><td class="num">${soc(c.soc_from, c.soc_to)}</td></tr>`),
   ) + `<div class="curve"></div>`;
-  const curve = (c) => {
+  // The list leaves the curves out (they are long): each is fetched when its session is shown.
+  let shown = null;
+  const curve = async (c) => {
+    shown = c.id;
     const el = body.querySelector(".curve");
     el.innerHTML = `<h2 style="margin-top:14px">Charging curve of ${dateTime(c.start_ms)}</h2><div></div>`;
-    const chart = new Chart(el.lastElementChild, { label: "Charging power", unit: "kW", color: "#1a9f4a", digits: 1, min: 0, xUnit: "%", empty: c.final ? "No curve recorded for this session" : "The curve appears as the session goes on" });
-    const pts = (c.curve ?? []).slice().sort((a, b) => a[0] - b[0]);
+    const chart = new Chart(el.lastElementChild, { label: "Charging power", unit: "kW", color: "#1a9f4a", digits: 1, min: 0, xUnit: "%", empty: "Loading the curve…" });
+    let detail;
+    try {
+      detail = await get(`/v1/vehicles/${v}/charges/${encodeURIComponent(c.id)}`);
+    } catch (err) {
+      if (shown === c.id) el.innerHTML = `<p class="error">${esc(err.message)}</p>`;
+      return;
+    }
+    if (shown !== c.id) return; // another session was clicked meanwhile
+    chart.opts.empty = detail.final ? "No curve recorded for this session" : "The curve appears as the session goes on";
+    const pts = (detail.curve ?? []).slice().sort((a, b) => a[0] - b[0]);
     chart.setData(pts.map((p) => p[0]), pts.map((p) => p[1]));
     if (pts.length) chart.setRange(pts[0][0], pts[pts.length - 1][0]);
   };
