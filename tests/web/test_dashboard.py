@@ -254,9 +254,25 @@ def test_health_page_renders(page: Page, server: Server) -> None:
     expect(row).to_contain_text("Vehicle.Speed")
     row.click()
     expect(page.locator("#quarantine pre.raw").first).to_contain_text("fast")
-    expect(page.locator("#rejects tbody tr")).to_have_count(1)
+    expect(page.locator("#rejects tbody tr")).to_have_count(1)  # wrong_type
     page.wait_for_timeout(2500)  # two polls: the throughput chart has a line
     page.screenshot(path=str(SCREENSHOTS / "health.png"), full_page=True)
+    assert console.errors == []
+
+
+def test_health_page_counts_batches_refused_whole_by_reason(page: Page, server: Server) -> None:
+    vin = server.vins[0]
+    ahead = time.time_ns() // 1_000_000 + 3600_000  # a clock an hour fast: the whole batch
+    for seq in range(3):
+        batch = Batch(
+            v=1, vin=vin, seq=4 * 10**9 + seq, ts=ahead, samples=[(0, "Vehicle.Speed", 1.0)]
+        )
+        server.transport.publish(vin, encode_msgpack(batch))
+    console = sign_in(page, server, at="#/health")
+    row = page.locator('#rejects tr[data-reason="ts_in_future"]')
+    expect(row).to_be_visible(timeout=5_000)
+    expect(row.locator("td").nth(2)).to_have_text(re.compile(r"^[3-9]$|^\d{2,}$"))
+    expect(page.locator("#rejects")).not_to_contain_text("Nothing has been rejected")
     assert console.errors == []
 
 

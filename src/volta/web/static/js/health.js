@@ -23,7 +23,7 @@ export function mount(main) {
     <div class="tiles" id="tiles"></div>
     <div class="grid cols-2">
       <section class="panel"><h2>Throughput</h2><div id="c-rate" style="height:200px"></div></section>
-      <section class="panel"><h2>Rejected samples by reason</h2><div id="rejects"></div></section>
+      <section class="panel"><h2>Rejected by reason</h2><div id="rejects"></div></section>
     </div>
     <div class="grid cols-2" style="margin-top:16px">
       <section class="panel"><div class="toolbar"><h2 style="margin:0">Quarantine</h2><span class="spacer"></span>
@@ -50,7 +50,7 @@ export function mount(main) {
       const hl = await get("/v1/ingest/health");
       now = Date.now();
       const c = hl.counters;
-      const batches = byLabel(c, "volta_ingest_batches_total", "outcome");
+      const batches = byLabel(c, "volta_ingest_batches_total", "result");
       main.querySelector("#health-sub").textContent = `Updated ${new Date(now).toLocaleTimeString("en-GB", { hour12: false })}, every 2 s`;
       const tiles = [
         ["Samples stored", num(hl.samples_per_s, 0), "samples/s"],
@@ -67,12 +67,17 @@ export function mount(main) {
       while (rateTs.length && rateTs[0] < now - WINDOW_MS) { rateTs.shift(); rateV.shift(); }
       rate.setData(rateTs.slice(), rateV.slice());
       rate.setRange(now - WINDOW_MS, now);
-      const rejects = Object.entries(byLabel(c, "volta_ingest_samples_rejected_total", "reason")).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]);
-      const total = rejects.reduce((s, [, v]) => s + v, 0);
+      // A sample refused alone counts under samples; a whole batch refused (bad VIN, clock
+      // ahead, undecodable, ...) under records: both are reasons an operator must see.
+      const samples = byLabel(c, "volta_ingest_samples_rejected_total", "reason");
+      const records = byLabel(c, "volta_ingest_quarantined_total", "reason");
+      const rejects = [...new Set([...Object.keys(samples), ...Object.keys(records)])]
+        .map((r) => [r, samples[r] ?? 0, records[r] ?? 0]).filter(([, sv, rv]) => sv + rv > 0).sort((a, b) => b[2] - a[2] || b[1] - a[1]);
+      const total = rejects.reduce((s, [, , rv]) => s + rv, 0);
       main.querySelector("#rejects").innerHTML = rejects.length
-        ? `<table><thead><tr><th>Reason</th><th class="num">Samples</th><th style="width:40%">Share</th></tr></thead><tbody>${rejects.map(([r, v]) =>
-            `<tr><td class="mono">${esc(r)}</td><td class="num">${int(v)}</td><td><div class="bar"><i style="width:${(100 * v / total).toFixed(1)}%"></i></div></td></tr>`).join("")}</tbody></table>`
-        : `<p class="empty">No sample has been rejected since the server started.</p>`;
+        ? `<table><thead><tr><th>Reason</th><th class="num">Samples</th><th class="num">Quarantined records</th><th style="width:30%">Share of records</th></tr></thead><tbody>${rejects.map(([r, sv, rv]) =>
+            `<tr data-reason="${esc(r)}"><td class="mono">${esc(r)}</td><td class="num">${int(sv)}</td><td class="num">${int(rv)}</td><td><div class="bar"><i style="width:${(100 * rv / Math.max(total, 1)).toFixed(1)}%"></i></div></td></tr>`).join("")}</tbody></table>`
+        : `<p class="empty">Nothing has been rejected since the server started.</p>`;
       const rows = Object.entries(hl.last_seen_ms).map(([vin, ms]) => ({ vin, ms })).sort((a, b) => a.ms - b.ms);
       main.querySelector("#seen-empty").hidden = rows.length > 0;
       seen.setItems(rows);
