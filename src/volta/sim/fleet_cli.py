@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -80,7 +81,7 @@ def simulate(
     refuses data from the future); pass --start for byte-identical reruns.
     """
     pace = _speedup(speedup)
-    seconds = round(days * 86_400)
+    seconds = _seconds(days, batch_s)
     config = FleetConfig(
         vehicles=vehicles,
         seed=seed,
@@ -125,6 +126,37 @@ def simulate(
     if truth_dir is not None:
         write_truth(truth, truth_dir)
     _print_summary(summary, to, truth_dir)
+    refused = [r for r in sender.rejected if r[1] >= 0] if isinstance(sender, HttpSender) else []
+    if refused:
+        _report_refusals(refused, summary.batches)
+        raise typer.Exit(1)
+
+
+def _seconds(days: float, batch_s: int) -> int:
+    """The run's length in whole batches: the fleet computes whole minutes, so a batch
+    interval must divide a minute, and the last window must hold whole batches."""
+    if batch_s <= 0 or 60 % batch_s:
+        raise typer.BadParameter(f"--batch-s must divide 60 (1, 2, 5, 10, 30, ...), got {batch_s}")
+    if days <= 0:
+        raise typer.BadParameter(f"--days must be > 0, got {days:g}")
+    return max(1, math.ceil(days * 86_400 / batch_s)) * batch_s
+
+
+def _report_refusals(refused: list[tuple[str, int, int, str]], sent: int) -> None:
+    """One line per answer the server gave, with what to do about the usual one."""
+    by_status: dict[int, list[tuple[str, int, int, str]]] = {}
+    for r in refused:
+        by_status.setdefault(r[2], []).append(r)
+    typer.echo(f"error: the server refused {len(refused):,} of {sent:,} batches:", err=True)
+    for status, rows in sorted(by_status.items()):
+        vin, seq, _, body = rows[0]
+        typer.echo(f"  {len(rows):,} × {status}, e.g. {vin} seq {seq}: {body}", err=True)
+    if {401, 403} & by_status.keys():
+        typer.echo(
+            "  the vehicles need their tokens: register them (`volta vehicles add VIN`) and pass"
+            " --tokens FILE (JSON {vin: token})",
+            err=True,
+        )
 
 
 def _command_link(sender: Sender, platform: Platform | None, config: FleetConfig) -> CommandLink:
