@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -25,8 +27,8 @@ class _Stopped(Exception):
 
 def demo(
     vehicles: Annotated[int, typer.Option(help="simulated vehicles")] = 50,
-    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="HTTP port")] = 8000,
+    host: Annotated[str | None, typer.Option(help="default: VOLTA_HOST or 127.0.0.1")] = None,
+    port: Annotated[int | None, typer.Option(help="default: VOLTA_PORT or 8000")] = None,
     data_dir: Annotated[Path, typer.Option(help="where the demo keeps its data")] = Path(
         "volta-data/demo"
     ),
@@ -39,15 +41,26 @@ def demo(
     from volta import logs
     from volta.api import create_app
     from volta.config import Settings
+    from volta.errors import VoltaError
     from volta.platform import Platform
     from volta.registry.model import Role
     from volta.tuning import tune_for_ingest
 
     logs.configure("warning")
-    settings = Settings(data_dir=data_dir, host=host, port=port, roads=default_osm_path())
-    platform = Platform(settings)
-    tune_for_ingest()
-    platform.start()
+    given: dict[str, Any] = {"host": host, "port": port, "roads": default_osm_path()}
+    settings = Settings(data_dir=data_dir, **{k: v for k, v in given.items() if v is not None})
+    host, port = settings.host, settings.port
+    # The port first: a busy one must not cost a started platform, nor print a password
+    # for a server that is not ours. One clear line and exit 1 for either problem.
+    listener = _listen(host, port)
+    try:
+        platform = Platform(settings)
+        tune_for_ingest()
+        platform.start()
+    except VoltaError as e:
+        listener.close()
+        typer.echo(f"volta demo: {e}", err=True)
+        raise typer.Exit(1) from None
     fleet_config = _fleet_config(vehicles, seed)
     _register_fleet(platform, fleet_config)
     operator = platform.registry.issue_token(Role.OPERATOR)
@@ -82,7 +95,29 @@ def demo(
         original_stop()
 
     platform.stop = stop_fleet_then_platform  # type: ignore[method-assign]
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+    config = uvicorn.Config(app, log_config=None, access_log=False)
+    uvicorn.Server(config).run(sockets=[listener])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The demo's listening socket, bound before anything starts; a busy port exits 1."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: TIME_WAIT is fine
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as e:
+        sock.close()
+        why = "is in use (another volta demo or server?)" if e.errno == errno.EADDRINUSE else e
+        typer.echo(
+            f"volta demo: cannot listen on {host}:{port}: {why}; pick another port with"
+            f" --port N or VOLTA_PORT=N",
+            err=True,
+        )
+        raise typer.Exit(1) from None
+    sock.set_inheritable(True)
+    return sock
 
 
 DEMO_USER = "demo"

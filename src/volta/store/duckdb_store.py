@@ -17,6 +17,7 @@ vehicle's rows are scanned, so a history query costs more as the fleet grows.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -133,7 +134,7 @@ class DuckDBStore:
         try:
             self._root = duckdb.connect(str(self.path) if self.path else ":memory:", config=config)
         except duckdb.Error as e:
-            raise Unavailable(f"cannot open the DuckDB store at {self.path}: {e}") from e
+            raise Unavailable(_open_error(self.path, e)) from e
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._cursors_lock = threading.Lock()
@@ -459,6 +460,18 @@ def _nullable(values: np.ndarray[Any, Any], present: np.ndarray[Any, Any]) -> li
         for i in np.flatnonzero(~present).tolist():
             out[i] = None
     return out
+
+
+def _open_error(path: Path | None, e: duckdb.Error) -> str:
+    """Why the store cannot open, in one line; another process holding the file (DuckDB
+    allows one writer process) says which, as a second `volta demo` or `serve` would."""
+    held = re.search(r"Conflicting lock is held in (.*?) \(PID (\d+)\)", str(e))
+    if held:
+        return (
+            f"the DuckDB store {path} is in use by another process (PID {held[2]}, {held[1]}):"
+            " stop it (another volta demo or serve?) or use another data dir"
+        )
+    return f"cannot open the DuckDB store at {path}: {e}"
 
 
 @contextmanager
