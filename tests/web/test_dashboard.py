@@ -435,3 +435,21 @@ def test_a_charging_session_draws_its_curve(page: Page, server: Server) -> None:
     expect(chart).to_have_attribute("data-points", re.compile(r"^[1-9]\d+$"), timeout=5_000)
     expect(charges).not_to_contain_text("No curve recorded")
     assert console.errors == []
+
+
+def test_api_docs_render_with_nothing_from_outside(page: Page, server: Server) -> None:
+    outside: list[str] = []
+
+    def only_local(route: Any) -> None:
+        if route.request.url.startswith(server.url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_local)
+    console = Console(page)
+    page.goto(f"{server.url}/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Volta", timeout=10_000)
+    expect(page.locator(".opblock").first).to_be_visible()
+    assert outside == [] and console.errors == []

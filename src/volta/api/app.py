@@ -13,6 +13,7 @@ from volta.api import (
     audit,
     auth,
     catalog,
+    docs,
     errors,
     health,
     history,
@@ -60,6 +61,8 @@ def create_app(platform: Platform, *, run_platform: bool = False) -> FastAPI:
         version=__version__,
         summary="Open platform for connected EVs: ingestion, live state, history.",
         lifespan=lifespan,
+        docs_url=None,  # served by `docs.install` from local assets
+        redoc_url=None,
     )
     app.state.platform = platform
     app.state.road_sensing = platform.road_sensing
@@ -78,6 +81,7 @@ def create_app(platform: Platform, *, run_platform: bool = False) -> FastAPI:
     for module in (users, tokens, audit):
         app.include_router(module.router)
     web.install(app)
+    docs.install(app)
     # After every router: the limits, and each route's declared policy in the OpenAPI document.
     auth.install(app, platform)
     app.add_middleware(audit.AuditMiddleware)
