@@ -32,6 +32,7 @@ class State(StrEnum):
     PARKED = "parked"  # awake, sending data
     ASLEEP = "asleep"
     OFFLINE = "offline"
+    NO_DATA = "no data"  # before the vehicle's first sample: nothing to say
 
 
 class Interval(msgspec.Struct, frozen=True):
@@ -56,8 +57,11 @@ def timeline(
     heartbeat: NDArray[np.int64],
     start_ms: int,
     end_ms: int,
+    no_data_before_ms: int | None = None,
 ) -> list[Interval]:
-    """Consecutive intervals covering [start_ms, end_ms); `heartbeat` is every sample time."""
+    """Consecutive intervals covering [start_ms, end_ms); `heartbeat` is every sample time.
+    Before `no_data_before_ms` (the vehicle's first sample; None: it has older ones) the
+    state is "no data", not a sleep: a car first heard from an hour ago did not sleep all day."""
     hb = heartbeat[(heartbeat >= start_ms - SILENCE_MS) & (heartbeat < end_ms + SILENCE_MS)]
     gaps = np.flatnonzero(np.diff(hb) > SILENCE_MS)
     silences = [(int(hb[i]), int(hb[i + 1])) for i in gaps.tolist()]
@@ -89,7 +93,11 @@ def timeline(
             out[-1] = Interval(out[-1].start_ms, b, state)
         else:
             out.append(Interval(a, b, state))
-    return out
+    if no_data_before_ms is None or no_data_before_ms <= start_ms:
+        return out
+    cut = min(no_data_before_ms, end_ms)
+    later = [Interval(max(iv.start_ms, cut), iv.end_ms, iv.state) for iv in out if iv.end_ms > cut]
+    return [Interval(start_ms, cut, State.NO_DATA), *later]
 
 
 def vampire(intervals: Sequence[Interval], energy: Series) -> Vampire:

@@ -145,7 +145,7 @@ async function showTimeline(body, v) {
   const d = t.vampire;
   body.innerHTML = `<div class="timeline">${bar}</div>
     <div class="toolbar sub" style="margin:4px 0 10px"><span>${when(t.start)}</span><span class="spacer"></span><span>${when(t.end)}</span></div>
-    <div>${STATES.filter((s) => hours[s] > 0).map((s) => `<span style="margin-right:12px"><i class="dot" style="background:${STATE_COLORS[s]}"></i>${s} ${num(hours[s], 1)} h</span>`).join("") || `<span class="sub">No data in the last 24 hours.</span>`}</div>
+    <div>${[...STATES, "no data"].filter((s) => hours[s] > 0).map((s) => `<span style="margin-right:12px"><i class="dot" style="background:${STATE_COLORS[s]}"></i>${s} ${num(hours[s], 1)} h</span>`).join("") || `<span class="sub">No data in the last 24 hours.</span>`}</div>
     ${d ? `<p class="sub" style="margin:10px 0 0">Vampire drain: ${num(d.awake_w, 0)} W awake, ${num(d.asleep_w, 0)} W asleep; ${kwh(d.lost_wh)} kWh lost while standing ${num(d.parked_hours + d.asleep_hours, 1)} h.</p>` : ""}`;
 }
 
