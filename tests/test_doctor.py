@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -66,3 +68,36 @@ def test_volta_doctor_exits_nonzero_when_something_is_wrong(
     result = CliRunner().invoke(app, ["doctor"])
     assert result.exit_code == 1
     assert "FAIL  mqtt" in result.output and "ok    bus" in result.output
+
+
+def test_doctor_looks_in_the_data_dir_it_is_given_and_names_who_holds_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _register_all()
+    for name in ("VOLTA_STORE", "VOLTA_BUS", "VOLTA_MQTT", "VOLTA_DATA_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    path = Settings(data_dir=tmp_path).duckdb_path
+    free = CliRunner().invoke(app, ["doctor", "--data-dir", str(tmp_path)])
+    assert free.exit_code == 0 and f"DuckDB at {path.resolve()}: not created yet" in free.output
+    holder = subprocess.Popen(  # a running `volta serve` or demo, as DuckDB sees it
+        [sys.executable, "-c", HOLD_DUCKDB, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
+        held = CliRunner().invoke(app, ["doctor", "--data-dir", str(tmp_path)])
+    finally:
+        holder.communicate("")  # closing its stdin lets it go
+    assert held.exit_code == 1
+    assert f"FAIL  store  the DuckDB store {path.resolve()} is in use by another process" in (
+        held.output
+    )
+    assert f"(PID {holder.pid}," in held.output
+
+
+HOLD_DUCKDB = (
+    "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('holding', flush=True);"
+    " sys.stdin.read()"
+)

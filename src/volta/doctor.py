@@ -9,6 +9,8 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import typer
@@ -27,9 +29,12 @@ class Finding:
 def check_store(settings: Settings) -> Finding:
     """Open the store (which migrates the embedded one) and compare schema versions."""
     if settings.store == "duckdb":
-        path = settings.duckdb_path
+        path = settings.duckdb_path.resolve()
         if not path.exists():
             return Finding("store", True, f"DuckDB at {path}: not created yet (made on start)")
+        held = _duckdb_held(path)
+        if held:
+            return Finding("store", False, held)
         return Finding("store", True, f"DuckDB at {path}: present (schema checked on open)")
     if not settings.store.startswith(("postgresql:", "postgres:")):
         scheme = settings.store.split(":", 1)[0]
@@ -51,6 +56,20 @@ def check_store(settings: Settings) -> Finding:
             "store", False, f"{server.where}: schema {version} is newer than this Volta: upgrade"
         )
     return Finding("store", True, f"{server.where}: schema version {version} (current)")
+
+
+def _duckdb_held(path: Path) -> str | None:
+    """Why this process cannot open the DuckDB file (another process holds it: DuckDB lets
+    one process write a file), or None. Opened read-only, so the check changes nothing."""
+    import duckdb
+
+    from volta.store.duckdb_store import open_error
+
+    try:
+        duckdb.connect(str(path), read_only=True).close()
+    except duckdb.Error as e:
+        return open_error(path, e)
+    return None
 
 
 def check_bus(settings: Settings) -> Finding:
@@ -97,10 +116,15 @@ def diagnose(settings: Settings) -> list[Finding]:
     return findings
 
 
-def doctor() -> None:
+def doctor(
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="default: VOLTA_DATA_DIR or ./volta-data")
+    ] = None,
+) -> None:
     """Check that the store, bus and broker named by VOLTA_STORE, VOLTA_BUS and VOLTA_MQTT
     are reachable and ready; say what is wrong in plain words."""
-    findings = diagnose(Settings())
+    overrides: dict[str, Any] = {"data_dir": data_dir} if data_dir else {}
+    findings = diagnose(Settings(**overrides))
     for f in findings:
         typer.echo(f"{'ok  ' if f.ok else 'FAIL'}  {f.component:<5}  {f.detail}")
     if not all(f.ok for f in findings):

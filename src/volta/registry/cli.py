@@ -21,8 +21,9 @@ import typer
 from volta.config import Settings
 from volta.errors import ConfigError, NotFound, VoltaError
 from volta.registry.base import Registry
-from volta.registry.engines import open_registry
+from volta.registry.engines import is_postgres, open_registry
 from volta.registry.model import Role, User
+from volta.registry.sqlite import DB_FILE
 
 vehicles = typer.Typer(help="Registered vehicles.", no_args_is_help=True)
 tokens = typer.Typer(help="API tokens.", no_args_is_help=True)
@@ -35,17 +36,28 @@ DataDir = Annotated[
 ]
 
 
-def _registry(data_dir: Path | None) -> Registry:
+def _registry(data_dir: Path | None, *, create: bool) -> Registry:
     overrides: dict[str, Any] = {"data_dir": data_dir} if data_dir else {}
     settings = Settings(**overrides)
+    embedded = not is_postgres(settings.registry)
+    if embedded and not create and not (settings.data_dir / DB_FILE).exists():
+        # A read creates nothing: a mistyped or forgotten data dir must not grow a registry
+        # and keys, and an empty answer would hide where we looked.
+        _fail(
+            NotFound(
+                f"no registry in {settings.data_dir.resolve()} (no {DB_FILE}): pass --data-dir"
+                " or set VOLTA_DATA_DIR; `volta vehicles add` creates one"
+            )
+        )
     return open_registry(settings)
 
 
 @contextmanager
-def _opened(data_dir: Path | None) -> Iterator[Registry]:
+def _opened(data_dir: Path | None, *, create: bool = True) -> Iterator[Registry]:
     """The registry for one command, closed afterwards; a VoltaError inside ends the command
-    with its JSON error on stderr and exit code 1."""
-    registry = _registry(data_dir)
+    with its JSON error on stderr and exit code 1. Without `create`, a data dir with no
+    registry is such an error (commands that only read)."""
+    registry = _registry(data_dir, create=create)
     try:
         yield registry
     except VoltaError as exc:
@@ -128,7 +140,7 @@ def add_vehicle(
 @vehicles.command("list")
 def list_vehicles(data_dir: DataDir = None) -> None:
     """Print every registered vehicle, one JSON object per line."""
-    with _opened(data_dir) as registry:
+    with _opened(data_dir, create=False) as registry:
         after: str | None = None
         while page := registry.list_vehicles(limit=1000, after=after):
             for v in page:
@@ -176,7 +188,7 @@ def create_token(
 @tokens.command("list")
 def list_tokens(data_dir: DataDir = None) -> None:
     """Print every issued token's id, role, VIN and state (never a secret), one per line."""
-    with _opened(data_dir) as registry:
+    with _opened(data_dir, create=False) as registry:
         after: str | None = None
         while page := registry.list_credentials(limit=1000, after=after):
             for c in page:
@@ -230,7 +242,7 @@ def add_user(
 @users.command("list")
 def list_users(data_dir: DataDir = None) -> None:
     """Print every user, one JSON object per line."""
-    with _opened(data_dir) as registry:
+    with _opened(data_dir, create=False) as registry:
         after: str | None = None
         while page := registry.list_users(limit=1000, after=after):
             for u in page:

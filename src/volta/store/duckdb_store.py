@@ -134,7 +134,7 @@ class DuckDBStore:
         try:
             self._root = duckdb.connect(str(self.path) if self.path else ":memory:", config=config)
         except duckdb.Error as e:
-            raise Unavailable(_open_error(self.path, e)) from e
+            raise Unavailable(open_error(self.path, e)) from e
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._cursors_lock = threading.Lock()
@@ -462,7 +462,7 @@ def _nullable(values: np.ndarray[Any, Any], present: np.ndarray[Any, Any]) -> li
     return out
 
 
-def _open_error(path: Path | None, e: duckdb.Error) -> str:
+def open_error(path: Path | None, e: duckdb.Error) -> str:
     """Why the store cannot open, in one line; another process holding the file (DuckDB
     allows one writer process) says which, as a second `volta demo` or `serve` would."""
     held = re.search(r"Conflicting lock is held in (.*?) \(PID (\d+)\)", str(e))
