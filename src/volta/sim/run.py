@@ -69,6 +69,23 @@ def catch_up_clock(
     return read
 
 
+# While a paced run waits, the cars look for remote commands this often (wall seconds).
+COMMAND_POLL_S = 1.0
+
+
+def _wait_until(
+    target: float,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+    between: Callable[[], object] | None,
+) -> None:
+    """Sleep until `target` on `clock`; with `between`, wake up every COMMAND_POLL_S for it."""
+    while (wait := target - clock()) > 0:
+        sleep(wait if between is None else min(wait, COMMAND_POLL_S))
+        if between is not None:
+            between()
+
+
 def _paced(
     out: list[Batch],
     sender: Sender,
@@ -78,12 +95,13 @@ def _paced(
     speedup: float,
     clock: Callable[[], float],
     sleep: Callable[[float], None],
+    between: Callable[[], object] | None = None,
 ) -> None:
-    """Send each batch once its last second has passed on the (scaled) clock, as a car would."""
+    """Send each batch once its last second has passed on the (scaled) clock, as a car would;
+    `between` runs at least every COMMAND_POLL_S while waiting."""
     for ts, group in groupby(sorted(out, key=lambda b: b.ts), key=lambda b: b.ts):
-        wait = start + (ts - start_ms + batch_s * 1000) / 1000 / speedup - clock()
-        if wait > 0:
-            sleep(wait)
+        target = start + (ts - start_ms + batch_s * 1000) / 1000 / speedup
+        _wait_until(target, clock, sleep, between)
         sender.send(list(group))
 
 
@@ -116,13 +134,21 @@ def run(
     tel = Telemetry(fleet.vins, config.seed, batch_s=batch_s, first_seq=first_seq)
     n_batches = 0
     seen: OrderedDict[str, CommandAck] = OrderedDict()
-    while fleet.t < seconds:
+
+    def serve() -> None:
         if commands is not None:
             serve_commands(fleet, tel, commands, seen=seen)
+
+    between = serve if commands is not None else None
+    while fleet.t < seconds:
+        serve()
         frame = fleet.step(seconds)
         out = tel.batches(frame)
         if speedup > 0 and sender is not None:
-            _paced(out, sender, start, fleet.start_ms, batch_s, speedup, clock, sleep)
+            _paced(out, sender, start, fleet.start_ms, batch_s, speedup, clock, sleep, between)
+            # A window with nothing to send (every car asleep) still lasts its time: the fleet
+            # never runs ahead of the clock, so a command acts on the car's present.
+            _wait_until(start + fleet.t / speedup, clock, sleep, between)
         elif sender is not None and out:
             sender.send(out)
         if on_batches is not None and out:
