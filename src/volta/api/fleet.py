@@ -50,6 +50,8 @@ class VehicleState(IntEnum):
 
 @dataclass(frozen=True, slots=True)
 class FleetSignals:
+    """The catalog ids of the signals the fleet view reads from the twin."""
+
     lat: int
     lon: int
     heading: int
