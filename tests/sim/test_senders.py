@@ -15,7 +15,7 @@ import pytest
 
 from volta.errors import ConfigError, Unavailable
 from volta.sim.fleet import FleetConfig
-from volta.sim.run import run
+from volta.sim.run import catch_up_clock, run
 from volta.sim.senders import FileSender, HttpSender, MqttSender, encode_batch, make_sender
 from volta.wire import Batch, decode_batch
 
@@ -152,3 +152,30 @@ def test_paced_runs_sleep_but_send_the_same_batches() -> None:
     # the same batches; a paced run sends them in time order across vehicles
     assert sorted(paced.frames) == sorted(fast.frames)
     assert sum(slept) == pytest.approx(3_600 / 60, abs=1.0)  # an hour at 60x takes a minute
+
+
+class _Sends(_Recorder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def send(self, batches: Sequence[Batch]) -> None:
+        self.calls += 1
+        super().send(batches)
+
+
+def test_a_paced_run_catching_up_sends_its_history_a_window_at_a_time() -> None:
+    config = FleetConfig(vehicles=3, seed=9, start_ms=START_MS + 5 * 3_600_000, window_s=60)
+    fast = _Recorder()
+    run(config, 3_600, fast, graph=helsinki(), batch_s=1)
+    now = [0.0]
+
+    def sleep(s: float) -> None:
+        now[0] += s
+
+    late = _Sends()  # the run starts an hour behind the clock, as the demo's history does
+    clock = catch_up_clock(3_600, clock=lambda: now[0])
+    run(config, 3_600, late, graph=helsinki(), batch_s=1, speedup=1.0, clock=clock, sleep=sleep)
+    assert sorted(late.frames) == sorted(fast.frames)
+    assert late.calls <= 3_600 // 60 + 1  # one send per window, not one per second
+    assert now[0] == 0.0  # nothing waited: it was all due

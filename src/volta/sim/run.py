@@ -98,11 +98,18 @@ def _paced(
     between: Callable[[], object] | None = None,
 ) -> None:
     """Send each batch once its last second has passed on the (scaled) clock, as a car would;
-    `between` runs at least every COMMAND_POLL_S while waiting."""
+    `between` runs at least every COMMAND_POLL_S while waiting. Batches already due (a run
+    catching up with its history) go in one send: one group commit, not one per second."""
+    due: list[Batch] = []
     for ts, group in groupby(sorted(out, key=lambda b: b.ts), key=lambda b: b.ts):
         target = start + (ts - start_ms + batch_s * 1000) / 1000 / speedup
+        if due and target > clock():  # the next ones must wait: what is due goes now
+            sender.send(due)
+            due = []
         _wait_until(target, clock, sleep, between)
-        sender.send(list(group))
+        due.extend(group)
+    if due:
+        sender.send(due)
 
 
 def run(
