@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from .conftest import SOC, SPEED, VIN, Api, batch, bearer, now_ms
+from volta.clock import wall_ms
+
+from .conftest import SOC, SPEED, VIN, Api, batch, bearer
 
 HOUR = 3600_000
 
@@ -14,7 +16,7 @@ def _send_every_minute(api: Api, start_ms: int, end_ms: int) -> None:
 
 
 def test_before_the_first_sample_the_timeline_says_no_data(api: Api) -> None:
-    now = now_ms()
+    now = wall_ms()
     first = now - HOUR
     _send_every_minute(api, first, now - 60_000)
     body = api.client.get(f"/v1/vehicles/{VIN}/timeline", headers=bearer(api.operator)).json()
@@ -32,7 +34,7 @@ def test_a_vehicle_never_heard_from_has_no_data_all_day(api: Api) -> None:
 
 
 def test_a_car_heard_from_days_ago_slept_through_the_silence(api: Api) -> None:
-    now = now_ms()
+    now = wall_ms()
     _send_every_minute(api, now - 72 * HOUR, now - 71 * HOUR)
     _send_every_minute(api, now - HOUR, now - HOUR + 10 * 60_000)
     body = api.client.get(f"/v1/vehicles/{VIN}/timeline", headers=bearer(api.operator)).json()

@@ -7,8 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from volta.sim.fleet_cli import simulate as simulate_cmd
 
@@ -35,7 +34,7 @@ def test_a_run_of_no_time_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_batches_the_server_refuses_are_reported_and_fail_the_run(tmp_path: Path) -> None:
-    from web.server import Server
+    from tests.web.server import Server
 
     server = Server(tmp_path / "data")  # the simulated vehicles are not registered there
     try:

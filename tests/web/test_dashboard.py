@@ -138,11 +138,12 @@ def _vins(server: Server) -> list[str]:
 def _awake_vin(server: Server) -> str:
     """A vehicle that spoke in the last minutes (its page says "live")."""
     pos = fleet_positions(server)
-    return next(
+    awake: str = next(
         vin
         for vin, state in zip(pos["vin"], pos["state"], strict=True)
         if pos["states"][state] in ("driving", "charging", "parked")
     )
+    return awake
 
 
 def _pick_vehicle(server: Server) -> tuple[str, bool]:
@@ -263,7 +264,7 @@ def test_health_page_renders(page: Page, server: Server) -> None:
 
 def test_health_page_counts_batches_refused_whole_by_reason(page: Page, server: Server) -> None:
     vin = server.vins[0]
-    ahead = time.time_ns() // 1_000_000 + 3600_000  # a clock an hour fast: the whole batch
+    ahead = wall_ms() + 3600_000  # a clock an hour fast: the whole batch
     for seq in range(3):
         batch = Batch(
             v=1, vin=vin, seq=4 * 10**9 + seq, ts=ahead, samples=[(0, "Vehicle.Speed", 1.0)]
@@ -406,7 +407,7 @@ def _store_a_dc_charge(server: Server, vin: str) -> str:
 
     from volta.charging.core import detect_charges
 
-    end = time.time_ns() // 1_000_000 - 3600_000
+    end = wall_ms() - 3600_000
     start = end - 45 * 60_000
     ts = np.arange(start - 600_000, end + 600_000, 10_000, dtype=np.int64)
     on = (ts >= start) & (ts < end)
