@@ -7,7 +7,8 @@
     num, txt = sig.to_stored(42.5)      # (42.5, None); sig.from_stored(num, txt) == 42.5
 
 The packaged data (`volta/data/vss/`) is the VSS 6.0 release (MPL-2.0, © COVESA) plus Volta's
-own plausibility ranges (`volta_overlay.json`), which only ever narrow the spec's.
+own signals (`volta_signals.json`, a VSS overlay under `Vehicle.OTA` that may only add signals)
+and plausibility ranges (`volta_overlay.json`), which only ever narrow the spec's.
 """
 
 from volta.catalog.catalog import Catalog, default_catalog, load_catalog

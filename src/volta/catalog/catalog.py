@@ -11,6 +11,7 @@ from typing import Any
 
 import msgspec
 
+from volta.catalog.additions import check_additions
 from volta.catalog.checks import show
 from volta.catalog.signal import DEFAULT_MAX_ITEMS, DEFAULT_MAX_LENGTH, Signal
 from volta.catalog.vss import apply_overlay, read_vss
@@ -18,6 +19,7 @@ from volta.errors import CatalogError, UnknownSignal
 
 VSS_FILE = "vss_release_6.0.json"
 OVERLAY_FILE = "volta_overlay.json"
+SIGNALS_FILE = "volta_signals.json"  # Volta's own signals, added on top of the VSS tree
 
 Source = Path | bytes | Mapping[str, Any]
 _UNKNOWN_CACHE = 4096  # unknown paths whose reason is remembered
@@ -212,19 +214,29 @@ def load_catalog(
     vss: Source | None = None,
     overlay: Source | None = None,
     *,
+    own_signals: Source | None = None,
     max_string_length: int = DEFAULT_MAX_LENGTH,
     max_array_length: int = DEFAULT_MAX_ITEMS,
 ) -> Catalog:
-    """Load a catalog: the packaged VSS 6.0 and Volta overlay unless other sources are given
-    (a file path, JSON bytes, or the parsed JSON). Pass `overlay={}` for the bare spec."""
+    """Load a catalog: the packaged VSS 6.0, Volta's own signals added on top of it
+    (`own_signals`, a VSS tree that may only add) and the overlay of ranges (`overlay`, which
+    may only narrow), unless other sources are given (a file path, JSON bytes, or the parsed
+    JSON). Pass `overlay={}, own_signals={}` for the bare spec."""
     tree = _read(vss if vss is not None else _packaged(VSS_FILE), "the VSS file")
+    added = _read(
+        own_signals if own_signals is not None else _packaged(SIGNALS_FILE), "the signal overlay"
+    )
     ranges = _read(overlay if overlay is not None else _packaged(OVERLAY_FILE), "the overlay")
     signals, branches = read_vss(tree, max_length=max_string_length, max_items=max_array_length)
+    check_additions(added, signals, branches)
+    more, more_branches = read_vss(added, max_length=max_string_length, max_items=max_array_length)
+    signals += more
+    branches = sorted({*branches, *more_branches})
     signals = apply_overlay(signals, ranges)
     return Catalog(signals, branches, _vss_version(tree))
 
 
 @cache
 def default_catalog() -> Catalog:
-    """The packaged VSS 6.0 catalog with Volta's overlay, loaded once per process."""
+    """The packaged VSS 6.0 catalog with Volta's own signals and ranges, loaded once per process."""
     return load_catalog()
