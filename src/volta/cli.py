@@ -51,6 +51,7 @@ def _register_all() -> None:
     from volta.demo import register as register_demo
     from volta.doctor import register as register_doctor
     from volta.ingest.cli import register as register_send
+    from volta.ota.cli import register as register_ota
     from volta.processors.cli import register as register_recompute
     from volta.registry.cli import register as register_registry
     from volta.sim.cli import register as register_sim
@@ -65,6 +66,7 @@ def _register_all() -> None:
     register_demo(app)
     register_migrate(app)
     register_doctor(app)
+    register_ota(app)
 
 
 def main() -> None:

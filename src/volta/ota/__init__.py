@@ -1,0 +1,11 @@
+"""Over-the-air updates, Uptane style, on python-tuf.
+
+- `roles`: one TUF repository's signed roles (root chain, targets, snapshot, timestamp).
+- `image_repo`: the image repository (images per ECU type and hardware variant, delegated to
+  suppliers); `director`: per-vehicle targets under one root.
+- `keys`, `keyring`: key files (private 0600) and the keys of each role; `cli`: `volta ota keys`.
+- `serving`: the files both repositories serve, by path, and an in-process python-tuf fetcher.
+- `errors`: OTA errors; python-tuf's errors are translated into them at the boundary.
+
+See docs/ota.md for the trust model and what is not built yet.
+"""

@@ -1,0 +1,102 @@
+"""The image repository: what software exists, per ECU type and hardware variant.
+
+Its root and targets keys are offline; targets delegates each ECU type to the supplier that
+builds it (`supplier-<name>`, paths `<ecu type>/*/*`, terminating), and the supplier's own key
+signs that supplier's images. Images live at `<ecu type>/<hardware variant>/<file>` with their
+length, SHA-256 and `custom` fields `ecu_type`, `hardware_variant` and `version`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from securesystemslib.signer import Signer
+from tuf.api.metadata import DelegatedRole, Delegations, Metadata, TargetFile, Targets
+
+from volta.ota.errors import BadMetadata
+from volta.ota.keyring import Keyring
+from volta.ota.roles import (
+    HASHES,
+    IMAGE_LIFETIMES,
+    Clock,
+    Lifetimes,
+    RoleKeys,
+    Roles,
+    RootChain,
+    expiry,
+)
+
+
+def image_path(ecu_type: str, hardware_variant: str, version: str) -> str:
+    """Where an image is listed and served: `<ecu type>/<variant>/<ecu type>-<version>.img`."""
+    return f"{ecu_type}/{hardware_variant}/{ecu_type}-{version}.img"
+
+
+def served_name(target: TargetFile) -> str:
+    """The file name a TUF client asks for with consistent snapshots: the hash before the name."""
+    directory, _, name = target.path.rpartition("/")
+    return f"{directory}/{target.hashes['sha256']}.{name}"
+
+
+class ImageRepository:
+    """Targets per ECU type and hardware variant, delegated to suppliers, and the images."""
+
+    def __init__(
+        self, keyring: Keyring, clock: Clock, lifetimes: Lifetimes = IMAGE_LIFETIMES
+    ) -> None:
+        self.root = RootChain.create(keyring.public, keyring.signers["root"], lifetimes.root, clock)
+        self.roles = Roles(self.root, keyring.signers, lifetimes, clock)
+        self.roles.targets.signed.delegations = Delegations(keys={}, roles={})
+        self.roles.publish()
+        self.images: dict[str, bytes] = {}  # served name -> bytes
+        self._suppliers: dict[str, tuple[str, ...]] = {}
+
+    def add_supplier(
+        self, name: str, ecu_types: Sequence[str], keys: RoleKeys, signers: Sequence[Signer]
+    ) -> None:
+        """Delegate the images of `ecu_types` to the supplier `name` (needs the targets key)."""
+        role = f"supplier-{name}"
+        targets = self.roles.targets.signed
+        targets.delegations.roles[role] = DelegatedRole(  # type: ignore[union-attr,index]
+            name=role,
+            keyids=[],
+            threshold=keys.threshold,
+            terminating=True,
+            paths=[f"{t}/*/*" for t in ecu_types],
+        )
+        for key in keys.keys:
+            targets.add_key(key, role)
+        lifetime: timedelta = self.roles.lifetimes.targets
+        self.roles.delegated[role] = Metadata(Targets(expires=expiry(self.roles.clock, lifetime)))
+        self.roles.signers[role] = list(signers)
+        self._suppliers[name] = tuple(ecu_types)
+        self.roles.publish(["targets", role])
+
+    def add_image(
+        self, supplier: str, ecu_type: str, hardware_variant: str, version: str, data: bytes
+    ) -> TargetFile:
+        """List an image under its supplier's role, signed by the supplier, and keep its bytes."""
+        if ecu_type not in self._suppliers.get(supplier, ()):
+            raise BadMetadata(f"supplier {supplier!r} is not delegated {ecu_type!r} images")
+        path = image_path(ecu_type, hardware_variant, version)
+        target = TargetFile.from_data(path, data, HASHES)
+        target.unrecognized_fields["custom"] = {
+            "ecu_type": ecu_type,
+            "hardware_variant": hardware_variant,
+            "version": version,
+        }
+        role = f"supplier-{supplier}"
+        self.roles.delegated[role].signed.targets[path] = target
+        self.images[served_name(target)] = data
+        self.roles.publish([role])
+        return target
+
+    def file(self, path: str) -> bytes | None:
+        """What the repository serves at `path`: `metadata/<name>` or `targets/<served name>`."""
+        kind, _, name = path.partition("/")
+        if kind == "metadata":
+            return self.roles.metadata_file(name)
+        if kind == "targets":
+            return self.images.get(name)
+        return None

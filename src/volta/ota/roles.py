@@ -1,0 +1,240 @@
+"""One TUF repository's signed roles, built with python-tuf's Metadata API.
+
+`RootChain` keeps every version of a repository's root; a new version is signed by a threshold
+of the previous root's keys and of its own, so a car that trusts version 1 can follow the chain.
+`Roles` keeps targets (and the roles it delegates to), snapshot and timestamp for one namespace
+(the image repository, or one vehicle at the director) and publishes them as the files a TUF
+client fetches: `N.root.json`, `N.targets.json`, `N.<delegated>.json`, `N.snapshot.json`,
+`timestamp.json` (consistent snapshots).
+
+Each role is verified against its delegator right after it is signed, so a missing or wrong key
+fails here, on the server, instead of on every car. Time comes from the `clock` passed in
+(milliseconds since the Unix epoch); nothing here reads the wall clock or does I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from securesystemslib.signer import Key, Signer
+from tuf.api import exceptions as tuf_errors
+from tuf.api.metadata import (
+    Metadata,
+    MetaFile,
+    Root,
+    Snapshot,
+    Targets,
+    Timestamp,
+)
+
+from volta.ota.errors import KeyFileError
+
+Clock = Callable[[], int]  # ms since the Unix epoch (the platform's clock type)
+TOP_ROLES = ("root", "targets", "snapshot", "timestamp")
+HASHES = ["sha256"]
+
+
+@dataclass(frozen=True)
+class Lifetimes:
+    """How long each role's metadata stays valid after it is signed."""
+
+    root: timedelta
+    targets: timedelta
+    snapshot: timedelta
+    timestamp: timedelta
+
+    def of(self, role: str) -> timedelta:
+        return getattr(self, role) if role in TOP_ROLES else self.targets
+
+
+# The image repository's roles change rarely and are signed offline; the director's are signed
+# online for each vehicle and expire soon, so a replayed director file is useless within hours.
+IMAGE_LIFETIMES = Lifetimes(
+    root=timedelta(days=365),
+    targets=timedelta(days=90),
+    snapshot=timedelta(days=7),
+    timestamp=timedelta(days=1),
+)
+DIRECTOR_LIFETIMES = Lifetimes(
+    root=timedelta(days=365),
+    targets=timedelta(days=1),
+    snapshot=timedelta(days=1),
+    timestamp=timedelta(hours=1),
+)
+
+
+@dataclass(frozen=True)
+class RoleKeys:
+    """The public keys of one role and how many of them must sign."""
+
+    keys: tuple[Key, ...]
+    threshold: int = 1
+
+
+def expiry(clock: Clock, lifetime: timedelta) -> datetime:
+    """The expiry of metadata signed now: TUF dates have whole seconds."""
+    now = datetime.fromtimestamp(clock() // 1000, tz=UTC)
+    return now + lifetime
+
+
+def replace_keys(role: str, new: RoleKeys) -> Callable[[Root], None]:
+    """A root change (for `RootChain.rotate`) giving `role` the keys and threshold `new`."""
+
+    def change(root: Root) -> None:
+        for keyid in list(root.roles[role].keyids):
+            root.revoke_key(keyid, role)
+        for key in new.keys:
+            root.add_key(key, role)
+        root.roles[role].threshold = new.threshold
+
+    return change
+
+
+def _sign(md: Metadata[Any], signers: Sequence[Signer]) -> None:
+    md.signatures.clear()
+    for signer in signers:
+        md.sign(signer, append=True)
+
+
+def _verified(delegator: Metadata[Any], role: str, md: Metadata[Any]) -> None:
+    """Refuse to publish `md` unless `delegator` would accept it (enough of the right keys)."""
+    try:
+        delegator.verify_delegate(role, md)
+    except tuf_errors.UnsignedMetadataError as e:
+        raise KeyFileError(f"{role}: not signed by a threshold of its keys ({e})") from e
+
+
+class RootChain:
+    """Every version of one repository's root metadata, oldest first."""
+
+    def __init__(self, files: Mapping[int, bytes], lifetime: timedelta, clock: Clock) -> None:
+        """The chain from its published files (`{version: bytes}`, 1, 2, ... without gaps)."""
+        self.files = dict(sorted(files.items()))
+        if list(self.files) != list(range(1, len(self.files) + 1)):
+            raise KeyFileError(f"root versions {list(self.files)} are not 1..n without gaps")
+        self.versions: list[Metadata[Root]] = [
+            Metadata[Root].from_bytes(b) for b in self.files.values()
+        ]
+        self._lifetime = lifetime
+        self._clock = clock
+
+    @classmethod
+    def create(
+        cls,
+        keys: Mapping[str, RoleKeys],
+        signers: Sequence[Signer],
+        lifetime: timedelta,
+        clock: Clock,
+    ) -> RootChain:
+        """Version 1 of a new root listing `keys`, signed by the root `signers`."""
+        root = Root(expires=expiry(clock, lifetime), consistent_snapshot=True)
+        for role in TOP_ROLES:
+            for key in keys[role].keys:
+                root.add_key(key, role)
+            root.roles[role].threshold = keys[role].threshold
+        md = Metadata(root)
+        _sign(md, signers)
+        _verified(md, "root", md)
+        return cls({1: md.to_bytes()}, lifetime, clock)
+
+    @property
+    def current(self) -> Metadata[Root]:
+        return self.versions[-1]
+
+    def rotate(
+        self,
+        change: Callable[[Root], None],
+        old_signers: Sequence[Signer],
+        new_signers: Sequence[Signer],
+    ) -> Metadata[Root]:
+        """Publish the next root: the current one changed by `change` (keys added or revoked,
+        thresholds), signed by the old root's keys and the new one's. Refused unless both the
+        old and the new root accept it, so no car is ever left behind."""
+        old = self.current
+        md = Metadata[Root].from_bytes(self.files[old.signed.version])
+        change(md.signed)
+        md.signed.version += 1
+        md.signed.expires = expiry(self._clock, self._lifetime)
+        _sign(md, [*old_signers, *new_signers])
+        _verified(old, "root", md)
+        _verified(md, "root", md)
+        self.versions.append(md)
+        self.files[md.signed.version] = md.to_bytes()
+        return md
+
+
+class Roles:
+    """Targets (with its delegations), snapshot and timestamp of one namespace."""
+
+    def __init__(
+        self,
+        root: RootChain,
+        signers: Mapping[str, Sequence[Signer]],
+        lifetimes: Lifetimes,
+        clock: Clock,
+    ) -> None:
+        self.root = root
+        self.signers = dict(signers)
+        self.lifetimes = lifetimes
+        self.clock = clock
+        self.targets = Metadata(Targets(expires=expiry(clock, lifetimes.targets)))
+        self.delegated: dict[str, Metadata[Targets]] = {}
+        self.snapshot = Metadata(Snapshot(expires=expiry(clock, lifetimes.snapshot)))
+        self.timestamp = Metadata(Timestamp(expires=expiry(clock, lifetimes.timestamp)))
+        self.files: dict[str, bytes] = {}
+        self._published: set[str] = set()  # roles whose version 1 is out: the next is 2
+
+    def _signers(self, role: str) -> Sequence[Signer]:
+        signers = self.signers.get(role)
+        if not signers:
+            raise KeyFileError(f"{role}: no signing key loaded for this role")
+        return signers
+
+    def _publish_role(self, role: str, md: Metadata[Any], delegator: Metadata[Any]) -> bytes:
+        if role in self._published:
+            md.signed.version += 1
+        self._published.add(role)
+        md.signed.expires = expiry(self.clock, self.lifetimes.of(role))
+        _sign(md, self._signers(role))
+        _verified(delegator, role, md)
+        data = md.to_bytes()
+        self.files[f"{md.signed.version}.{role}.json"] = data
+        return data
+
+    def publish(self, changed: Iterable[str] = ("targets",)) -> None:
+        """Sign the `changed` targets roles anew, then a snapshot listing every targets role
+        (with length and hash) and a timestamp pointing at that snapshot."""
+        changed = list(changed)
+        for role in sorted(changed, key=lambda r: r != "targets"):  # targets first: it delegates
+            if role == "targets":
+                data = self._publish_role(role, self.targets, self.root.current)
+            else:
+                data = self._publish_role(role, self.delegated[role], self.targets)
+            version = (
+                self.delegated[role].signed.version
+                if role != "targets"
+                else self.targets.signed.version
+            )
+            self.snapshot.signed.meta[f"{role}.json"] = MetaFile.from_data(version, data, HASHES)
+        snapshot = self._publish_role("snapshot", self.snapshot, self.root.current)
+        self.timestamp.signed.snapshot_meta = MetaFile.from_data(
+            self.snapshot.signed.version, snapshot, HASHES
+        )
+        self.refresh_timestamp()
+
+    def refresh_timestamp(self) -> None:
+        """A new timestamp for the same snapshot: what keeps a repository fresh between changes."""
+        self._publish_role("timestamp", self.timestamp, self.root.current)
+        self.files["timestamp.json"] = self.files.pop(
+            f"{self.timestamp.signed.version}.timestamp.json"
+        )
+
+    def metadata_file(self, name: str) -> bytes | None:
+        """The bytes a TUF client gets for the metadata file `name` (`3.root.json`, ...)."""
+        version, _, rest = name.partition(".")
+        if rest == "root.json" and version.isdigit():
+            return self.root.files.get(int(version))
+        return self.files.get(name)

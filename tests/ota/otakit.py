@@ -1,0 +1,82 @@
+"""The OTA tests' world: repositories with fresh keys, served in-process.
+
+python-tuf's client checks expiry against the machine's clock, so the repositories are signed
+with a clock that starts at the real time; tests move it to sign metadata that is already
+expired (or not yet) when the car reads it.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from tuf.ngclient import Updater
+
+from volta.ota.director import Director
+from volta.ota.image_repo import ImageRepository
+from volta.ota.keyring import Keyring
+from volta.ota.keys import generate
+from volta.ota.roles import RoleKeys
+from volta.ota.serving import InProcessFetcher, OtaFiles
+
+BASE = "https://ota.volta.invalid"
+VIN = "WVOLTA00000000001"
+HOUR_MS = 3_600_000
+DAY_MS = 24 * HOUR_MS
+
+
+class ManualClock:
+    """Milliseconds since the epoch, moved by the test."""
+
+    def __init__(self) -> None:
+        self.now_ms = time.time_ns() // 1_000_000
+
+    def __call__(self) -> int:
+        return self.now_ms
+
+
+class Ota:
+    """An image repository with one supplier per ECU type, a director, and the files served."""
+
+    def __init__(self, clock: ManualClock) -> None:
+        self.clock = clock
+        self.image_keys = Keyring.generate(root_keys=3, root_threshold=2)
+        self.director_keys = Keyring.generate(root_keys=3, root_threshold=2)
+        self.image = ImageRepository(self.image_keys, clock)
+        self.director = Director(self.director_keys, clock)
+        self.supplier_signers = {"acme": generate(), "infocorp": generate()}
+        for name, ecu_types in (("acme", ["bms", "tcu"]), ("infocorp", ["ivi"])):
+            signer = self.supplier_signers[name]
+            self.image.add_supplier(name, ecu_types, RoleKeys((signer.public_key,)), [signer])
+        self.files = OtaFiles(self.image, self.director)
+        # Tests replace files here to play a compromised server: path -> bytes served instead.
+        self.overrides: dict[str, bytes] = {}
+        self.fetcher = InProcessFetcher(self.lookup)
+
+    def lookup(self, path: str) -> bytes | None:
+        path = path.lstrip("/")
+        return self.overrides.get(path, self.files.get(path))
+
+    def image_root(self) -> bytes:
+        return self.image.root.files[1]
+
+    def director_root(self) -> bytes:
+        return self.director.root.files[1]
+
+    def image_updater(self, state: Path) -> Updater:
+        return Updater(
+            str(state / "image"),
+            f"{BASE}/image/metadata/",
+            str(state / "downloads"),
+            f"{BASE}/image/targets/",
+            self.fetcher,
+            bootstrap=self.image_root(),
+        )
+
+    def director_updater(self, state: Path, vin: str = VIN) -> Updater:
+        return Updater(
+            str(state / "director"),
+            f"{BASE}/director/{vin}/metadata/",
+            fetcher=self.fetcher,
+            bootstrap=self.director_root(),
+        )
