@@ -13,9 +13,11 @@ from pathlib import Path
 from tuf.ngclient import Updater
 
 from volta.ota.director import Director
+from volta.ota.ecu import Ecu
 from volta.ota.image_repo import ImageRepository
 from volta.ota.keyring import Keyring
 from volta.ota.keys import generate
+from volta.ota.primary import HealthCheck, Primary, always_healthy
 from volta.ota.roles import RoleKeys
 from volta.ota.serving import InProcessFetcher, OtaFiles
 
@@ -80,3 +82,33 @@ class Ota:
             fetcher=self.fetcher,
             bootstrap=self.director_root(),
         )
+
+
+def ecus() -> list[Ecu]:
+    """A car's updatable ECUs as built: all on 1.0.0."""
+    return [
+        Ecu.built("TCU-0001", "Telematics", "tcu", "tcu-lte-a", "1.0.0"),
+        Ecu.built("BMS-0001", "BMS", "bms", "bms-nmc-96s", "1.0.0"),
+        Ecu.built("IVI-0001", "Infotainment", "ivi", "ivi-hd", "1.0.0"),
+    ]
+
+
+def car(
+    ota: Ota,
+    state: Path,
+    health: HealthCheck = always_healthy,
+    vin: str = VIN,
+    parts: list[Ecu] | None = None,
+) -> Primary:
+    """A primary built with both repositories' version-1 roots, reading them in-process."""
+    ota.director.vehicle(vin)
+    return Primary(
+        vin,
+        parts if parts is not None else ecus(),
+        state,
+        ota.image_root(),
+        ota.director_root(),
+        BASE,
+        ota.fetcher,
+        health,
+    )

@@ -5,6 +5,9 @@
   suppliers); `director`: per-vehicle targets under one root.
 - `keys`, `keyring`: key files (private 0600) and the keys of each role; `cli`: `volta ota keys`.
 - `serving`: the files both repositories serve, by path, and an in-process python-tuf fetcher.
+- `ecu`: an ECU with A/B slots; `version`: version order; `agreement`: Uptane's check that
+  both repositories agree on an image; `primary`: the vehicle's check-in (verify, download,
+  install, health check, roll back, report).
 - `errors`: OTA errors; python-tuf's errors are translated into them at the boundary.
 
 See docs/ota.md for the trust model and what is not built yet.

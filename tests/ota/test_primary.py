@@ -1,0 +1,104 @@
+"""The vehicle side: the primary verifies both repositories, installs A/B, rolls back."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+from tuf.api.metadata import TargetFile
+
+from volta.catalog import default_catalog
+from volta.ota.director import Assignment
+from volta.ota.ecu import Ecu
+from volta.ota.primary import State, Step
+
+from .otakit import VIN, Ota, car
+
+StateDir = Callable[[str], Path]
+BMS_FW = b"bms firmware 1.1.0 " * 500
+
+
+def release_bms(ota: Ota, version: str = "1.1.0", data: bytes = BMS_FW) -> TargetFile:
+    return ota.image.add_image("acme", "bms", "bms-nmc-96s", version, data)
+
+
+def test_assigned_image_is_installed_into_the_inactive_slot(ota: Ota, state: StateDir) -> None:
+    ota.director.assign(VIN, [Assignment("BMS-0001", release_bms(ota))])
+    primary = car(ota, state("car"))
+    steps = primary.check_in()
+    assert steps == [
+        Step(VIN, "BMS-0001", State.DOWNLOADING, "1.1.0"),
+        Step(VIN, "BMS-0001", State.INSTALLING, "1.1.0"),
+        Step(VIN, "BMS-0001", State.SUCCEEDED, "1.1.0"),
+    ]
+    bms = primary.ecus["BMS-0001"]
+    assert bms.active == "B"
+    assert bms.running.version == "1.1.0"
+    assert bms.running.sha256 == hashlib.sha256(BMS_FW).hexdigest()
+    assert bms.slots["A"].version == "1.0.0"  # kept for a rollback
+    assert primary.ecus["TCU-0001"].running.version == "1.0.0"
+
+
+def test_installed_image_is_not_installed_again(ota: Ota, state: StateDir) -> None:
+    ota.director.assign(VIN, [Assignment("BMS-0001", release_bms(ota))])
+    primary = car(ota, state("car"))
+    primary.check_in()
+    assert primary.check_in() == []
+    assert primary.ecus["BMS-0001"].active == "B"
+
+
+def test_failed_health_check_rolls_back_to_the_old_slot(ota: Ota, state: StateDir) -> None:
+    def boot_loops_on_nmc(ecu: Ecu, target: TargetFile) -> str | None:
+        return "boot loop" if ecu.hardware_variant == "bms-nmc-96s" else None
+
+    ota.director.assign(VIN, [Assignment("BMS-0001", release_bms(ota))])
+    primary = car(ota, state("car"), health=boot_loops_on_nmc)
+    reported: list[Step] = []
+    primary.report = reported.append
+    steps = primary.check_in()
+    assert [s.state for s in steps] == [
+        State.DOWNLOADING,
+        State.INSTALLING,
+        State.FAILED,
+        State.ROLLED_BACK,
+    ]
+    assert steps[2].reason == "health check: boot loop"
+    assert steps[3].version == "1.0.0"
+    assert reported == steps
+    bms = primary.ecus["BMS-0001"]
+    assert (bms.active, bms.running.version) == ("A", "1.0.0")
+
+
+def test_several_ecus_update_in_one_check_in(ota: Ota, state: StateDir) -> None:
+    tcu = ota.image.add_image("acme", "tcu", "tcu-lte-a", "1.2.0", b"tcu 1.2.0")
+    ivi = ota.image.add_image("infocorp", "ivi", "ivi-hd", "3.0.0", b"ivi 3.0.0")
+    ota.director.assign(VIN, [Assignment("TCU-0001", tcu), Assignment("IVI-0001", ivi)])
+    primary = car(ota, state("car"))
+    succeeded = [s.ecu_serial for s in primary.check_in() if s.state is State.SUCCEEDED]
+    assert sorted(succeeded) == ["IVI-0001", "TCU-0001"]
+    assert primary.ecus["IVI-0001"].running.version == "3.0.0"
+    assert primary.ecus["BMS-0001"].running.version == "1.0.0"
+
+
+def test_installed_versions_are_catalog_signals(ota: Ota, state: StateDir) -> None:
+    ota.director.assign(VIN, [Assignment("BMS-0001", release_bms(ota))])
+    primary = car(ota, state("car"))
+    primary.check_in()
+    catalog = default_catalog()
+    samples = [s for ecu in primary.ecus.values() for s in ecu.signals()]
+    assert ("Vehicle.OTA.BMS.SoftwareVersion", "1.1.0") in samples
+    assert ("Vehicle.OTA.BMS.ActiveSlot", "B") in samples
+    assert [catalog.get(path).check(value) for path, value in samples] == [None] * len(samples)
+
+
+def test_car_follows_both_repositories_across_check_ins(ota: Ota, state: StateDir) -> None:
+    primary = car(ota, state("car"))
+    assert primary.check_in() == []
+    ota.director.assign(VIN, [Assignment("BMS-0001", release_bms(ota))])
+    primary.check_in()
+    newer = release_bms(ota, "1.2.0", b"bms 1.2.0")
+    ota.director.assign(VIN, [Assignment("BMS-0001", newer)])
+    assert primary.check_in()[-1] == Step(VIN, "BMS-0001", State.SUCCEEDED, "1.2.0")
+    bms = primary.ecus["BMS-0001"]
+    assert (bms.active, bms.slots["B"].version) == ("A", "1.1.0")
