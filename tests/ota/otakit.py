@@ -51,13 +51,16 @@ class Ota:
             signer = self.supplier_signers[name]
             self.image.add_supplier(name, ecu_types, RoleKeys((signer.public_key,)), [signer])
         self.files = OtaFiles(self.image, self.director)
-        # Tests replace files here to play a compromised server: path -> bytes served instead.
-        self.overrides: dict[str, bytes] = {}
+        # Tests replace files here to play a compromised server or network: path -> bytes
+        # served instead (None: a 404).
+        self.overrides: dict[str, bytes | None] = {}
         self.fetcher = InProcessFetcher(self.lookup)
 
     def lookup(self, path: str) -> bytes | None:
         path = path.lstrip("/")
-        return self.overrides.get(path, self.files.get(path))
+        if path in self.overrides:
+            return self.overrides[path]
+        return self.files.get(path)
 
     def image_root(self) -> bytes:
         return self.image.root.files[1]

@@ -8,6 +8,7 @@
 - `ecu`: an ECU with A/B slots; `version`: version order; `agreement`: Uptane's check that
   both repositories agree on an image; `primary`: the vehicle's check-in (verify, download,
   install, health check, roll back, report).
+- `upload`: a supplier's signed targets metadata, checked before it is served.
 - `errors`: OTA errors; python-tuf's errors are translated into them at the boundary.
 
 See docs/ota.md for the trust model and what is not built yet.

@@ -17,9 +17,11 @@ from volta.ota.ecu import Ecu
 from volta.ota.version import is_newer
 
 
-def refusal(assigned: TargetFile, listed: TargetFile | None, ecus: Mapping[str, Ecu]) -> str | None:
-    """None when `assigned` (from the director) may be installed, else why not. `listed` is the
-    image repository's target at the same path (None when it has none)."""
+def agreed(
+    assigned: TargetFile, listed: TargetFile | None, ecus: Mapping[str, Ecu]
+) -> TargetFile | str:
+    """The image repository's target to install for `assigned` (the director's), else why not.
+    `listed` is the image repository's target at the same path (None when it has none)."""
     serial = assigned.custom.get("ecu_serial") if isinstance(assigned.custom, dict) else None
     ecu = ecus.get(serial) if isinstance(serial, str) else None
     if ecu is None:
@@ -51,4 +53,4 @@ def refusal(assigned: TargetFile, listed: TargetFile | None, ecus: Mapping[str, 
             f"{assigned.path}: version {version!r} is not newer than the installed "
             f"{ecu.running.version!r} (rollback)"
         )
-    return None
+    return listed

@@ -2,7 +2,7 @@
 
 A check-in: refresh the director's metadata for this vehicle and the image repository's with
 `tuf.ngclient.Updater` (full verification), check every assigned image against the image
-repository (`agreement.refusal`), download every image (python-tuf enforces the signed length and
+repository (`agreement.agreed`), download every image (python-tuf enforces the signed length and
 hashes), and only when *all* are verified and downloaded install each into its ECU's inactive
 slot, switch, run the health check and roll back on failure. All or nothing before the first
 install, so a partial bundle never leaves the car's ECUs on a mix of versions they were not
@@ -23,7 +23,7 @@ from tuf.api import exceptions as tuf_errors
 from tuf.api.metadata import Metadata, TargetFile, Targets
 from tuf.ngclient import FetcherInterface, Updater
 
-from volta.ota.agreement import refusal
+from volta.ota.agreement import agreed
 from volta.ota.ecu import Ecu, Slot
 from volta.ota.errors import reason
 
@@ -130,12 +130,11 @@ class Primary:
             return steps
         verified: list[tuple[str, TargetFile]] = []  # (ECU serial, the image repo's target)
         for target in pending:
-            info = listed[target.path]
-            why = refusal(target, info, self.ecus)
-            if why is not None or info is None:
-                emit(Step(self.vin, "", State.FAILED, reason=why or "not listed"))
+            verdict = agreed(target, listed[target.path], self.ecus)
+            if isinstance(verdict, str):
+                emit(Step(self.vin, "", State.FAILED, reason=verdict))
                 return steps
-            verified.append((str(target.custom["ecu_serial"]), info))
+            verified.append((str(target.custom["ecu_serial"]), verdict))
         downloads: list[Path] = []
         for serial, info in verified:
             version = str(info.custom["version"])

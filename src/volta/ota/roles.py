@@ -207,18 +207,25 @@ class Roles:
     def publish(self, changed: Iterable[str] = ("targets",)) -> None:
         """Sign the `changed` targets roles anew, then a snapshot listing every targets role
         (with length and hash) and a timestamp pointing at that snapshot."""
-        changed = list(changed)
         for role in sorted(changed, key=lambda r: r != "targets"):  # targets first: it delegates
-            if role == "targets":
-                data = self._publish_role(role, self.targets, self.root.current)
-            else:
-                data = self._publish_role(role, self.delegated[role], self.targets)
-            version = (
-                self.delegated[role].signed.version
-                if role != "targets"
-                else self.targets.signed.version
-            )
-            self.snapshot.signed.meta[f"{role}.json"] = MetaFile.from_data(version, data, HASHES)
+            md = self.targets if role == "targets" else self.delegated[role]
+            delegator = self.root.current if role == "targets" else self.targets
+            data = self._publish_role(role, md, delegator)  # bumps the version
+            self._list(role, md.signed.version, data)
+        self._publish_snapshot()
+
+    def accept(self, role: str, md: Metadata[Targets], data: bytes) -> None:
+        """Publish a delegated role signed elsewhere (a supplier's), already verified, as is."""
+        self.delegated[role] = md
+        self._published.add(role)
+        self.files[f"{md.signed.version}.{role}.json"] = data
+        self._list(role, md.signed.version, data)
+        self._publish_snapshot()
+
+    def _list(self, role: str, version: int, data: bytes) -> None:
+        self.snapshot.signed.meta[f"{role}.json"] = MetaFile.from_data(version, data, HASHES)
+
+    def _publish_snapshot(self) -> None:
         snapshot = self._publish_role("snapshot", self.snapshot, self.root.current)
         self.timestamp.signed.snapshot_meta = MetaFile.from_data(
             self.snapshot.signed.version, snapshot, HASHES
