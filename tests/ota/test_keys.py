@@ -99,3 +99,19 @@ def test_cli_rotation_without_root_metadata_fails_with_the_reason(tmp_path: Path
     )
     assert result.exit_code == 1
     assert "run `volta ota keys create` first" in result.output
+
+
+def test_cli_rotation_without_enough_root_keys_writes_no_new_key(tmp_path: Path) -> None:
+    _register_all()
+    keys, repo = tmp_path / "keys", tmp_path / "repo"
+    args = ["--keys", str(keys), "--repo-dir", str(repo), "--repository", "image"]
+    assert CliRunner().invoke(app, ["ota", "keys", "create", *args]).exit_code == 0
+    for n in (1, 2):  # offline keys kept elsewhere: only one of the two needed is here
+        (keys / f"image-root-{n}.key").unlink()
+        (keys / f"image-root-{n}.pub.json").unlink()
+    before = sorted(p.name for p in keys.iterdir())
+    result = CliRunner().invoke(app, ["ota", "keys", "rotate", *args, "--role", "timestamp"])
+    assert result.exit_code == 1
+    assert "the current root needs 2 root keys to sign its successor; 1 found" in result.output
+    assert sorted(p.name for p in keys.iterdir()) == before
+    assert not (repo / "image" / "metadata" / "2.root.json").exists()

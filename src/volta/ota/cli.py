@@ -127,6 +127,12 @@ def rotate_command(
         old_names = [n for n in store.names() if n.startswith(prefix)]
         root_names = [n for n in store.names() if n.startswith(f"{repository.value}-root-")]
         old_root_signers = [store.signer(n) for n in root_names]
+        needed = chain.current.signed.roles["root"].threshold
+        if len(old_root_signers) < needed:  # checked before any new key is written
+            raise VoltaError(
+                f"the current root needs {needed} root keys to sign its successor; "
+                f"{len(old_root_signers)} found in {keys}"
+            )
         first = 1 + max((int(n.removeprefix(prefix)) for n in old_names), default=0)
         new_names = [f"{prefix}{n}" for n in range(first, first + count)]
         new_keys = tuple(store.create(n) for n in new_names)

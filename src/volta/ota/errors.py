@@ -1,8 +1,8 @@
 """OTA errors, and python-tuf's errors translated into them at the boundary.
 
 python-tuf raises its own hierarchy (`RepositoryError`, `DownloadError`, ...). Nothing past
-`volta.ota` sees those: `refused()` turns them into an `UpdateRefused` whose message says which
-check failed, and metadata an operator uploads is refused as `BadMetadata` (an HTTP 400).
+`volta.ota` sees those: `reason()` says which check failed (the vehicle reports it), and
+metadata an operator uploads is refused as `BadMetadata` (an HTTP 400).
 """
 
 from __future__ import annotations
@@ -10,11 +10,6 @@ from __future__ import annotations
 from tuf.api import exceptions as tuf_errors
 
 from volta.errors import BadRequest, VoltaError
-
-
-class UpdateRefused(VoltaError):
-    """The vehicle refused an update: its metadata or image failed verification. Nothing was
-    installed; the reason is reported to the cloud. Fix the repositories, never the car."""
 
 
 class BadMetadata(BadRequest):
@@ -47,8 +42,3 @@ def reason(error: Exception) -> str:
         if isinstance(error, cls):
             return f"{meaning}: {error}"
     return f"{type(error).__name__}: {error}"
-
-
-def refused(where: str, error: Exception) -> UpdateRefused:
-    """An `UpdateRefused` for a python-tuf error met while doing `where`."""
-    return UpdateRefused(f"{where}: {reason(error)}")
