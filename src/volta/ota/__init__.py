@@ -8,6 +8,8 @@
 - `ecu`: an ECU with A/B slots; `version`: version order; `agreement`: Uptane's check that
   both repositories agree on an image; `primary`: the vehicle's check-in (verify, download,
   install, health check, roll back, report).
+- `rollout`: a campaign's policy (waves, thresholds, timeout, retries) and each car's progress;
+  `campaign`: the campaign state machine (pure: no clock, no I/O).
 - `upload`: a supplier's signed targets metadata, checked before it is served.
 - `errors`: OTA errors; python-tuf's errors are translated into them at the boundary.
 
