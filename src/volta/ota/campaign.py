@@ -206,12 +206,18 @@ class Campaign:
         return effects
 
     def _withdraw_unstarted(self, now_ms: int) -> Effects:
+        """Stop every car that is not installing; one waiting for a retry has failed (and keeps
+        its reason, which is what the operator looks at after a halt)."""
         vins = []
         for car in list(self.cars.values()):
-            if car.state in (Progress.WAITING, Progress.ASSIGNED, Progress.RETRY_WAIT):
+            if car.state in (Progress.WAITING, Progress.ASSIGNED):
                 self._set(car, state=Progress.WITHDRAWN, since_ms=now_ms)
-                if car.state is not Progress.WAITING:
-                    vins.append(car.vin)
+            elif car.state is Progress.RETRY_WAIT:
+                self._set(car, state=Progress.FAILED, since_ms=now_ms, retry_at_ms=None)
+            else:
+                continue
+            if car.state is not Progress.WAITING:
+                vins.append(car.vin)
         return Effects(withdraw=tuple(vins))
 
     def _evaluate(self, now_ms: int, resumed: bool = False) -> Effects:
