@@ -6,11 +6,12 @@ import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from tuf.api.metadata import TargetFile
 
 from volta.catalog import default_catalog
 from volta.ota.director import Assignment
-from volta.ota.ecu import Ecu
+from volta.ota.ecu import Ecu, Slot
 from volta.ota.primary import State, Step
 
 from .otakit import VIN, Ota, car
@@ -102,3 +103,52 @@ def test_car_follows_both_repositories_across_check_ins(ota: Ota, state: StateDi
     assert primary.check_in()[-1] == Step(VIN, "BMS-0001", State.SUCCEEDED, "1.2.0")
     bms = primary.ecus["BMS-0001"]
     assert (bms.active, bms.slots["B"].version) == ("A", "1.1.0")
+
+
+class PowerLoss(Exception):
+    pass
+
+
+class FlakyEcu(Ecu):
+    """An ECU whose power fails while its first image is being written."""
+
+    failures = 1
+
+    def write_inactive(self, slot: Slot) -> None:
+        self.slots[self.inactive] = Slot("partial")  # half-written, not bootable
+        if self.failures:
+            self.failures -= 1
+            raise PowerLoss
+        super().write_inactive(slot)
+
+
+def test_power_loss_mid_install_keeps_the_old_slot_and_installs_after_reboot(
+    ota: Ota, state: StateDir
+) -> None:
+    ota.director.assign(VIN, [Assignment("BMS-0001", release_bms(ota))])
+    bms = FlakyEcu("BMS-0001", "BMS", "bms", "bms-nmc-96s", {"A": Slot("1.0.0"), "B": Slot()})
+    folder = state("car")
+    with pytest.raises(PowerLoss):
+        car(ota, folder, parts=[bms]).check_in()
+    assert (bms.active, bms.running.version) == ("A", "1.0.0")  # still boots the old slot
+    rebooted = car(ota, folder, parts=[bms])  # same state folder: what the car had verified
+    assert rebooted.check_in()[-1] == Step(VIN, "BMS-0001", State.SUCCEEDED, "1.1.0")
+    assert (bms.active, bms.running.version) == ("B", "1.1.0")
+
+
+def test_garbage_metadata_is_reported_not_raised(ota: Ota, state: StateDir) -> None:
+    ota.director.assign(VIN, [Assignment("BMS-0001", release_bms(ota))])
+    ota.overrides[f"director/{VIN}/metadata/timestamp.json"] = b"\x00not json"
+    steps = car(ota, state("car")).check_in()
+    assert len(steps) == 1
+    assert steps[0].state is State.FAILED
+    assert steps[0].reason.startswith("metadata refused: metadata failed verification")
+
+
+def test_director_naming_an_ecu_the_car_lacks_is_refused(ota: Ota, state: StateDir) -> None:
+    ota.director.assign(VIN, [Assignment("ADAS-0009", release_bms(ota))])
+    steps = car(ota, state("car")).check_in()
+    assert [s.reason for s in steps] == [
+        "bms/bms-nmc-96s/bms-1.1.0.img: the director names ECU 'ADAS-0009', "
+        "which this vehicle lacks"
+    ]

@@ -200,10 +200,9 @@ class Campaign:
         joining = [car for car in self.cars.values() if car.wave == self.wave]
         self._released += len(joining)
         self._count[Progress.WAITING] += len(joining)
-        effects = NOTHING
         for car in joining:
-            effects += self._assign(car, now_ms)
-        return effects
+            self._assign(car, now_ms)
+        return Effects(assign=tuple(car.vin for car in joining))
 
     def _withdraw_unstarted(self, now_ms: int) -> Effects:
         """Stop every car that is not installing; one waiting for a retry has failed (and keeps
