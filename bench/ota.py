@@ -46,10 +46,10 @@ def vin(i: int) -> str:
 
 
 def repositories() -> tuple[ImageRepository, Director, OtaFiles]:
-    image = ImageRepository(Keyring.generate(), now_ms)
+    image = ImageRepository.create(Keyring.generate(), now_ms)
     supplier = generate()
     image.add_supplier("acme", ["bms"], RoleKeys((supplier.public_key,)), [supplier])
-    director = Director(Keyring.generate(), now_ms)
+    director = Director.create(Keyring.generate(), now_ms)
     return image, director, OtaFiles(image, director)
 
 

@@ -44,8 +44,8 @@ class Ota:
         self.clock = clock
         self.image_keys = Keyring.generate(root_keys=3, root_threshold=2)
         self.director_keys = Keyring.generate(root_keys=3, root_threshold=2)
-        self.image = ImageRepository(self.image_keys, clock)
-        self.director = Director(self.director_keys, clock)
+        self.image = ImageRepository.create(self.image_keys, clock)
+        self.director = Director.create(self.director_keys, clock)
         self.supplier_signers = {"acme": generate(), "infocorp": generate()}
         for name, ecu_types in (("acme", ["bms", "tcu"]), ("infocorp", ["ivi"])):
             signer = self.supplier_signers[name]

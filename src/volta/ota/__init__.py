@@ -4,6 +4,7 @@
 - `image_repo`: the image repository (images per ECU type and hardware variant, delegated to
   suppliers); `director`: per-vehicle targets under one root.
 - `keys`, `keyring`: key files (private 0600) and the keys of each role; `cli`: `volta ota keys`.
+- `storage`: both repositories saved to a folder as they are served, and opened again.
 - `serving`: the files both repositories serve, by path, and an in-process python-tuf fetcher.
 - `ecu`: an ECU with A/B slots; `version`: version order; `agreement`: Uptane's check that
   both repositories agree on an image; `primary`: the vehicle's check-in (verify, download,

@@ -9,7 +9,7 @@ repositories agree on, so a compromised director key alone cannot install anythi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from tuf.api.metadata import TargetFile
@@ -30,13 +30,26 @@ class Director:
     """The per-vehicle targets of every vehicle, under one root."""
 
     def __init__(
-        self, keyring: Keyring, clock: Clock, lifetimes: Lifetimes = DIRECTOR_LIFETIMES
+        self,
+        root: RootChain,
+        keyring: Keyring,
+        clock: Clock,
+        lifetimes: Lifetimes = DIRECTOR_LIFETIMES,
+        vehicles: Mapping[str, Roles] | None = None,
     ) -> None:
-        self.root = RootChain.create(keyring.public, keyring.signers["root"], lifetimes.root, clock)
+        self.root = root
         self.keyring = keyring
         self.lifetimes = lifetimes
         self.clock = clock
-        self.vehicles: dict[str, Roles] = {}
+        self.vehicles: dict[str, Roles] = dict(vehicles or {})
+
+    @classmethod
+    def create(
+        cls, keyring: Keyring, clock: Clock, lifetimes: Lifetimes = DIRECTOR_LIFETIMES
+    ) -> Director:
+        """A new director: root version 1 and no vehicle yet."""
+        root = RootChain.create(keyring.public, keyring.signers["root"], lifetimes.root, clock)
+        return cls(root, keyring, clock, lifetimes)
 
     def vehicle(self, vin: str) -> Roles:
         """The roles of `vin`, created (with empty targets) on first use."""

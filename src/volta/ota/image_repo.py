@@ -8,7 +8,7 @@ length, SHA-256 and `custom` fields `ecu_type`, `hardware_variant` and `version`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
 from securesystemslib.signer import Signer
@@ -42,15 +42,27 @@ def served_name(target: TargetFile) -> str:
 class ImageRepository:
     """Targets per ECU type and hardware variant, delegated to suppliers, and the images."""
 
-    def __init__(
-        self, keyring: Keyring, clock: Clock, lifetimes: Lifetimes = IMAGE_LIFETIMES
-    ) -> None:
-        self.root = RootChain.create(keyring.public, keyring.signers["root"], lifetimes.root, clock)
-        self.roles = Roles(self.root, keyring.signers, lifetimes, clock)
-        self.roles.targets.signed.delegations = Delegations(keys={}, roles={})
-        self.roles.publish()
-        self.images: dict[str, bytes] = {}  # served name -> bytes
-        self._suppliers: dict[str, tuple[str, ...]] = {}
+    def __init__(self, roles: Roles, images: Mapping[str, bytes]) -> None:
+        """The repository as published (`roles`) with its images (by served name)."""
+        self.root = roles.root
+        self.roles = roles
+        self.images = dict(images)
+        delegations = roles.targets.signed.delegations
+        self._suppliers: dict[str, tuple[str, ...]] = {
+            name.removeprefix("supplier-"): tuple(p.partition("/")[0] for p in role.paths or ())
+            for name, role in ((delegations.roles or {}) if delegations else {}).items()
+        }
+
+    @classmethod
+    def create(
+        cls, keyring: Keyring, clock: Clock, lifetimes: Lifetimes = IMAGE_LIFETIMES
+    ) -> ImageRepository:
+        """A new repository: root version 1 and empty targets that will delegate."""
+        root = RootChain.create(keyring.public, keyring.signers["root"], lifetimes.root, clock)
+        roles = Roles(root, keyring.signers, lifetimes, clock)
+        roles.targets.signed.delegations = Delegations(keys={}, roles={})
+        roles.publish()
+        return cls(roles, {})
 
     def add_supplier(
         self, name: str, ecu_types: Sequence[str], keys: RoleKeys, signers: Sequence[Signer]

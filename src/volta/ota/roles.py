@@ -187,6 +187,34 @@ class Roles:
         self.files: dict[str, bytes] = {}
         self._published: set[str] = set()  # roles whose version 1 is out: the next is 2
 
+    @classmethod
+    def load(
+        cls,
+        root: RootChain,
+        files: Mapping[str, bytes],
+        signers: Mapping[str, Sequence[Signer]],
+        lifetimes: Lifetimes,
+        clock: Clock,
+    ) -> Roles:
+        """The roles as published in `files` (`N.<role>.json` and `timestamp.json`, as
+        `files` holds them), to go on publishing from the newest version of each."""
+        roles = cls(root, signers, lifetimes, clock)
+        newest: dict[str, tuple[int, bytes]] = {}
+        for name, data in files.items():
+            version, _, rest = name.partition(".")
+            role = rest.removesuffix(".json")
+            if version.isdigit() and role != "root" and int(version) > newest.get(role, (0,))[0]:
+                newest[role] = (int(version), data)
+        if "timestamp.json" not in files or not {"targets", "snapshot"} <= set(newest):
+            raise KeyFileError("the folder lacks a published targets, snapshot or timestamp")
+        roles.files = {n: d for n, d in files.items() if not n.endswith(".root.json")}
+        roles.targets = Metadata[Targets].from_bytes(newest.pop("targets")[1])
+        roles.snapshot = Metadata[Snapshot].from_bytes(newest.pop("snapshot")[1])
+        roles.timestamp = Metadata[Timestamp].from_bytes(files["timestamp.json"])
+        roles.delegated = {r: Metadata[Targets].from_bytes(d) for r, (_, d) in newest.items()}
+        roles._published = {"targets", "snapshot", "timestamp", *roles.delegated}
+        return roles
+
     def _signers(self, role: str) -> Sequence[Signer]:
         signers = self.signers.get(role)
         if not signers:

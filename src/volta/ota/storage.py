@@ -1,0 +1,101 @@
+"""The OTA repositories saved to a folder, exactly as they are served, and opened again.
+
+    <folder>/image/metadata/N.root.json, N.targets.json, N.supplier-*.json, N.snapshot.json,
+                            timestamp.json
+    <folder>/image/targets/<ecu type>/<variant>/<sha256>.<file>
+    <folder>/director/metadata/N.root.json
+    <folder>/director/vehicles/<vin>/N.targets.json, N.snapshot.json, timestamp.json
+
+A versioned file is signed once and never changes, so saving writes only files that are not
+there yet, plus `timestamp.json`; each write goes to a temporary file first and is renamed into
+place, so a crash never leaves half a file for a car to fetch. Keys are not saved here: they are
+key files (`volta.ota.keys`), loaded into the `Keyring` given to `open_*`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from volta.ota.director import Director
+from volta.ota.errors import KeyFileError
+from volta.ota.image_repo import ImageRepository
+from volta.ota.keyring import Keyring
+from volta.ota.roles import (
+    DIRECTOR_LIFETIMES,
+    IMAGE_LIFETIMES,
+    Clock,
+    Lifetimes,
+    Roles,
+    RootChain,
+)
+
+
+def _write_new(folder: Path, files: Mapping[str, bytes]) -> None:
+    for name, data in files.items():
+        path = folder / name
+        if path.exists() and name != "timestamp.json":
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.partial")
+        partial.write_bytes(data)
+        os.replace(partial, path)
+
+
+def _read(folder: Path) -> dict[str, bytes]:
+    """The files under `folder` by their path relative to it (no temporary ones)."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in folder.rglob("*")
+        if p.is_file() and not p.name.startswith(".")
+    }
+
+
+def _roots(files: Mapping[str, bytes]) -> dict[int, bytes]:
+    return {int(n.split(".")[0]): d for n, d in files.items() if n.endswith(".root.json")}
+
+
+def _root_files(root: RootChain) -> dict[str, bytes]:
+    return {f"{version}.root.json": data for version, data in root.files.items()}
+
+
+def save_image_repository(repo: ImageRepository, folder: Path) -> None:
+    """Write what `repo` serves that `folder` does not have yet."""
+    _write_new(folder / "image" / "metadata", _root_files(repo.root) | repo.roles.files)
+    _write_new(folder / "image" / "targets", repo.images)
+
+
+def open_image_repository(
+    folder: Path, keyring: Keyring, clock: Clock, lifetimes: Lifetimes = IMAGE_LIFETIMES
+) -> ImageRepository:
+    """The image repository saved in `folder`, signing with `keyring`'s signers."""
+    metadata = _read(folder / "image" / "metadata")
+    if not metadata:
+        raise KeyFileError(f"no image repository in {folder}")
+    root = RootChain(_roots(metadata), lifetimes.root, clock)
+    roles = Roles.load(root, metadata, keyring.signers, lifetimes, clock)
+    return ImageRepository(roles, _read(folder / "image" / "targets"))
+
+
+def save_director(director: Director, folder: Path) -> None:
+    """Write what `director` serves that `folder` does not have yet."""
+    _write_new(folder / "director" / "metadata", _root_files(director.root))
+    for vin, roles in director.vehicles.items():
+        _write_new(folder / "director" / "vehicles" / vin, roles.files)
+
+
+def open_director(
+    folder: Path, keyring: Keyring, clock: Clock, lifetimes: Lifetimes = DIRECTOR_LIFETIMES
+) -> Director:
+    """The director saved in `folder`, signing with `keyring`'s signers."""
+    roots = _roots(_read(folder / "director" / "metadata"))
+    if not roots:
+        raise KeyFileError(f"no director in {folder}")
+    root = RootChain(roots, lifetimes.root, clock)
+    vehicles = {
+        path.name: Roles.load(root, _read(path), keyring.signers, lifetimes, clock)
+        for path in sorted((folder / "director" / "vehicles").glob("*"))
+        if path.is_dir()
+    }
+    return Director(root, keyring, clock, lifetimes, vehicles)
