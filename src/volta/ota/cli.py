@@ -1,10 +1,11 @@
 """`volta ota keys create|rotate`: the signing keys and root metadata of the OTA repositories.
 
 `create` writes the keys of one repository (`image` or `director`) into a key directory
-(private keys 0600) and its root metadata, version 1, into `<repo dir>/<repository>/metadata/`:
-that `1.root.json` is what a car is built with. `rotate` gives one top-level role new keys and
-publishes the next root version, signed by a threshold of the old root keys and of the new
-ones, so cars that trust an older root follow the chain; the old keys move to `retired/`.
+(private keys 0600) and the new repository into `<repo dir>/<repository>/` (`ota/storage.py`'s
+layout); its `metadata/1.root.json` is what a car is built with. `rotate` gives one top-level
+role new keys and publishes the next root version, signed by a threshold of the old root keys
+and of the new ones, so cars that trust an older root follow the chain; the old keys move to
+`retired/`.
 The output is JSON with key ids only: no private key is ever printed or logged.
 """
 
@@ -19,6 +20,8 @@ from typing import Annotated, NoReturn
 import typer
 
 from volta.errors import VoltaError
+from volta.ota.director import Director
+from volta.ota.image_repo import ImageRepository
 from volta.ota.keyring import create_keys
 from volta.ota.keys import KeyStore
 from volta.ota.roles import (
@@ -29,6 +32,7 @@ from volta.ota.roles import (
     RootChain,
     replace_keys,
 )
+from volta.ota.storage import save_director, save_image_repository
 
 ota = typer.Typer(help="Over-the-air updates: repositories and their keys.", no_args_is_help=True)
 keys_app = typer.Typer(help="Signing keys of the image repository and the director.")
@@ -89,15 +93,18 @@ def create_command(
     """Create a repository's keys and its root metadata version 1."""
     if threshold > root_keys:
         _fail(VoltaError(f"a threshold of {threshold} needs at least {threshold} root keys"))
-    lifetime = (IMAGE_LIFETIMES if repository is Repository.image else DIRECTOR_LIFETIMES).root
     try:
         keyring = create_keys(KeyStore(keys), repository.value, root_keys, threshold)
-        chain = RootChain.create(keyring.public, keyring.signers["root"], lifetime, _now_ms)
+        if repository is Repository.image:
+            image = ImageRepository.create(keyring, _now_ms)
+            save_image_repository(image, repo_dir)
+            chain = image.root
+        else:
+            director = Director.create(keyring, _now_ms)
+            save_director(director, repo_dir)
+            chain = director.root
     except VoltaError as exc:
         _fail(exc)
-    out = _metadata_dir(repo_dir, repository)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "1.root.json").write_bytes(chain.files[1])
     typer.echo(_summary(repository, chain))
 
 
@@ -150,4 +157,7 @@ def rotate_command(
 
 
 def register(app: typer.Typer) -> None:
+    from volta.ota.image_cli import image_app
+
+    ota.add_typer(image_app, name="image", no_args_is_help=True)
     app.add_typer(ota, name="ota")

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from securesystemslib.signer import Signer
+from tuf.api.metadata import Root
 
 from volta.ota.keys import KeyStore, generate
 from volta.ota.roles import TOP_ROLES, RoleKeys
@@ -75,3 +76,14 @@ def load_keys(
         if repo == repository and role in wanted:
             signers.setdefault(role, []).append(store.signer(name))
     return Keyring(public, signers)
+
+
+def public_keys(root: Root) -> dict[str, RoleKeys]:
+    """The keys and thresholds that `root` lists for each top-level role."""
+    return {
+        role: RoleKeys(
+            tuple(root.get_key(keyid) for keyid in root.roles[role].keyids),
+            root.roles[role].threshold,
+        )
+        for role in TOP_ROLES
+    }
