@@ -152,3 +152,15 @@ def test_director_naming_an_ecu_the_car_lacks_is_refused(ota: Ota, state: StateD
         "bms/bms-nmc-96s/bms-1.1.0.img: the director names ECU 'ADAS-0009', "
         "which this vehicle lacks"
     ]
+
+
+def test_director_target_with_malformed_custom_fields_is_refused(ota: Ota, state: StateDir) -> None:
+    target = release_bms(ota)
+    ota.director.assign(VIN, [Assignment("BMS-0001", target)])
+    roles = ota.director.vehicles[VIN]
+    roles.targets.signed.targets[target.path].unrecognized_fields["custom"] = "not an object"
+    roles.publish()
+    steps = car(ota, state("car")).check_in()
+    assert [s.reason for s in steps] == [
+        "bms/bms-nmc-96s/bms-1.1.0.img: the director names ECU None, which this vehicle lacks"
+    ]

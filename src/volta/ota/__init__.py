@@ -12,6 +12,7 @@
 - `rollout`: a campaign's policy (waves, thresholds, timeout, retries) and each car's progress;
   `campaign`: the campaign state machine (pure: no clock, no I/O).
 - `upload`: a supplier's signed targets metadata, checked before it is served.
+- `targets`: what a target says beyond length and hashes (its `custom` fields).
 - `errors`: OTA errors; python-tuf's errors are translated into them at the boundary.
 
 See docs/ota.md for the trust model and what is not built yet.

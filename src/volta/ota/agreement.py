@@ -14,6 +14,7 @@ from tuf.api.metadata import TargetFile
 
 from volta.errors import ValidationError
 from volta.ota.ecu import Ecu
+from volta.ota.targets import custom_of
 from volta.ota.version import is_newer
 
 
@@ -22,7 +23,7 @@ def agreed(
 ) -> TargetFile | str:
     """The image repository's target to install for `assigned` (the director's), else why not.
     `listed` is the image repository's target at the same path (None when it has none)."""
-    serial = assigned.custom.get("ecu_serial") if isinstance(assigned.custom, dict) else None
+    serial = custom_of(assigned).get("ecu_serial")
     ecu = ecus.get(serial) if isinstance(serial, str) else None
     if ecu is None:
         return f"{assigned.path}: the director names ECU {serial!r}, which this vehicle lacks"
@@ -33,7 +34,7 @@ def agreed(
             f"{assigned.path}: the director and the image repository disagree on its length "
             "or hashes"
         )
-    custom = listed.custom if isinstance(listed.custom, dict) else {}
+    custom = custom_of(listed)
     if custom.get("ecu_type") != ecu.ecu_type:
         return (
             f"{assigned.path}: built for ECU type {custom.get('ecu_type')!r}, not {ecu.ecu_type!r}"

@@ -16,6 +16,7 @@ from tuf.api.metadata import TargetFile
 
 from volta.ota.keyring import Keyring
 from volta.ota.roles import DIRECTOR_LIFETIMES, Clock, Lifetimes, Roles, RootChain
+from volta.ota.targets import custom_of
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,10 @@ class Director:
         targets: dict[str, TargetFile] = {}
         for a in assignments:
             target = TargetFile(a.target.length, dict(a.target.hashes), a.target.path)
-            target.unrecognized_fields["custom"] = {**a.target.custom, "ecu_serial": a.ecu_serial}
+            target.unrecognized_fields["custom"] = {
+                **custom_of(a.target),
+                "ecu_serial": a.ecu_serial,
+            }
             targets[target.path] = target
         roles.targets.signed.targets = targets
         roles.publish()

@@ -26,6 +26,7 @@ from tuf.ngclient import FetcherInterface, Updater
 from volta.ota.agreement import agreed
 from volta.ota.ecu import Ecu, Slot
 from volta.ota.errors import reason
+from volta.ota.targets import custom_of
 
 
 class State(StrEnum):
@@ -134,10 +135,10 @@ class Primary:
             if isinstance(verdict, str):
                 emit(Step(self.vin, "", State.FAILED, reason=verdict))
                 return steps
-            verified.append((str(target.custom["ecu_serial"]), verdict))
+            verified.append((str(custom_of(target)["ecu_serial"]), verdict))
         downloads: list[Path] = []
         for serial, info in verified:
-            version = str(info.custom["version"])
+            version = str(custom_of(info)["version"])
             emit(Step(self.vin, serial, State.DOWNLOADING, version))
             try:
                 downloads.append(Path(image.download_target(info)))
@@ -150,13 +151,13 @@ class Primary:
         return steps
 
     def _installed(self, target: TargetFile) -> bool:
-        ecu = self.ecus.get(str(target.custom.get("ecu_serial")))
+        ecu = self.ecus.get(str(custom_of(target).get("ecu_serial")))
         return ecu is not None and ecu.running.sha256 == target.hashes.get("sha256")
 
     def _install(
         self, ecu: Ecu, target: TargetFile, image: Path, emit: Callable[[Step], None]
     ) -> None:
-        version = str(target.custom["version"])
+        version = str(custom_of(target)["version"])
         emit(Step(self.vin, ecu.serial, State.INSTALLING, version))
         digest = hashlib.sha256(image.read_bytes()).hexdigest()
         ecu.write_inactive(Slot(version, digest))

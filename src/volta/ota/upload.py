@@ -19,6 +19,7 @@ from volta.errors import ValidationError
 from volta.ota.errors import BadMetadata
 from volta.ota.image_repo import ImageRepository, served_name
 from volta.ota.roles import Clock
+from volta.ota.targets import custom_of
 from volta.ota.version import version_key
 
 
@@ -38,7 +39,7 @@ def _check_targets(role: DelegatedRole, md: Metadata[Targets], images: dict[str,
             raise BadMetadata(f"{role.name}: {path!r} is outside the delegated paths {role.paths}")
         if "sha256" not in target.hashes:
             raise BadMetadata(f"{role.name}: {path!r} has no sha256 hash")
-        version = target.custom.get("version") if isinstance(target.custom, dict) else None
+        version = custom_of(target).get("version")
         try:
             version_key(version if isinstance(version, str) else "")
         except ValidationError as e:
