@@ -106,7 +106,7 @@ def test_cancel_withdraws_every_car_that_has_not_started() -> None:
     assert effects.withdraw == tuple(vins(100)[2:10])
     assert campaign.cars[vins(100)[1]].state is Progress.DOWNLOADING  # finishes on its own
     assert campaign.report(vins(100)[2], "downloading", T0) == Effects()
-    assert campaign.ignored[-1].reason == "'downloading' does not follow 'withdrawn'"
+    assert campaign.ignored.entries[-1].reason == "'downloading' does not follow 'withdrawn'"
 
 
 def test_install_that_never_reports_times_out_into_a_retry() -> None:
@@ -185,7 +185,7 @@ def test_report_out_of_order_is_recorded_and_ignored(
     before = campaign.cars[vin]
     assert campaign.report(vin, state, T0 + 5) == Effects()
     assert campaign.cars[vin] == before
-    ignored = campaign.ignored[-1]
+    ignored = campaign.ignored.entries[-1]
     assert (ignored.at_ms, ignored.vin, ignored.state, ignored.reason) == (
         T0 + 5,
         vin,
@@ -197,7 +197,16 @@ def test_report_out_of_order_is_recorded_and_ignored(
 def test_report_from_a_car_outside_the_campaign_is_recorded_and_ignored() -> None:
     campaign, _ = started(10)
     assert campaign.report("WVOLTA99999999999", "succeeded", T0) == Effects()
-    assert campaign.ignored[-1].reason == "the vehicle is not in this campaign"
+    assert campaign.ignored.entries[-1].reason == "the vehicle is not in this campaign"
+
+
+def test_a_flood_of_bad_reports_is_counted_and_memory_stays_bounded() -> None:
+    campaign, _ = started(10)
+    for i in range(25_000):
+        campaign.report(f"WVOLTA9{i:010d}", "succeeded", T0 + i)
+    assert campaign.ignored.total == 25_000
+    assert len(campaign.ignored.entries) == 10_000
+    assert campaign.ignored.entries[0].at_ms == T0 + 15_000
 
 
 def test_report_for_an_unknown_campaign_is_recorded_and_ignored() -> None:
@@ -205,7 +214,7 @@ def test_report_for_an_unknown_campaign_is_recorded_and_ignored() -> None:
     campaign, _ = started(10)
     campaigns.add(campaign)
     assert campaigns.report("c-none", vins(10)[0], "succeeded", T0) == Effects()
-    assert [(i.campaign_id, i.reason) for i in campaigns.ignored] == [
+    assert [(i.campaign_id, i.reason) for i in campaigns.ignored.entries] == [
         ("c-none", "unknown campaign")
     ]
     assert campaigns.report("c1", vins(10)[0], "downloading", T0) == Effects()
@@ -219,7 +228,7 @@ def test_rolled_back_after_a_failure_changes_nothing() -> None:
     before = campaign.cars[vin]
     assert campaign.report(vin, "rolled_back", T0) == Effects()
     assert campaign.cars[vin] == before
-    assert campaign.ignored == []
+    assert campaign.ignored.total == 0
 
 
 def test_campaign_matching_no_vehicle_is_refused() -> None:

@@ -28,6 +28,7 @@ from volta.ota.rollout import (
     CarProgress,
     Effects,
     Ignored,
+    IgnoredLog,
     Phase,
     Policy,
     Progress,
@@ -62,7 +63,7 @@ class Campaign:
         self.phase = Phase.PAUSED  # until `start`
         self.halt_reason = ""
         self.wave = -1  # the last wave released
-        self.ignored: list[Ignored] = []
+        self.ignored = IgnoredLog()
         self._rand = rand
         self._ends = sorted(set(policy.wave_ends(len(vins))))  # waves that add no car: none
         self.cars: dict[str, CarProgress] = {}
@@ -144,7 +145,7 @@ class Campaign:
         return effects + self._evaluate(now_ms)
 
     def _ignore(self, now_ms: int, vin: str, state: str, why: str) -> Effects:
-        self.ignored.append(Ignored(now_ms, self.id, vin, state, why))
+        self.ignored.record(Ignored(now_ms, self.id, vin, state, why))
         return NOTHING
 
     def _failed(self, car: CarProgress, why: str, now_ms: int, *, evaluate: bool = True) -> Effects:
@@ -252,7 +253,7 @@ class Campaigns:
 
     def __init__(self) -> None:
         self.by_id: dict[str, Campaign] = {}
-        self.ignored: list[Ignored] = []
+        self.ignored = IgnoredLog()
 
     def add(self, campaign: Campaign) -> None:
         if campaign.id in self.by_id:
@@ -265,6 +266,6 @@ class Campaigns:
         """Route a car's report to its campaign; an unknown campaign is recorded and ignored."""
         campaign = self.by_id.get(campaign_id)
         if campaign is None:
-            self.ignored.append(Ignored(now_ms, campaign_id, vin, state, "unknown campaign"))
+            self.ignored.record(Ignored(now_ms, campaign_id, vin, state, "unknown campaign"))
             return NOTHING
         return campaign.report(vin, state, now_ms, reason)

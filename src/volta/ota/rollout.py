@@ -7,7 +7,8 @@ API. Nothing here reads a clock: every time is a parameter in ms since the Unix 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from volta.errors import BadRequest
@@ -105,6 +106,22 @@ class Ignored:
     vin: str
     state: str
     reason: str
+
+
+@dataclass
+class IgnoredLog:
+    """Reports that changed nothing: all counted, the latest `keep` kept with their reasons, so
+    a car that floods bad reports cannot grow the service's memory."""
+
+    keep: int = 10_000
+    total: int = 0
+    entries: deque[Ignored] = field(default_factory=deque)
+
+    def record(self, entry: Ignored) -> None:
+        self.total += 1
+        self.entries.append(entry)
+        if len(self.entries) > self.keep:
+            self.entries.popleft()
 
 
 @dataclass(frozen=True)
