@@ -40,6 +40,27 @@ def test_supplier_cannot_list_another_suppliers_ecu_type(ota: Ota) -> None:
         ota.image.add_image("infocorp", "bms", "bms-nmc-96s", "9.9.9", b"x")
 
 
+@pytest.mark.parametrize(
+    ("variant", "version", "reason"),
+    [
+        ("bms/../tcu", "1.0.0", "'bms/../tcu' does not match the pattern"),
+        ("bms-nmc-96s", "latest", "'latest' does not match the pattern"),
+    ],
+)
+def test_image_with_a_variant_or_version_the_catalog_refuses_is_not_listed(
+    ota: Ota, variant: str, version: str, reason: str
+) -> None:
+    with pytest.raises(BadMetadata, match=reason):
+        ota.image.add_image("acme", "bms", variant, version, b"x")
+    assert ota.image.roles.delegated["supplier-acme"].signed.targets == {}
+
+
+def test_supplier_with_an_ecu_type_that_is_no_path_label_is_refused(ota: Ota) -> None:
+    signer = generate()
+    with pytest.raises(BadMetadata, match="'bms/\\*': use 1-32 lower-case letters"):
+        ota.image.add_supplier("evil", ["bms/*"], RoleKeys((signer.public_key,)), [signer])
+
+
 def test_image_root_needs_two_of_its_three_keys(ota: Ota) -> None:
     root = Metadata[Root].from_bytes(ota.image_root()).signed
     assert len(root.roles["root"].keyids) == 3

@@ -8,12 +8,14 @@ length, SHA-256 and `custom` fields `ecu_type`, `hardware_variant` and `version`
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
 from securesystemslib.signer import Signer
 from tuf.api.metadata import DelegatedRole, Delegations, Metadata, TargetFile, Targets
 
+from volta.catalog import default_catalog
 from volta.ota.errors import BadMetadata
 from volta.ota.keyring import Keyring
 from volta.ota.roles import (
@@ -26,6 +28,8 @@ from volta.ota.roles import (
     RootChain,
     expiry,
 )
+
+_LABEL = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
 
 
 def image_path(ecu_type: str, hardware_variant: str, version: str) -> str:
@@ -68,6 +72,9 @@ class ImageRepository:
         self, name: str, ecu_types: Sequence[str], keys: RoleKeys, signers: Sequence[Signer]
     ) -> None:
         """Delegate the images of `ecu_types` to the supplier `name` (needs the targets key)."""
+        for label in (name, *ecu_types):  # both become parts of role names and paths
+            if not _LABEL.fullmatch(label):
+                raise BadMetadata(f"{label!r}: use 1-32 lower-case letters, digits and '-'")
         role = f"supplier-{name}"
         targets = self.roles.targets.signed
         targets.delegations.roles[role] = DelegatedRole(  # type: ignore[union-attr,index]
@@ -91,6 +98,13 @@ class ImageRepository:
         """List an image under its supplier's role, signed by the supplier, and keep its bytes."""
         if ecu_type not in self._suppliers.get(supplier, ()):
             raise BadMetadata(f"supplier {supplier!r} is not delegated {ecu_type!r} images")
+        # The car reports these as catalog signals: refuse what the catalog would quarantine
+        # (every ECU's signals share one pattern, so the BMS's stand for all).
+        catalog = default_catalog()
+        for signal, value in (("HardwareVariant", hardware_variant), ("SoftwareVersion", version)):
+            problem = catalog.get(f"Vehicle.OTA.BMS.{signal}").check(value)
+            if problem is not None:
+                raise BadMetadata(f"image {ecu_type}/{hardware_variant} {version}: {problem}")
         path = image_path(ecu_type, hardware_variant, version)
         target = TargetFile.from_data(path, data, HASHES)
         target.unrecognized_fields["custom"] = {
