@@ -54,11 +54,13 @@ def _metadata_dir(repo_dir: Path, repository: Repository) -> Path:
     return repo_dir / repository.value / "metadata"
 
 
-def _now_ms() -> int:
+def now_ms() -> int:
+    """The wall clock, read here at the edge: the repositories take it as their clock."""
     return time.time_ns() // 1_000_000
 
 
-def _fail(exc: VoltaError) -> NoReturn:
+def fail(exc: VoltaError) -> NoReturn:
+    """End the command with the error as JSON on stderr and exit code 1."""
     typer.echo(json.dumps({"error": type(exc).__name__, "message": str(exc)}), err=True)
     raise typer.Exit(1)
 
@@ -92,19 +94,19 @@ def create_command(
 ) -> None:
     """Create a repository's keys and its root metadata version 1."""
     if threshold > root_keys:
-        _fail(VoltaError(f"a threshold of {threshold} needs at least {threshold} root keys"))
+        fail(VoltaError(f"a threshold of {threshold} needs at least {threshold} root keys"))
     try:
         keyring = create_keys(KeyStore(keys), repository.value, root_keys, threshold)
         if repository is Repository.image:
-            image = ImageRepository.create(keyring, _now_ms)
+            image = ImageRepository.create(keyring, now_ms)
             save_image_repository(image, repo_dir)
             chain = image.root
         else:
-            director = Director.create(keyring, _now_ms)
+            director = Director.create(keyring, now_ms)
             save_director(director, repo_dir)
             chain = director.root
     except VoltaError as exc:
-        _fail(exc)
+        fail(exc)
     typer.echo(_summary(repository, chain))
 
 
@@ -119,9 +121,9 @@ def rotate_command(
 ) -> None:
     """Give `role` new keys and publish the next root version."""
     if role not in TOP_ROLES:
-        _fail(VoltaError(f"role {role!r} is not one of {', '.join(TOP_ROLES)}"))
+        fail(VoltaError(f"role {role!r} is not one of {', '.join(TOP_ROLES)}"))
     if threshold > count:
-        _fail(VoltaError(f"a threshold of {threshold} needs at least {threshold} keys"))
+        fail(VoltaError(f"a threshold of {threshold} needs at least {threshold} keys"))
     lifetime = (IMAGE_LIFETIMES if repository is Repository.image else DIRECTOR_LIFETIMES).root
     folder = _metadata_dir(repo_dir, repository)
     files = {int(p.name.split(".")[0]): p.read_bytes() for p in folder.glob("*.root.json")}
@@ -130,7 +132,7 @@ def rotate_command(
     try:
         if not files:
             raise VoltaError(f"no root metadata in {folder}: run `volta ota keys create` first")
-        chain = RootChain(files, lifetime, _now_ms)
+        chain = RootChain(files, lifetime, now_ms)
         old_names = [n for n in store.names() if n.startswith(prefix)]
         root_names = [n for n in store.names() if n.startswith(f"{repository.value}-root-")]
         old_root_signers = [store.signer(n) for n in root_names]
@@ -148,7 +150,7 @@ def rotate_command(
             replace_keys(role, RoleKeys(new_keys, threshold)), old_root_signers, new_root_signers
         )
     except VoltaError as exc:
-        _fail(exc)
+        fail(exc)
     version = chain.current.signed.version
     (folder / f"{version}.root.json").write_bytes(chain.files[version])
     for name in old_names:

@@ -9,14 +9,14 @@ snapshot and timestamp and save the folder. Output: JSON, never key material.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from tuf.api.metadata import Metadata, Root
 
 from volta.errors import VoltaError
+from volta.ota.cli import fail, now_ms
 from volta.ota.image_repo import ImageRepository
 from volta.ota.keyring import Keyring, load_keys, public_keys
 from volta.ota.keys import KeyStore
@@ -27,15 +27,6 @@ image_app = typer.Typer(help="The image repository: suppliers and their images."
 
 KeyDir = Annotated[Path, typer.Option("--keys", help="key directory")]
 RepoDir = Annotated[Path, typer.Option("--repo-dir", help="folder of the repositories")]
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
-def _fail(exc: VoltaError) -> NoReturn:
-    typer.echo(json.dumps({"error": type(exc).__name__, "message": str(exc)}), err=True)
-    raise typer.Exit(1)
 
 
 def _open(keys: Path, repo_dir: Path, roles: list[str], extra: dict[str, str]) -> ImageRepository:
@@ -50,7 +41,7 @@ def _open(keys: Path, repo_dir: Path, roles: list[str], extra: dict[str, str]) -
     store = KeyStore(keys)
     keyring = load_keys(store, "image", public_keys(root), roles)
     signers = {**keyring.signers, **{role: [store.signer(name)] for role, name in extra.items()}}
-    return open_image_repository(repo_dir, Keyring(keyring.public, signers), _now_ms)
+    return open_image_repository(repo_dir, Keyring(keyring.public, signers), now_ms)
 
 
 @image_app.command("add-supplier")
@@ -68,7 +59,7 @@ def add_supplier_command(
         repo.add_supplier(name, ecu_types, RoleKeys((key,)), [store.signer(f"supplier-{name}-1")])
         save_image_repository(repo, repo_dir)
     except VoltaError as exc:
-        _fail(exc)
+        fail(exc)
     typer.echo(json.dumps({"supplier": name, "ecu_types": ecu_types, "keyid": key.keyid}))
 
 
@@ -89,7 +80,7 @@ def add_image_command(
         target = repo.add_image(supplier, ecu_type, variant, version, image.read_bytes())
         save_image_repository(repo, repo_dir)
     except VoltaError as exc:
-        _fail(exc)
+        fail(exc)
     typer.echo(
         json.dumps(
             {"path": target.path, "length": target.length, "sha256": target.hashes["sha256"]}
