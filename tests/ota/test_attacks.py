@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from tuf.api.metadata import Metadata, TargetFile, Timestamp
 
+from volta.errors import Forbidden
 from volta.ota.director import Assignment
 from volta.ota.image_repo import served_name
 from volta.ota.keys import generate
@@ -240,3 +241,14 @@ def test_root_signed_by_too_few_root_keys_is_refused_by_the_car(
     reason = only_failure(primary.check_in()).reason
     assert reason.startswith("metadata refused: metadata not signed by a threshold of trusted")
     assert "root was signed by 1/2 keys" in reason
+
+
+def test_vehicle_cannot_read_another_vehicles_director_metadata(ota: Ota) -> None:
+    """Mutation: drop the VIN comparison in `OtaFiles.get_as`: VIN2's timestamp is served."""
+    ota.director.vehicle(VIN)
+    ota.director.vehicle(VIN2)
+    assert ota.files.get_as(VIN, f"/director/{VIN}/metadata/timestamp.json") is not None
+    assert ota.files.get_as(VIN, "/image/metadata/timestamp.json") is not None
+    for path in (f"/director/{VIN2}/metadata/timestamp.json", "/director//metadata/1.root.json"):
+        with pytest.raises(Forbidden, match=f"vehicle {VIN} may read only its own director"):
+            ota.files.get_as(VIN, path)

@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 from tuf.api.exceptions import DownloadHTTPError
 from tuf.ngclient import FetcherInterface
 
+from volta.errors import Forbidden
 from volta.ota.director import Director
 from volta.ota.image_repo import ImageRepository
 
@@ -40,6 +41,15 @@ class OtaFiles:
             folder, _, name = rest.partition("/")
             return self.director.file(vin, name) if folder == "metadata" else None
         return None
+
+    def get_as(self, vin: str, path: str) -> bytes | None:
+        """`get` for the vehicle `vin` (authenticated by the caller): the image repository is
+        public to the fleet, the director's metadata of another vehicle is `Forbidden` (it says
+        what that car runs and will run)."""
+        kind, _, rest = path.lstrip("/").partition("/")
+        if kind == "director" and rest.partition("/")[0] != vin:
+            raise Forbidden(f"vehicle {vin} may read only its own director metadata")
+        return self.get(path)
 
 
 class InProcessFetcher(FetcherInterface):
