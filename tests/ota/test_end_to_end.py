@@ -1,5 +1,6 @@
-"""The pieces together: a campaign drives the director, cars check in with the real client,
-their reports drive the campaign, and an image that fails on one hardware variant halts it."""
+"""The pieces together: a campaign planned over the fleet drives the director, cars check in
+with the real client, their reports drive the campaign, and an image that fails on one hardware
+variant halts it."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from volta.ota.director import Assignment
 from volta.ota.ecu import Ecu
 from volta.ota.primary import Primary
 from volta.ota.rollout import Effects, Phase, Policy, Progress
+from volta.ota.targeting import FleetVehicle, InstalledEcu, TargetFilter, plan
 
 from .otakit import Ota, car, ecus
 
@@ -32,8 +34,31 @@ def fleet(ota: Ota, state: Callable[[str], Path], variants: list[str]) -> dict[s
     return cars
 
 
+def campaign_for(
+    ota: Ota, cars: dict[str, Primary], variants: set[str], policy: Policy
+) -> tuple[Campaign, dict[str, Assignment]]:
+    """Release 1.1.0 for `variants`, target every car's BMS, and plan the campaign."""
+    images = {
+        v: ota.image.add_image("acme", "bms", v, "1.1.0", f"bms {v}".encode()) for v in variants
+    }
+    fleet = [
+        FleetVehicle(
+            vin,
+            "volta-one",
+            "eu",
+            tuple(
+                InstalledEcu(e.serial, e.ecu_type, e.hardware_variant, e.running.version or "")
+                for e in primary.ecus.values()
+            ),
+        )
+        for vin, primary in cars.items()
+    ]
+    assignments = plan("bms-1.1.0", fleet, TargetFilter("bms"), images)
+    return Campaign("bms-1.1.0", list(assignments), policy), assignments
+
+
 def run(
-    ota: Ota, campaign: Campaign, cars: dict[str, Primary], images: dict[str, TargetFile]
+    ota: Ota, campaign: Campaign, cars: dict[str, Primary], assignments: dict[str, Assignment]
 ) -> None:
     """Apply the campaign's effects to the director and let every car check in, until quiet."""
 
@@ -41,9 +66,7 @@ def run(
         for vin in effects.withdraw:
             ota.director.assign(vin, [])
         for vin in effects.assign:
-            bms = cars[vin].ecus
-            serial = next(s for s, e in bms.items() if e.ecu_type == "bms")
-            ota.director.assign(vin, [Assignment(serial, images[bms[serial].hardware_variant])])
+            ota.director.assign(vin, [assignments[vin]])
 
     apply(campaign.start(T0))
     for _ in range(10):
@@ -55,16 +78,10 @@ def run(
             return
 
 
-def release(ota: Ota, variants: set[str]) -> dict[str, TargetFile]:
-    return {
-        v: ota.image.add_image("acme", "bms", v, "1.1.0", f"bms {v}".encode()) for v in variants
-    }
-
-
 def test_campaign_completes_when_every_car_installs(ota: Ota, state: Callable[[str], Path]) -> None:
     cars = fleet(ota, state, ["bms-nmc-96s"] * 12)
-    campaign = Campaign("bms-1.1.0", list(cars), Policy(waves=(0.25, 0.5, 1.0)))
-    run(ota, campaign, cars, release(ota, {"bms-nmc-96s"}))
+    campaign, assignments = campaign_for(ota, cars, {"bms-nmc-96s"}, Policy(waves=(0.25, 0.5, 1.0)))
+    run(ota, campaign, cars, assignments)
     assert campaign.phase is Phase.COMPLETED
     assert campaign.counts() == {Progress.SUCCEEDED: 12}
     assert {p.ecus[f"BMS-{i:04d}"].running.version for i, p in enumerate(cars.values())} == {
@@ -78,8 +95,8 @@ def test_image_failing_on_one_variant_halts_the_campaign_and_those_cars_roll_bac
     variants = ["bms-nmc-96s"] * 3 + ["bms-lfp-108s"] + ["bms-nmc-96s"] * 4 + ["bms-lfp-108s"] * 4
     cars = fleet(ota, state, variants)
     policy = Policy(waves=(0.25, 0.5, 1.0), failure_threshold=0.1)
-    campaign = Campaign("bms-1.1.0", list(cars), policy)
-    run(ota, campaign, cars, release(ota, set(variants)))
+    campaign, assignments = campaign_for(ota, cars, set(variants), policy)
+    run(ota, campaign, cars, assignments)
     assert campaign.phase is Phase.HALTED
     # wave 1 (cars 0-2, NMC) succeeded; in wave 2 car 3 (LFP) failed its health check
     assert campaign.halt_reason == (

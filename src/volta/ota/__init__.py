@@ -11,6 +11,8 @@
   install, health check, roll back, report).
 - `rollout`: a campaign's policy (waves, thresholds, timeout, retries) and each car's progress;
   `campaign`: the campaign state machine (pure: no clock, no I/O).
+- `targeting`: which vehicles a campaign updates with which image (`plan`), refused before it
+  starts when it matches no vehicle or lacks an image for a selected hardware variant.
 - `upload`: a supplier's signed targets metadata, checked before it is served.
 - `targets`: what a target says beyond length and hashes (its `custom` fields).
 - `errors`: OTA errors; python-tuf's errors are translated into them at the boundary.
