@@ -22,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from volta.clock import wall_ms
 from volta.ota.campaign import Campaign
 from volta.ota.director import Assignment, Director
 from volta.ota.ecu import Ecu
@@ -37,19 +38,15 @@ BASE = "https://ota.volta.invalid"
 CARS = 10_000
 
 
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 def vin(i: int) -> str:
     return f"WVOLTA{i:011d}"
 
 
 def repositories() -> tuple[ImageRepository, Director, OtaFiles]:
-    image = ImageRepository.create(Keyring.generate(), now_ms)
+    image = ImageRepository.create(Keyring.generate(), wall_ms)
     supplier = generate()
     image.add_supplier("acme", ["bms"], RoleKeys((supplier.public_key,)), [supplier])
-    director = Director.create(Keyring.generate(), now_ms)
+    director = Director.create(Keyring.generate(), wall_ms)
     return image, director, OtaFiles(image, director)
 
 

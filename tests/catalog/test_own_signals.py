@@ -45,8 +45,8 @@ def test_own_signals_validate_samples_like_core_signals() -> None:
     assert version.check("2.14.1") is None
     assert version.check("2.14.1-rc.1") is None
     assert version.check("latest") == (
-        "Vehicle.OTA.Telematics.SoftwareVersion: 'latest' does not match the pattern "
-        + version.pattern  # type: ignore[operator]
+        f"Vehicle.OTA.Telematics.SoftwareVersion: 'latest' does not match the pattern "
+        f"{version.pattern}"
     )
     assert version.check(2) is not None
     slot = cat.get("Vehicle.OTA.ADAS.ActiveSlot")

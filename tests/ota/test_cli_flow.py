@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 from tuf.api.metadata import Metadata, Root
 from typer.testing import CliRunner
 
 from volta.cli import _register_all, app
+from volta.clock import wall_ms
 from volta.ota.director import Assignment
 from volta.ota.ecu import Ecu
 from volta.ota.keyring import load_keys, public_keys
@@ -19,10 +19,6 @@ from volta.ota.serving import InProcessFetcher, OtaFiles
 from volta.ota.storage import open_director, open_image_repository, save_director
 
 from .otakit import BASE, VIN
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def volta(*args: str) -> dict[str, object]:
@@ -54,12 +50,12 @@ def test_keys_supplier_image_from_the_cli_then_a_car_installs_it(tmp_path: Path)
 
     def served() -> OtaFiles:
         """Open both folders as the service would, assign the newest image, save the director."""
-        image = open_image_repository(repos, load_keys(store, "image", {}, []), now_ms)
+        image = open_image_repository(repos, load_keys(store, "image", {}, []), wall_ms)
         newest = max((repos / "director" / "metadata").glob("*.root.json"))
         root = Metadata[Root].from_bytes(newest.read_bytes()).signed
         online = ["targets", "snapshot", "timestamp"]
         director = open_director(
-            repos, load_keys(store, "director", public_keys(root), online), now_ms
+            repos, load_keys(store, "director", public_keys(root), online), wall_ms
         )
         target = image.roles.delegated["supplier-acme"].signed.targets[str(listed["path"])]
         director.assign(VIN, [Assignment("BMS-0001", target)])

@@ -12,13 +12,13 @@ The output is JSON with key ids only: no private key is ever printed or logged.
 from __future__ import annotations
 
 import json
-import time
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
 
+from volta.clock import wall_ms
 from volta.errors import VoltaError
 from volta.ota.director import Director
 from volta.ota.image_repo import ImageRepository
@@ -52,11 +52,6 @@ Threshold = Annotated[int, typer.Option("--threshold", min=1, help="root keys th
 
 def _metadata_dir(repo_dir: Path, repository: Repository) -> Path:
     return repo_dir / repository.value / "metadata"
-
-
-def now_ms() -> int:
-    """The wall clock, read here at the edge: the repositories take it as their clock."""
-    return time.time_ns() // 1_000_000
 
 
 def fail(exc: VoltaError) -> NoReturn:
@@ -98,11 +93,11 @@ def create_command(
     try:
         keyring = create_keys(KeyStore(keys), repository.value, root_keys, threshold)
         if repository is Repository.image:
-            image = ImageRepository.create(keyring, now_ms)
+            image = ImageRepository.create(keyring, wall_ms)
             save_image_repository(image, repo_dir)
             chain = image.root
         else:
-            director = Director.create(keyring, now_ms)
+            director = Director.create(keyring, wall_ms)
             save_director(director, repo_dir)
             chain = director.root
     except VoltaError as exc:
@@ -132,7 +127,7 @@ def rotate_command(
     try:
         if not files:
             raise VoltaError(f"no root metadata in {folder}: run `volta ota keys create` first")
-        chain = RootChain(files, lifetime, now_ms)
+        chain = RootChain(files, lifetime, wall_ms)
         old_names = [n for n in store.names() if n.startswith(prefix)]
         root_names = [n for n in store.names() if n.startswith(f"{repository.value}-root-")]
         old_root_signers = [store.signer(n) for n in root_names]

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 from tuf.api.metadata import TargetFile
 
+from volta.clock import Clock
 from volta.ota.keyring import Keyring
-from volta.ota.roles import DIRECTOR_LIFETIMES, Clock, Lifetimes, Roles, RootChain
+from volta.ota.roles import DIRECTOR_LIFETIMES, Lifetimes, Roles, RootChain
 from volta.ota.targets import custom_of
 
 

@@ -15,8 +15,9 @@ from typing import Annotated
 import typer
 from tuf.api.metadata import Metadata, Root
 
+from volta.clock import wall_ms
 from volta.errors import VoltaError
-from volta.ota.cli import fail, now_ms
+from volta.ota.cli import fail
 from volta.ota.image_repo import ImageRepository
 from volta.ota.keyring import Keyring, load_keys, public_keys
 from volta.ota.keys import KeyStore
@@ -41,7 +42,7 @@ def _open(keys: Path, repo_dir: Path, roles: list[str], extra: dict[str, str]) -
     store = KeyStore(keys)
     keyring = load_keys(store, "image", public_keys(root), roles)
     signers = {**keyring.signers, **{role: [store.signer(name)] for role, name in extra.items()}}
-    return open_image_repository(repo_dir, Keyring(keyring.public, signers), now_ms)
+    return open_image_repository(repo_dir, Keyring(keyring.public, signers), wall_ms)
 
 
 @image_app.command("add-supplier")

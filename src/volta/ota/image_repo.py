@@ -16,12 +16,12 @@ from securesystemslib.signer import Signer
 from tuf.api.metadata import DelegatedRole, Delegations, Metadata, TargetFile, Targets
 
 from volta.catalog import default_catalog
+from volta.clock import Clock
 from volta.ota.errors import BadMetadata
 from volta.ota.keyring import Keyring
 from volta.ota.roles import (
     HASHES,
     IMAGE_LIFETIMES,
-    Clock,
     Lifetimes,
     RoleKeys,
     Roles,

@@ -30,9 +30,9 @@ from tuf.api.metadata import (
     Timestamp,
 )
 
+from volta.clock import Clock
 from volta.ota.errors import KeyFileError
 
-Clock = Callable[[], int]  # ms since the Unix epoch (the platform's clock type)
 TOP_ROLES = ("root", "targets", "snapshot", "timestamp")
 HASHES = ["sha256"]
 

@@ -18,6 +18,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from volta.clock import Clock
 from volta.ota.director import Director
 from volta.ota.errors import KeyFileError
 from volta.ota.image_repo import ImageRepository
@@ -25,7 +26,6 @@ from volta.ota.keyring import Keyring
 from volta.ota.roles import (
     DIRECTOR_LIFETIMES,
     IMAGE_LIFETIMES,
-    Clock,
     Lifetimes,
     Roles,
     RootChain,

@@ -15,10 +15,10 @@ from tuf.api import exceptions as tuf_errors
 from tuf.api.metadata import DelegatedRole, Metadata, Targets
 from tuf.api.serialization import DeserializationError
 
+from volta.clock import Clock
 from volta.errors import ValidationError
 from volta.ota.errors import BadMetadata
 from volta.ota.image_repo import ImageRepository, served_name
-from volta.ota.roles import Clock
 from volta.ota.targets import custom_of
 from volta.ota.version import version_key
 
