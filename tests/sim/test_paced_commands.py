@@ -3,8 +3,7 @@ doing: at night, with every car asleep, too."""
 
 from __future__ import annotations
 
-import time
-
+from volta.clock import wall_ms
 from volta.commands.wire import CommandAck, CommandMessage
 from volta.sim.fleet import FleetConfig, roster
 from volta.sim.run import run
@@ -35,7 +34,7 @@ class Link:
         self.time = time_
         self.vin = vin
         self.acked_at: float | None = None
-        self.wall_ms = time.time_ns() // 1_000_000
+        self.wall_ms = wall_ms()
 
     def take_commands(self) -> list[CommandMessage]:
         if self.time.now < ISSUE_AT_S or self.acked_at is not None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
 from typer.testing import CliRunner, Result
 
+from volta.clock import wall_ms
 from volta.sim.fleet_cli import simulate as simulate_cmd
 
 
@@ -19,7 +19,7 @@ def _invoke(*args: str) -> Result:
 
 
 def _an_hour_ago() -> str:
-    return datetime.fromtimestamp(time.time() - 3600, UTC).isoformat(timespec="seconds")
+    return datetime.fromtimestamp((wall_ms() - 3600_000) / 1000, UTC).isoformat(timespec="seconds")
 
 
 def test_a_run_shorter_than_a_window_ends_on_whole_batches(tmp_path: Path) -> None:
