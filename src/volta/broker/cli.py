@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 
@@ -14,6 +14,7 @@ from volta.broker.provision import ProvisionReport, provision
 from volta.broker.state import ProvisionRequest
 from volta.config import Settings
 from volta.errors import VoltaError
+from volta.failure import fail
 from volta.registry import open_registry
 
 
@@ -80,7 +81,7 @@ def provision_vehicles(
         finally:
             registry.close()
     except (VoltaError, OSError) as exc:  # OSError: an out dir or data dir we cannot write
-        _fail(exc)
+        fail(exc)
     # The secrets are saved (as hashes) by now: they are printed even if the reload fails.
     reloaded = "not reloaded: kill -HUP <mosquitto pid> to apply"
     failure: VoltaError | None = None
@@ -92,12 +93,7 @@ def provision_vehicles(
             failure, reloaded = exc, f"not reloaded: {exc}"
     typer.echo(json.dumps(_summary(report, reloaded)))
     if failure is not None:
-        _fail(failure)
-
-
-def _fail(exc: VoltaError | OSError) -> NoReturn:
-    typer.echo(json.dumps({"error": type(exc).__name__, "message": str(exc)}), err=True)
-    raise typer.Exit(1)
+        fail(failure)
 
 
 def _summary(report: ProvisionReport, reloaded: str) -> dict[str, Any]:

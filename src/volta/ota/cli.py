@@ -14,12 +14,13 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
 from volta.clock import wall_ms
 from volta.errors import VoltaError
+from volta.failure import fail
 from volta.ota.director import Director
 from volta.ota.image_repo import ImageRepository
 from volta.ota.keyring import create_keys
@@ -52,12 +53,6 @@ Threshold = Annotated[int, typer.Option("--threshold", min=1, help="root keys th
 
 def _metadata_dir(repo_dir: Path, repository: Repository) -> Path:
     return repo_dir / repository.value / "metadata"
-
-
-def fail(exc: VoltaError) -> NoReturn:
-    """End the command with the error as JSON on stderr and exit code 1."""
-    typer.echo(json.dumps({"error": type(exc).__name__, "message": str(exc)}), err=True)
-    raise typer.Exit(1)
 
 
 def _summary(repository: Repository, chain: RootChain) -> str:

@@ -17,7 +17,7 @@ from tuf.api.metadata import Metadata, Root
 
 from volta.clock import wall_ms
 from volta.errors import VoltaError
-from volta.ota.cli import fail
+from volta.failure import fail
 from volta.ota.image_repo import ImageRepository
 from volta.ota.keyring import Keyring, load_keys, public_keys
 from volta.ota.keys import KeyStore

@@ -14,12 +14,13 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 
 from volta.config import Settings
 from volta.errors import ConfigError, NotFound, VoltaError
+from volta.failure import fail
 from volta.registry.base import Registry
 from volta.registry.engines import is_postgres, open_registry
 from volta.registry.model import Role, User
@@ -43,7 +44,7 @@ def _registry(data_dir: Path | None, *, create: bool) -> Registry:
     if embedded and not create and not (settings.data_dir / DB_FILE).exists():
         # A read creates nothing: a mistyped or forgotten data dir must not grow a registry
         # and keys, and an empty answer would hide where we looked.
-        _fail(
+        fail(
             NotFound(
                 f"no registry in {settings.data_dir.resolve()} (no {DB_FILE}): pass --data-dir"
                 " or set VOLTA_DATA_DIR; `volta vehicles add` creates one"
@@ -61,14 +62,9 @@ def _opened(data_dir: Path | None, *, create: bool = True) -> Iterator[Registry]
     try:
         yield registry
     except VoltaError as exc:
-        _fail(exc)
+        fail(exc)
     finally:
         registry.close()
-
-
-def _fail(exc: VoltaError) -> NoReturn:
-    typer.echo(json.dumps({"error": type(exc).__name__, "message": str(exc)}), err=True)
-    raise typer.Exit(1)
 
 
 def _audit(registry: Registry, action: str, target: str | None, **detail: Any) -> None:
@@ -309,17 +305,17 @@ def migrate_registry(from_sqlite: FromSqlite = None) -> None:
 
     settings = Settings()
     if not is_postgres(settings.registry):
-        _fail(ConfigError("set VOLTA_REGISTRY=postgresql://… to the registry to migrate"))
+        fail(ConfigError("set VOLTA_REGISTRY=postgresql://… to the registry to migrate"))
     if from_sqlite is not None and not (from_sqlite / DB_FILE).exists():
-        _fail(NotFound(f"no {DB_FILE} in {from_sqlite}"))
+        fail(NotFound(f"no {DB_FILE} in {from_sqlite}"))
     try:
         target = open_registry(settings)  # applies pending migrations
     except VoltaError as e:
-        _fail(e)
+        fail(e)
     try:
         if from_sqlite is not None:
             if registry_keys(settings)[0] != load_key(from_sqlite):
-                _fail(ConfigError(
+                fail(ConfigError(
                     f"the tokens in {from_sqlite} were made with {from_sqlite / KEY_FILE}: give "
                     "every process that key, VOLTA_REGISTRY_KEY=$(xxd -p -c 32 "
                     f"{from_sqlite / KEY_FILE})"
@@ -328,7 +324,7 @@ def migrate_registry(from_sqlite: FromSqlite = None) -> None:
             try:
                 copied = copy_registry(source.database, target.database)
             except VoltaError as e:
-                _fail(e)
+                fail(e)
             finally:
                 source.close()
             typer.echo(json.dumps({"copied": copied}))
