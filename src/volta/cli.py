@@ -56,6 +56,7 @@ def _register_all() -> None:
     from volta.registry.cli import register as register_registry
     from volta.sim.cli import register as register_sim
     from volta.store.cli import register as register_migrate
+    from volta.vehicles.cli import register as register_models
 
     register_sim(app)
     register_serve(app)
@@ -67,6 +68,7 @@ def _register_all() -> None:
     register_migrate(app)
     register_doctor(app)
     register_ota(app)
+    register_models(app)
 
 
 def main() -> None:

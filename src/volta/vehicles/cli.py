@@ -1,0 +1,60 @@
+"""`volta models from-epa`: a vehicle model file from a row of the EPA Test Car List."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+models = typer.Typer(help="Vehicle models.", no_args_is_help=True)
+
+
+@models.command("from-epa")
+def from_epa(
+    csv_path: Annotated[Path, typer.Argument(help="EPA Test Car List CSV (battery-EV rows)")],
+    line: Annotated[int, typer.Option(help="line of the row in the CSV (header = line 1)")],
+    out: Annotated[Path, typer.Option(help="where to write the .toml model file")],
+    usable_kwh: Annotated[
+        float, typer.Option(help="usable battery energy (not in the list)")
+    ] = 75.0,
+    dc_peak_kw: Annotated[
+        float, typer.Option(help="peak DC charging power (not in the list)")
+    ] = 150.0,
+) -> None:
+    """Write a model file from one row; print its wall energy on the row's cycle vs the dyno."""
+    from volta.vehicles.cycles import wall_wh_per_km
+    from volta.vehicles.epa import measured_wall_wh_per_km, model_from_epa, read_test_cars, usable
+    from volta.vehicles.model import ModelError, load_model
+    from volta.vehicles.model_file import model_toml
+
+    try:
+        rows = {t.line: t for t in read_test_cars(csv_path)}
+        if line not in rows:
+            raise ModelError(f"{csv_path}: no data row at line {line}")
+        test = rows[line]
+        model = model_from_epa(test, usable_kwh=usable_kwh, dc_peak_kw=dc_peak_kw)
+        out.write_text(
+            model_toml(model, f"Written by `volta models from-epa {csv_path.name} --line {line}`"),
+            encoding="utf-8",
+        )
+        load_model(str(out))  # what was written must load back
+    except (ModelError, OSError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"wrote {out} ({model.display_name})")
+    reason = usable(test)
+    if reason is None and test.cycle is not None:
+        predicted = wall_wh_per_km(model, test.cycle)
+        measured = measured_wall_wh_per_km(test)
+        typer.echo(
+            f"{test.cycle}: model {predicted:.1f} Wh/km from the wall, EPA dyno {measured:.1f}"
+            f" Wh/km ({predicted / measured - 1:+.1%})"
+        )
+    else:
+        typer.echo(f"not compared with the dyno: {reason}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `volta models ...` to the CLI."""
+    app.add_typer(models, name="models")
