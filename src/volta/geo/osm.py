@@ -9,6 +9,7 @@ can reach every other) and snaps `amenity=charging_station` nodes and ways to th
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from volta.errors import ConfigError
 from volta.geo.distance import haversine_m
 from volta.geo.graph import Charger, RoadGraph
 
-__all__ = ["DEFAULT_SPEED_KMH", "default_osm_path", "load_roads", "parse_maxspeed"]
+__all__ = ["DEFAULT_SPEED_KMH", "default_osm_path", "load_roads", "parse_maxspeed", "socket_power"]
 
 # Highway classes a car may use, with the limit assumed when a way has no usable `maxspeed`
 # (typical European urban/rural defaults; `maxspeed` wins whenever it is present).
@@ -238,21 +239,27 @@ _SOCKET_OUTPUT = re.compile(r"^socket:([a-z0-9_]+):output$")
 _DC_SOCKETS = {"chademo", "type2_combo", "type1_combo", "ccs", "tesla_supercharger", "gb_dc"}
 
 
-def _charger(
-    graph: RoadGraph, station: tuple[str, float, float, dict[str, str]], default_kw: float
-) -> Charger:
-    osm_id, lat, lon, tags = station
+def socket_power(tags: Mapping[str, str]) -> tuple[float, bool]:
+    """(highest `socket:*:output` power in kW, 0 if none is tagged; whether a socket is DC)."""
     kw, dc = 0.0, False
     for key, value in tags.items():
         m = _SOCKET_OUTPUT.match(key)
         if m:
-            num = re.match(r"\s*(\d+(?:\.\d+)?)\s*(kW|W)?", value, re.IGNORECASE)
-            if num:
-                out = float(num.group(1)) / (1000.0 if (num.group(2) or "") == "W" else 1.0)
-                kw = max(kw, out)
+            # "22 kW", "50kW", "3700 W", "160 kW;350 kW": the highest value counts
+            for num in re.finditer(r"(\d+(?:\.\d+)?)\s*(kW|W)?", str(value), re.IGNORECASE):
+                unit = (num.group(2) or "").lower()
+                kw = max(kw, float(num.group(1)) / (1000.0 if unit == "w" else 1.0))
             dc = dc or m.group(1) in _DC_SOCKETS
         elif key.startswith("socket:") and key.split(":")[1] in _DC_SOCKETS:
             dc = True
+    return kw, dc
+
+
+def _charger(
+    graph: RoadGraph, station: tuple[str, float, float, dict[str, str]], default_kw: float
+) -> Charger:
+    osm_id, lat, lon, tags = station
+    kw, dc = socket_power(tags)
     power = kw if kw > 0 else (50.0 if dc else default_kw)
     return Charger(
         node=graph.nearest_node(lat, lon),
