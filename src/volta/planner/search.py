@@ -1,0 +1,243 @@
+"""The fast planner: a charger graph, then a label-setting search over (stop, SoC).
+
+1. `SiteIndex`: for every pair of chargers, the fastest road path's time, distance and energy
+   (one Dijkstra per charger, bounded by a full battery's driving time; built once per road
+   network and vehicle model).
+2. `plan_trip`: two more Dijkstras join the origin and the destination to the chargers; then an
+   A* search over labels (stop, SoC, time). A label charges one SoC grid step at a time (time
+   from the model's DC curve, capped by the station) or drives to any stop it can reach above
+   the minimum SoC. A label is dropped when an earlier one at the same stop had more SoC
+   (Pareto dominance), so each stop expands at most one label per grid step. The heuristic is
+   the fastest road time to the destination, which never overestimates.
+
+Pure: no I/O, no clock. Paths between stops are the fastest ones; the exact baseline
+(`planner.exact`) also considers slower paths that save energy.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass
+from itertools import pairwise
+
+import numpy as np
+
+from volta.planner.energy import ChargeCurve
+from volta.planner.network import FloatArray, RoadNetwork
+from volta.planner.plan import (
+    Leg,
+    NoFeasiblePlan,
+    NoRoute,
+    Plan,
+    Site,
+    Stop,
+    TripRequest,
+    profile_of,
+)
+from volta.vehicles.model import VehicleModel
+
+__all__ = ["SiteIndex", "plan_trip"]
+
+
+# Candidate paths between two stops: each minimises time + weight x energy. Weight 0 is the
+# fastest path, None the least-energy one; between them, energy priced at what recharging it
+# costs in time (s/Wh at the model's DC peak), half and twice that. Exact Pareto sets of paths
+# are what CHArge computes; these five points of the set come close on the tested graphs.
+ROUTE_WEIGHTS: tuple[float | None, ...] = (0.0, 0.5, 1.0, 2.0, None)
+
+
+@dataclass(frozen=True, slots=True)
+class _Costs:
+    time_s: FloatArray  # inf where unreached
+    distance_m: FloatArray
+    energy_wh: FloatArray
+
+
+class SiteIndex:
+    """Chargers on one road network for one vehicle model, with the drive costs between every
+    pair along the candidate paths of ROUTE_WEIGHTS."""
+
+    def __init__(
+        self, net: RoadNetwork, model: VehicleModel, sites: list[Site], energy_wh: FloatArray,
+        max_leg_s: float = math.inf,
+    ) -> None:  # fmt: skip
+        self.net = net
+        self.model = model
+        self.sites = sites
+        self.energy_wh = energy_wh
+        self.max_leg_s = max_leg_s
+        self.full_wh = model.usable_kwh_new * 1000.0
+        s_per_wh = 3.6 / model.dc_peak_kw
+        positive = np.maximum(energy_wh, 1e-6)  # regeneration: Dijkstra needs weights >= 0
+        self.routes = [
+            net.matrices(positive if w is None else net.time_s + w * s_per_wh * positive)
+            for w in ROUTE_WEIGHTS
+        ]
+        self.per_edge = np.stack([net.time_s, net.length_m, energy_wh], axis=1)
+        self.curves = [ChargeCurve(model, s.power_kw) for s in sites]
+        self.nodes = np.array([s.node for s in sites], dtype=np.int64)
+        k, r = len(sites), len(ROUTE_WEIGHTS)
+        self.time_s = np.full((r, k, k), np.inf)
+        self.distance_m = np.zeros((r, k, k))
+        self.e_wh = np.zeros((r, k, k))
+        for i, site in enumerate(sites):
+            for route in range(r):
+                c = self.costs(site.node, reverse=False, route=route)
+                self.time_s[route, i] = c.time_s[self.nodes]
+                self.distance_m[route, i] = c.distance_m[self.nodes]
+                self.e_wh[route, i] = c.energy_wh[self.nodes]
+
+    def costs(self, node: int, reverse: bool, route: int, bounded: bool = True) -> _Costs:
+        """Costs from `node` to every node (to it, if reverse) along the route's tree; bounded
+        trees stop where the route's cost passes a full battery's (or max_leg_s's) worth."""
+        net = self.net
+        weight = ROUTE_WEIGHTS[route]
+        if not bounded:
+            limit = math.inf
+        elif weight is None:
+            limit = self.full_wh
+        else:
+            limit = self.max_leg_s + weight * 3.6 / self.model.dc_peak_kw * self.full_wh
+        cost, pred = net.tree(node, reverse, limit, self.routes[route])
+        sums = net.tree_sums(pred, self.per_edge, reverse)
+        return _Costs(np.where(np.isfinite(cost), sums[:, 0], np.inf), sums[:, 1], sums[:, 2])
+
+
+def plan_trip(index: SiteIndex, req: TripRequest) -> Plan:
+    """The fastest plan (driving + charging) for the request; NoRoute / NoFeasiblePlan if none."""
+    k = len(index.sites)
+    sel = np.concatenate(([req.origin], index.nodes, [req.destination]))
+    n = k + 2  # stops: 0 origin, 1..k chargers, k+1 destination
+    r = len(ROUTE_WEIGHTS)
+    time_s, dist_m, e_wh = np.full((r, n, n), np.inf), np.zeros((r, n, n)), np.zeros((r, n, n))
+    time_s[:, 1 : k + 1, 1 : k + 1] = index.time_s
+    dist_m[:, 1 : k + 1, 1 : k + 1] = index.distance_m
+    e_wh[:, 1 : k + 1, 1 : k + 1] = index.e_wh
+    h = np.full(n, np.inf)
+    for r in range(len(ROUTE_WEIGHTS)):
+        fwd = index.costs(req.origin, reverse=False, route=r, bounded=r > 0)
+        back = index.costs(req.destination, reverse=True, route=r, bounded=r > 0)
+        time_s[r, 0], dist_m[r, 0], e_wh[r, 0] = (
+            fwd.time_s[sel],
+            fwd.distance_m[sel],
+            fwd.energy_wh[sel],
+        )
+        time_s[r, :, -1], dist_m[r, :, -1], e_wh[r, :, -1] = (
+            back.time_s[sel],
+            back.distance_m[sel],
+            back.energy_wh[sel],
+        )
+        if r == 0:
+            h = back.time_s[sel]  # fastest time to the destination: A* heuristic, never too high
+    if not math.isfinite(h[0]):
+        raise NoRoute("the destination is not reachable by road from the origin")
+    if req.start_soc < min(req.min_arrival_soc, req.min_charger_soc):
+        raise NoFeasiblePlan(f"start SoC {req.start_soc:g} % is below the minimum SoC")
+    for r in range(len(ROUTE_WEIGHTS)):
+        np.fill_diagonal(time_s[r], np.inf)  # staying is charging, not driving
+    time_s[:, :, 0] = np.inf
+    time_s[:, k + 1, :] = np.inf
+    min_soc = np.full(n, req.min_charger_soc)
+    min_soc[k + 1] = req.min_arrival_soc
+    return _search(
+        index, req, _Stops(sel, time_s, dist_m, e_wh, e_wh / index.full_wh * 100.0, min_soc, h)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Stops:
+    node: FloatArray
+    time_s: FloatArray  # (route, from stop, to stop)
+    dist_m: FloatArray
+    e_wh: FloatArray
+    d_soc: FloatArray
+    min_soc: FloatArray
+    h: FloatArray
+
+
+# label: (stop, soc, time, km, parent label, charged here, route driven to get here)
+_Label = tuple[int, float, float, float, int, bool, int]
+
+
+def _search(index: SiteIndex, req: TripRequest, st: _Stops) -> Plan:
+    n = len(st.min_soc)
+    dest = n - 1
+    h = st.h
+    labels: list[_Label] = [(0, req.start_soc, 0.0, 0.0, -1, False, 0)]
+    heap = [(h[0], 0.0, 0)]
+    best = np.full(n, -np.inf)  # highest SoC expanded at each stop so far
+    while heap:
+        _, t, lid = heapq.heappop(heap)
+        stop, soc, _, km, _, _, _ = labels[lid]
+        if soc <= best[stop] + 1e-9:
+            continue
+        best[stop] = soc
+        if stop == dest:
+            return _reconstruct(index, req, labels, lid, st)
+        if 0 < stop < dest and soc < req.max_charge_soc:
+            step = req.soc_step
+            nxt = min(math.floor(soc / step + 1e-9) * step + step, req.max_charge_soc)
+            dt = index.curves[stop - 1].seconds(soc, nxt)
+            if math.isfinite(dt):
+                labels.append((stop, nxt, t + dt, km, lid, True, 0))
+                heapq.heappush(heap, (t + dt + h[stop], t + dt, len(labels) - 1))
+        for r in range(len(ROUTE_WEIGHTS)):
+            arrive = soc - st.d_soc[r, stop]
+            ok = np.isfinite(st.time_s[r, stop]) & (arrive >= st.min_soc) & (arrive > best + 1e-9)
+            for j in np.flatnonzero(ok):
+                tj = t + float(st.time_s[r, stop, j])
+                kmj = km + float(st.dist_m[r, stop, j]) / 1000.0
+                labels.append((int(j), float(arrive[j]), tj, kmj, lid, False, r))
+                heapq.heappush(heap, (tj + h[j], tj, len(labels) - 1))
+    raise NoFeasiblePlan(_why_not(labels, best, h))
+
+
+def _why_not(labels: list[_Label], best: FloatArray, h: FloatArray) -> str:
+    # the expanded stop closest (in road time) to the destination, with the most SoC it reached
+    reached = [lab for lab in labels if best[lab[0]] > -np.inf and lab[0] != len(best) - 1]
+    stop, _, _, km, _, _, _ = min(reached, key=lambda lab: (h[lab[0]], -lab[1]))
+    where = "the origin" if stop == 0 else f"km {km:.0f}"
+    return f"no charger reachable from {where} with {best[stop]:.0f} % SoC"
+
+
+def _reconstruct(
+    index: SiteIndex, req: TripRequest, labels: list[_Label], lid: int, st: _Stops
+) -> Plan:
+    chain = []
+    while lid >= 0:
+        chain.append(labels[lid])
+        lid = labels[lid][4]
+    chain.reverse()
+    nodes = st.node
+    legs: list[Leg] = []
+    stops: list[Stop] = []
+    leg: list[float] | None = None  # the leg being driven: passing a charger extends it
+    for prev, lab in pairwise(chain):
+        if lab[5]:  # a charge step at the current stop
+            if leg is not None:
+                legs.append(_leg(leg))
+                leg = None
+                stops.append(Stop(index.sites[lab[0] - 1], lab[3], prev[1], 0.0, prev[1]))
+            last = stops[-1]
+            stops[-1] = Stop(
+                last.site, last.km, last.arrival_soc, last.charge_s + lab[2] - prev[2], lab[1]
+            )
+            continue
+        a, b, r = prev[0], lab[0], lab[6]
+        if leg is None:
+            leg = [nodes[a], nodes[b], 0.0, 0.0, 0.0, prev[1], lab[1]]
+        leg[1] = nodes[b]
+        leg[2] += st.dist_m[r, a, b]
+        leg[3] += st.time_s[r, a, b]
+        leg[4] += st.e_wh[r, a, b]
+        leg[6] = lab[1]
+    if leg is not None:
+        legs.append(_leg(leg))
+    return Plan(tuple(legs), tuple(stops), profile_of(legs, stops))
+
+
+def _leg(v: list[float]) -> Leg:
+    return Leg(
+        int(v[0]), int(v[1]), float(v[2]), float(v[3]), float(v[4]), float(v[5]), float(v[6])
+    )

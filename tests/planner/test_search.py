@@ -1,0 +1,181 @@
+"""The planner core on real road topologies (Helsinki OSM, Amsterdam) against the exact search,
+and its answers for trips that cannot be made.
+
+The cities are a few km across, so the car is a Hyundai Kona with its battery and charging power
+scaled down together (same C-rate, same charging minutes per % SoC): trips need 0-2 stops.
+Chargers are seeded DC sites of 50/150/350 kW (scaled likewise).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from volta.geo.osm import load_roads
+from volta.planner.energy import ChargeCurve, edge_energy_wh
+from volta.planner.exact import exact_total_s
+from volta.planner.network import OffGraph, RoadNetwork
+from volta.planner.plan import NoFeasiblePlan, NoRoute, Plan, Site, TripRequest
+from volta.planner.roads_bin import load_roads_bin
+from volta.planner.search import SiteIndex, plan_trip
+from volta.vehicles.model import VehicleModel, load_model
+
+PLANNER_DATA = Path("/work/shared/data/planner")
+KONA = load_model("hyundai_kona_electric_2021")
+
+
+def scaled(model: VehicleModel, factor: float) -> VehicleModel:
+    return replace(
+        model,
+        usable_kwh_new=model.usable_kwh_new * factor,
+        dc_peak_kw=model.dc_peak_kw * factor,
+        dc_curve=tuple((soc, kw * factor) for soc, kw in model.dc_curve),
+    )
+
+
+def seeded_sites(net: RoadNetwork, n: int, factor: float, seed: int) -> list[Site]:
+    rng = np.random.default_rng(seed)
+    nodes = rng.choice(net.n_nodes, n, replace=False)
+    kws = rng.choice([50.0, 150.0, 350.0], n)
+    return [
+        Site(int(a), float(k) * factor, f"site {i}")
+        for i, (a, k) in enumerate(zip(nodes, kws, strict=True))
+    ]
+
+
+def compare(
+    net: RoadNetwork, model: VehicleModel, sites: list[Site], trips: int, seed: int
+) -> list[tuple[Plan, float]]:
+    energy = edge_energy_wh(model, net.speed_mps, net.grade, net.length_m)
+    index = SiteIndex(net, model, sites, energy)
+    rng = np.random.default_rng(seed)
+    out: list[tuple[Plan, float]] = []
+    while len(out) < trips:
+        o, d = (int(x) for x in rng.choice(net.n_nodes, 2, replace=False))
+        req = TripRequest(
+            o, d, start_soc=float(rng.uniform(20, 45)), min_arrival_soc=10, min_charger_soc=5
+        )
+        try:
+            plan = plan_trip(index, req)
+        except (NoRoute, NoFeasiblePlan) as exc:
+            with pytest.raises(type(exc)):  # the exact search agrees there is no plan
+                exact_total_s(net, model, sites, energy, req)
+            continue
+        out.append((plan, exact_total_s(net, model, sites, energy, req)))
+    return out
+
+
+def check_consistent(plan: Plan, model: VehicleModel) -> None:
+    cap_wh = model.usable_kwh_new * 1000.0
+    assert len(plan.legs) == len(plan.stops) + 1
+    for leg in plan.legs:
+        assert leg.arrival_soc == pytest.approx(leg.departure_soc - leg.energy_wh / cap_wh * 100.0)
+    for before, stop, after in zip(plan.legs, plan.stops, plan.legs[1:], strict=False):
+        assert stop.arrival_soc == before.arrival_soc and stop.departure_soc == after.departure_soc
+        assert stop.departure_soc > stop.arrival_soc and stop.charge_s > 0
+        assert before.to_node == stop.site.node == after.from_node
+    kms = [km for km, _ in plan.profile]
+    assert kms == sorted(kms) and kms[-1] == pytest.approx(plan.distance_m / 1000.0)
+
+
+@pytest.fixture(scope="module")
+def helsinki() -> RoadNetwork:
+    return RoadNetwork.from_road_graph(load_roads())
+
+
+def test_fast_plan_is_within_half_a_percent_of_the_exact_search_in_helsinki(
+    helsinki: RoadNetwork,
+) -> None:
+    model = scaled(KONA, 0.004)  # 256 Wh: ~1.3 km of Helsinki streets
+    results = compare(helsinki, model, seeded_sites(helsinki, 12, 0.004, seed=1), trips=25, seed=1)
+    ratios = [plan.total_s / exact for plan, exact in results]
+    assert max(ratios) <= 1.005 and min(ratios) >= 0.99
+    assert sum(1 for plan, _ in results if plan.stops) >= 10
+    for plan, _ in results:
+        check_consistent(plan, model)
+
+
+@pytest.mark.skipif(not PLANNER_DATA.exists(), reason="shared planner data not present")
+def test_fast_plan_is_within_half_a_percent_of_the_exact_search_in_amsterdam() -> None:
+    net = load_roads_bin(
+        PLANNER_DATA / "amsterdam-roads.co.bin", PLANNER_DATA / "amsterdam-roads.gr.bin", 23_000.0
+    )
+    model = scaled(KONA, 0.05)  # 3.2 kWh: ~20 km
+    results = compare(net, model, seeded_sites(net, 20, 0.05, seed=2), trips=5, seed=2)
+    ratios = [plan.total_s / exact for plan, exact in results]
+    assert max(ratios) <= 1.005 and min(ratios) >= 0.99
+    assert any(plan.stops for plan, _ in results)
+
+
+def line_road(km: int, kmh: float = 100.0) -> RoadNetwork:
+    """A straight two-way road with a node every km."""
+    n = km + 1
+    a = np.arange(n - 1)
+    src = np.concatenate([a, a + 1])
+    dst = np.concatenate([a + 1, a])
+    order = np.lexsort((dst, src))
+    src, dst = src[order], dst[order]
+    ones = np.ones(len(src))
+    return RoadNetwork(
+        np.arange(n, dtype=np.float64) * 1000.0,
+        np.zeros(n),
+        src,
+        dst,
+        ones * 1000.0,
+        ones * kmh / 3.6,
+        ones * 0.0,
+    )
+
+
+def plan_on_line(net: RoadNetwork, sites: list[Site], req: TripRequest) -> Plan:
+    energy = edge_energy_wh(KONA, net.speed_mps, net.grade, net.length_m)
+    return plan_trip(SiteIndex(net, KONA, sites, energy), req)
+
+
+def test_a_stop_charges_only_what_the_rest_of_the_trip_needs() -> None:
+    net = line_road(400)
+    plan = plan_on_line(net, [Site(200, 150.0, "halfway")], TripRequest(0, 400, start_soc=90.0))
+    (stop,) = plan.stops
+    assert stop.km == pytest.approx(200.0)
+    assert 10.0 <= plan.arrival_soc < 11.0  # arrives at the minimum, rounded up to the 1 % grid
+    assert stop.departure_soc < 100.0
+    assert plan.total_s == pytest.approx(plan.drive_s + stop.charge_s)
+
+
+def test_charging_to_80_percent_is_faster_per_percent_than_to_100() -> None:
+    curve = ChargeCurve(KONA, 150.0)
+    per_pct_low = curve.seconds(10, 80) / 70
+    per_pct_high = curve.seconds(80, 100) / 20
+    assert per_pct_high > 3 * per_pct_low
+
+
+def test_no_charger_in_range_names_the_km_and_soc_where_it_fails() -> None:
+    net = line_road(700)
+    with pytest.raises(NoFeasiblePlan, match="no charger reachable from km 100 with 100 % SoC"):
+        plan_on_line(net, [Site(100, 150.0), Site(600, 150.0)], TripRequest(0, 700, start_soc=80.0))
+    with pytest.raises(NoFeasiblePlan, match="no charger reachable from the origin with 10 % SoC"):
+        plan_on_line(
+            net, [Site(300, 150.0)], TripRequest(0, 700, start_soc=10.0, min_charger_soc=5)
+        )
+
+
+def test_destination_off_the_road_network_is_no_route() -> None:
+    net = line_road(10)
+    island = RoadNetwork(
+        np.arange(13, dtype=np.float64) * 1000.0, np.zeros(13), np.concatenate([net.src, [11, 12]]),
+        np.concatenate([net.dst, [12, 11]]), np.ones(len(net.src) + 2) * 1000.0,
+        np.ones(len(net.src) + 2) * 25.0, np.zeros(len(net.src) + 2),
+    )  # fmt: skip
+    with pytest.raises(NoRoute, match="not reachable by road"):
+        plan_on_line(island, [], TripRequest(0, 12, start_soc=80.0))
+
+
+def test_points_snap_to_the_nearest_road_within_the_limit(helsinki: RoadNetwork) -> None:
+    node = helsinki.snap_latlon(60.1700, 24.9440, max_m=200.0)
+    x, y = helsinki.to_xy(60.1700, 24.9440)
+    assert np.hypot(helsinki.x_m[node] - x, helsinki.y_m[node] - y) <= 200.0
+    with pytest.raises(OffGraph, match=r"from the nearest road node \(limit 500 m\)"):
+        helsinki.snap_latlon(60.2500, 24.9440, max_m=500.0)  # 8 km north of the extract
