@@ -24,7 +24,7 @@ from itertools import pairwise
 import numpy as np
 
 from volta.planner.energy import ChargeCurve
-from volta.planner.network import FloatArray, RoadNetwork
+from volta.planner.network import FloatArray, IntArray, RoadNetwork
 from volta.planner.plan import (
     Leg,
     NoFeasiblePlan,
@@ -47,21 +47,17 @@ __all__ = ["SiteIndex", "plan_trip"]
 ROUTE_WEIGHTS: tuple[float | None, ...] = (0.0, 0.5, 1.0, 2.0, None)
 
 
-@dataclass(frozen=True, slots=True)
-class _Costs:
-    time_s: FloatArray  # inf where unreached
-    distance_m: FloatArray
-    energy_wh: FloatArray
-
-
 class SiteIndex:
     """Chargers on one road network for one vehicle model, with the drive costs between every
     pair along the candidate paths of ROUTE_WEIGHTS."""
 
     def __init__(
         self, net: RoadNetwork, model: VehicleModel, sites: list[Site], energy_wh: FloatArray,
-        max_leg_s: float = math.inf,
+        max_leg_s: float = math.inf, weights: tuple[float | None, ...] = ROUTE_WEIGHTS,
     ) -> None:  # fmt: skip
+        if not weights or weights[0] != 0.0:
+            raise ValueError("the first route weight must be 0 (the fastest path: A*'s heuristic)")
+        self.weights = weights
         self.net = net
         self.model = model
         self.sites = sites
@@ -72,27 +68,28 @@ class SiteIndex:
         positive = np.maximum(energy_wh, 1e-6)  # regeneration: Dijkstra needs weights >= 0
         self.routes = [
             net.matrices(positive if w is None else net.time_s + w * s_per_wh * positive)
-            for w in ROUTE_WEIGHTS
+            for w in weights
         ]
         self.per_edge = np.stack([net.time_s, net.length_m, energy_wh], axis=1)
         self.curves = [ChargeCurve(model, s.power_kw) for s in sites]
         self.nodes = np.array([s.node for s in sites], dtype=np.int64)
-        k, r = len(sites), len(ROUTE_WEIGHTS)
+        k, r = len(sites), len(weights)
         self.time_s = np.full((r, k, k), np.inf)
         self.distance_m = np.zeros((r, k, k))
         self.e_wh = np.zeros((r, k, k))
         for i, site in enumerate(sites):
             for route in range(r):
-                c = self.costs(site.node, reverse=False, route=route)
-                self.time_s[route, i] = c.time_s[self.nodes]
-                self.distance_m[route, i] = c.distance_m[self.nodes]
-                self.e_wh[route, i] = c.energy_wh[self.nodes]
+                c = self.costs(site.node, reverse=False, route=route, targets=self.nodes)
+                self.time_s[route, i], self.distance_m[route, i], self.e_wh[route, i] = c
 
-    def costs(self, node: int, reverse: bool, route: int, bounded: bool = True) -> _Costs:
-        """Costs from `node` to every node (to it, if reverse) along the route's tree; bounded
-        trees stop where the route's cost passes a full battery's (or max_leg_s's) worth."""
+    def costs(
+        self, node: int, reverse: bool, route: int, targets: IntArray, bounded: bool = True
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """(time s, distance m, energy Wh) from `node` to each target (from each, if reverse)
+        along the route's tree; inf time where unreached. Bounded trees stop where the route's
+        cost passes a full battery's (or max_leg_s's) worth."""
         net = self.net
-        weight = ROUTE_WEIGHTS[route]
+        weight = self.weights[route]
         if not bounded:
             limit = math.inf
         elif weight is None:
@@ -100,8 +97,8 @@ class SiteIndex:
         else:
             limit = self.max_leg_s + weight * 3.6 / self.model.dc_peak_kw * self.full_wh
         cost, pred = net.tree(node, reverse, limit, self.routes[route])
-        sums = net.tree_sums(pred, self.per_edge, reverse)
-        return _Costs(np.where(np.isfinite(cost), sums[:, 0], np.inf), sums[:, 1], sums[:, 2])
+        sums = net.path_sums(pred, targets, self.per_edge, reverse)
+        return np.where(np.isfinite(cost[targets]), sums[:, 0], np.inf), sums[:, 1], sums[:, 2]
 
 
 def plan_trip(index: SiteIndex, req: TripRequest) -> Plan:
@@ -109,32 +106,23 @@ def plan_trip(index: SiteIndex, req: TripRequest) -> Plan:
     k = len(index.sites)
     sel = np.concatenate(([req.origin], index.nodes, [req.destination]))
     n = k + 2  # stops: 0 origin, 1..k chargers, k+1 destination
-    r = len(ROUTE_WEIGHTS)
+    r = len(index.weights)
     time_s, dist_m, e_wh = np.full((r, n, n), np.inf), np.zeros((r, n, n)), np.zeros((r, n, n))
     time_s[:, 1 : k + 1, 1 : k + 1] = index.time_s
     dist_m[:, 1 : k + 1, 1 : k + 1] = index.distance_m
     e_wh[:, 1 : k + 1, 1 : k + 1] = index.e_wh
     h = np.full(n, np.inf)
-    for r in range(len(ROUTE_WEIGHTS)):
-        fwd = index.costs(req.origin, reverse=False, route=r, bounded=r > 0)
-        back = index.costs(req.destination, reverse=True, route=r, bounded=r > 0)
-        time_s[r, 0], dist_m[r, 0], e_wh[r, 0] = (
-            fwd.time_s[sel],
-            fwd.distance_m[sel],
-            fwd.energy_wh[sel],
-        )
-        time_s[r, :, -1], dist_m[r, :, -1], e_wh[r, :, -1] = (
-            back.time_s[sel],
-            back.distance_m[sel],
-            back.energy_wh[sel],
-        )
+    for r in range(len(index.weights)):
+        time_s[r, 0], dist_m[r, 0], e_wh[r, 0] = index.costs(req.origin, False, r, sel, r > 0)
+        back = index.costs(req.destination, True, r, sel, r > 0)
+        time_s[r, :, -1], dist_m[r, :, -1], e_wh[r, :, -1] = back
         if r == 0:
-            h = back.time_s[sel]  # fastest time to the destination: A* heuristic, never too high
+            h = back[0]  # fastest time to the destination: A* heuristic, never too high
     if not math.isfinite(h[0]):
         raise NoRoute("the destination is not reachable by road from the origin")
     if req.start_soc < min(req.min_arrival_soc, req.min_charger_soc):
         raise NoFeasiblePlan(f"start SoC {req.start_soc:g} % is below the minimum SoC")
-    for r in range(len(ROUTE_WEIGHTS)):
+    for r in range(len(index.weights)):
         np.fill_diagonal(time_s[r], np.inf)  # staying is charging, not driving
     time_s[:, :, 0] = np.inf
     time_s[:, k + 1, :] = np.inf
@@ -182,7 +170,7 @@ def _search(index: SiteIndex, req: TripRequest, st: _Stops) -> Plan:
             if math.isfinite(dt):
                 labels.append((stop, nxt, t + dt, km, lid, True, 0))
                 heapq.heappush(heap, (t + dt + h[stop], t + dt, len(labels) - 1))
-        for r in range(len(ROUTE_WEIGHTS)):
+        for r in range(len(index.weights)):
             arrive = soc - st.d_soc[r, stop]
             ok = np.isfinite(st.time_s[r, stop]) & (arrive >= st.min_soc) & (arrive > best + 1e-9)
             for j in np.flatnonzero(ok):

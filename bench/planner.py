@@ -1,0 +1,116 @@
+"""Trip-planner goal: trips with charging stops, <= 0.5 % from optimal, fast.
+
+Small real graphs (Helsinki OSM extract, Amsterdam from anvaka/ngraph.path.demo, scaled to
+23 km east-west): seeded DC sites and trips with a Kona whose battery and charging power are
+scaled to the city (docs/planner.md); each trip is planned by the fast planner and by the exact
+Dijkstra over (node, SoC); reported: worst deviation of the fast total time from the exact one,
+median/p95 planning times, and the exact search's time over the fast one (`ratio_vs_naive`).
+The charger index (built once per network and model) is timed separately.
+
+    .venv/bin/python bench/planner.py [--quick]
+
+`--quick`: fewer trips and sites (< 30 s). The last line of stdout is one JSON object.
+Wall and CPU (`process_time`) times are both reported: the machine may be shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from volta.geo.osm import load_roads
+from volta.planner.energy import edge_energy_wh
+from volta.planner.exact import SearchBudgetExceeded, exact_total_s
+from volta.planner.network import RoadNetwork
+from volta.planner.plan import NoFeasiblePlan, NoRoute
+from volta.planner.roads_bin import EAST_WEST_EXTENT_M, load_roads_bin
+from volta.planner.scenarios import scaled, seeded_sites, seeded_trips
+from volta.planner.search import SiteIndex, plan_trip
+from volta.vehicles.model import load_model
+
+SHARED = Path("/work/shared/data/planner")
+MAX_LABELS = 1_000_000  # the exact search's budget per trip (its Pareto sets can explode)
+
+
+def city(
+    name: str, net: RoadNetwork, factor: float, sites: int, trips: int, seed: int
+) -> dict[str, float]:
+    """Fast vs exact on one city; times in ms."""
+    model = scaled(load_model("hyundai_kona_electric_2021"), factor)
+    energy = edge_energy_wh(model, net.speed_mps, net.grade, net.length_m)
+    site_list = seeded_sites(net, sites, factor, seed)
+    t0, c0 = time.perf_counter(), time.process_time()
+    index = SiteIndex(net, model, site_list, energy)
+    index_s, index_cpu_s = time.perf_counter() - t0, time.process_time() - c0
+    fast_ms, exact_ms, cpu_ms, deviation, stops = [], [], [], [], []
+    agree_no_plan = gave_up = 0
+    for req in seeded_trips(net, trips, seed):
+        t0, c0 = time.perf_counter(), time.process_time()
+        try:
+            plan = plan_trip(index, req)
+        except (NoRoute, NoFeasiblePlan):
+            plan = None
+        fast_ms.append((time.perf_counter() - t0) * 1000)
+        cpu_ms.append((time.process_time() - c0) * 1000)
+        t0 = time.perf_counter()
+        try:
+            exact = exact_total_s(net, model, site_list, energy, req, max_labels=MAX_LABELS)
+        except (NoRoute, NoFeasiblePlan):
+            exact = None
+        except SearchBudgetExceeded:
+            gave_up += 1
+            continue
+        exact_ms.append((time.perf_counter() - t0) * 1000)
+        if plan is None or exact is None:
+            if (plan is None) != (exact is None):
+                raise SystemExit(f"{name}: fast and exact disagree on whether {req} has a plan")
+            agree_no_plan += 1
+            continue
+        deviation.append(plan.total_s / exact - 1.0)
+        stops.append(len(plan.stops))
+    out: dict[str, float | None] = {
+        f"{name}_nodes": net.n_nodes,
+        f"{name}_sites": sites,
+        f"{name}_trips": trips,
+        f"{name}_trips_with_stops": sum(1 for s in stops if s),
+        f"{name}_trips_without_plan_both": agree_no_plan,
+        f"{name}_trips_exact_gave_up": gave_up,
+        f"{name}_trips_compared": len(deviation),
+        f"{name}_max_deviation_pct": round(100 * max(deviation), 3) if deviation else None,
+        f"{name}_min_deviation_pct": round(100 * min(deviation), 3) if deviation else None,
+        f"{name}_fast_median_ms": round(float(np.median(fast_ms)), 2),
+        f"{name}_fast_p95_ms": round(float(np.percentile(fast_ms, 95)), 2),
+        f"{name}_fast_cpu_median_ms": round(float(np.median(cpu_ms)), 2),
+        f"{name}_exact_median_ms": round(float(np.median(exact_ms)), 2) if exact_ms else None,
+        # median exact time (trips it answered) over median fast time (all trips)
+        f"{name}_ratio_vs_naive": (
+            round(float(np.median(exact_ms) / np.median(fast_ms)), 2) if exact_ms else None
+        ),
+        f"{name}_index_s": round(index_s, 2),
+        f"{name}_index_cpu_s": round(index_cpu_s, 2),
+    }
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer trips and sites (< 30 s)")
+    args = parser.parse_args()
+    result: dict[str, float | str | None] = {"mode": "quick" if args.quick else "full"}
+    helsinki = RoadNetwork.from_road_graph(load_roads())
+    result.update(city("helsinki", helsinki, 0.004, 12, 20 if args.quick else 100, seed=1))
+    print(json.dumps(result))
+    co, gr = SHARED / "amsterdam-roads.co.bin", SHARED / "amsterdam-roads.gr.bin"
+    if co.exists():
+        amsterdam = load_roads_bin(co, gr, EAST_WEST_EXTENT_M["amsterdam"])
+        sites, trips = (12, 2) if args.quick else (12, 20)
+        result.update(city("amsterdam", amsterdam, 0.05, sites, trips, seed=2))
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
