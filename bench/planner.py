@@ -38,7 +38,7 @@ MAX_LABELS = 1_000_000  # the exact search's budget per trip (its Pareto sets ca
 
 def city(
     name: str, net: RoadNetwork, factor: float, sites: int, trips: int, seed: int
-) -> dict[str, float]:
+) -> dict[str, float | None]:
     """Fast vs exact on one city; times in ms."""
     model = scaled(load_model("hyundai_kona_electric_2021"), factor)
     energy = edge_energy_wh(model, net.speed_mps, net.grade, net.length_m)
