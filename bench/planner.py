@@ -17,22 +17,27 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
 from pathlib import Path
 
 import numpy as np
 
+from region_graph import region_graph
 from volta.geo.osm import load_roads
+from volta.planner.charger_files import load_afdc_csv
 from volta.planner.energy import edge_energy_wh
 from volta.planner.exact import SearchBudgetExceeded, exact_total_s
 from volta.planner.network import RoadNetwork
-from volta.planner.plan import NoFeasiblePlan, NoRoute
+from volta.planner.plan import NoFeasiblePlan, NoRoute, Site, TripRequest
 from volta.planner.roads_bin import EAST_WEST_EXTENT_M, load_roads_bin
 from volta.planner.scenarios import scaled, seeded_sites, seeded_trips
 from volta.planner.search import SiteIndex, plan_trip
 from volta.vehicles.model import load_model
 
 SHARED = Path("/work/shared/data/planner")
+# On the region graph: fastest and least-energy paths only (each weight is 528 Dijkstras).
+REGION_WEIGHTS = (0.0, None)
 MAX_LABELS = 1_000_000  # the exact search's budget per trip (its Pareto sets can explode)
 
 
@@ -96,9 +101,64 @@ def city(
     return out
 
 
+def region(target_nodes: int, trips: int, seed: int) -> dict[str, float | None]:
+    """Trips of 200-600 km on the generated region graph with the 528 real NY DC stations."""
+    stations = load_afdc_csv(SHARED / "alt_fuel_stations_NY_2025-02.csv").dc_fast()
+    lat = np.array([st.lat for st in stations])
+    lon = np.array([st.lon for st in stations])
+    t0 = time.perf_counter()
+    net, nodes = region_graph(lat, lon, target_nodes, seed)
+    build_s = time.perf_counter() - t0
+    model = load_model("hyundai_kona_electric_2021")
+    energy = edge_energy_wh(model, net.speed_mps, net.grade, net.length_m)
+    sites = [Site(int(n), st.power_kw, st.name) for n, st in zip(nodes, stations, strict=True)]
+    t0, c0 = time.perf_counter(), time.process_time()
+    index = SiteIndex(net, model, sites, energy, weights=REGION_WEIGHTS)
+    index_s, index_cpu_s = time.perf_counter() - t0, time.process_time() - c0
+    rng = np.random.default_rng(seed)
+    ms: list[float] = []
+    stops: list[int] = []
+    km: list[float] = []
+    while len(ms) < trips:
+        a, b = (int(i) for i in rng.choice(len(stations), 2, replace=False))
+        x, y = net.x_m[nodes], net.y_m[nodes]
+        if not 200_000 <= math.hypot(x[a] - x[b], y[a] - y[b]) <= 500_000:
+            continue
+        req = TripRequest(int(nodes[a]), int(nodes[b]), start_soc=80.0, min_arrival_soc=10.0)
+        t0 = time.perf_counter()
+        plan = plan_trip(index, req)
+        ms.append((time.perf_counter() - t0) * 1000)
+        stops.append(len(plan.stops))
+        km.append(plan.distance_m / 1000)
+    graph_mb = sum(
+        a.nbytes
+        for a in (net.x_m, net.y_m, net.src, net.dst, net.length_m, net.speed_mps, net.grade)
+    )
+    index_mb = sum(a.nbytes for a in (index.time_s, index.distance_m, index.e_wh))
+    return {
+        "region_nodes": net.n_nodes,
+        "region_edges": len(net.src),
+        "region_sites": len(sites),
+        "region_build_s": round(build_s, 1),
+        "region_index_s": round(index_s, 1),
+        "region_index_cpu_s": round(index_cpu_s, 1),
+        "region_graph_mb": round(graph_mb / 1e6, 1),
+        "region_index_mb": round(index_mb / 1e6, 1),
+        "region_trips": trips,
+        "region_trip_km_median": round(float(np.median(km)), 1),
+        "region_stops_min": min(stops),
+        "region_stops_max": max(stops),
+        "region_plan_median_ms": round(float(np.median(ms)), 1),
+        "region_plan_p95_ms": round(float(np.percentile(ms, 95)), 1),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer trips and sites (< 30 s)")
+    parser.add_argument(
+        "--region-nodes", type=int, default=1_000_000, help="region graph size (not in --quick)"
+    )
     args = parser.parse_args()
     result: dict[str, float | str | None] = {"mode": "quick" if args.quick else "full"}
     helsinki = RoadNetwork.from_road_graph(load_roads())
@@ -109,6 +169,9 @@ def main() -> None:
         amsterdam = load_roads_bin(co, gr, EAST_WEST_EXTENT_M["amsterdam"])
         sites, trips = (12, 2) if args.quick else (12, 20)
         result.update(city("amsterdam", amsterdam, 0.05, sites, trips, seed=2))
+    if not args.quick:
+        print(json.dumps(result))
+        result.update(region(args.region_nodes, trips=30, seed=3))
     print(json.dumps(result))
 
 
