@@ -164,3 +164,18 @@ def test_points_snap_to_the_nearest_road_within_the_limit(helsinki: RoadNetwork)
     assert np.hypot(helsinki.x_m[node] - x, helsinki.y_m[node] - y) <= 200.0
     with pytest.raises(OffGraph, match=r"from the nearest road node \(limit 500 m\)"):
         helsinki.snap_latlon(60.2500, 24.9440, max_m=500.0)  # 8 km north of the extract
+
+
+def test_sums_along_a_tree_agree_with_a_walk_along_each_path(helsinki: RoadNetwork) -> None:
+    values = np.stack([helsinki.time_s, helsinki.length_m], axis=1)
+    for reverse in (False, True):
+        cost, pred = helsinki.tree(7, reverse=reverse)
+        targets = np.array([0, 100, 900, 1600])
+        every = helsinki.tree_sums(pred, values, reverse)[targets]
+        few = helsinki.path_sums(pred, targets, values, reverse)
+        assert np.allclose(every, few)
+        assert np.allclose(few[:, 0], cost[targets])  # the tree's own cost is time
+        path = helsinki.path(pred, 900, reverse)
+        assert path[-1 if reverse else 0] == 7
+        edges = helsinki.edge_index(path[:-1], path[1:])
+        assert helsinki.length_m[edges].sum() == pytest.approx(few[2, 1])

@@ -97,7 +97,10 @@ class SiteIndex:
         else:
             limit = self.max_leg_s + weight * 3.6 / self.model.dc_peak_kw * self.full_wh
         cost, pred = net.tree(node, reverse, limit, self.routes[route])
-        sums = net.path_sums(pred, targets, self.per_edge, reverse)
+        if len(targets) > 64:  # many targets: one pass over the whole tree is cheaper
+            sums = net.tree_sums(pred, self.per_edge, reverse)[targets]
+        else:
+            sums = net.path_sums(pred, targets, self.per_edge, reverse)
         return np.where(np.isfinite(cost[targets]), sums[:, 0], np.inf), sums[:, 1], sums[:, 2]
 
 
