@@ -1,17 +1,18 @@
 """The fast planner: a charger graph, then a label-setting search over (stop, SoC).
 
-1. `SiteIndex`: for every pair of chargers, the fastest road path's time, distance and energy
-   (one Dijkstra per charger, bounded by a full battery's driving time; built once per road
-   network and vehicle model).
-2. `plan_trip`: two more Dijkstras join the origin and the destination to the chargers; then an
-   A* search over labels (stop, SoC, time). A label charges one SoC grid step at a time (time
-   from the model's DC curve, capped by the station) or drives to any stop it can reach above
-   the minimum SoC. A label is dropped when an earlier one at the same stop had more SoC
-   (Pareto dominance), so each stop expands at most one label per grid step. The heuristic is
-   the fastest road time to the destination, which never overestimates.
+1. `SiteIndex`: for every pair of chargers, time, distance and energy along a few candidate
+   paths (ROUTE_WEIGHTS: fastest, least energy, and time + energy priced between them); one
+   Dijkstra per charger and candidate, bounded by a full battery; built once per road network
+   and vehicle model.
+2. `plan_trip`: the same trees from the origin and to the destination join them to the
+   chargers; then an A* search over labels (stop, SoC, time). A label charges one SoC grid
+   step (time from the model's DC curve, capped by the station) or drives to any stop it can
+   reach above the minimum SoC. A label is dropped when an earlier one at the same stop had at
+   least its SoC (Pareto dominance: it arrived sooner with more). The heuristic is the fastest
+   road time to the destination, which never overestimates.
 
-Pure: no I/O, no clock. Paths between stops are the fastest ones; the exact baseline
-(`planner.exact`) also considers slower paths that save energy.
+Pure: no I/O, no clock. Only the candidate paths are considered between stops; the exact
+baseline (`planner.exact`) considers every path.
 """
 
 from __future__ import annotations
