@@ -152,15 +152,58 @@ class _Stops:
 _Label = tuple[int, float, float, float, int, bool, int]
 
 
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """The drives out of one expanded label, sorted by A* key: popped one at a time, so drives
+    that could only finish after the optimum are never turned into labels."""
+
+    parent: int
+    key: FloatArray  # time + heuristic, ascending
+    stop: IntArray
+    route: IntArray
+    arrive: FloatArray
+    time_s: FloatArray
+    km: FloatArray
+
+
 def _search(index: SiteIndex, req: TripRequest, st: _Stops) -> Plan:
     n = len(st.min_soc)
     dest = n - 1
     h = st.h
     labels: list[_Label] = [(0, req.start_soc, 0.0, 0.0, -1, False, 0)]
-    heap = [(h[0], 0.0, 0)]
+    batches: list[_Batch] = []
+    # heap entries: (A* key, time, sequence, label id or -1 - batch id, position in the batch)
+    heap: list[tuple[float, float, int, int, int]] = [(h[0], 0.0, 0, 0, 0)]
+    seq = 1
     best = np.full(n, -np.inf)  # highest SoC expanded at each stop so far
     while heap:
-        _, t, lid = heapq.heappop(heap)
+        _, t, _, ref, pos = heapq.heappop(heap)
+        if ref < 0:  # the next drive of a batch
+            b = batches[-1 - ref]
+            stop = int(b.stop[pos])
+            if b.arrive[pos] <= best[stop] + 1e-9:  # dominated since it was queued
+                pos = _next_live(b, pos, best)
+                if pos >= 0:
+                    heapq.heappush(heap, (b.key[pos], b.time_s[pos], seq, ref, pos))
+                    seq += 1
+                continue
+            nxt_pos = _next_live(b, pos, best)
+            if nxt_pos >= 0:
+                heapq.heappush(heap, (b.key[nxt_pos], b.time_s[nxt_pos], seq, ref, nxt_pos))
+                seq += 1
+            labels.append(
+                (
+                    stop,
+                    float(b.arrive[pos]),
+                    t,
+                    float(b.km[pos]),
+                    b.parent,
+                    False,
+                    int(b.route[pos]),
+                )
+            )
+            ref = len(labels) - 1
+        lid = ref
         stop, soc, _, km, _, _, _ = labels[lid]
         if soc <= best[stop] + 1e-9:
             continue
@@ -173,16 +216,37 @@ def _search(index: SiteIndex, req: TripRequest, st: _Stops) -> Plan:
             dt = index.curves[stop - 1].seconds(soc, nxt)
             if math.isfinite(dt):
                 labels.append((stop, nxt, t + dt, km, lid, True, 0))
-                heapq.heappush(heap, (t + dt + h[stop], t + dt, len(labels) - 1))
-        for r in range(len(index.weights)):
-            arrive = soc - st.d_soc[r, stop]
-            ok = np.isfinite(st.time_s[r, stop]) & (arrive >= st.min_soc) & (arrive > best + 1e-9)
-            for j in np.flatnonzero(ok):
-                tj = t + float(st.time_s[r, stop, j])
-                kmj = km + float(st.dist_m[r, stop, j]) / 1000.0
-                labels.append((int(j), float(arrive[j]), tj, kmj, lid, False, r))
-                heapq.heappush(heap, (tj + h[j], tj, len(labels) - 1))
+                heapq.heappush(heap, (t + dt + h[stop], t + dt, seq, len(labels) - 1, 0))
+                seq += 1
+        arrive = soc - st.d_soc[:, stop, :]
+        ok = np.isfinite(st.time_s[:, stop, :]) & (arrive >= st.min_soc) & (arrive > best + 1e-9)
+        route, j = np.nonzero(ok)
+        if len(j) == 0:
+            continue
+        tj = t + st.time_s[route, stop, j]
+        key = tj + h[j]
+        order = np.argsort(key, kind="stable")
+        km_j = km + st.dist_m[route, stop, j] / 1000.0
+        batches.append(
+            _Batch(
+                lid,
+                key[order],
+                j[order],
+                route[order],
+                arrive[route, j][order],
+                tj[order],
+                km_j[order],
+            )
+        )
+        heapq.heappush(heap, (float(key[order[0]]), float(tj[order[0]]), seq, -len(batches), 0))
+        seq += 1
     raise NoFeasiblePlan(_why_not(labels, best, h))
+
+
+def _next_live(b: _Batch, pos: int, best: FloatArray) -> int:
+    # the next drive after `pos` not yet dominated (dominance only grows: skipped stays skipped)
+    rest = np.flatnonzero(b.arrive[pos + 1 :] > best[b.stop[pos + 1 :]] + 1e-9)
+    return pos + 1 + int(rest[0]) if len(rest) else -1
 
 
 def _why_not(labels: list[_Label], best: FloatArray, h: FloatArray) -> str:
