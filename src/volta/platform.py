@@ -58,8 +58,7 @@ class Platform:
         # The twin and the ingest rates follow every gateway's commits on the bus (this
         # process's own and, following the workers, theirs): from now on, then what was stored
         # before, so that nothing falls between the two. Closed with the bus.
-        follow(self.bus, self.twin)
-        self.activity.follow(self.bus)
+        follow(self.bus, self.twin, self.activity.record)
         loaded = self.twin.load(self.store)
         self.metrics_registry = CollectorRegistry()
         self.metrics = IngestMetrics(self.metrics_registry)

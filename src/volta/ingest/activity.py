@@ -11,7 +11,6 @@ import threading
 from collections import deque
 from collections.abc import Sequence
 
-from volta.bus import Bus, Subscription, tap_stored
 from volta.clock import Clock, wall_ms
 from volta.store.base import AcceptedBatch
 
@@ -42,10 +41,6 @@ class IngestActivity:
             bucket = self._buckets[-1]
             bucket[1] += len(stored)
             bucket[2] += sum(len(event.signal_ids) for event in stored)
-
-    def follow(self, bus: Bus) -> Subscription:
-        """Count every group commit announced on `bus` from now on."""
-        return tap_stored(bus, self.record)
 
     def rates(self) -> tuple[float, float]:
         """(batches/s, samples/s) over the last full `window_s` seconds."""
