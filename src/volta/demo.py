@@ -47,8 +47,10 @@ def demo(
     from volta.tuning import tune_for_ingest
 
     logs.configure("warning")
-    given: dict[str, Any] = {"host": host, "port": port, "roads": default_osm_path()}
+    given: dict[str, Any] = {"host": host, "port": port}
     settings = Settings(data_dir=data_dir, **{k: v for k, v in given.items() if v is not None})
+    if settings.roads is None:  # road sensing on the roads the simulated fleet drives
+        settings = settings.model_copy(update={"roads": default_osm_path()})
     host, port = settings.host, settings.port
     # The port first: a busy one must not cost a started platform, nor print a password
     # for a server that is not ours. One clear line and exit 1 for either problem.
