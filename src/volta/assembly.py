@@ -81,11 +81,20 @@ def mqtt_transport(
 
 
 def driver_services(
-    catalog: Catalog, store: TelemetryStore, bus: Bus, derived: DerivedStore, places: PlaceBook
+    catalog: Catalog,
+    store: TelemetryStore,
+    bus: Bus,
+    derived: DerivedStore,
+    places: PlaceBook,
+    *,
+    clock: Clock = wall_ms,
 ) -> DriverServices:
     """The driver services (drives, charges, battery health, places) on `bus`'s stored batches,
-    reading `store` and writing `derived`; not started."""
-    return DriverServices(bus, derived, signal_ids(catalog), telemetry=store, tagger=places.tagger)
+    reading `store` and writing `derived`; `clock` says when a silent car is asleep. Not
+    started."""
+    return DriverServices(
+        bus, derived, signal_ids(catalog), telemetry=store, tagger=places.tagger, clock=clock
+    )
 
 
 def road_sensing(

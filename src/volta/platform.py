@@ -77,7 +77,7 @@ class Platform:
         self.services: DriverServices | None = None
         if not follow_workers:
             self.services = assembly.driver_services(
-                self.catalog, self.store, self.bus, self.derived, self.places
+                self.catalog, self.store, self.bus, self.derived, self.places, clock=clock
             )
         self.road_sensing = assembly.road_sensing(
             settings, self.catalog, self.bus, clock, durable=not follow_workers

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.servicekit.history import FOREVER, MIDNIGHT, VIN, cut, history
 from volta.charging.core import detect_charges
-from volta.drives.core import detect_drives
+from volta.drives.core import SETTLE_MS, detect_drives
 
 
 def test_a_drive_spanning_midnight_is_one_drive() -> None:
@@ -40,3 +40,19 @@ def test_regeneration_downhill_is_not_a_charge_and_is_netted_in_the_drive() -> N
     (d,) = detect_drives(VIN, cols, FOREVER)
     assert abs(d.regen_wh - 20_000 * 600 / 3600) < 1
     assert abs(d.energy_wh - (8000 * 3000 - 20_000 * 600) / 3600) < 1
+
+
+def test_a_drive_is_final_as_soon_as_the_car_reports_park() -> None:
+    cols = history(3600, [(1000, 2000)], [])  # last motion at 1999 s, "park" from 2000 s
+    (d,) = detect_drives(VIN, cols, MIDNIGHT + 1_999_000)
+    assert not d.final
+    (d,) = detect_drives(VIN, cols, MIDNIGHT + 2_000_000)
+    assert d.final
+
+
+def test_a_drive_whose_data_stops_while_moving_waits_to_settle() -> None:
+    cols = cut(history(3600, [(1000, 2000)], []), 1990, 3600)  # connection lost while driving
+    (d,) = detect_drives(VIN, cols, MIDNIGHT + 1_989_000 + SETTLE_MS - 60_000)
+    assert not d.final  # the rest may still come
+    (d,) = detect_drives(VIN, cols, MIDNIGHT + 1_990_000 + SETTLE_MS)
+    assert d.final

@@ -15,7 +15,8 @@ def charge_cols(
     ts = np.arange(start_ms - 600_000, end_ms + 600_000, 10_000, dtype=np.int64)
     on = (ts >= start_ms) & (ts < end_ms)
     power = np.where(on, kw * 1000.0, -50.0)
-    energy = 20.0 + np.cumsum(np.where(on, kw * 10 / 3600, 0.0))
+    # the energy stored at each sample: what flowed in before it (charging power, then drain)
+    energy = 20.0 + np.r_[0.0, np.cumsum(power[:-1] * 10 / 3.6e6)]
     return {
         "power": (ts, power),
         "charging": (ts, on.astype(np.float64)),

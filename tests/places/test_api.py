@@ -80,7 +80,7 @@ def test_a_drivers_home_tags_and_prices_its_stored_charges(api: Api) -> None:
     assert place["vin"] == VIN and place["retagged"] == 1
     [after] = _charges(api)
     assert after["place"] == "Home" and after["place_id"] == place["id"]
-    expected = 5.5 * 0.20 + (16.5 - 11.0 * 5 / 3600) * 0.05
+    expected = 5.5 * 0.20 + 16.5 * 0.05
     assert after["cost"] == pytest.approx(expected, abs=1e-4) and after["currency"] == "EUR"
     stats = api.client.get(f"/v1/vehicles/{VIN}/stats", headers=api.vehicle).json()
     assert stats["rows"][0]["charge_cost"] == {"EUR": pytest.approx(expected, abs=1e-4)}

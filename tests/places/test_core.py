@@ -75,13 +75,14 @@ def test_a_bad_tariff_is_refused_with_its_reason(tariff: Tariff, reason: str) ->
 
 def test_a_charge_across_the_night_window_costs_what_each_hour_costs() -> None:
     """11 kW from 21:30 to 23:30 Helsinki time: 0.5 h at 0.20 + 1.5 h at 0.05 = 1.925 EUR
-    (less 5 s of the last sample: the session ends halfway to the first "off" sample)."""
+    (the end, between the last "on" and the first "off" sample, is placed by the energy stored
+    between them: exactly here)."""
     start, end = _ms("2026-01-05T21:30:00+02:00"), _ms("2026-01-05T23:30:00+02:00")
     [charge] = detect_charges(VIN, charge_cols(start, end, 11.0), 2**62)
     assert sum(wh for _, wh in charge.energy_by_slot) == pytest.approx(charge.energy_added_wh)
     home = Place(id="h", name="Home", lat=LAT, lon=LON, radius_m=50, vin=VIN, tariff=NIGHT)
     tagged = tag_charge(charge, Tagger([home]))
-    expected = 5.5 * 0.20 + (16.5 - 11.0 * 5 / 3600) * 0.05
+    expected = 5.5 * 0.20 + 16.5 * 0.05
     assert tagged.place == "Home" and tagged.place_id == "h"
     assert tagged.currency == "EUR"
     assert tagged.cost == pytest.approx(expected, abs=1e-4)

@@ -51,9 +51,10 @@ def test_vampire_drain_asleep_matches_the_models_sleep_power(
             continue
         true_w = load_model(v.model).vampire_w_asleep
         checked.append((drain["asleep_w"], true_w))
-    # a night's sleep loses ~100 Wh and the stored energy is reported in 10 Wh steps with
-    # 10 Wh of noise: one vehicle-night is good to ~±40 %, the fleet's average much better
+    # a night's sleep loses ~70-100 Wh and the stored energy is reported in 10 Wh steps with
+    # 10 Wh of noise: one vehicle-night is good to ~±20 % (one standard deviation, 14 Wh), so
+    # each is held to three (±60 %), the fleet's average to 10 %
     assert len(checked) >= 5
-    assert all(abs(got - true) <= 0.4 * true for got, true in checked), checked
+    assert all(abs(got - true) <= 0.6 * true for got, true in checked), checked
     ratio = sum(g for g, _ in checked) / sum(t for _, t in checked)
     assert abs(ratio - 1) <= 0.1, (ratio, checked)

@@ -7,6 +7,10 @@ a downhill is positive power too, but happens while moving, so it never opens a 
 Energy into the battery is the battery power held between samples; the last sample before
 the end is held for half the interval to the next (non-charging) sample, since the end lies
 somewhere in it and half is the unbiased guess.
+
+A session is final once no later data can extend it: the data known complete goes on
+`MERGE_GAP_MS` past its end (a resumed charge would be a new session), or shows the car moving
+after it. A car that sleeps as soon as it stops charging is closed by the processor's sweep.
 """
 
 from __future__ import annotations
@@ -15,15 +19,24 @@ import msgspec
 import numpy as np
 from numpy.typing import NDArray
 
-from volta.derived.columns import Columns, at_or_after, at_or_before, get, optional, window
+from volta.derived.columns import (
+    Columns,
+    at_or_after,
+    at_or_before,
+    get,
+    hold_integral_wh,
+    optional,
+    window,
+)
 
-__all__ = ["MERGE_GAP_MS", "SETTLE_MS", "Charge", "charge_id", "detect_charges"]
+__all__ = ["MERGE_GAP_MS", "Charge", "charge_id", "detect_charges"]
 
 MERGE_GAP_MS = 10 * 60_000
-SETTLE_MS = 20 * 60_000
 CHARGING_W = 300.0  # positive battery power above this while standing is charging
 DC_KW = 25.0  # a session peaking above this is DC fast charging (no AC charger reaches it)
 _MAX_HOLD_MS = 120_000
+_CLOSE_MS = 2_000
+_ENERGY_NEAR_MS = 90_000  # an energy sample this close to the end brackets it
 SLOT_MS = 15 * 60_000  # = volta.places.core.SLOT_MS: tariff windows lie on quarter-hours
 _CURVE_POINTS = 100
 
@@ -87,7 +100,8 @@ def _edges(
 
 
 def detect_charges(vin: str, cols: Columns, complete_to_ms: int) -> list[Charge]:
-    """Every session in `cols`; those ending `SETTLE_MS` before `complete_to_ms` are final."""
+    """Every session in `cols`; data is known complete up to `complete_to_ms`, and a session
+    that no later data can extend (see the module's docstring) is `final`."""
     fts, f_on = _edges(*get(cols, "charging"), 0.5)
     pts, p_on = _edges(*get(cols, "power"), CHARGING_W)
     sts, sv = get(cols, "speed")
@@ -104,16 +118,65 @@ def detect_charges(vin: str, cols: Columns, complete_to_ms: int) -> list[Charge]
     firsts, lasts = _runs(on)
     t0, t1 = ts[firsts], ts[lasts]
     nxt = ts[np.minimum(lasts + 1, len(ts) - 1)]
-    ends = t1 + (nxt - t1) // 2
+    # a car that slept right after charging sends its next sample hours later: the end is
+    # then near the last "on" sample, not half-way to the morning
+    nxt = np.minimum(nxt, t1 + _MAX_HOLD_MS)
+    on_ts = ts[on]
+    prev = on_ts[np.maximum(np.searchsorted(on_ts, t1) - 1, 0)]  # the "on" sample before t1
+    spacing = np.where((prev < t1) & (prev >= t0), t1 - prev, 0)
+    ends = np.array(
+        [
+            _end(cols, a, b, p)
+            for a, b, p in zip(t1.tolist(), nxt.tolist(), spacing.tolist(), strict=True)
+        ],
+        dtype=np.int64,
+    )
     # runs close together with no motion between are one session (interrupted and resumed)
     gap = t0[1:] - ends[:-1]
     joined = (gap <= MERGE_GAP_MS) & (_count_in(mts, ends[:-1], t0[1:]) == 0)
     starts = np.r_[0, np.flatnonzero(~joined) + 1]
     stops = np.r_[np.flatnonzero(~joined), len(t0) - 1]
+    end = ends[stops]
+    left = _count_in(mts, end + 1, np.minimum(end + MERGE_GAP_MS, complete_to_ms)) > 0
+    final = left | (end + MERGE_GAP_MS <= complete_to_ms)
     return [
-        _charge(vin, cols, int(t0[i]), int(ends[j]), int(ends[j]) + SETTLE_MS <= complete_to_ms)
-        for i, j in zip(starts.tolist(), stops.tolist(), strict=True)
+        _charge(vin, cols, int(t0[i]), int(e), bool(f))
+        for i, e, f in zip(starts.tolist(), end.tolist(), final.tolist(), strict=True)
     ]
+
+
+def _end(cols: Columns, t1: int, t2: int, spacing: int) -> int:
+    """When charging stopped, between the last "on" sample `t1` and the next sample `t2`;
+    `spacing` is the interval between the "on" samples before (0: unknown).
+
+    A car that reports the change as it happens sends its "off" sooner than its regular
+    sample: that is the end. Otherwise the end lies somewhere in the interval (30 s parked),
+    and the middle can be 15 s off; the stored energy the BMS reports on either side then says
+    how long the power went on (the charging power until the end, the drain after it). Its
+    noise of ~10 Wh puts that within ~8 s at AC powers, within a second at DC; the middle stays
+    the answer when the energy is not there or says nothing sensible.
+    """
+    if 0 < t2 - t1 < spacing:
+        return t2
+    middle = t1 + (t2 - t1) // 2
+    if t2 - t1 <= _CLOSE_MS:  # the middle is within a second
+        return middle
+    ets, ev = get(cols, "energy")
+    i = int(np.searchsorted(ets, t1, side="right")) - 1
+    j = int(np.searchsorted(ets, t2, side="left"))
+    if i < 0 or j >= len(ets) or t1 - ets[i] > _ENERGY_NEAR_MS:
+        return middle
+    a, b = int(ets[i]), int(ets[j])
+    if b - t2 > _ENERGY_NEAR_MS:
+        return middle
+    power = get(cols, "power")
+    p_on, p_off = at_or_before(power, t1), at_or_after(power, t2)
+    if np.isnan(p_on) or np.isnan(p_off) or p_on - p_off < CHARGING_W:
+        return middle
+    # stored-energy change (Wh) = held power over [a, t1) + p_on until the end + p_off after
+    rise = (float(ev[j]) - float(ev[i])) * 1000.0 - hold_integral_wh(power, a, t1, _MAX_HOLD_MS)
+    x = t1 + (rise * 3.6e6 - p_off * (b - t1)) / (p_on - p_off)
+    return int(min(max(x, t1), t2)) if np.isfinite(x) else middle
 
 
 def _charge(vin: str, cols: Columns, start: int, end: int, final: bool) -> Charge:

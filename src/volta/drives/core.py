@@ -6,6 +6,10 @@ the drive, a shift to park ends it. Departure is the last standstill sample befo
 motion (at most a second earlier), arrival the first standstill sample after the last motion.
 Distance comes from the odometer, energy from the battery power held between samples (net of
 regeneration), so both are what the car measured, not what a speed integral suggests.
+
+A drive is final once nothing later can change it: a "park" sample after its last motion lies
+in the data known complete (a later motion is then another drive), or `SETTLE_MS` of complete
+data follow it. A car that parks and sleeps at once is closed by the processor's sweep.
 """
 
 from __future__ import annotations
@@ -74,8 +78,9 @@ def drive_id(vin: str, start_ms: int) -> str:
 
 
 def detect_drives(vin: str, cols: Columns, complete_to_ms: int) -> list[Drive]:
-    """Every drive in `cols`; those ending at least `SETTLE_MS` before `complete_to_ms`
-    (the time up to which the data is known complete) are `final`."""
+    """Every drive in `cols`. Data is known complete up to `complete_to_ms`: a drive is
+    `final` when a "park" sample in it follows the drive's last motion, or when it ended at
+    least `SETTLE_MS` before."""
     speed = get(cols, "speed")
     ts, v = speed
     moving = v > MOVING_KMH
@@ -96,7 +101,9 @@ def detect_drives(vin: str, cols: Columns, complete_to_ms: int) -> list[Drive]:
         t0, t1 = int(mts[a]), int(mts[b])
         start = _departure(ts, t0, (gear_ts, gear), park_ts)
         end = _arrival(ts, t1, (gear_ts, gear), park_ts)
-        out.append(_drive(vin, cols, start, end, end + SETTLE_MS <= complete_to_ms))
+        p = int(np.searchsorted(park_ts, t1, side="right"))
+        parked = p < len(park_ts) and int(park_ts[p]) <= complete_to_ms
+        out.append(_drive(vin, cols, start, end, parked or end + SETTLE_MS <= complete_to_ms))
     return out
 
 

@@ -5,9 +5,15 @@ Each vehicle's buffer holds the samples from `done_until - CONTEXT_MS` on. Data 
 complete up to the *watermark*: the newest sample of the unbroken run of batch sequence
 numbers (a hole, i.e. a batch still buffered in a car out of coverage, holds it back, until
 `STALE_HOLE_MS` of newer data says the batch is not coming). A run re-detects everything in the
-buffer; items ending `SETTLE_MS` before the watermark are final. The derived store's records
-from `done_until` on are replaced by the run's, so a provisional drive grows in place, and a
-re-detection never leaves a stale record behind.
+buffer; the cores say which items the data up to the watermark makes final (a drive followed by
+"park", a charge followed by 10 min of data or by motion, anything ending `SETTLE_MS` before).
+The derived store's records from `done_until` on are replaced by the run's, so a provisional
+drive grows in place, and a re-detection never leaves a stale record behind.
+
+A car that goes to sleep right after a drive or charge sends nothing that would close it: the
+*sweep* (`sweep(now_ms)`, every `SWEEP_EVERY_MS` on the worker, `now_ms` from the platform's
+clock) takes all data of a vehicle silent for `SILENT_MS` (its newest sample that old, nothing
+of it queued) as complete and closes what is open; so does `stop()`.
 
 The queue between the bus handler and the analysis worker is bounded (`max_backlog` events):
 when it is full the handler waits, so a burst pushes back on whoever publishes (the gateway's
@@ -29,6 +35,7 @@ from numpy.typing import NDArray
 from volta.bus import Bus, Message, StoredGroup, Subscription
 from volta.bus.events import STORED_ALL
 from volta.charging.core import Charge
+from volta.clock import Clock, wall_ms
 from volta.derived.columns import Series
 from volta.derived.store import DerivedStore
 from volta.drives.core import SETTLE_MS, Drive
@@ -47,6 +54,11 @@ RUN_EVERY_MS = 60_000  # of new data, per vehicle
 # Events waiting for the worker: ~1 s of a 10,000-car fleet at one batch per 10 s; one event
 # is a few kB, so the queue stays within a few MB however long a burst lasts.
 MAX_BACKLOG = 1024
+# Nothing measured by a car for this long (by the platform's clock): it sleeps, and what it sent
+# is all there is. Longer than a connectivity outage lasts (the simulator's: at most 30 min),
+# so that a car sending its buffered batches late is not closed before they come.
+SILENT_MS = 60 * 60_000
+SWEEP_EVERY_MS = 60_000
 _NEVER = -(2**62)
 _FOREVER = 2**62
 
@@ -59,6 +71,7 @@ class _Vehicle:
     watermark: int = _NEVER
     newest: int = _NEVER
     last_run: int = _NEVER
+    open: bool = False  # the last run left a provisional item
     # raw (signal id, ts, value) chunks as they came: appending costs a few array ops, the
     # split per signal happens once per run
     chunks: list[tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]] = field(
@@ -102,6 +115,7 @@ class DriverServices:
         durable: str = "driver-services",
         tagger: Callable[[], Tagger] | None = None,
         max_backlog: int = MAX_BACKLOG,
+        clock: Clock = wall_ms,
     ) -> None:
         self.bus = bus
         self.store = store
@@ -113,6 +127,13 @@ class DriverServices:
         self._sub: Subscription | None = None
         self.tagger = tagger
         self.max_backlog = max_backlog
+        self.clock = clock
+        self._last_sweep = _NEVER
+        self.closed_silent = 0  # vehicles whose open items a sweep closed
+        # how many of each vehicle's batches came off the bus and were analysed: a car whose
+        # batches wait in the queue is not silent (one writer each: the handler, the worker)
+        self._received: dict[str, int] = {}
+        self._analysed: dict[str, int] = {}
         self._queue: queue.Queue[AcceptedBatch | None] = queue.Queue(maxsize=max_backlog)
         self._worker: threading.Thread | None = None
         self.runs = 0
@@ -132,7 +153,8 @@ class DriverServices:
             self._sub = self.bus.subscribe(STORED_ALL, self._on_message, durable=self.durable)
 
     def stop(self) -> None:
-        """Unsubscribe, finish what is queued, stop the worker."""
+        """Unsubscribe, finish what is queued, close what silent cars left open, stop the
+        worker."""
         if self._sub is not None:
             self._sub.close()
             self._sub = None
@@ -140,6 +162,7 @@ class DriverServices:
             if self._worker is not None:
                 self._worker.join()
                 self._worker = None
+            self.sweep(self.clock())
 
     @property
     def backlog(self) -> int:
@@ -148,6 +171,7 @@ class DriverServices:
 
     def _on_message(self, message: Message) -> None:
         for ev in message.decode(StoredGroup).batches:
+            self._received[ev.vin] = self._received.get(ev.vin, 0) + 1
             try:
                 self._queue.put_nowait(ev)
             except queue.Full:
@@ -157,16 +181,51 @@ class DriverServices:
 
     def _work(self) -> None:
         while True:
-            ev = self._queue.get()
+            try:
+                ev = self._queue.get(timeout=SWEEP_EVERY_MS / 1000)
+            except queue.Empty:
+                self._sweep_due()
+                continue
             try:
                 if ev is None:
                     return
                 self.feed(ev)
+                self._analysed[ev.vin] = self._analysed.get(ev.vin, 0) + 1
+                self._sweep_due()
             except Exception:  # one bad batch must not stop the service for every car
                 self.errors += 1
                 log.exception("driver services failed on a batch of %s", ev.vin if ev else "?")
             finally:
                 self._queue.task_done()
+
+    def _sweep_due(self) -> None:
+        now = self.clock()
+        if now - self._last_sweep >= SWEEP_EVERY_MS:
+            self._last_sweep = now
+            try:
+                self.sweep(now)
+            except Exception:
+                self.errors += 1
+                log.exception("driver services: the sweep failed")
+
+    def sweep(self, now_ms: int) -> int:
+        """Close the open drives and charges of every vehicle silent for `SILENT_MS` at
+        `now_ms` (the platform's clock): what it sent is taken as complete. Returns how many
+        vehicles it closed."""
+        closed = 0
+        with self._lock:
+            for vin, veh in self._vehicles.items():
+                if veh.open and self._silent(vin, veh, now_ms):
+                    self._run(vin, veh, _FOREVER)
+                    closed += 1
+        self.closed_silent += closed
+        return closed
+
+    def _silent(self, vin: str, veh: _Vehicle, now_ms: int) -> bool:
+        """Nothing measured by the car for `SILENT_MS` before `now_ms`, nothing of it queued.
+        Its samples' times, not when they came: a replay of old data is just as silent."""
+        waiting = self._received.get(vin, 0) > self._analysed.get(vin, 0)
+        return not waiting and now_ms - veh.newest >= SILENT_MS
 
     def feed(self, ev: AcceptedBatch) -> None:
         """Take one stored batch; analyse the vehicle if enough new data came in."""
@@ -256,13 +315,20 @@ class DriverServices:
             now = self.tagger()
             if now.version != tagger.version:  # places changed while this run was going on
                 retag(self.store, now, [vin])
+        items: list[Drive | Charge] = [*res.drives, *res.charges]
+        veh.open = any(not r.final for r in items)
         veh.done_until = max(veh.done_until, _boundary(res, complete_to))
 
 
 def _boundary(res: Results, complete_to: int) -> int:
     """The earliest time a later run could still change: the start of the first provisional
-    item, or `SETTLE_MS` before the data is complete. No item straddles it."""
+    item, or `SETTLE_MS` before the data is complete, moved past a final item it would cut.
+    No item straddles it."""
     items: list[Drive | Charge] = [*res.drives, *res.charges]
     if complete_to >= _FOREVER:
         return max((r.end_ms for r in items), default=_NEVER)
-    return min([*(r.start_ms for r in items if not r.final), complete_to - SETTLE_MS])
+    settled = complete_to - SETTLE_MS
+    for r in items:  # a drive closed by "park" may end after `settled`
+        if r.final and r.start_ms < settled < r.end_ms:
+            settled = r.end_ms
+    return min([*(r.start_ms for r in items if not r.final), settled])

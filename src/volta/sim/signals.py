@@ -2,7 +2,9 @@
 
 `Telemetry.batches(frame)` turns one fleet window into batches, one per vehicle per
 `batch_s` seconds in which the vehicle is online. Every signal has a rate while driving and
-one while parked (awake or charging); slow signals are also sent when a car wakes up. Values
+one while parked (awake or charging); slow signals are also sent when a car wakes up, and the
+charging signals at the second charging starts or stops (a car reports that change as it
+happens, as it would notify its driver, not at the next 30 s sample). Values
 carry sensor noise and the quantisation of a real bus, and have exactly the VSS datatype
 (floats, unsigned integers, booleans, string arrays). Now and then a vehicle loses its
 connection: its batches are buffered and sent late, with their original timestamps and their
@@ -234,6 +236,9 @@ ADAS_SIGNALS: tuple[SignalSpec, ...] = tuple(
     SignalSpec(f"Vehicle.ADAS.{name}.IsEngaged", "boolean", None, 1, 0, 0.0, 0, _adas(bit))
     for name, bit in (("ABS", 1), ("ESC", 2), ("TCS", 4))
 )
+_ON_CHARGE_CHANGE = frozenset(
+    _TB + p for p in ("Charging.IsCharging", "CurrentPower", "StateOfCharge.CurrentEnergy")
+)
 DTC_COUNT = "Vehicle.Diagnostics.DTCCount"  # uint8
 DTC_LIST = "Vehicle.Diagnostics.DTCList"  # string[]
 _DTC_PERIOD_S = 60
@@ -264,6 +269,7 @@ class Telemetry:
         self.outage_until_ms = [0] * n
         self.buffers: dict[int, list[Batch]] = {}
         self.was_online = np.zeros(n, dtype=bool)
+        self.was_charging = np.zeros(n, dtype=bool)  # at the last second of the last window
         self.soh_bias = self.rng.normal(0.0, 1.0, n)  # each BMS estimates SoH a bit off
         self.gap_p = gap_per_hour * batch_s / 3600.0
         self.gap_mean_s = gap_mean_s
@@ -307,6 +313,9 @@ class Telemetry:
                 gc.enable()
         self.was_online[:] = False
         self.was_online[fr.vid] = True
+        self.was_charging[:] = False
+        if W:
+            self.was_charging[fr.vid] = fr.charging[:, -1]
         for v in [v for v in self.buffers if self.outage_until_ms[v] <= fr.t0_ms + W * 1000]:
             out.extend(self.buffers.pop(v))
         return out
@@ -320,21 +329,24 @@ class Telemetry:
         sec = (fr.t0_ms // 1000 + np.arange(W)) % 86_400
         wake = np.zeros((n, W), dtype=bool)
         wake[:, 0] = ~self.was_online[fr.vid]  # a waking car reports everything once
-        masks: dict[tuple[int, int], NDArray[np.bool_]] = {}
+        before = np.concatenate([self.was_charging[fr.vid][:, None], fr.charging[:, :-1]], axis=1)
+        flips = fr.charging != before  # charging started or stopped at this second
+        masks: dict[tuple[int, int, bool], NDArray[np.bool_]] = {}
         keys_l: list[IntArray] = []
         offs_l: list[IntArray] = []
         paths: list[str] = []
         vals: list[Any] = []
         for s in self.specs:
-            mask = masks.get((s.drive_period_s, s.park_period_s))
+            key = (s.drive_period_s, s.park_period_s, s.path in _ON_CHARGE_CHANGE)
+            mask = masks.get(key)
             if mask is None:
-                m = wake.copy()
+                m = wake | flips if key[2] else wake.copy()
                 if s.drive_period_s:
                     m |= drive_batch & (sec % s.drive_period_s == 0)
                 if s.park_period_s:
                     m |= park_batch & (sec % s.park_period_s == 0)
                 mask = m & fr.online
-                masks[(s.drive_period_s, s.park_period_s)] = mask
+                masks[key] = mask
             r, c = np.nonzero(mask)
             if len(r) == 0:
                 continue
