@@ -3,6 +3,7 @@ bus → driver services) into a Platform on a temporary data dir."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,11 +64,20 @@ class Fed:
         return services
 
 
-def feed(day: Day, data_dir: Path, *, register: bool = True) -> Fed:
+def feed(
+    day: Day,
+    data_dir: Path,
+    *,
+    register: bool = True,
+    bus: str = "memory",
+    before_chunk: Callable[[Platform, float], None] | None = None,
+) -> Fed:
     """Register the day's vehicles (with their models) and places, and publish every batch
-    in the order the cars sent them, the platform's clock following the send times."""
+    in the order the cars sent them, the platform's clock following the send times, over
+    `bus`; `before_chunk(platform, fraction sent)` is called before each transaction."""
     now = [day.sent_ms[0] if day.sent_ms else 0]
-    platform = Platform(Settings(data_dir=data_dir, mqtt=None), clock=lambda: now[0])
+    settings = Settings(data_dir=data_dir, mqtt=None, bus=bus)
+    platform = Platform(settings, clock=lambda: now[0])
     platform.start()
     if register:
         for v in day.truth.vehicles:
@@ -75,6 +85,8 @@ def feed(day: Day, data_dir: Path, *, register: bool = True) -> Fed:
         add_places(platform, day)
     transport = InProcessTransport(platform.gateway)
     for i in range(0, len(day.batches), CHUNK):
+        if before_chunk is not None:
+            before_chunk(platform, i / len(day.batches))
         chunk = day.batches[i : i + CHUNK]
         now[0] = day.sent_ms[i + len(chunk) - 1]
         transport.publish_many([(b.vin, encode_batch(b, "msgpack")) for b in chunk])

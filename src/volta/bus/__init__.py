@@ -37,7 +37,8 @@ __all__ = [
 
 def open_bus(settings: Settings) -> Bus:
     """The bus `settings.bus` names: 'memory' (in-process, the default) or
-    nats://host:port[?prefix=volta] (JetStream; the prefix names the stream)."""
+    nats://host:port[?prefix=volta&max_pending=4000] (JetStream; the prefix names the stream,
+    `max_pending` bounds the events unacknowledged: past it, an outage drops events)."""
     if settings.bus == "memory":
         return MemoryBus()
     parts = urlsplit(settings.bus)
@@ -45,8 +46,13 @@ def open_bus(settings: Settings) -> Bus:
         # Imported here: the embedded default never loads nats-py.
         from volta.bus.nats_bus import NatsBus
 
-        prefix = parse_qs(parts.query).get("prefix", ["volta"])[0]
-        return NatsBus(parts._replace(query="").geturl(), prefix=prefix)
+        query = parse_qs(parts.query)
+        prefix = query.get("prefix", ["volta"])[0]
+        pending = query.get("max_pending", ["4000"])[0]
+        if not pending.isdigit() or int(pending) < 1:
+            raise ConfigError(f"max_pending in the bus URL must be a positive integer: {pending!r}")
+        url = parts._replace(query="").geturl()
+        return NatsBus(url, prefix=prefix, max_pending=int(pending))
     # Only the scheme is echoed: a bus URL may carry a password.
     raise ConfigError(
         f"unsupported bus engine {parts.scheme or settings.bus.split(':', 1)[0]!r}: supported "

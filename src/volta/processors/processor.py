@@ -10,6 +10,14 @@ buffer; the cores say which items the data up to the watermark makes final (a dr
 The derived store's records from `done_until` on are replaced by the run's, so a provisional
 drive grows in place, and a re-detection never leaves a stale record behind.
 
+The store, not the bus, is the system of record: an event the bus lost (NATS down while a
+gateway stored the batch: the gateway drops what it cannot publish and goes on) is read back
+from the store. A vehicle *catches up* when a hole in its sequence numbers has `HEAL_AFTER_MS`
+of newer data behind it, and once each time it falls quiet (`QUIET_MS` without new samples, at
+the sweep): if the store holds batches the bus did not bring, the buffer is re-read from the
+store and those batches count as seen, so the watermark moves on and nothing waits for a
+manual `volta recompute`.
+
 A car that goes to sleep right after a drive or charge sends nothing that would close it: the
 *sweep* (`sweep(now_ms)`, every `SWEEP_EVERY_MS` on the worker, `now_ms` from the platform's
 clock) takes all data of a vehicle silent for `SILENT_MS` (its newest sample that old, nothing
@@ -59,6 +67,11 @@ MAX_BACKLOG = 1024
 # so that a car sending its buffered batches late is not closed before they come.
 SILENT_MS = 60 * 60_000
 SWEEP_EVERY_MS = 60_000
+# A hole in a vehicle's sequence numbers this old (of newer data) is looked for in the store:
+# longer than batches of one car committed by two gateway workers arrive out of order.
+HEAL_AFTER_MS = 2 * 60_000
+QUIET_MS = 5 * 60_000  # no new samples for this long: the store is asked for what came since
+HEAL_SEQS = 2_000  # the highest seqs looked at in the store: ~5 h of 10 s batches
 _NEVER = -(2**62)
 _FOREVER = 2**62
 
@@ -72,6 +85,9 @@ class _Vehicle:
     newest: int = _NEVER
     last_run: int = _NEVER
     open: bool = False  # the last run left a provisional item
+    top_seq: int = 0  # the highest seq seen
+    healed_hole: int = 0  # the hole (its first seq) last looked for in the store
+    checked_quiet: bool = False  # the store was asked after the car fell quiet
     # raw (signal id, ts, value) chunks as they came: appending costs a few array ops, the
     # split per signal happens once per run
     chunks: list[tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]] = field(
@@ -130,6 +146,7 @@ class DriverServices:
         self.clock = clock
         self._last_sweep = _NEVER
         self.closed_silent = 0  # vehicles whose open items a sweep closed
+        self.healed = 0  # batches read back from the store that the bus had not brought
         # how many of each vehicle's batches came off the bus and were analysed: a car whose
         # batches wait in the queue is not silent (one writer each: the handler, the worker)
         self._received: dict[str, int] = {}
@@ -215,17 +232,48 @@ class DriverServices:
         closed = 0
         with self._lock:
             for vin, veh in self._vehicles.items():
-                if veh.open and self._silent(vin, veh, now_ms):
+                if self._waiting(vin) or now_ms - veh.newest < QUIET_MS:
+                    continue
+                silent = veh.open and now_ms - veh.newest >= SILENT_MS
+                if not veh.checked_quiet or silent:  # never close what the store could extend
+                    if self._catch_up(vin, veh):  # new data: asked again once quiet again
+                        self._run(vin, veh, veh.watermark)
+                        continue
+                    veh.checked_quiet = True
+                if silent:
                     self._run(vin, veh, _FOREVER)
                     closed += 1
         self.closed_silent += closed
         return closed
 
-    def _silent(self, vin: str, veh: _Vehicle, now_ms: int) -> bool:
-        """Nothing measured by the car for `SILENT_MS` before `now_ms`, nothing of it queued.
-        Its samples' times, not when they came: a replay of old data is just as silent."""
-        waiting = self._received.get(vin, 0) > self._analysed.get(vin, 0)
-        return not waiting and now_ms - veh.newest >= SILENT_MS
+    def _waiting(self, vin: str) -> bool:
+        """Batches of `vin` are queued: it is not quiet, whenever they were measured."""
+        return self._received.get(vin, 0) > self._analysed.get(vin, 0)
+
+    def _catch_up(self, vin: str, veh: _Vehicle) -> bool:
+        """Read back from the store the batches of `vin` the bus did not bring (stored, seq not
+        seen): the buffer is re-read from the store, those seqs count as seen. True if any."""
+        if self.telemetry is None:
+            return False
+        look = min(max(veh.top_seq - veh.next_seq, 0), HEAL_SEQS) + HEAL_SEQS
+        stored = self.telemetry.recent_seqs(vin, look)
+        missing = [q for q in stored if q >= veh.next_seq and q not in veh.pending]
+        if not missing:
+            return False
+        # from the buffer's start: for a vehicle this process has not analysed yet (its first
+        # batches were lost), its whole stored history, once, as `volta recompute` would
+        since = veh.done_until - CONTEXT_MS if veh.done_until > _NEVER else _NEVER
+        scanned = self.telemetry.scan(vin, sorted(self.names), since, _FOREVER)
+        newest = veh.newest
+        for sid, (ts, num) in scanned.items():
+            if len(ts):
+                veh.chunks.append((np.full(len(ts), sid, dtype=np.int64), ts, num))
+                newest = max(newest, int(ts[-1]))
+        for q in missing:  # everything stored is now in the buffer, up to `newest`
+            self._advance(veh, q, newest)
+        self.healed += len(missing)
+        log.info("driver services: %d batches of %s read back from the store", len(missing), vin)
+        return True
 
     def feed(self, ev: AcceptedBatch) -> None:
         """Take one stored batch; analyse the vehicle if enough new data came in."""
@@ -235,6 +283,12 @@ class DriverServices:
                 veh = self._vehicles[ev.vin] = self._resume(ev)
             newest = self._append(veh, ev)
             self._advance(veh, ev.seq, newest)
+            veh.checked_quiet = False
+            hole = veh.next_seq if veh.pending else 0
+            if hole and veh.newest - veh.watermark > HEAL_AFTER_MS and hole != veh.healed_hole:
+                veh.healed_hole = hole
+                self._catch_up(ev.vin, veh)
+            self._skip_stale_hole(veh)
             if veh.newest - veh.last_run >= RUN_EVERY_MS:
                 self._run(ev.vin, veh, veh.watermark)
 
@@ -287,18 +341,23 @@ class DriverServices:
 
     def _advance(self, veh: _Vehicle, seq: int, newest: int) -> None:
         veh.newest = max(veh.newest, newest)
+        veh.top_seq = max(veh.top_seq, seq)
         if seq < veh.next_seq:
             return  # a re-numbered or very late batch: data kept, watermark unchanged
         veh.pending[seq] = max(veh.pending.get(seq, _NEVER), newest)
+        self._close_up(veh)
+
+    def _close_up(self, veh: _Vehicle) -> None:
         while veh.next_seq in veh.pending:
             veh.watermark = max(veh.watermark, veh.pending.pop(veh.next_seq))
             veh.next_seq += 1
+
+    def _skip_stale_hole(self, veh: _Vehicle) -> None:
+        """Move past a hole with `STALE_HOLE_MS` of newer data behind it: the store did not
+        have it either (a batch rejected whole, a restart), and it is not going to fill."""
         if veh.pending and veh.newest - veh.watermark > STALE_HOLE_MS:
-            # the hole is not going to fill (a batch rejected whole, a restart): move past it
             veh.next_seq = min(veh.pending)
-            while veh.next_seq in veh.pending:
-                veh.watermark = max(veh.watermark, veh.pending.pop(veh.next_seq))
-                veh.next_seq += 1
+            self._close_up(veh)
 
     def _run(self, vin: str, veh: _Vehicle, complete_to: int) -> None:
         veh.last_run = veh.newest
