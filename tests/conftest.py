@@ -13,6 +13,7 @@ if TYPE_CHECKING:  # imported by the fixtures: a run that needs no fleet-day doe
     from fastapi.testclient import TestClient
 
     from tests.servicekit.pipeline import Fed
+    from volta.devservices import PrivateNats
 
 
 @pytest.fixture(scope="session")
@@ -34,3 +35,18 @@ def fed_client(fed: Fed) -> Iterator[TestClient]:
     from volta.api import create_app
 
     yield TestClient(create_app(fed.platform))
+
+
+@pytest.fixture
+def private_nats() -> Iterator[PrivateNats]:
+    """A NATS server of the test's own (started on a free port, removed after), for tests
+    that stop and restart it; skipped only where nats-server is not installed."""
+    from volta.devservices import PrivateNats
+    from volta.errors import Unavailable
+
+    try:
+        nats = PrivateNats()
+    except Unavailable as e:
+        pytest.skip(str(e))
+    with nats:
+        yield nats

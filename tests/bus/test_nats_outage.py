@@ -4,14 +4,12 @@ never stalls the caller, the client reconnects by itself, a tap follows again.""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from volta.bus import Message
 from volta.bus.nats_bus import NatsBus
 from volta.devservices import PrivateNats
-from volta.errors import Unavailable
 from volta.store.base import AcceptedBatch
 
 from .test_contract import VIN, _event, eventually
@@ -19,18 +17,8 @@ from .test_contract import VIN, _event, eventually
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
 
-@pytest.fixture
-def server() -> Iterator[PrivateNats]:
-    try:
-        nats = PrivateNats()
-    except Unavailable as e:
-        pytest.skip(str(e))
-    with nats:
-        yield nats
-
-
-def test_a_tap_gets_every_event_live_in_order(server: PrivateNats) -> None:
-    bus = NatsBus(server.url, prefix="tap")
+def test_a_tap_gets_every_event_live_in_order(private_nats: PrivateNats) -> None:
+    bus = NatsBus(private_nats.url, prefix="tap")
     got: list[int] = []
     try:
         bus.tap("telemetry.*", lambda m: got.append(m.decode(AcceptedBatch).seq))
@@ -43,13 +31,13 @@ def test_a_tap_gets_every_event_live_in_order(server: PrivateNats) -> None:
 
 
 def test_publishing_during_an_outage_drops_fast_and_resumes_after_reconnect(
-    server: PrivateNats,
+    private_nats: PrivateNats,
 ) -> None:
-    bus = NatsBus(server.url, prefix="outage", max_pending=100, timeout=2.0)
+    bus = NatsBus(private_nats.url, prefix="outage", max_pending=100, timeout=2.0)
     got: list[Message] = []
     try:
         bus.tap("telemetry.*", got.append)
-        server.stop()
+        private_nats.stop()
         eventually(lambda: not bus._nc.is_connected)
         started = time.monotonic()
         for seq in range(1, 1001):
@@ -57,7 +45,7 @@ def test_publishing_during_an_outage_drops_fast_and_resumes_after_reconnect(
         # Past the pending window, events are dropped at once: no 2 s wait per event.
         assert time.monotonic() - started < 2.0
         assert bus.dropped >= 800
-        server.start()
+        private_nats.start()
         eventually(lambda: bus._nc.is_connected, timeout_s=15)
         got.clear()
         bus.publish(f"telemetry.{VIN}", _event(5000))

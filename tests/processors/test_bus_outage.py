@@ -5,7 +5,6 @@ cannot publish, and the processors read back from the store what the bus did not
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,22 +16,11 @@ from volta.charging.core import Charge
 from volta.derived.store import SQLiteDerivedStore
 from volta.devservices import PrivateNats
 from volta.drives.core import Drive
-from volta.errors import Unavailable
 from volta.platform import Platform
 from volta.processors.processor import QUIET_MS, DriverServices
 from volta.processors.recompute import recompute
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
-
-
-@pytest.fixture
-def server() -> Iterator[PrivateNats]:
-    try:
-        nats = PrivateNats()
-    except Unavailable as e:
-        pytest.skip(str(e))
-    with nats:
-        yield nats
 
 
 def _until(check: object, timeout_s: float) -> None:
@@ -52,7 +40,7 @@ def _settled(services: DriverServices) -> bool:
 
 
 def test_drives_and_charges_lost_on_the_bus_are_rebuilt_from_the_store(
-    server: PrivateNats, tmp_path: Path
+    private_nats: PrivateNats, tmp_path: Path
 ) -> None:
     day = simulate(6, 86_400, seed=11)
     down = [False]
@@ -60,10 +48,10 @@ def test_drives_and_charges_lost_on_the_bus_are_rebuilt_from_the_store(
     def outage(platform: Platform, sent: float) -> None:
         """NATS is down while the second quarter of the day's batches is stored."""
         if 0.25 <= sent < 0.5 and not down[0]:
-            server.stop()
+            private_nats.stop()
             down[0] = True
         elif sent >= 0.5 and down[0]:
-            server.start()
+            private_nats.start()
             down[0] = False
             bus = platform.bus
             assert isinstance(bus, NatsBus)
@@ -74,7 +62,7 @@ def test_drives_and_charges_lost_on_the_bus_are_rebuilt_from_the_store(
         fed = feed(
             day,
             tmp_path / "data",
-            bus=f"{server.url}?prefix=outage&max_pending=1",
+            bus=f"{private_nats.url}?prefix=outage&max_pending=1",
             before_chunk=outage,
         )
         p = fed.platform
