@@ -83,17 +83,12 @@ def gateway(
     No API, no processors; run several (or `volta serve --workers N`)."""
     from volta import logs
     from volta.config import Settings
-    from volta.errors import VoltaError
     from volta.workers import run_worker
 
     logs.configure(log_level)
     given: dict[str, Any] = {"mqtt": mqtt, "store": store, "bus": bus}
     settings = Settings(**{k: v for k, v in given.items() if v is not None})
-    try:
-        run_worker(settings, index, require_registered=not accept_unregistered)
-    except VoltaError as e:
-        typer.echo(f"volta gateway: {e}", err=True)
-        raise typer.Exit(2) from None
+    run_worker(settings, index, require_registered=not accept_unregistered)  # errors: one line
 
 
 def register(app: typer.Typer) -> None:
