@@ -54,6 +54,11 @@ class Settings(BaseSettings):
         None,
         description="OSM extract (.osm.pbf) whose roads road sensing matches cars to; None = off",
     )
+    chargers: Path | None = Field(
+        None,
+        description="charger file (NREL AFDC CSV, OSM GeoJSON, OCPI or OpenChargeMap JSON) the "
+        "trip planner adds to the charging stations of the `roads` extract",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     max_batch_bytes: int = Field(256 * 1024, description="larger batches are refused (HTTP 413)")

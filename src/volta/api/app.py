@@ -33,6 +33,7 @@ from volta.commands import api as commands_routes
 from volta.drives import api as drives_routes
 from volta.hazards import api as hazard_routes
 from volta.places import api as places_routes
+from volta.planner import api as trip_routes
 from volta.platform import Platform
 from volta.stats import api as stats_routes
 from volta.timeline import api as timeline_routes
@@ -78,6 +79,7 @@ def create_app(platform: Platform, *, run_platform: bool = False) -> FastAPI:
     app.include_router(map_routes.router)
     app.include_router(commands_routes.router)
     app.include_router(hazard_routes.router)
+    app.include_router(trip_routes.router)
     for module in (users, tokens, audit):
         app.include_router(module.router)
     web.install(app)

@@ -26,6 +26,8 @@ from volta.errors import (
     ValidationError,
     VoltaError,
 )
+from volta.planner.network import OffGraph
+from volta.planner.plan import PlanError
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,8 @@ ERROR_TABLE: dict[type[VoltaError], tuple[int, str]] = {
     DecodeError: (400, "undecodable"),
     UnknownSignal: (400, "unknown_signal"),
     ValidationError: (422, "invalid_value"),
+    PlanError: (422, "no_plan"),
+    OffGraph: (422, "off_road"),
     BadRequest: (400, "bad_request"),
     Unavailable: (503, "unavailable"),
     # The server's own settings are wrong (a session lifetime, a map file): not the caller's

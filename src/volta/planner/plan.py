@@ -59,6 +59,9 @@ class Leg:
     energy_wh: float
     departure_soc: float
     arrival_soc: float
+    # The stop-to-stop drives it is made of (from node, to node, route: the index into the
+    # charger graph's candidate paths), passing chargers it does not stop at: its geometry.
+    via: tuple[tuple[int, int, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

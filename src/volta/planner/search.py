@@ -269,10 +269,11 @@ def _reconstruct(
     legs: list[Leg] = []
     stops: list[Stop] = []
     leg: list[float] | None = None  # the leg being driven: passing a charger extends it
+    via: list[tuple[int, int, int]] = []
     for prev, lab in pairwise(chain):
         if lab[5]:  # a charge step at the current stop
             if leg is not None:
-                legs.append(_leg(leg))
+                legs.append(_leg(leg, via))
                 leg = None
                 stops.append(Stop(index.sites[lab[0] - 1], lab[3], prev[1], 0.0, prev[1]))
             last = stops[-1]
@@ -283,17 +284,20 @@ def _reconstruct(
         a, b, r = prev[0], lab[0], lab[6]
         if leg is None:
             leg = [nodes[a], nodes[b], 0.0, 0.0, 0.0, prev[1], lab[1]]
+            via = []
         leg[1] = nodes[b]
         leg[2] += st.dist_m[r, a, b]
         leg[3] += st.time_s[r, a, b]
         leg[4] += st.e_wh[r, a, b]
         leg[6] = lab[1]
+        via.append((int(nodes[a]), int(nodes[b]), int(r)))
     if leg is not None:
-        legs.append(_leg(leg))
+        legs.append(_leg(leg, via))
     return Plan(tuple(legs), tuple(stops), profile_of(legs, stops))
 
 
-def _leg(v: list[float]) -> Leg:
+def _leg(v: list[float], via: list[tuple[int, int, int]]) -> Leg:
     return Leg(
-        int(v[0]), int(v[1]), float(v[2]), float(v[3]), float(v[4]), float(v[5]), float(v[6])
-    )
+        int(v[0]), int(v[1]), float(v[2]), float(v[3]), float(v[4]), float(v[5]), float(v[6]),
+        tuple(via),
+    )  # fmt: skip

@@ -1,0 +1,193 @@
+"""`POST /v1/vehicles/{vin}/trips`: the fastest trip for a vehicle, with its charging stops.
+
+The car's registered model gives the energy and the charging curve; where the trip starts and
+with how much charge default to the car's last reported position and state of charge. The
+road network is the server's OSM extract (`VOLTA_ROADS`) with its charging stations and those
+of `VOLTA_CHARGERS`; a server without one answers 503. Every signed-in role that may see the
+vehicle may plan for it, the vehicle itself included (its own navigation); planning changes
+nothing, so it is not audited.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from volta.api.auth import ALL_ROLES, PlatformDep, Policy, allow
+from volta.errors import BadRequest, Unavailable
+from volta.planner.service import PlannedTrip, planner_for
+from volta.platform import Platform
+from volta.registry import Principal
+from volta.vehicles.model import VehicleModel, load_model
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/vehicles", tags=["trips"])
+
+PLAN_FOR_VEHICLE = Policy(ALL_ROLES, vin=True, audit=False)
+
+LAT = "Vehicle.CurrentLocation.Latitude"
+LON = "Vehicle.CurrentLocation.Longitude"
+SOC = "Vehicle.Powertrain.TractionBattery.StateOfCharge.Current"
+
+
+class Point(BaseModel):
+    lat: float = Field(ge=-90, le=90, description="degrees (WGS84)")
+    lon: float = Field(ge=-180, le=180, description="degrees (WGS84)")
+
+
+class TripIn(BaseModel):
+    destination: Point
+    origin: Point | None = Field(None, description="default: the vehicle's last position")
+    start_soc: float | None = Field(
+        None, ge=0, le=100, description="% at departure; default: the vehicle's SoC now"
+    )
+    min_arrival_soc: float = Field(10.0, ge=0, le=100, description="% left at the destination")
+    min_charger_soc: float = Field(10.0, ge=0, le=100, description="% left at each charger")
+    max_charge_soc: float = Field(
+        100.0, gt=0, le=100, description="% a stop charges to at most (e.g. 80 to save time)"
+    )
+
+
+class StopOut(BaseModel):
+    name: str
+    lat: float
+    lon: float
+    power_kw: float
+    km: float = Field(description="from the origin")
+    arrival_soc: float
+    charge_min: float
+    departure_soc: float
+
+
+class LegOut(BaseModel):
+    distance_km: float
+    drive_min: float
+    energy_kwh: float
+    departure_soc: float
+    arrival_soc: float
+    geometry: list[tuple[float, float]] = Field(
+        description="the road followed, [lon, lat] points (GeoJSON LineString coordinates)"
+    )
+
+
+class TripOut(BaseModel):
+    vin: str
+    model: str
+    origin: Point
+    destination: Point
+    start_soc: float
+    distance_km: float
+    drive_min: float
+    charge_min: float
+    total_min: float
+    energy_kwh: float
+    arrival_soc: float
+    stops: list[StopOut]
+    legs: list[LegOut] = Field(description="legs alternate with stops: len(stops) + 1")
+    profile: list[tuple[float, float]] = Field(description="(km from the origin, SoC %)")
+
+
+def _model_of(platform: Platform, vin: str) -> VehicleModel:
+    name = platform.registry.get_vehicle(vin).model
+    if name is None:
+        raise BadRequest(
+            f"vehicle {vin} has no model registered, so its energy use is unknown: register it "
+            "with one (volta vehicles add VIN --model NAME)"
+        )
+    return load_model(name)
+
+
+def _now(platform: Platform, vin: str, body: TripIn) -> tuple[Point, float]:
+    """Where the trip starts and with how much charge: the body's, else the car's latest."""
+    values = platform.twin.get(vin)
+
+    def latest(path: str) -> float | None:
+        v = values.get(platform.catalog.get(path).id)
+        return None if v is None else v.num
+
+    origin = body.origin
+    if origin is None:
+        lat, lon = latest(LAT), latest(LON)
+        if lat is None or lon is None:
+            raise BadRequest(f"vehicle {vin} has not reported a position yet: give an origin")
+        origin = Point(lat=lat, lon=lon)
+    soc = body.start_soc if body.start_soc is not None else latest(SOC)
+    if soc is None:
+        raise BadRequest(f"vehicle {vin} has not reported its state of charge: give start_soc")
+    return origin, soc
+
+
+@router.post("/{vin}/trips", response_model=TripOut)
+def plan_trip(
+    vin: str,
+    body: TripIn,
+    principal: Annotated[Principal, allow(PLAN_FOR_VEHICLE)],
+    platform: PlatformDep,
+) -> TripOut:
+    """The fastest trip (driving + charging) to the destination. 422 when a point is more
+    than 500 m from the map's roads or when no plan exists (the message says why: e.g. no
+    charger reachable with the charge left); 503 when the server has no road network."""
+    roads = platform.settings.roads
+    if roads is None:
+        raise Unavailable("trip planning needs a road network: start the server with VOLTA_ROADS")
+    model = _model_of(platform, vin)
+    origin, soc = _now(platform, vin, body)
+    trip = planner_for(roads, platform.settings.chargers).plan(
+        model,
+        (origin.lat, origin.lon),
+        (body.destination.lat, body.destination.lon),
+        start_soc=soc,
+        min_arrival_soc=body.min_arrival_soc,
+        min_charger_soc=body.min_charger_soc,
+        max_charge_soc=body.max_charge_soc,
+    )
+    return _out(vin, model, origin, body.destination, soc, trip)
+
+
+def _out(
+    vin: str, model: VehicleModel, origin: Point, dest: Point, soc: float, trip: PlannedTrip
+) -> TripOut:
+    plan = trip.plan
+    stops = [
+        StopOut(
+            name=s.site.name,
+            lat=lat,
+            lon=lon,
+            power_kw=s.site.power_kw,
+            km=round(s.km, 3),
+            arrival_soc=round(s.arrival_soc, 2),
+            charge_min=round(s.charge_s / 60.0, 2),
+            departure_soc=round(s.departure_soc, 2),
+        )
+        for s, (lat, lon) in zip(plan.stops, trip.stop_positions, strict=True)
+    ]
+    legs = [
+        LegOut(
+            distance_km=round(leg.distance_m / 1000.0, 3),
+            drive_min=round(leg.drive_s / 60.0, 2),
+            energy_kwh=round(leg.energy_wh / 1000.0, 3),
+            departure_soc=round(leg.departure_soc, 2),
+            arrival_soc=round(leg.arrival_soc, 2),
+            geometry=[(lon, lat) for lat, lon in line],
+        )
+        for leg, line in zip(plan.legs, trip.geometry, strict=True)
+    ]
+    return TripOut(
+        vin=vin,
+        model=model.name,
+        origin=origin,
+        destination=dest,
+        start_soc=soc,
+        distance_km=round(plan.distance_m / 1000.0, 3),
+        drive_min=round(plan.drive_s / 60.0, 2),
+        charge_min=round(plan.charge_s / 60.0, 2),
+        total_min=round(plan.total_s / 60.0, 2),
+        energy_kwh=round(plan.energy_wh / 1000.0, 3),
+        arrival_soc=round(plan.arrival_soc, 2),
+        stops=stops,
+        legs=legs,
+        profile=[(round(km, 3), round(s, 2)) for km, s in plan.profile],
+    )

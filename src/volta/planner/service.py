@@ -1,0 +1,124 @@
+"""Trip planning on a server's road network: the OSM extract the platform runs on
+(`VOLTA_ROADS`), its charging stations plus an optional charger file (`VOLTA_CHARGERS`), one
+charger graph per vehicle model built on first use; points given as latitude/longitude.
+
+The pure search is `planner.search`; this module turns places into road nodes and the plan's
+legs back into lines on the map.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from volta.geo.graph import RoadGraph
+from volta.geo.osm import load_roads
+from volta.planner.chargers import Station
+from volta.planner.energy import edge_energy_wh
+from volta.planner.network import OffGraph, RoadNetwork
+from volta.planner.plan import Leg, Plan, Site, TripRequest
+from volta.planner.search import SiteIndex, plan_trip
+from volta.vehicles.model import VehicleModel
+
+__all__ = ["SNAP_M", "PlannedTrip", "TripPlanner", "planner_for"]
+
+SNAP_M = 500.0  # a point farther than this from every road node is refused (OffGraph)
+
+LatLon = tuple[float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedTrip:
+    """A plan with where its stops are and the road each leg follows ((lat, lon) points)."""
+
+    plan: Plan
+    stop_positions: tuple[LatLon, ...]
+    geometry: tuple[tuple[LatLon, ...], ...]  # one line per leg
+
+
+class TripPlanner:
+    """Plans trips on one road network for any vehicle model; thread-safe."""
+
+    def __init__(self, graph: RoadGraph, stations: Iterable[Station] = ()) -> None:
+        self.graph = graph
+        self.net = RoadNetwork.from_road_graph(graph)
+        best: dict[int, Site] = {}
+        for c in graph.chargers:
+            self._keep(best, Site(c.node, c.power_kw, f"OSM charging station {c.osm_id}"))
+        self.unsnapped: list[str] = []  # stations of the file too far from every road
+        for s in stations:
+            try:
+                node = self.net.snap_latlon(s.lat, s.lon, SNAP_M)
+            except OffGraph:
+                self.unsnapped.append(s.station_id)
+                continue
+            self._keep(best, Site(node, s.power_kw, s.name or s.station_id))
+        self.sites = sorted(best.values(), key=lambda site: site.node)
+        self._indexes: dict[VehicleModel, SiteIndex] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _keep(best: dict[int, Site], site: Site) -> None:
+        # two stations on one node: the faster one is the stop a driver would pick
+        if site.node not in best or best[site.node].power_kw < site.power_kw:
+            best[site.node] = site
+
+    def index(self, model: VehicleModel) -> SiteIndex:
+        """The charger graph for a model (built once: the costs of every charger pair)."""
+        with self._lock:
+            index = self._indexes.get(model)
+            if index is None:
+                net = self.net
+                energy = edge_energy_wh(model, net.speed_mps, net.grade, net.length_m)
+                index = SiteIndex(net, model, self.sites, energy)
+                self._indexes[model] = index
+            return index
+
+    def plan(
+        self,
+        model: VehicleModel,
+        origin: LatLon,
+        destination: LatLon,
+        start_soc: float,
+        min_arrival_soc: float = 10.0,
+        min_charger_soc: float = 10.0,
+        max_charge_soc: float = 100.0,
+    ) -> PlannedTrip:
+        """The fastest trip; `OffGraph` when a point is off the map, `PlanError` when none."""
+        net = self.net
+        req = TripRequest(
+            origin=net.snap_latlon(*origin, max_m=SNAP_M),
+            destination=net.snap_latlon(*destination, max_m=SNAP_M),
+            start_soc=start_soc,
+            min_arrival_soc=min_arrival_soc,
+            min_charger_soc=min_charger_soc,
+            max_charge_soc=max_charge_soc,
+        )
+        index = self.index(model)
+        plan = plan_trip(index, req)
+        g = self.graph
+        stops = tuple((float(g.lat[s.site.node]), float(g.lon[s.site.node])) for s in plan.stops)
+        lines = tuple(self._line(index, leg) for leg in plan.legs)
+        return PlannedTrip(plan, stops, lines)
+
+    def _line(self, index: SiteIndex, leg: Leg) -> tuple[LatLon, ...]:
+        nodes: list[int] = [leg.from_node]
+        for a, b, route in leg.via:
+            _, pred = self.net.tree(a, False, math.inf, index.routes[route])
+            nodes.extend(int(n) for n in self.net.path(pred, b)[1:])
+        g = self.graph
+        return tuple((float(g.lat[n]), float(g.lon[n])) for n in nodes)
+
+
+@lru_cache(maxsize=4)
+def planner_for(roads: Path, chargers: Path | None) -> TripPlanner:
+    """The planner of a server's settings, loaded on first use and kept (the map and the
+    charger file do not change while it runs)."""
+    from volta.planner.charger_files import load_chargers
+
+    stations = load_chargers(chargers).stations if chargers is not None else ()
+    return TripPlanner(load_roads(roads), stations)

@@ -1,0 +1,211 @@
+"""`POST /v1/vehicles/{vin}/trips` on the shipped Helsinki extract: trips from the car's own
+position and charge, charging stops from a charger file, the road each leg follows, and the
+answers when no trip can be planned.
+
+Helsinki's extract is 1.5 km across, so the car that must stop is a Kona with battery and
+charging power scaled down together (256 Wh, same C-rate), registered with its model file.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import SOC, batch, bearer
+from volta.api import create_app
+from volta.config import Settings
+from volta.geo.distance import haversine_m
+from volta.geo.graph import RoadGraph
+from volta.geo.osm import default_osm_path, load_roads
+from volta.planner.scenarios import scaled
+from volta.planner.service import TripPlanner, planner_for
+from volta.platform import Platform
+from volta.registry import Role
+from volta.vehicles.model import load_model
+from volta.vehicles.model_file import model_toml
+
+KONA = "hyundai_kona_electric_2021"
+CAR = "JHMZZ1A1XRV000001"  # a real Kona that has reported where it is
+SMALL = "JHMZZ1A1XRV000002"  # the scaled-down Kona
+NO_MODEL = "JHMZZ1A1XRV000003"
+SILENT = "JHMZZ1A1XRV000004"  # a Kona that never reported
+LAT = "Vehicle.CurrentLocation.Latitude"
+LON = "Vehicle.CurrentLocation.Longitude"
+BERLIN = {"lat": 52.52, "lon": 13.405}
+
+
+@dataclass
+class Trips:
+    client: TestClient
+    graph: RoadGraph
+    operator: str
+    driver_of_small: str
+    west: dict[str, float]  # the map's westernmost and easternmost road nodes
+    east: dict[str, float]
+    stations: dict[str, tuple[float, float]]  # name -> (lat, lon) of the DC stations in the file
+
+
+def _point(g: RoadGraph, node: int) -> dict[str, float]:
+    return {"lat": float(g.lat[node]), "lon": float(g.lon[node])}
+
+
+@pytest.fixture(scope="module")
+def trips(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trips]:
+    tmp = tmp_path_factory.mktemp("trips")
+    g = load_roads(default_osm_path())
+    rng = np.random.default_rng(7)
+    stations = {f"DC {i}": (float(g.lat[n]), float(g.lon[n])) for i, n in
+                enumerate(rng.choice(len(g.lat), 8, replace=False))}  # fmt: skip
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [lon, lat]},
+            "properties": {"amenity": "charging_station", "name": name, "socket:ccs:output": "1"},
+        }
+        for name, (lat, lon) in [*stations.items(), ("Berlin", (52.52, 13.405))]
+    ]
+    chargers = tmp / "chargers.geojson"
+    chargers.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    small = tmp / "small-kona.toml"
+    small.write_text(model_toml(scaled(load_model(KONA), 0.004)))
+    settings = Settings(
+        data_dir=tmp / "data", mqtt=None, roads=default_osm_path(), chargers=chargers
+    )
+    platform = Platform(settings)
+    platform.start()
+    reg = platform.registry
+    car = reg.add_vehicle(CAR, KONA).token.token
+    reg.add_vehicle(SMALL, str(small))
+    reg.add_vehicle(NO_MODEL, None)
+    reg.add_vehicle(SILENT, KONA)
+    operator = reg.issue_token(Role.OPERATOR).token
+    reg.add_user("sam", Role.DRIVER, "a long enough password")
+    reg.assign("sam", SMALL)
+    west, east = int(np.argmin(g.lon)), int(np.argmax(g.lon))
+    with TestClient(create_app(platform)) as client:
+        samples = [[0, LAT, float(g.lat[west])], [0, LON, float(g.lon[west])], [0, SOC, 64.5]]
+        r = client.post(
+            f"/v1/vehicles/{CAR}/telemetry",
+            content=batch(samples, vin=CAR),
+            headers={**bearer(car), "Content-Type": "application/json"},
+        )
+        assert r.status_code == 200 and '"rejected":[]' in r.text.replace(" ", ""), r.text
+        r = client.post(
+            "/v1/auth/token", json={"username": "sam", "password": "a long enough password"}
+        )
+        assert r.status_code == 200, r.text
+        driver = r.json()["access_token"]
+        yield Trips(client, g, operator, driver, _point(g, west), _point(g, east), stations)
+    platform.stop()
+
+
+def _plan(t: Trips, vin: str, token: str | None = None, **body: object) -> tuple[int, dict]:  # type: ignore[type-arg]
+    r = t.client.post(f"/v1/vehicles/{vin}/trips", json=body, headers=bearer(token or t.operator))
+    return r.status_code, r.json()
+
+
+def test_a_trip_starts_where_the_car_is_with_the_charge_it_has(trips: Trips) -> None:
+    status, body = _plan(trips, CAR, destination=trips.east)
+    assert status == 200, body
+    assert body["origin"] == trips.west and body["start_soc"] == 64.5
+    assert body["model"] == KONA and body["stops"] == []  # 1.5 km in a 64 kWh car
+    [leg] = body["legs"]
+    line = leg["geometry"]
+    assert line[0] == [trips.west["lon"], trips.west["lat"]]
+    assert line[-1] == [trips.east["lon"], trips.east["lat"]]
+    # the line is the road driven: its length is the leg's distance (edges follow the nodes)
+    along = sum(haversine_m(a[1], a[0], b[1], b[0]) for a, b in itertools.pairwise(line))
+    assert along == pytest.approx(leg["distance_km"] * 1000.0, rel=0.02)
+    assert body["arrival_soc"] < 64.5 and body["energy_kwh"] > 0
+    assert body["total_min"] == pytest.approx(body["drive_min"])
+
+
+def test_a_small_battery_stops_at_the_file_s_chargers(trips: Trips) -> None:
+    status, body = _plan(
+        trips, SMALL, trips.driver_of_small, origin=trips.west, destination=trips.east,
+        start_soc=30, min_arrival_soc=10, min_charger_soc=5,
+    )  # fmt: skip
+    assert status == 200, body
+    assert body["stops"], "a 256 Wh battery at 30 % cannot cross the map without charging"
+    assert len(body["legs"]) == len(body["stops"]) + 1
+    for stop, leg_in, leg_out in zip(body["stops"], body["legs"], body["legs"][1:], strict=False):
+        assert stop["name"] in trips.stations
+        assert (stop["lat"], stop["lon"]) == trips.stations[stop["name"]]
+        # the leg ends where the stop is, and the next starts there
+        assert leg_in["geometry"][-1] == leg_out["geometry"][0] == [stop["lon"], stop["lat"]]
+        assert stop["arrival_soc"] >= 5 - 1e-6 and stop["departure_soc"] > stop["arrival_soc"]
+        assert stop["charge_min"] > 0
+    assert body["arrival_soc"] >= 10 - 1e-6
+    assert body["charge_min"] == pytest.approx(sum(s["charge_min"] for s in body["stops"]),
+                                               abs=0.05)  # fmt: skip
+
+
+def test_points_off_the_map_and_impossible_trips_are_422_with_the_reason(trips: Trips) -> None:
+    status, body = _plan(trips, CAR, destination=BERLIN)
+    assert status == 422 and body["error"] == "off_road"
+    assert "m from the nearest road node" in body["message"]
+    status, body = _plan(trips, SMALL, origin=trips.west, destination=trips.east, start_soc=3,
+                         min_charger_soc=5)  # fmt: skip
+    assert status == 422 and body["error"] == "no_plan", body
+    assert "minimum SoC" in body["message"]
+    status, body = _plan(trips, CAR, destination=trips.east, min_arrival_soc=150)
+    assert status == 422 and body["error"] == "invalid_request"
+
+
+def test_what_the_server_cannot_know_is_named(trips: Trips) -> None:
+    status, body = _plan(trips, NO_MODEL, origin=trips.west, destination=trips.east, start_soc=50)
+    assert status == 400 and "no model registered" in body["message"]
+    status, body = _plan(trips, SILENT, destination=trips.east)
+    assert status == 400 and "not reported a position" in body["message"]
+    status, body = _plan(trips, SILENT, origin=trips.west, destination=trips.east)
+    assert status == 400 and "state of charge" in body["message"]
+    status, body = _plan(trips, "JHMZZ1A1XRV000099", destination=trips.east)
+    assert status == 404
+
+
+def test_a_driver_plans_only_for_their_own_car(trips: Trips) -> None:
+    status, _ = _plan(trips, CAR, trips.driver_of_small, destination=trips.east)
+    assert status in (403, 404)
+
+
+def test_a_server_without_roads_answers_503(tmp_path: Path) -> None:
+    platform = Platform(Settings(data_dir=tmp_path, mqtt=None))
+    platform.start()
+    try:
+        platform.registry.add_vehicle(CAR, KONA)
+        operator = platform.registry.issue_token(Role.OPERATOR).token
+        with TestClient(create_app(platform)) as client:
+            body = {"destination": BERLIN, "origin": BERLIN, "start_soc": 50}
+            r = client.post(f"/v1/vehicles/{CAR}/trips", headers=bearer(operator), json=body)
+        assert r.status_code == 503 and "VOLTA_ROADS" in r.json()["message"]
+    finally:
+        platform.stop()
+
+
+def test_stations_far_from_the_roads_are_left_out_and_named(trips: Trips) -> None:
+    settings = trips.client.app.state.platform.settings  # type: ignore[attr-defined]
+    planner = planner_for(settings.roads, settings.chargers)
+    assert planner.unsnapped == ["osm:52.520000,13.405000"]
+    names = {s.name for s in planner.sites}
+    assert set(trips.stations) <= names  # and the extract's own (AC) stations
+    assert sum(n.startswith("OSM charging station") for n in names) == len(trips.graph.chargers)
+
+
+def test_each_leg_s_geometry_is_edges_of_the_graph_summing_to_its_distance(trips: Trips) -> None:
+    g = trips.graph
+    planner = TripPlanner(g, ())
+    where = {(float(a), float(b)): i for i, (a, b) in enumerate(zip(g.lat, g.lon, strict=True))}
+    model = scaled(load_model(KONA), 0.004)
+    trip = planner.plan(model, (trips.west["lat"], trips.west["lon"]),
+                        (trips.east["lat"], trips.east["lon"]), start_soc=90)  # fmt: skip
+    for leg, line in zip(trip.plan.legs, trip.geometry, strict=True):
+        nodes = np.array([where[p] for p in line])
+        edges = planner.net.edge_index(nodes[:-1], nodes[1:])  # raises if not an edge
+        assert float(planner.net.length_m[edges].sum()) == pytest.approx(leg.distance_m)
