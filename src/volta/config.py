@@ -59,6 +59,16 @@ class Settings(BaseSettings):
         description="charger file (NREL AFDC CSV, OSM GeoJSON, OCPI or OpenChargeMap JSON) the "
         "trip planner adds to the charging stations of the `roads` extract",
     )
+    ota_dir: Path | None = Field(
+        None,
+        description="folder of the OTA repositories (`volta ota keys create --repo-dir`) served "
+        "at /v1/ota/; None = no OTA",
+    )
+    ota_keys: Path | None = Field(
+        None,
+        description="key folder with the OTA online keys (director targets/snapshot/timestamp, "
+        "image snapshot/timestamp): the server signs that metadata anew before it expires",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     max_batch_bytes: int = Field(256 * 1024, description="larger batches are refused (HTTP 413)")

@@ -19,6 +19,7 @@ from volta.derived.store import SQLiteDerivedStore
 from volta.ingest.activity import IngestActivity
 from volta.ingest.metrics import IngestMetrics
 from volta.ingest.mqtt import MqttTransport
+from volta.ota.keeper import OtaKeeper
 from volta.places.store import PlaceBook
 from volta.processors.processor import DriverServices
 from volta.registry import Registry, open_registry
@@ -82,6 +83,11 @@ class Platform:
         self.road_sensing = assembly.road_sensing(
             settings, self.catalog, self.bus, clock, durable=not follow_workers
         )
+        # OTA: the repositories' folder is served by the API; with the online keys, this
+        # process also signs their short-lived metadata anew before it expires
+        self.ota_keeper: OtaKeeper | None = None
+        if settings.ota_dir is not None and settings.ota_keys is not None:
+            self.ota_keeper = OtaKeeper(settings.ota_dir, settings.ota_keys, clock)
         self.mqtt: MqttTransport | None = None
         if settings.mqtt:
             self.mqtt = assembly.mqtt_transport(settings, settings.mqtt, self.gateway)
@@ -114,6 +120,8 @@ class Platform:
         if self.mqtt is not None:
             self.mqtt.start()
         self.commands.start()
+        if self.ota_keeper is not None:
+            self.ota_keeper.start()
         self._started = True
 
     def stop(self) -> None:
@@ -127,6 +135,8 @@ class Platform:
             self.mqtt.stop()
         self._started = False
         self.commands.close()
+        if self.ota_keeper is not None:
+            self.ota_keeper.stop()
         if self.services is not None:
             self.services.stop()
         if self.road_sensing is not None:

@@ -32,6 +32,7 @@ from volta.charging import api as charging_routes
 from volta.commands import api as commands_routes
 from volta.drives import api as drives_routes
 from volta.hazards import api as hazard_routes
+from volta.ota import api as ota_routes
 from volta.places import api as places_routes
 from volta.planner import api as trip_routes
 from volta.platform import Platform
@@ -80,6 +81,7 @@ def create_app(platform: Platform, *, run_platform: bool = False) -> FastAPI:
     app.include_router(commands_routes.router)
     app.include_router(hazard_routes.router)
     app.include_router(trip_routes.router)
+    app.include_router(ota_routes.router)
     for module in (users, tokens, audit):
         app.include_router(module.router)
     web.install(app)

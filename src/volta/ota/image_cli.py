@@ -13,16 +13,20 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from tuf.api.metadata import Metadata, Root
 
 from volta.clock import wall_ms
 from volta.errors import VoltaError
 from volta.failure import fail
 from volta.ota.image_repo import ImageRepository
-from volta.ota.keyring import Keyring, load_keys, public_keys
+from volta.ota.keyring import Keyring
 from volta.ota.keys import KeyStore
 from volta.ota.roles import RoleKeys
-from volta.ota.storage import open_image_repository, save_image_repository
+from volta.ota.storage import (
+    locked,
+    online_keyring,
+    open_image_repository,
+    save_image_repository,
+)
 
 image_app = typer.Typer(help="The image repository: suppliers and their images.")
 
@@ -32,15 +36,8 @@ RepoDir = Annotated[Path, typer.Option("--repo-dir", help="folder of the reposit
 
 def _open(keys: Path, repo_dir: Path, roles: list[str], extra: dict[str, str]) -> ImageRepository:
     """The repository in `repo_dir` with the signers of `roles` and of `extra` ({role: key})."""
-    metadata = repo_dir / "image" / "metadata"
-    newest = max(
-        metadata.glob("*.root.json"), key=lambda p: int(p.name.split(".")[0]), default=None
-    )
-    if newest is None:
-        raise VoltaError(f"no image repository in {repo_dir}: run `volta ota keys create` first")
-    root = Metadata[Root].from_bytes(newest.read_bytes()).signed
+    keyring = online_keyring(keys, repo_dir, "image", roles)
     store = KeyStore(keys)
-    keyring = load_keys(store, "image", public_keys(root), roles)
     signers = {**keyring.signers, **{role: [store.signer(name)] for role, name in extra.items()}}
     return open_image_repository(repo_dir, Keyring(keyring.public, signers), wall_ms)
 
@@ -54,11 +51,13 @@ def add_supplier_command(
 ) -> None:
     """Delegate ECU types to a new supplier and create its key."""
     try:
-        repo = _open(keys, repo_dir, ["targets", "snapshot", "timestamp"], {})
-        store = KeyStore(keys)
-        key = store.create(f"supplier-{name}-1")
-        repo.add_supplier(name, ecu_types, RoleKeys((key,)), [store.signer(f"supplier-{name}-1")])
-        save_image_repository(repo, repo_dir)
+        with locked(repo_dir):
+            repo = _open(keys, repo_dir, ["targets", "snapshot", "timestamp"], {})
+            store = KeyStore(keys)
+            key = store.create(f"supplier-{name}-1")
+            signer = store.signer(f"supplier-{name}-1")
+            repo.add_supplier(name, ecu_types, RoleKeys((key,)), [signer])
+            save_image_repository(repo, repo_dir)
     except VoltaError as exc:
         fail(exc)
     typer.echo(json.dumps({"supplier": name, "ecu_types": ecu_types, "keyid": key.keyid}))
@@ -77,9 +76,10 @@ def add_image_command(
     """List an image, signed by its supplier, and copy it into the repository."""
     try:
         role = f"supplier-{supplier}"
-        repo = _open(keys, repo_dir, ["snapshot", "timestamp"], {role: f"{role}-1"})
-        target = repo.add_image(supplier, ecu_type, variant, version, image.read_bytes())
-        save_image_repository(repo, repo_dir)
+        with locked(repo_dir):
+            repo = _open(keys, repo_dir, ["snapshot", "timestamp"], {role: f"{role}-1"})
+            target = repo.add_image(supplier, ecu_type, variant, version, image.read_bytes())
+            save_image_repository(repo, repo_dir)
     except VoltaError as exc:
         fail(exc)
     typer.echo(

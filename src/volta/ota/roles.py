@@ -267,6 +267,36 @@ class Roles:
             f"{self.timestamp.signed.version}.timestamp.json"
         )
 
+    def due(self, share_left: float = 1 / 3) -> list[str]:
+        """The roles whose metadata has less than `share_left` of its lifetime left (or has
+        expired), targets roles first."""
+        now = datetime.fromtimestamp(self.clock() // 1000, tz=UTC)
+        roles: list[tuple[str, Metadata[Any]]] = [("targets", self.targets)]
+        roles += sorted(self.delegated.items())
+        roles += [("snapshot", self.snapshot), ("timestamp", self.timestamp)]
+        return [
+            role
+            for role, md in roles
+            if md.signed.expires - now <= self.lifetimes.of(role) * share_left
+        ]
+
+    def renew(self, share_left: float = 1 / 3) -> list[str]:
+        """Sign anew, before it expires, the metadata this process holds keys for (the online
+        roles): a due targets role (then a snapshot and timestamp follow), else a due snapshot
+        (then a timestamp), else a due timestamp. The roles signed anew, in order."""
+        due = [role for role in self.due(share_left) if self.signers.get(role)]
+        changed = [role for role in due if role not in ("snapshot", "timestamp")]
+        if changed:
+            self.publish(changed)
+            return [*changed, "snapshot", "timestamp"]
+        if "snapshot" in due:
+            self._publish_snapshot()
+            return ["snapshot", "timestamp"]
+        if "timestamp" in due:
+            self.refresh_timestamp()
+            return ["timestamp"]
+        return []
+
     def metadata_file(self, name: str) -> bytes | None:
         """The bytes a TUF client gets for the metadata file `name` (`3.root.json`, ...)."""
         version, _, rest = name.partition(".")

@@ -14,15 +14,20 @@ key files (`volta.ota.keys`), loaded into the `Keyring` given to `open_*`.
 
 from __future__ import annotations
 
+import fcntl
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+
+from tuf.api.metadata import Metadata, Root
 
 from volta.clock import Clock
 from volta.ota.director import Director
 from volta.ota.errors import KeyFileError
 from volta.ota.image_repo import ImageRepository
-from volta.ota.keyring import Keyring
+from volta.ota.keyring import Keyring, load_keys, public_keys
+from volta.ota.keys import KeyStore
 from volta.ota.roles import (
     DIRECTOR_LIFETIMES,
     IMAGE_LIFETIMES,
@@ -99,3 +104,52 @@ def open_director(
         if path.is_dir()
     }
     return Director(root, keyring, clock, lifetimes, vehicles)
+
+
+@contextmanager
+def locked(folder: Path) -> Iterator[None]:
+    """Hold the folder's writer lock: the command line and the server's re-signing job both
+    open, sign and save, and two writers would publish two different files of one version."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def online_keyring(keys: Path, folder: Path, repository: str, roles: list[str]) -> Keyring:
+    """The keyring of `repository` (image or director) in `folder`, with the private keys of
+    `roles` from the key folder `keys`; the public keys are the newest root's."""
+    metadata = folder / repository / "metadata"
+    newest = max(
+        metadata.glob("*.root.json"), key=lambda p: int(p.name.split(".")[0]), default=None
+    )
+    if newest is None:
+        raise KeyFileError(
+            f"no {repository} repository in {folder}: run `volta ota keys create` first"
+        )
+    root = Metadata[Root].from_bytes(newest.read_bytes()).signed
+    return load_keys(KeyStore(keys), repository, public_keys(root), roles)
+
+
+def served_file(folder: Path, path: str) -> Path | None:
+    """The file of `folder` a car asks for by its served path (`image/metadata/3.root.json`,
+    `image/targets/...`, `director/<vin>/metadata/<name>`), None if there is none. Nothing
+    outside the repositories is ever named: no empty, hidden or `..` path segment."""
+    parts = path.split("/")
+    if any(not part or part.startswith(".") for part in parts):
+        return None
+    if parts[0] == "image" and len(parts) >= 3 and parts[1] in ("metadata", "targets"):
+        file = folder.joinpath(*parts)
+    elif parts[0] == "director" and len(parts) == 4 and parts[2] == "metadata":
+        vin, name = parts[1], parts[3]
+        file = (
+            folder / "director" / "metadata" / name
+            if name.endswith(".root.json")
+            else folder / "director" / "vehicles" / vin / name
+        )
+    else:
+        return None
+    return file if file.is_file() else None
