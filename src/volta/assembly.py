@@ -17,7 +17,9 @@ from volta.derived.store import DerivedStore
 from volta.geo.osm import load_roads
 from volta.hazards.follow import HazardFollower
 from volta.hazards.matching import RoadMatcher
+from volta.hazards.notify import MqttNotifier
 from volta.hazards.sensing import RoadSensing
+from volta.hazards.warnings import HazardWarner
 from volta.ingest.gateway import Gateway
 from volta.ingest.metrics import IngestMetrics
 from volta.ingest.mqtt import MqttTransport
@@ -105,5 +107,17 @@ def road_sensing(
     the hazards); a scale-out API process follows without one. Not started."""
     if settings.roads is None:
         return None
-    sensing = RoadSensing(RoadMatcher(load_roads(settings.roads)))
-    return HazardFollower(bus, catalog, sensing, clock, durable="hazards" if durable else None)
+    matcher = RoadMatcher(load_roads(settings.roads))
+    notifier = None
+    if durable and settings.mqtt:  # the owner warns the cars heading towards a hazard
+        client_id = f"{settings.mqtt_client_id}-hazards"
+        notifier = MqttNotifier(settings.mqtt, settings.mqtt_topic_prefix, client_id)
+    return HazardFollower(
+        bus,
+        catalog,
+        RoadSensing(matcher),
+        clock,
+        durable="hazards" if durable else None,
+        warner=HazardWarner(matcher, notifier.send) if notifier is not None else None,
+        notifier=notifier,
+    )

@@ -28,12 +28,14 @@ def test_vehicles_are_confined_to_their_own_vin_by_username_patterns() -> None:
         "pattern write volta/v1/%u/cmd/ack",
         "pattern read volta/v1/%u/cmd",
         "pattern read volta/v1/%u/ota",
+        "pattern read volta/v1/%u/notify",
         "user volta-gateway",
         "topic read volta/v1/+/telemetry",
         "topic read volta/v1/+/events",
         "topic read volta/v1/+/cmd/ack",
         "topic write volta/v1/+/cmd",
         "topic write volta/v1/+/ota",
+        "topic write volta/v1/+/notify",
     ]
     # The client id is chosen by the client: it must never decide what a client may do.
     assert "%c" not in text

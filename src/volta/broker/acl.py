@@ -32,14 +32,16 @@ class Grant:
     suffix: str
 
 
-# Vehicle → cloud: telemetry, events and command acknowledgements; cloud → vehicle: commands
-# and update notices (wire format v1 in DESIGN.md). Nothing else, and only under its own VIN.
+# Vehicle → cloud: telemetry, events and command acknowledgements; cloud → vehicle: commands,
+# update notices and hazard warnings (wire format v1 in DESIGN.md; `notify`: docs/hazards.md).
+# Nothing else, and only under its own VIN.
 VEHICLE_GRANTS: tuple[Grant, ...] = (
     Grant(Access.WRITE, "telemetry"),
     Grant(Access.WRITE, "events"),
     Grant(Access.WRITE, "cmd/ack"),
     Grant(Access.READ, "cmd"),
     Grant(Access.READ, "ota"),
+    Grant(Access.READ, "notify"),
 )
 # The gateway: the mirror image, for every VIN.
 GATEWAY_GRANTS: tuple[Grant, ...] = (
@@ -48,6 +50,7 @@ GATEWAY_GRANTS: tuple[Grant, ...] = (
     Grant(Access.READ, "cmd/ack"),
     Grant(Access.WRITE, "cmd"),
     Grant(Access.WRITE, "ota"),
+    Grant(Access.WRITE, "notify"),
 )
 DEFAULT_GATEWAY_USER = "volta-gateway"
 

@@ -2,7 +2,9 @@
 
 `HazardFollower` subscribes to what the gateways stored (`stored.*`, one `StoredGroup` per
 commit), keeps the samples of the signals detection reads, and feeds each car's batch to a
-`RoadSensing`; it is the `HazardSource` the `GET /v1/hazards` route reads. Detection is cheap
+`RoadSensing`; it is the `HazardSource` the `GET /v1/hazards` route reads. With a
+`HazardWarner`, each car's latest fix and every change of the published hazards go to it, so
+the cars heading towards a hazard are warned (`volta.hazards.warnings`). Detection is cheap
 (~25,000 driving cars at 1 Hz per core, bench/hazards.py), so it runs in the bus handler, under
 one lock that the route also takes.
 The platform starts one when `VOLTA_ROADS` names an OSM extract (`assembly.road_sensing`).
@@ -17,9 +19,11 @@ from volta.bus import Bus, Message, StoredGroup, Subscription
 from volta.bus.events import STORED_ALL
 from volta.catalog import Catalog
 from volta.errors import VoltaError
-from volta.hazards.detect import SIGNALS
+from volta.hazards.detect import HEADING, LAT, LON, SIGNALS
 from volta.hazards.model import Hazard
+from volta.hazards.notify import MqttNotifier
 from volta.hazards.sensing import RoadSensing
+from volta.hazards.warnings import HazardWarner
 from volta.store.base import AcceptedBatch
 
 __all__ = ["HazardFollower"]
@@ -37,8 +41,13 @@ class HazardFollower:
         sensing: RoadSensing,
         clock: Callable[[], int],
         durable: str | None = "hazards",
+        warner: HazardWarner | None = None,
+        notifier: MqttNotifier | None = None,
     ) -> None:
         self.bus, self.catalog, self.sensing, self.clock = bus, catalog, sensing, clock
+        self.warner = warner
+        self.notifier = notifier
+        self._revision = (-1, -1)
         self.durable = durable
         self._paths = {catalog.get(p).id: p for p in SIGNALS}
         self._lock = threading.Lock()
@@ -48,6 +57,8 @@ class HazardFollower:
         self.errors = 0
 
     def start(self) -> None:
+        if self.notifier is not None:
+            self.notifier.start()
         if self._sub is None:
             self._sub = self.bus.subscribe(STORED_ALL, self._on_message, durable=self.durable)
 
@@ -55,6 +66,8 @@ class HazardFollower:
         if self._sub is not None:
             self._sub.close()
             self._sub = None
+        if self.notifier is not None:
+            self.notifier.stop()
 
     def _on_message(self, message: Message) -> None:
         for event in message.decode(StoredGroup).batches:
@@ -78,9 +91,24 @@ class HazardFollower:
         with self._lock:
             self.sensing.feed(event.vin, samples, now)
             self.batches += 1
+            if self.warner is not None:
+                self._warn(event.vin, samples, now)
             if now - self._expired_ms >= _EXPIRE_EVERY_MS:
                 self.sensing.expire(now)
                 self._expired_ms = now
+
+    def _warn(self, vin: str, samples: list[tuple[int, str, object]], now: int) -> None:
+        assert self.warner is not None
+        revision = self.sensing.fusion.revision(now)
+        if revision != self._revision:  # published hazards may have changed
+            self._revision = revision
+            self.warner.hazards(self.sensing.hazards(now), now)
+        fix: dict[str, float] = {}
+        for _, path, value in samples:  # the batch's latest position and heading
+            if path in (LAT, LON, HEADING) and isinstance(value, int | float):
+                fix[path] = float(value)
+        if len(fix) == 3:
+            self.warner.car(vin, fix[LAT], fix[LON], fix[HEADING], now)
 
     def hazards(self, now_ms: int) -> list[Hazard]:
         """The published hazards (the API's `HazardSource`)."""

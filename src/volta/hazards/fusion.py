@@ -247,11 +247,15 @@ class Fusion:
     def candidates(self) -> int:
         return sum(len(v) for v in self._cells.values())
 
+    def revision(self, now_ms: int) -> tuple[int, int]:
+        """Changes when `published` may: on a change of a candidate, and every minute."""
+        return self._changes, now_ms // _MIN
+
     def published(self, now_ms: int) -> list[Hazard]:
         """Confirmed hazards (k distinct recent cars), without anything that identifies a car.
 
         Computed once per change and minute: ages and confidences move by the minute."""
-        key = (self._changes, now_ms // _MIN)
+        key = self.revision(now_ms)
         if self._cache[0] == key:
             return list(self._cache[1])
         now_ms = key[1] * _MIN
