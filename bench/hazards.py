@@ -14,6 +14,10 @@ are both reported: the machine may be shared.
 object.
 Also: p50/p99 of the body of `GET /v1/hazards` over the whole city (published hazards to
 GeoJSON, no HTTP) with 5,000 confirmed potholes (1,000 with `--quick`); goal p99 < 20 ms.
+And the warnings (`volta.hazards.warnings`): with 10,000 cars' fixes known and 1,000 hazards
+published, the CPU per car fix, and the latency from a newly confirmed hazard to the warnings
+handed to the MQTT notifier for every car whose road ahead leads to it (the broker hop not
+included).
 """
 
 from __future__ import annotations
@@ -28,8 +32,9 @@ from volta.geo.osm import load_roads
 from volta.hazards.api import feature_collection
 from volta.hazards.detect import SPEED
 from volta.hazards.matching import RoadMatcher
-from volta.hazards.model import Kind, Report
+from volta.hazards.model import Hazard, Kind, Report
 from volta.hazards.sensing import RoadSensing
+from volta.hazards.warnings import HazardWarner
 from volta.sim.faults import FaultRates
 from volta.sim.fleet import Fleet, FleetConfig
 from volta.sim.signals import ADAS_SIGNALS, Telemetry
@@ -115,6 +120,48 @@ def query(sensing: RoadSensing, hazards: int, calls: int = 200) -> dict[str, flo
     }
 
 
+def warn(matcher: RoadMatcher, cars: int = 10_000, hazards: int = 1_000) -> dict[str, float]:
+    """Warnings: per-fix CPU with `hazards` published, and a new hazard's latency to the sends
+    for the cars heading there, among `cars` cars at random places on the graph."""
+    g = matcher.graph
+    rng = np.random.default_rng(2)
+    sent: list[str] = []
+    warner = HazardWarner(matcher, lambda vin, payload: sent.append(vin))
+
+    def hazard(i: int) -> Hazard:
+        e = int(rng.integers(g.n_edges))
+        lat, lon = matcher.point(e, 0.5 * float(g.length_m[e]))
+        return Hazard(f"h{i}", Kind.POTHOLE, lat, lon, e, 0, 0.7, 3, START_MS, START_MS, 8.0)
+
+    published = [hazard(i) for i in range(hazards)]
+    warner.hazards(published, START_MS)
+    edges = rng.integers(g.n_edges, size=cars)
+    fixes = [(*matcher.point(int(e), 1.0), float(matcher.bearing[e])) for e in edges]
+    c0 = time.process_time()
+    for i, (lat, lon, heading) in enumerate(fixes):  # cold: every road ahead worked out
+        warner.car(f"car{i}", lat, lon, heading, START_MS)
+    cold_us = (time.process_time() - c0) * 1e6 / cars
+    c0 = time.process_time()
+    for i, (lat, lon, heading) in enumerate(fixes):  # the next fixes, on the same roads
+        warner.car(f"car{i}", lat, lon, heading, START_MS)
+    fix_cpu_us = (time.process_time() - c0) * 1e6 / cars
+    before = len(sent)
+    latencies = []
+    for i in range(20):
+        t0 = time.perf_counter()
+        published.append(hazard(hazards + i))
+        warner.hazards(published, START_MS)
+        latencies.append((time.perf_counter() - t0) * 1000)
+    return {
+        "warn_first_fix_cpu_us": round(cold_us, 1),
+        "warn_fix_cpu_us": round(fix_cpu_us, 1),
+        "warn_fixes_per_core_s": round(1e6 / fix_cpu_us),
+        "warn_new_hazard_p50_ms": round(float(np.percentile(latencies, 50)), 2),
+        "warn_new_hazard_max_ms": round(max(latencies), 2),
+        "warn_cars_warned_per_new_hazard": round((len(sent) - before) / len(latencies), 1),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="20 cars for 3 h instead of 60 for 6 h")
@@ -122,7 +169,9 @@ def main() -> None:
     vehicles, hours = (20, 3.0) if args.quick else (60, 6.0)
     chunks = telemetry(vehicles, hours)
     out = {"vehicles": vehicles, "hours": hours, **sense(chunks)}
-    out.update(query(RoadSensing(RoadMatcher(load_roads())), 1000 if args.quick else 5000))
+    matcher = RoadMatcher(load_roads())
+    out.update(query(RoadSensing(matcher), 1000 if args.quick else 5000))
+    out.update(warn(matcher))
     print(
         f"{out['samples']:,} samples ({out['vehicle_seconds']:,} vehicle-seconds) in"
         f" {out['cpu_s']} s CPU: {out['vehicles_at_1hz_per_core']:,} vehicles at 1 Hz per core"
@@ -130,6 +179,11 @@ def main() -> None:
     print(
         f"GET /v1/hazards body, {out['query_hazards_published']:,} hazards in the bbox:"
         f" p99 {out['query_p99_ms']} ms"
+    )
+    print(
+        f"warnings: {out['warn_fix_cpu_us']} µs CPU per car fix; a new hazard reaches the"
+        f" {out['warn_cars_warned_per_new_hazard']} cars heading there (of 10,000) in"
+        f" {out['warn_new_hazard_p50_ms']} ms (p50)"
     )
     print(json.dumps(out))
 

@@ -63,6 +63,10 @@ class HazardWarner:
         self._by_edge: dict[int, list[str]] = {}
         self._cars: dict[str, _Placed] = {}  # each car's latest matched fix
         self._horizons: dict[int, dict[int, float]] = {}
+        # what makes a fix and a new hazard cheap with thousands of cars: the hazards ahead of
+        # each edge (until the hazards change), and the cars whose road ahead holds each edge
+        self._ahead_of: dict[int, list[tuple[str, float]]] = {}
+        self._watchers: dict[int, set[str]] = {}
         self._warned: set[tuple[str, str]] = set()
         self.sent = 0
 
@@ -96,28 +100,38 @@ class HazardWarner:
     def hazards(self, published: list[Hazard], now_ms: int) -> None:
         """The hazards published now; new ones are checked against every car's last fix."""
         current = {h.hazard_id: h for h in published if h.edge >= 0}
-        for gone in self._hazards.keys() - current.keys():
-            _, placed = self._hazards.pop(gone)
-            self._by_edge[placed.edge].remove(gone)
-            self._warned = {w for w in self._warned if w[1] != gone}
+        gone = self._hazards.keys() - current.keys()
+        for hazard_id in gone:
+            _, placed = self._hazards.pop(hazard_id)
+            self._by_edge[placed.edge].remove(hazard_id)
+        if gone:
+            self._warned = {w for w in self._warned if w[1] not in gone}
         new = [h for h in current.values() if h.hazard_id not in self._hazards]
         for h in new:
             placed = self._place_hazard(h)
             self._hazards[h.hazard_id] = (h, placed)
             self._by_edge.setdefault(placed.edge, []).append(h.hazard_id)
-        if new:
-            ids = {h.hazard_id for h in new}
-            for vin, car in list(self._cars.items()):
-                self._check(vin, car, now_ms, only=ids)
+        if gone or new:
+            self._ahead_of.clear()
+        ids = {h.hazard_id for h in new}
+        for vin in {v for h in new for v in self._watchers.get(h.edge, ())}:
+            self._check(vin, self._cars[vin], now_ms, only=ids)
 
     def car(self, vin: str, lat: float, lon: float, heading: float, now_ms: int) -> None:
         """A car's latest fix: warn it of the hazards ahead it has not been warned about."""
         [m] = self.matcher.match(np.array([lat]), np.array([lon]), np.array([heading]))
+        before = self._cars.get(vin)
+        if before is not None and (m is None or m.edge != before.edge):
+            for edge in self.horizon(before.edge):
+                self._watchers[edge].discard(vin)
         if m is None:  # off the map: no road ahead to speak of
             self._cars.pop(vin, None)
             return
         car = _Placed(m.edge, m.offset_m)
         self._cars[vin] = car
+        if before is None or m.edge != before.edge:
+            for edge in self.horizon(m.edge):
+                self._watchers.setdefault(edge, set()).add(vin)
         if self._hazards:
             self._check(vin, car, now_ms)
 
@@ -133,13 +147,19 @@ class HazardWarner:
         return _Placed(h.edge, m.offset_m if m is not None and m.edge == h.edge else 0.0)
 
     def _ahead(self, car: _Placed) -> list[tuple[str, float]]:
-        out = []
-        for edge, start in self.horizon(car.edge).items():
-            for hazard_id in self._by_edge.get(edge, ()):
-                d = start + self._hazards[hazard_id][1].offset_m - car.offset_m
-                if 0.0 <= d <= self.horizon_m:
-                    out.append((hazard_id, d))
-        return out
+        ahead = self._ahead_of.get(car.edge)
+        if ahead is None:  # hazard id, distance from the start of the car's edge
+            ahead = [
+                (hazard_id, start + self._hazards[hazard_id][1].offset_m)
+                for edge, start in self.horizon(car.edge).items()
+                for hazard_id in self._by_edge.get(edge, ())
+            ]
+            self._ahead_of[car.edge] = ahead
+        return [
+            (hazard_id, d - car.offset_m)
+            for hazard_id, d in ahead
+            if 0.0 <= d - car.offset_m <= self.horizon_m
+        ]
 
     def _check(self, vin: str, car: _Placed, now_ms: int, only: set[str] | None = None) -> None:
         for hazard_id, d in self._ahead(car):
