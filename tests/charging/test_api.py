@@ -26,4 +26,4 @@ def test_charges_list_detail_and_csv(fed: Fed, fed_client: TestClient) -> None:
     drives = fed_client.get(
         f"/v1/vehicles/{charge.vin}/drives", headers=op, params={"format": "csv"}
     )
-    assert drives.text.splitlines()[0].startswith("id,vin,start_ms,end_ms")
+    assert drives.text.splitlines()[0].startswith("id,vin,start,start_ms,end,end_ms")

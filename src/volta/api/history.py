@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response, StreamingResponse
 from pydantic import BaseModel
 from starlette.background import BackgroundTask
 
 from volta.api.auth import PlatformDep, ReaderDep
+from volta.api.csvfiles import attachment, file_name, readable_samples
 from volta.api.params import parse_signals, time_range
-from volta.catalog import Signal
+from volta.catalog import Catalog, Signal
 from volta.store.base import ExportFormat, Series
 
 router = APIRouter(prefix="/v1/vehicles", tags=["history"])
@@ -90,6 +92,15 @@ def get_history(
     )
 
 
+def _readable_csv(path: Path, catalog: Catalog) -> Iterator[str]:
+    """The raw export at `path` as readable CSV, removing the file once read (or abandoned)."""
+    try:
+        with path.open(newline="", encoding="utf-8") as raw:
+            yield from readable_samples(raw, catalog)
+    finally:
+        path.unlink(missing_ok=True)
+
+
 @router.get(
     "/{vin}/export",
     response_class=FileResponse,
@@ -103,8 +114,10 @@ def export(
     signals: str | None = Query(None, description="comma-separated paths or ids; default: all"),
     start: str | None = Query(None, description="ISO-8601 or ms; default: end - 24 h"),
     end: str | None = Query(None, description="ISO-8601 or ms, exclusive; default: now"),
-) -> FileResponse:
-    """Raw samples (vin, signal_id, ts_ms, num, txt) as a file download."""
+) -> Response:
+    """Every sample of [start, end) as a download named `volta-<VIN>-history-<day>.<ext>`. CSV
+    for people: `time` (ISO 8601, UTC), `signal` (VSS path), `value`, `unit` (VSS), `ts_ms`;
+    Parquet raw, for programs: vin, signal_id, ts_ms, num, txt."""
     start_ms, end_ms = time_range(start, end, platform.clock(), DAY_MS)
     ids = [s.id for s in parse_signals(platform.catalog, signals)] if signals else None
     fd, name = tempfile.mkstemp(prefix="volta-export-", suffix=f".{format.value}")
@@ -115,10 +128,18 @@ def export(
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    media = "text/csv" if format is ExportFormat.CSV else "application/vnd.apache.parquet"
+    download = file_name(vin, "history", start_ms, end_ms, format.value)
+    if format is ExportFormat.CSV:
+        return StreamingResponse(
+            _readable_csv(path, platform.catalog),
+            media_type="text/csv; charset=utf-8",
+            headers=attachment(download),
+            # the generator removes the file; this too when the client leaves before it ran
+            background=BackgroundTask(path.unlink, missing_ok=True),
+        )
     return FileResponse(
         path,
-        media_type=media,
-        filename=f"{vin}-{start_ms}-{end_ms}.{format.value}",
+        media_type="application/vnd.apache.parquet",
+        filename=download,
         background=BackgroundTask(path.unlink, missing_ok=True),
     )

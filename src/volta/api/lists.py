@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -12,6 +12,7 @@ import msgspec
 from fastapi import Query
 from fastapi.responses import Response
 
+from volta.api.csvfiles import attachment, iso_ms
 from volta.api.params import MAX_TIME_MS, MIN_TIME_MS, parse_time
 
 __all__ = ["LIST_RESPONSES", "ListFormat", "Page", "csv_response", "page_params"]
@@ -63,23 +64,39 @@ def next_before(items: Sequence[Any], page: Page) -> int | None:
     return int(items[-1].start_ms) if len(items) == page.limit else None
 
 
-def csv_response(rows: Sequence[msgspec.Struct], columns: Sequence[str], name: str) -> Response:
-    """`rows` as CSV with the given columns (nested values as JSON)."""
+def csv_response(
+    rows: Sequence[msgspec.Struct],
+    columns: Sequence[str],
+    name: str,
+    *,
+    units: Mapping[str, str] | None = None,
+) -> Response:
+    """`rows` as a CSV download named `name` (`.csv` added when missing). Each time column
+    (`…_ms`: ms since the epoch) gets an ISO 8601 twin before it (`start_ms` → `start`);
+    `units` suffixes the headers of columns whose name lacks one (`soc_start` → `soc_start_pct`);
+    nested values are JSON."""
+    units = units or {}
+    header: list[str] = []
+    for c in columns:
+        if c.endswith("_ms"):
+            header.append(c[:-3])
+        header.append(f"{c}_{units[c]}" if c in units else c)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(columns)
+    w.writerow(header)
     for r in rows:
         d = msgspec.to_builtins(r)
-        w.writerow(
-            [
-                ""
-                if d[c] is None
-                else (msgspec.json.encode(d[c]).decode() if isinstance(d[c], list) else d[c])
-                for c in columns
-            ]
-        )
+        line: list[Any] = []
+        for c in columns:
+            v = d[c]
+            if c.endswith("_ms"):
+                line.append("" if v is None else iso_ms(v))
+            line.append(
+                "" if v is None else (msgspec.json.encode(v).decode() if isinstance(v, list) else v)
+            )
+        w.writerow(line)
     return Response(
         buf.getvalue(),
-        media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        media_type="text/csv; charset=utf-8",
+        headers=attachment(name if name.endswith(".csv") else f"{name}.csv"),
     )

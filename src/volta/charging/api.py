@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from volta.api.auth import PlatformDep, ReaderDep
+from volta.api.csvfiles import file_name
 from volta.api.lists import (
     LIST_RESPONSES,
     ListFormat,
@@ -24,6 +25,8 @@ router = APIRouter(prefix="/v1/vehicles", tags=["charging"])
 
 _SERIES = ("curve", "energy_by_slot")  # only in the detail
 _COLUMNS = [f for f in Charge.__struct_fields__ if f not in _SERIES]
+# CSV headers get the unit their field name lacks (`cost` is in the `currency` column's)
+_UNITS = {"lat": "deg", "lon": "deg", "soc_from": "pct", "soc_to": "pct"}
 
 
 @router.get("/{vin}/charges", response_model=None, responses=LIST_RESPONSES)
@@ -40,7 +43,17 @@ def list_charges(
         "charge", Charge, vin, page.start_ms, page.end_ms, page.limit, page.before_ms
     )
     if format is ListFormat.CSV:
-        return csv_response(charges, _COLUMNS, f"{vin}-charges")
+        return csv_response(
+            charges,
+            _COLUMNS,
+            file_name(
+                vin,
+                "charges",
+                page.start_ms,
+                page.end_ms if page.end_ms is not None else platform.clock(),
+            ),
+            units=_UNITS,
+        )
     rows = [{k: v for k, v in msgspec.to_builtins(c).items() if k not in _SERIES} for c in charges]
     return {"vin": vin, "charges": rows, "next_before": next_before(charges, page)}
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from volta.api.auth import PlatformDep, ReaderDep
+from volta.api.csvfiles import file_name
 from volta.api.lists import (
     LIST_RESPONSES,
     ListFormat,
@@ -24,6 +25,15 @@ from volta.errors import NotFound
 router = APIRouter(prefix="/v1/vehicles", tags=["drives"])
 
 _COLUMNS = [f for f in Drive.__struct_fields__]
+# CSV headers get the unit their field name lacks
+_UNITS = {
+    "start_lat": "deg",
+    "start_lon": "deg",
+    "end_lat": "deg",
+    "end_lon": "deg",
+    "soc_start": "pct",
+    "soc_end": "pct",
+}
 _DETAIL = ("speed", "power", "soc", "lat", "lon", "odometer")
 
 
@@ -40,7 +50,17 @@ def list_drives(
         "drive", Drive, vin, page.start_ms, page.end_ms, page.limit, page.before_ms
     )
     if format is ListFormat.CSV:
-        return csv_response(drives, _COLUMNS, f"{vin}-drives")
+        return csv_response(
+            drives,
+            _COLUMNS,
+            file_name(
+                vin,
+                "drives",
+                page.start_ms,
+                page.end_ms if page.end_ms is not None else platform.clock(),
+            ),
+            units=_UNITS,
+        )
     return {
         "vin": vin,
         "drives": msgspec.to_builtins(drives),
