@@ -78,6 +78,7 @@ setUnauthorizedHandler((err) => {
   route({ reason: expired ? "Your sign-in has expired: sign in again." : "Your token is no longer accepted: sign in again." });
 });
 signout.addEventListener("click", () => { token.clear(); location.hash = "#/signin"; route(); });
-window.addEventListener("hashchange", () => route());
+// a new page starts at its top, not where the last one was scrolled to
+window.addEventListener("hashchange", () => { route(); window.scrollTo(0, 0); });
 keepFresh(); // a sign-in token kept from before a reload
 route();

@@ -56,3 +56,44 @@ export function h(html) {
   t.innerHTML = html.trim();
   return t.content.firstElementChild;
 }
+
+// A VSS gear as drivers read it. SelectedGear: 126 = Park, 127 = Drive; both: 0 = Neutral,
+// 1, 2, … forward, -1, -2, … reverse (VSS 6.0). An EV's single forward gear reads "D".
+export function gear(v) {
+  if (typeof v !== "number") return v === null || v === undefined ? "—" : String(v);
+  if (v === 126) return "P";
+  if (v === 127 || v === 1) return "D";
+  if (v === 0) return "N";
+  if (v === -1) return "R";
+  return v < 0 ? `R${-v}` : `D${v}`;
+}
+
+// Booleans as the words that fit the signal: "locked", "connected", "on", else "yes"/"no".
+const BOOL_WORDS = [
+  [/\.IsLocked$/, "locked", "unlocked"],
+  [/\.IsOpen$/, "open", "closed"],
+  [/(Connected)$/, "connected", "not connected"],
+  [/\.(IsSignaling|IsOn|IsActive|IsEngaged|IsRunning)$/, "on", "off"],
+];
+export function yesNo(path, v) {
+  const [, on, off] = BOOL_WORDS.find(([re]) => re.test(path)) ?? [null, "yes", "no"];
+  return v ? on : off;
+}
+
+// A number without float noise: whole numbers as they are, else 1–3 decimals by size.
+export function plain(v) {
+  if (Number.isInteger(v)) return v.toLocaleString("en-GB");
+  const a = Math.abs(v), d = a >= 100 ? 1 : a >= 1 ? 2 : 3;
+  return v.toLocaleString("en-GB", { maximumFractionDigits: d });
+}
+
+// One signal's value as text, for tables and tiles: gears as P/R/N/D, booleans as words,
+// lists joined, numbers without float noise.
+export function reading(path, value) {
+  if (value === null || value === undefined) return "—";
+  if (/\.Transmission\.(SelectedGear|CurrentGear)$/.test(path)) return gear(value);
+  if (typeof value === "boolean") return yesNo(path, value);
+  if (typeof value === "number") return plain(value);
+  if (Array.isArray(value)) return value.length ? value.join(", ") : "none";
+  return String(value);
+}

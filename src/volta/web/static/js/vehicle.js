@@ -1,11 +1,14 @@
-// Vehicle page: live values over the WebSocket (with reconnect), last-hour charts from
-// /history, the current track on the map, and the driver services where the server has them.
+// Vehicle page: live values over the WebSocket (with reconnect), remote commands, charts and
+// the track of a chosen period from /history, and the driver services where the server has them.
 
 import { ApiError, get, token } from "./api.js";
 import { Chart } from "./chart.js";
+import { maySend, mountCommands } from "./commands.js";
+import { downloadButton } from "./download.js";
 import { roads } from "./fleet.js";
-import { age, AWAKE_MS, dateTime, esc, num, unit as showUnit } from "./format.js";
+import { age, AWAKE_MS, dateTime, esc, num, reading, unit as showUnit } from "./format.js";
 import { mapChrome, MapView } from "./map.js";
+import { Period } from "./period.js";
 import { mountServices } from "./services.js";
 
 const TB = "Vehicle.Powertrain.TractionBattery.";
@@ -14,9 +17,11 @@ const LAT = "Vehicle.CurrentLocation.Latitude", LON = "Vehicle.CurrentLocation.L
 const HOUR = 3600_000;
 const OFFLINE_MS = 24 * HOUR;
 
-// [path, label, digits, scale, unit shown (null: the catalog's)]
+const HVAC = "Vehicle.Cabin.HVAC.Station.Row1.Driver.";
+// [path, label, digits (null: as `reading` shows it), scale, unit shown (null: the catalog's)]
 const KEY_SIGNALS = [
   [SPEED, "Speed", 0, 1, null],
+  ["Vehicle.Powertrain.Transmission.SelectedGear", "Gear", null, 1, null],
   [POWER, "Battery power (+ in)", 1, 1e-3, "kW"],
   [SOC, "State of charge", 1, 1, null],
   [TB + "StateOfCharge.CurrentEnergy", "Energy in battery", 1, 1, null],
@@ -27,13 +32,15 @@ const KEY_SIGNALS = [
   ["Vehicle.Cabin.HVAC.AmbientAirTemperature", "Cabin", 1, 1, null],
   [TB + "StateOfHealth", "Battery health", 1, 1, null],
   ["Vehicle.LowVoltageBattery.CurrentVoltage", "12 V battery", 2, 1, null],
+  ["Vehicle.Cabin.Door.Row1.DriverSide.IsLocked", "Doors", null, 1, null],
+  [TB + "Charging.ChargeLimit", "Charge limit", 0, 1, null],
+  [HVAC + "Temperature", "Climate set to", 1, 1, null],
+  [HVAC + "FanSpeed", "Climate fan", 0, 1, null],
 ];
 
-function show(value, digits, scale) {
-  if (typeof value === "boolean") return value ? "yes" : "no";
-  if (typeof value === "number") return digits === null ? String(value) : num(value * scale, digits);
-  if (Array.isArray(value)) return value.length ? value.join(", ") : "none";
-  return value === null || value === undefined ? "—" : String(value);
+function show(path, value, digits, scale) {
+  if (typeof value === "number" && digits !== null && !/Gear$/.test(path)) return num(value * scale, digits);
+  return reading(path, value);
 }
 
 export function mount(main, vin) {
@@ -45,10 +52,12 @@ export function mount(main, vin) {
     <div id="vehicle-error"></div>
     <div class="stack">
       <section class="panel"><h2>Live values</h2><div class="values" id="values" data-updates="0"></div></section>
+      <section class="panel" id="commands" hidden></section>
+      <section class="panel" id="period-bar"></section>
       <div class="grid cols-2">
-        <section class="panel"><h2>Last hour</h2>
+        <section class="panel"><div class="toolbar"><h2 style="margin:0">History</h2><span class="spacer"></span><span id="history-export"></span></div>
           <div id="c-speed"></div><div id="c-power"></div><div id="c-soc"></div></section>
-        <section class="panel"><h2>Current track</h2><div class="map" id="vehicle-map" style="height:510px"></div></section>
+        <section class="panel"><h2>Track</h2><div class="map" id="vehicle-map" style="height:510px"></div></section>
       </div>
       <div class="grid" id="services" style="grid-template-columns:repeat(auto-fill,minmax(min(420px,100%),1fr))"></div>
       <section class="panel"><h2>All signals</h2><div id="all-signals"><p class="empty">Waiting for the first values…</p></div></section>
@@ -59,7 +68,7 @@ export function mount(main, vin) {
   const live = main.querySelector("#live");
   const charts = {
     [SPEED]: new Chart(main.querySelector("#c-speed"), { label: "Speed", unit: "km/h", color: "#1f6feb", min: 0 }),
-    [POWER]: new Chart(main.querySelector("#c-power"), { label: "Battery power", unit: "kW", color: "#8250df", digits: 1 }),
+    [POWER]: new Chart(main.querySelector("#c-power"), { label: "Battery power", unit: "kW", color: "#8250df", digits: 1, zero: true }),
     [SOC]: new Chart(main.querySelector("#c-soc"), { label: "State of charge", unit: "%", color: "#1a9f4a", digits: 1, min: 0, max: 100 }),
   };
   const scale = { [POWER]: 1e-3 };
@@ -80,9 +89,10 @@ export function mount(main, vin) {
     for (const [path, sv] of Object.entries(signals)) {
       state[path] = sv;
       const chart = charts[path];
-      if (chart && typeof sv.value === "number") chart.append(sv.ts, sv.value * (scale[path] ?? 1));
+      // a period in the past is history: live values do not belong on it
+      if (chart && period.live && typeof sv.value === "number") chart.append(sv.ts, sv.value * (scale[path] ?? 1));
     }
-    if (signals[LAT] && signals[LON]) {
+    if (signals[LAT] && signals[LON] && period.live) {
       track.push([signals[LON].value, signals[LAT].value]);
       placeVehicle();
     }
@@ -104,8 +114,8 @@ export function mount(main, vin) {
     for (const [path, , digits, sc, u] of KEY_SIGNALS) {
       const el = valuesEl.querySelector(`[data-signal="${path}"]`), sv = state[path];
       if (!sv) continue;
-      el.querySelector(".v").textContent = show(sv.value, digits, sc);
-      el.querySelector(".u").textContent = u ?? showUnit(sv.unit);
+      el.querySelector(".v").textContent = show(path, sv.value, digits, sc);
+      el.querySelector(".u").textContent = typeof sv.value === "number" && !/Gear$/.test(path) ? u ?? showUnit(sv.unit) : "";
       const a = el.querySelector(".age");
       a.textContent = `${age(now - sv.ts)}`;
       a.title = dateTime(sv.ts);
@@ -130,8 +140,10 @@ export function mount(main, vin) {
   function renderAll() {
     const paths = Object.keys(state).sort(), now = Date.now();
     if (!paths.length) return;
-    main.querySelector("#all-signals").innerHTML = `<table><thead><tr><th>Signal</th><th class="num">Value</th><th>Unit</th><th class="num">Age</th></tr></thead><tbody>${
-      paths.map((p) => `<tr><td class="mono">${esc(p)}</td><td class="num">${esc(show(state[p].value, null, 1))}</td><td>${esc(showUnit(state[p].unit))}</td><td class="num">${age(now - state[p].ts)}</td></tr>`).join("")}</tbody></table>`;
+    // the unit next to its value: "42.5 km/h", "locked", "P"
+    main.querySelector("#all-signals").innerHTML = `<table><thead><tr><th>Signal</th><th class="num">Value</th><th class="num">Age</th></tr></thead><tbody>${
+      paths.map((p) => `<tr data-signal="${esc(p)}"><td class="mono">${esc(p)}</td><td class="num">${esc(reading(p, state[p].value))}${
+        typeof state[p].value === "number" && !/Gear$/.test(p) && state[p].unit ? ` <span class="u">${esc(showUnit(state[p].unit))}</span>` : ""}</td><td class="num">${age(now - state[p].ts)}</td></tr>`).join("")}</tbody></table>`;
   }
 
   function connect() {
@@ -162,26 +174,53 @@ export function mount(main, vin) {
     };
   }
 
+  // The charts and the track of the period; a newer request wins over one still running.
+  let loading = 0;
+  // Until a period is picked, the charts start where the car's data does (a car heard from
+  // for an hour is not drawn as a sliver at the end of 24 hours); a picked period is shown whole.
+  let dataFrom = -Infinity;
+  const chartRange = () => { const [start, end] = period.bounds(); return [Math.max(start, dataFrom), end]; };
   async function loadHistory() {
-    const end = Date.now(), start = end - HOUR;
-    const q = new URLSearchParams({ signals: [SPEED, POWER, SOC, LAT, LON].join(","), start: String(start), end: String(end + 60_000), max_points: "720" });
+    const mine = ++loading;
+    const [start, end] = period.bounds();
+    dataFrom = -Infinity;
+    for (const c of Object.values(charts)) c.setRange(start, end);
+    const q = new URLSearchParams({ signals: [SPEED, POWER, SOC, LAT, LON].join(","), start: String(start), end: String(end + (period.live ? 60_000 : 0)), max_points: "1440" });
     try {
       const hist = await get(`/v1/vehicles/${encodeURIComponent(vin)}/history?${q}`);
+      if (mine !== loading || stopped) return;
       const by = Object.fromEntries(hist.series.map((s) => [s.signal, s]));
+      const first = Math.min(...hist.series.map((s) => s.ts[0] ?? Infinity));
+      if (!period.explicit && Number.isFinite(first)) dataFrom = first - 5 * 60_000;
+      for (const c of Object.values(charts)) c.setRange(...chartRange());
       for (const path of [SPEED, POWER, SOC]) {
         const s = by[path], sc = scale[path] ?? 1;
-        if (s) charts[path].setData(s.ts.slice(), s.value.map((v) => (v === null ? null : v * sc)));
+        charts[path].setData(s ? s.ts.slice() : [], s ? s.value.map((v) => (v === null ? null : v * sc)) : []);
       }
+      const histTrack = [];
       if (by[LAT] && by[LON]) {
         const lonAt = new Map(by[LON].ts.map((t, i) => [t, by[LON].value[i]]));
-        const histTrack = [];
         by[LAT].ts.forEach((t, i) => { const lon = lonAt.get(t); if (lon !== undefined && lon !== null && by[LAT].value[i] !== null) histTrack.push([lon, by[LAT].value[i]]); });
-        track = histTrack.concat(track);
-        placeVehicle();
       }
+      track = histTrack;
+      placeVehicle();
+      main.querySelector("#vehicle-error").innerHTML = "";
     } catch (e) {
-      if (!stopped) fail(`History unavailable: ${e.message}`);
+      if (!stopped && mine === loading) fail(`History unavailable: ${e.message}`);
     }
+  }
+
+  const services = { setPeriod() {} };
+  const period = new Period(main.querySelector("#period-bar"), () => { loadHistory(); services.setPeriod(period); });
+  main.querySelector("#history-export").append(downloadButton("CSV", () => {
+    const [start, end] = period.bounds();
+    return `/v1/vehicles/${encodeURIComponent(vin)}/export?format=csv&start=${start}&end=${end}`;
+  }, "every signal of the period as CSV: time, signal, value, unit"));
+  let unmountCommands = () => {};
+  if (maySend()) {
+    const el = main.querySelector("#commands");
+    el.hidden = false;
+    unmountCommands = mountCommands(el, vin);
   }
 
   (async () => {
@@ -197,13 +236,12 @@ export function mount(main, vin) {
     try { base = await roads(); map.setRoads(base); } catch { /* the track still draws without roads */ }
     connect();
     loadHistory();
-    mountServices(main.querySelector("#services"), vin, base);
+    Object.assign(services, await mountServices(main.querySelector("#services"), vin, base, period));
   })();
   tick = setInterval(() => {
-    const now = Date.now();
-    for (const c of Object.values(charts)) c.setRange(now - HOUR, now);
+    if (period.live) for (const c of Object.values(charts)) c.setRange(...chartRange());
     renderValues(new Set());
     renderLive();
   }, 1000);
-  return () => { stopped = true; clearTimeout(retryTimer); clearInterval(tick); if (ws) ws.close(); };
+  return () => { stopped = true; unmountCommands(); clearTimeout(retryTimer); clearInterval(tick); if (ws) ws.close(); };
 }
