@@ -56,7 +56,7 @@ export function mount(main, vin) {
       <section class="panel" id="period-bar"></section>
       <div class="grid cols-2">
         <section class="panel"><div class="toolbar"><h2 style="margin:0">History</h2><span class="spacer"></span><span id="history-export"></span></div>
-          <div id="c-speed"></div><div id="c-power"></div><div id="c-soc"></div></section>
+          <div id="history-error"></div><div id="c-speed"></div><div id="c-power"></div><div id="c-soc"></div></section>
         <section class="panel"><h2>Track</h2><div class="map" id="vehicle-map" style="height:510px"></div></section>
       </div>
       <div class="grid" id="services" style="grid-template-columns:repeat(auto-fill,minmax(min(420px,100%),1fr))"></div>
@@ -204,9 +204,9 @@ export function mount(main, vin) {
       }
       track = histTrack;
       placeVehicle();
-      main.querySelector("#vehicle-error").innerHTML = "";
+      main.querySelector("#history-error").innerHTML = "";
     } catch (e) {
-      if (!stopped && mine === loading) fail(`History unavailable: ${e.message}`);
+      if (!stopped && mine === loading) main.querySelector("#history-error").innerHTML = `<p class="error">History unavailable: ${esc(e.message)}</p>`;
     }
   }
 
@@ -217,11 +217,6 @@ export function mount(main, vin) {
     return `/v1/vehicles/${encodeURIComponent(vin)}/export?format=csv&start=${start}&end=${end}`;
   }, "every signal of the period as CSV: time, signal, value, unit"));
   let unmountCommands = () => {};
-  if (maySend()) {
-    const el = main.querySelector("#commands");
-    el.hidden = false;
-    unmountCommands = mountCommands(el, vin);
-  }
 
   (async () => {
     try {
@@ -231,6 +226,11 @@ export function mount(main, vin) {
       fail(e.message);
       live.textContent = "unavailable";
       return;
+    }
+    if (maySend() && !stopped) {
+      const el = main.querySelector("#commands");
+      el.hidden = false;
+      unmountCommands = mountCommands(el, vin);
     }
     let base = null;
     try { base = await roads(); map.setRoads(base); } catch { /* the track still draws without roads */ }
