@@ -209,7 +209,7 @@ async function showBattery(body, v) {
     ["Projected range", num(b.projected_range_km, 0), "km", b.efficiency_wh_per_km ? `at ${num(b.efficiency_wh_per_km, 0)} Wh/km` : ""],
   ];
   body.innerHTML = `<div class="values">${tiles.map(([l, val, u, note]) => `<div class="value"><div class="label">${l}</div><div><span class="v">${val}</span><span class="u">${u}</span></div><div class="age">${note}</div></div>`).join("")}</div><div class="trend" style="margin-top:12px"></div>`;
-  const chart = new Chart(body.querySelector(".trend"), { label: "State of health, by day", unit: "%", color: "#bf3989", digits: 1, empty: "Needs a charge or drive with a large SoC swing" });
+  const chart = new Chart(body.querySelector(".trend"), { label: "State of health, by day", unit: "%", color: "#bf3989", digits: 1, minSpan: 2, empty: "Needs a charge or drive with a large SoC swing" });
   const trend = b.trend ?? [];
   chart.setData(trend.map((p) => p.day_ms), trend.map((p) => p.soh_pct ?? null));
   if (trend.length) chart.setRange(Math.min(trend[0].day_ms, Date.now() - 7 * 86_400_000), Date.now());
