@@ -381,3 +381,17 @@ def test_a_new_page_starts_at_the_top(page: Page, server: Server, logbook: list[
     expect(page.locator("h1")).to_have_text(other)
     assert page.evaluate("window.scrollY") == 0
     assert console.errors == []
+
+
+@pytest.mark.parametrize("width", [768, 390])
+def test_vehicle_page_fits_narrow_screens(
+    page: Page, server: Server, logbook: list[Drive], width: int
+) -> None:
+    page.set_viewport_size({"width": width, "height": 900})
+    console = sign_in(page, server, at=f"#/vehicle/{LOGBOOK}")
+    expect(page.locator('[data-service="drives"] tbody tr').first).to_be_visible(timeout=10_000)
+    expect(page.locator("#command-list")).not_to_contain_text("Loading")
+    # the page's own content (the header's phone layout is the fleet pages' work)
+    overflow = page.evaluate("(m => m.scrollWidth - m.clientWidth)(document.querySelector('main'))")
+    assert overflow <= 0
+    assert console.errors == []
