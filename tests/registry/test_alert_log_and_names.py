@@ -4,13 +4,23 @@ answers filtered, paged queries. An older SQLite registry gains both on open."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from volta.cli import _register_all, app
 from volta.errors import BadRequest, Conflict, NotFound
-from volta.registry import AlertChanges, AlertFacts, AlertQuery, Registry, SQLiteRegistry
+from volta.registry import (
+    AlertChanges,
+    AlertFacts,
+    AlertQuery,
+    AuditQuery,
+    Registry,
+    SQLiteRegistry,
+)
 from volta.registry.sqlite import DB_FILE, SCHEMA_VERSION
 
 from .conftest import NOW
@@ -135,3 +145,33 @@ def test_an_older_sqlite_registry_gains_names_and_the_alert_log(tmp_path: Path) 
         assert len(again.open_alerts()) == 1
     finally:
         again.close()
+
+
+def test_the_cli_names_vehicles_and_lists_the_names(tmp_path: Path) -> None:
+    _register_all()
+    runner = CliRunner()
+    d = ["--data-dir", str(tmp_path)]
+    added = runner.invoke(
+        app,
+        ["vehicles", "add", VIN, "--name", "Van 12", "--plate", "abc-123", "--group", "North", *d],
+    )
+    assert added.exit_code == 0, added.output
+    assert json.loads(added.stdout)["plate"] == "ABC-123"
+    changed = runner.invoke(app, ["vehicles", "set", VIN, "--group", "South", "--name", "", *d])
+    assert changed.exit_code == 0, changed.output
+    [listed] = runner.invoke(app, ["vehicles", "list", *d]).stdout.splitlines()
+    assert {k: json.loads(listed)[k] for k in ("name", "plate", "group")} == {
+        "name": None,
+        "plate": "ABC-123",
+        "group": "South",
+    }
+    bad = runner.invoke(app, ["vehicles", "set", VIN, "--plate", "a/b", *d])
+    assert bad.exit_code == 1 and "invalid plate" in bad.stderr
+    nothing = runner.invoke(app, ["vehicles", "set", VIN, *d])
+    assert nothing.exit_code == 1 and "nothing to set" in nothing.stderr
+    registry = SQLiteRegistry.open(tmp_path)
+    try:
+        actions = [e.action for e in registry.audit(AuditQuery(target=VIN))]
+        assert actions == ["vehicles set", "vehicles add"]
+    finally:
+        registry.close()
