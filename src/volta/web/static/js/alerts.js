@@ -106,7 +106,7 @@ export function mount(main) {
       $("#a-page").textContent = body.total ? `${shown + 1}–${shown + body.alerts.length} of ${body.total.toLocaleString("en-GB")}` : "";
       listEl.innerHTML = body.alerts.length
         ? `<table><thead><tr><th>Severity</th><th>Vehicle</th><th>Alert</th><th>Raised</th><th>Cleared</th><th>Acknowledged</th></tr></thead><tbody>${body.alerts.map((a) => `
-            <tr data-id="${a.id}" data-state="${esc(a.state)}"><td><span class="pill sev-${esc(a.severity)}">${esc(a.severity)}</span></td>
+            <tr data-id="${a.id}" data-state="${esc(a.state)}" data-vin="${esc(a.vin)}" data-kind="${esc(a.kind)}"><td><span class="pill sev-${esc(a.severity)}">${esc(a.severity)}</span></td>
             <td><a href="#/vehicle/${encodeURIComponent(a.vin)}">${esc(label(names.get(a.vin), a.vin))}</a></td>
             <td>${esc(a.message)}</td><td class="nowrap">${esc(dateTime(a.raised_ms))}</td>
             <td class="nowrap">${a.cleared_ms === null ? `<span class="live-pill on">open</span>` : esc(dateTime(a.cleared_ms))}</td>

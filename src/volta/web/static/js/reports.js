@@ -28,7 +28,7 @@ export function mount(main) {
         <button class="small" type="button" id="r-csv">Download CSV</button>
       </form>
       <div id="r-error"></div>
-      <h2>Fleet</h2><div id="r-totals"></div>
+      <h2 id="r-totals-title">Whole fleet</h2><div id="r-totals"></div>
       <h2 style="margin-top:16px">Per vehicle</h2><div id="r-rows"><p class="empty">Loading…</p></div>
     </section>`;
   const $ = (s) => main.querySelector(s);
@@ -50,13 +50,14 @@ export function mount(main) {
       if (stopped) return;
       const sel = $("#r-group"), chosen = sel.value;
       sel.innerHTML = `<option value="">whole fleet</option>` + body.groups.map((g) => `<option${g === chosen ? " selected" : ""}>${esc(g)}</option>`).join("");
-      const fleetRows = chosen ? [] : body.totals;
+      const fleetRows = body.totals;
+      $("#r-totals-title").textContent = chosen ? `Group ${chosen}` : "Whole fleet";
       $("#r-totals").innerHTML = fleetRows.length
         ? `<table id="r-totals-table"><thead><tr><th>Period</th><th class="num">Drives</th><th class="num">Distance km</th><th class="num">Energy kWh</th><th class="num">Wh/km</th><th class="num">Charges</th><th class="num">Charged kWh</th><th class="num">Charging cost</th></tr></thead><tbody>${fleetRows.map((t) => `
             <tr><td>${new Date(t.start_ms).toISOString().slice(0, 10)}</td><td class="num">${t.drives}</td><td class="num">${num(t.distance_m / 1000, 1)}</td>
             <td class="num">${num(t.drive_energy_wh / 1000, 1)}</td><td class="num">${num(t.efficiency_wh_per_km, 0)}</td><td class="num">${t.charges}</td>
             <td class="num">${num(t.charge_energy_wh / 1000, 1)}</td><td class="num">${cost(t.charge_cost)}</td></tr>`).join("")}</tbody></table>`
-        : `<p class="empty">${chosen ? "Totals are for the whole fleet; the rows below are the group's." : "No drives or charges in this range."}</p>`;
+        : `<p class="empty">No drives or charges in this range.</p>`;
       $("#r-rows").innerHTML = body.rows.length
         ? `<table id="r-table"><thead><tr><th>Period</th><th>Vehicle</th><th>Group</th><th class="num">Drives</th><th class="num">Distance km</th><th class="num">Energy kWh</th><th class="num">Wh/km</th><th class="num">Charges</th><th class="num">Charged kWh</th><th class="num">Charging cost</th></tr></thead><tbody>${body.rows.map((r) => `
             <tr data-vin="${esc(r.vin)}"><td>${esc(r.period_start)}</td>
