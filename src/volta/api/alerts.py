@@ -19,7 +19,7 @@ from volta.errors import BadRequest, NotFound
 from volta.platform import Platform
 from volta.registry import AlertQuery, AlertState, LoggedAlert
 from volta.registry.alertlog import MAX_NOTE
-from volta.wire.batch import INT64_MAX
+from volta.wire.batch import INT64_MAX, INT64_MIN
 
 router = APIRouter(tags=["alerts"])
 
@@ -125,6 +125,8 @@ def _query(
                 f"before: expected a next_before like '1764201600000:42', got {before!r}"
             )
         cursor = (int(m[1]), int(m[2]))
+        if not (INT64_MIN <= cursor[0] <= INT64_MAX and cursor[1] <= INT64_MAX):
+            raise BadRequest(f"before: {before!r} is out of range")
     from_ms = parse_time("from", start) if start else None
     to_ms = parse_time("to", end) if end else None
     if from_ms is not None and to_ms is not None and from_ms >= to_ms:

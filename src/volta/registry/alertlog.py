@@ -154,7 +154,8 @@ class AlertBook(Core):
     def acknowledge_alert(self, alert_id: int, by: str, note: str | None = None) -> LoggedAlert:
         """Record that `by` has seen the alert (open or cleared). NotFound for an unknown id,
         Conflict if it was acknowledged already."""
-        text = (note or "").strip()[:MAX_NOTE] or None
+        # A lone surrogate (JSON allows one) cannot be stored as UTF-8: it becomes "?".
+        text = (note or "").strip()[:MAX_NOTE].encode("utf-8", "replace").decode() or None
         with self._db.transaction() as tx:
             changed = tx.execute(
                 "UPDATE alerts SET ack_ms = ?, ack_by = ?, ack_note = ?"

@@ -180,7 +180,8 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 
 # Operators edit these; `None` clears one. `model` names an EV model file (volta.vehicles).
 VEHICLE_FIELDS = ("name", "plate", "group", "model")
-_LABEL = re.compile(r"[^\x00-\x1f\x7f]{1,64}")
+# Printable: no control characters, no lone surrogates (JSON can carry them; UTF-8 cannot).
+_LABEL = re.compile(r"[^\x00-\x1f\x7f\ud800-\udfff]{1,64}")
 _PLATE = re.compile(r"[A-Z0-9][A-Z0-9 -]{0,14}")
 
 
