@@ -8,6 +8,7 @@ import contextlib
 import csv
 import io
 import re
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -53,12 +54,27 @@ def api(server: Server, method: str, path: str, **kw: Any) -> Any:
     return r.json()
 
 
+def logged_alert(server: Server, vin: str, key: str, state: str) -> dict[str, Any]:
+    """The vehicle's alert with this key once the log has it in this state (the batch that
+    shows it is committed a moment after it is published)."""
+    deadline = time.monotonic() + 10
+    while True:
+        body = api(server, "GET", f"/v1/vehicles/{vin}/alerts", params={"state": state})
+        found = [a for a in body["alerts"] if a["key"] == key]
+        if found or time.monotonic() > deadline:
+            assert found, f"no {state} alert {key} of {vin} within 10 s"
+            alert: dict[str, Any] = found[0]
+            return alert
+        time.sleep(0.1)
+
+
 def test_an_operator_acknowledges_an_alert_and_finds_it_in_the_history(
     page: Page, server: Server
 ) -> None:
     vin = server.vins[2]
     nudge = Nudge(server, vin, (DTC_LIST, ["C1A03"]), seq=4 * 10**9)
     try:
+        logged_alert(server, vin, "C1A03", "active")
         console = sign_in(page, server, at="#/alerts")
         row = page.locator("#a-list tr", has_text="Trouble code C1A03")
         expect(row).to_have_attribute("data-state", "active", timeout=10_000)
@@ -80,6 +96,7 @@ def test_an_operator_acknowledges_an_alert_and_finds_it_in_the_history(
     gone = wall_ms()
     batch = Batch(v=1, vin=vin, seq=5 * 10**9, ts=gone, samples=[(0, DTC_LIST, [])])
     server.transport.publish(vin, encode_msgpack(batch))
+    assert logged_alert(server, vin, "C1A03", "cleared")["cleared_ms"] == gone
     page.select_option("#a-state", "cleared")
     cleared = page.locator(f'#a-list tr[data-id="{alert_id}"]')
     expect(cleared).to_have_attribute("data-state", "cleared", timeout=10_000)
