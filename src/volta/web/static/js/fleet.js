@@ -7,7 +7,7 @@ import { ackCell, bindAcks } from "./alerts.js";
 import { ApiError, get, reportUnauthorized, token } from "./api.js";
 import { age, dateTime, esc, h, num, socColor, STATE_COLORS, STATES } from "./format.js";
 import { loadRoads, mapChrome, MapView } from "./map.js";
-import { label, vehicleNames } from "./names.js";
+import { label } from "./names.js";
 import { VirtualList } from "./vlist.js";
 
 let roadsCache = null;
@@ -96,9 +96,8 @@ export function mount(main) {
     sel.innerHTML = `<option value="">All groups</option>` + groups.map((g) => `<option${g === group ? " selected" : ""}>${esc(g)}</option>`).join("");
     sel.hidden = groups.length === 0;
   }
-  async function loadNames() {
-    try { names = await vehicleNames({ fresh: true }); } catch { /* the list still shows VINs */ }
-    if (stopped) return;
+  function setNames(rows) {
+    names = new Map(rows.map(([vin, name, plate, grp, model]) => [vin, { name, plate, group: grp, model }]));
     indexNames();
     refreshList();
   }
@@ -173,6 +172,7 @@ export function mount(main) {
   worker.onmessage = (e) => {
     if (stopped) return;
     const msg = e.data;
+    if (msg.names) { setNames(msg.names); return; } // not a poll's answer: no next poll from here
     if (msg.error) {
       const err = new ApiError(msg.error.status, msg.error.code ?? "error", msg.error.message);
       if (err.status === 401) { reportUnauthorized(err); return; }
@@ -181,7 +181,7 @@ export function mount(main) {
       arrivedAt = msg.arrived - performance.timeOrigin;
       perf.parseMs.push(msg.parseMs);
       const t0 = performance.now();
-      if (msg.vin) { vins = msg.vin; indexNames(); if (data) loadNames(); }
+      if (msg.vin) { vins = msg.vin; indexNames(); } // the worker sends their names next
       data = msg;
       seq++;
       paintMarkers();
@@ -231,7 +231,6 @@ export function mount(main) {
 
   bindAcks(main.querySelector("#alert-list"), () => { clearTimeout(alertTimer); pollAlerts(); });
   legend();
-  loadNames();
   pollAlerts();
   (async () => {
     try {
