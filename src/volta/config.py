@@ -99,6 +99,22 @@ class Settings(BaseSettings):
         100.0, ge=0, description="per-token API requests per second (token bucket); 0 = no limit"
     )
     api_burst: int = Field(1000, ge=1, description="per-token API burst: requests at once")
+    # After-sales notifications (volta.service.notify).
+    smtp_host: str | None = Field(
+        None, description="SMTP server for e-mail notifications; None = off"
+    )
+    smtp_port: int = Field(25, ge=1, le=65535, description="SMTP server port")
+    smtp_from: str = Field("volta@localhost", description="From: address of notification e-mail")
+    smtp_user: str | None = Field(None, description="SMTP login (with smtp_password)")
+    smtp_password: str | None = Field(None, repr=False, description="SMTP password")
+    smtp_starttls: bool = Field(False, description="upgrade the SMTP connection with STARTTLS")
+    webhook_timeout_s: float = Field(5.0, gt=0, description="longest wait for a webhook endpoint")
+    notify_max_attempts: int = Field(
+        8, ge=1, description="attempts of a notification before it goes to the dead letters"
+    )
+    notify_backoff_s: float = Field(
+        2.0, gt=0, description="first retry delay of a notification (doubles, capped at 1 h)"
+    )
 
     @property
     def duckdb_path(self) -> Path:

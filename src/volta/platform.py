@@ -24,6 +24,9 @@ from volta.ota.keeper import OtaKeeper
 from volta.places.store import PlaceBook
 from volta.processors.processor import DriverServices
 from volta.registry import Registry, open_registry
+from volta.service.desk import ServiceDesk
+from volta.service.notify import Dispatcher
+from volta.service.setup import open_desk
 from volta.store import open_store
 from volta.twin.follow import follow
 from volta.twin.state import Twin
@@ -108,6 +111,13 @@ class Platform:
                 topic_prefix=settings.mqtt_topic_prefix,
                 client_id=f"{settings.mqtt_client_id}-commands",
             )
+        # after-sales service: cases, workshops, recalls in the registry's database; its
+        # notifications go out on a dispatcher thread of their own (never on a request)
+        self.service: ServiceDesk | None = None
+        self.notifications: Dispatcher | None = None
+        opened = open_desk(settings, self.registry, self.twin, self.catalog, clock)
+        if opened is not None:
+            self.service, self.notifications = opened
         self._started = False
         self._stopped = False
         log.info("platform: data dir %s, twin loaded with %d values", settings.data_dir, loaded)
@@ -126,6 +136,8 @@ class Platform:
         if self.ota_keeper is not None:
             self.ota_keeper.start()
         self.alerts.start()
+        if self.notifications is not None:
+            self.notifications.start()
         self._started = True
 
     def stop(self) -> None:
@@ -142,6 +154,8 @@ class Platform:
         self.commands.close()
         if self.ota_keeper is not None:
             self.ota_keeper.stop()
+        if self.notifications is not None:
+            self.notifications.stop()
         if self.services is not None:
             self.services.stop()
         if self.road_sensing is not None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import secrets
 import sqlite3
 import threading
+from importlib import resources
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -109,6 +110,11 @@ _MIGRATIONS: tuple[str, ...] = (
         WHERE cleared_ms IS NULL;
     CREATE INDEX IF NOT EXISTS alerts_by_raised ON alerts(raised_ms, id);
     """,
+    # 3: after-sales service (volta.service): workshops, cases, appointments, recalls,
+    # notifications; the same tables as the PostgreSQL registry's 0002_service.sql.
+    resources.files("volta.registry.migrations")
+    .joinpath("sqlite_0003_service.sql")
+    .read_text(encoding="utf-8"),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
