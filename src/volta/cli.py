@@ -54,6 +54,7 @@ def _register_all() -> None:
     from volta.ota.cli import register as register_ota
     from volta.processors.cli import register as register_recompute
     from volta.registry.cli import register as register_registry
+    from volta.service.cli import register as register_service
     from volta.sim.cli import register as register_sim
     from volta.store.cli import register as register_migrate
     from volta.vehicles.cli import register as register_models
@@ -69,6 +70,7 @@ def _register_all() -> None:
     register_doctor(app)
     register_ota(app)
     register_models(app)
+    register_service(app)
 
 
 def main() -> None:

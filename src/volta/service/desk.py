@@ -17,6 +17,7 @@ from volta.clock import Clock
 from volta.errors import BadRequest, NotFound
 from volta.registry import Vehicles
 from volta.registry.database import Database
+from volta.registry.model import check_name
 from volta.service.booking import Bookings
 from volta.service.casebook import CaseBook, new_id
 from volta.service.cases import check_problem_key
@@ -177,6 +178,7 @@ class ServiceDesk:
         """BadRequest for bad hours, layout or time zone."""
         if not name.strip():
             raise BadRequest("a workshop needs a name")
+        check_name("organisation", organisation)
         check_layout(bays, slot_minutes)
         ws = Workshop(
             id=new_id("ws"),
