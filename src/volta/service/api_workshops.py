@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from volta.service.access import (
@@ -18,7 +18,7 @@ from volta.service.access import (
     visible_workshop,
     workshop_orgs,
 )
-from volta.service.api_cases import CaseList, CaseOut
+from volta.service.api_cases import CaseList, case_list
 from volta.service.casebook import CaseQuery
 from volta.service.model import Workshop
 from volta.service.slots import format_hours
@@ -130,7 +130,7 @@ def case_queue(
     overdue: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-) -> CaseList:
+) -> Response:
     """The workshop's open cases, the next SLA deadline first."""
     ws = visible_workshop(desk, principal, workshop_id)
     now = desk.now()
@@ -139,4 +139,4 @@ def case_queue(
     )
     cases = desk.cases.find(q)
     nxt = offset + limit if len(cases) == limit else None
-    return CaseList(cases=[CaseOut.of(c, now) for c in cases], next_offset=nxt)
+    return case_list(cases, now, nxt)
