@@ -36,6 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import numpy as np
@@ -242,6 +243,15 @@ def server_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def bench_database(admin_url: str, name: str) -> str:
+    """A database of the bench's own on the server (dropped at the end), never a shared one."""
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return urlsplit(admin_url)._replace(path=f"/{name}").geturl()
+
+
 def time_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -250,7 +260,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--cases", type=int, default=100_000)
-    parser.add_argument("--postgres", help="run on PostgreSQL (an admin URL) instead of SQLite")
+    parser.add_argument(
+        "--postgres",
+        help="run on PostgreSQL instead of SQLite: an admin URL; the bench makes its own database",
+    )
     parser.add_argument("--threads", type=int, default=8)
     args = parser.parse_args()
     queries = 200 if args.quick else 2000
@@ -265,7 +278,7 @@ def main() -> None:
         if args.postgres:
             from volta.registry.postgres import PostgresRegistry
 
-            url = args.postgres
+            url = bench_database(args.postgres, schema)
             env.update(
                 VOLTA_REGISTRY=url,
                 VOLTA_REGISTRY_SCHEMA=schema,
@@ -345,7 +358,7 @@ def main() -> None:
             import psycopg
 
             with psycopg.connect(args.postgres, autocommit=True) as conn:
-                conn.execute(f"DROP SCHEMA {schema} CASCADE")
+                conn.execute(f"DROP DATABASE IF EXISTS {schema} WITH (FORCE)")
     out = {
         "engine": "postgresql" if args.postgres else "sqlite",
         "cases": args.cases,
