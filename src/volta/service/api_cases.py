@@ -28,6 +28,7 @@ from volta.service.model import AlertDetails, Appointment, Case, CaseState
 
 router = APIRouter(prefix="/v1", tags=["after-sales"])
 SeverityName = Literal["critical", "warning", "info"]
+MAX_MS = 4_102_444_800_000  # 2100-01-01: times past it are mistakes, not appointments
 _CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"description": "an illegal transition (with `allowed`) or a changed case"}
 }
@@ -179,7 +180,7 @@ class AlertIn(BaseModel):
     kind: str = Field(min_length=1, max_length=64)
     severity: SeverityName
     message: str = Field(min_length=1, max_length=500)
-    since_ms: int = Field(ge=0)
+    since_ms: int = Field(ge=0, le=MAX_MS)
     signal: str | None = Field(None, max_length=200)
     value: float | str | None = None
 
@@ -216,11 +217,11 @@ class LineIn(BaseModel):
 class BookIn(BaseModel):
     case_id: str = Field(min_length=1, max_length=64)
     workshop_id: str = Field(min_length=1, max_length=64)
-    start_ms: int = Field(ge=0, description="a slot start (GET /v1/workshops/{id}/slots)")
+    start_ms: int = Field(ge=0, le=MAX_MS, description="a slot start (GET …/slots)")
 
 
 class MoveIn(BaseModel):
-    start_ms: int = Field(ge=0)
+    start_ms: int = Field(ge=0, le=MAX_MS)
 
 
 class AppointmentList(BaseModel):
@@ -407,7 +408,7 @@ def list_appointments(
     principal: PeopleDep,
     desk: DeskDep,
     workshop: str | None = None,
-    from_ms: int | None = Query(None, ge=0),
+    from_ms: int | None = Query(None, ge=0, le=MAX_MS),
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AppointmentList:
     """Booked appointments the caller may see, by start."""

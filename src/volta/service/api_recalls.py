@@ -162,7 +162,7 @@ def recall_vehicles(
     desk: DeskDep,
     open_only: bool = Query(False, description="only vehicles not yet done"),
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> RecallVehicles:
     """The affected vehicles (a technician: those of their organisation) and their state."""
     desk.recalls.get(recall_id)

@@ -18,7 +18,7 @@ from volta.service.access import (
     visible_workshop,
     workshop_orgs,
 )
-from volta.service.api_cases import CaseList, case_list
+from volta.service.api_cases import MAX_MS, CaseList, case_list
 from volta.service.casebook import CaseQuery
 from volta.service.model import Workshop
 from volta.service.slots import format_hours
@@ -101,7 +101,7 @@ def free_slots(
     workshop_id: str,
     principal: PeopleDep,
     desk: DeskDep,
-    from_ms: int | None = Query(None, ge=0, description="default: now"),
+    from_ms: int | None = Query(None, ge=0, le=MAX_MS, description="default: now"),
     limit: Annotated[int, Query(ge=1, le=500)] = 20,
 ) -> SlotList:
     """The next slots with a bay free."""
