@@ -37,7 +37,7 @@ from volta.places import api as places_routes
 from volta.planner import api as trip_routes
 from volta.platform import Platform
 from volta.service import access as service_access
-from volta.service import api_cases, api_notify, api_recalls, api_workshops
+from volta.service import api_appointments, api_cases, api_notify, api_recalls, api_workshops
 from volta.stats import api as stats_routes
 from volta.timeline import api as timeline_routes
 
@@ -84,7 +84,7 @@ def create_app(platform: Platform, *, run_platform: bool = False) -> FastAPI:
     app.include_router(hazard_routes.router)
     app.include_router(trip_routes.router)
     app.include_router(ota_routes.router)
-    for service_routes in (api_cases, api_workshops, api_recalls, api_notify):
+    for service_routes in (api_cases, api_appointments, api_workshops, api_recalls, api_notify):
         app.include_router(service_routes.router)
     service_access.install(app)
     for module in (users, tokens, audit):
