@@ -110,10 +110,10 @@ _MIGRATIONS: tuple[str, ...] = (
         WHERE cleared_ms IS NULL;
     CREATE INDEX IF NOT EXISTS alerts_by_raised ON alerts(raised_ms, id);
     """,
-    # 3: after-sales service (volta.service): workshops, cases, appointments, recalls,
-    # notifications; the same tables as the PostgreSQL registry's 0002_service.sql.
+    # 4: after-sales service (volta.service): workshops, cases, appointments, recalls,
+    # notifications; the same tables as the PostgreSQL registry's 0003_service.sql.
     resources.files("volta.registry.migrations")
-    .joinpath("sqlite_0003_service.sql")
+    .joinpath("sqlite_0004_service.sql")
     .read_text(encoding="utf-8"),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)

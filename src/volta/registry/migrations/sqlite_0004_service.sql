@@ -1,7 +1,7 @@
--- SQLite twin of 0002_service.sql (the registry's SQLite version 3), applied by
+-- SQLite twin of 0003_service.sql (the registry's SQLite version 4), applied by
 -- volta.registry.sqlite: the same tables and indexes. No semicolon inside comments here, the runner splits on it.
 
-CREATE TABLE svc_workshops (
+CREATE TABLE IF NOT EXISTS svc_workshops (
     id           text PRIMARY KEY,
     name         text    NOT NULL,
     organisation text    NOT NULL,
@@ -12,9 +12,9 @@ CREATE TABLE svc_workshops (
     bookings     bigint  NOT NULL DEFAULT 0,
     created_ms   bigint  NOT NULL
 );
-CREATE INDEX svc_workshops_by_org ON svc_workshops (organisation, id);
+CREATE INDEX IF NOT EXISTS svc_workshops_by_org ON svc_workshops (organisation, id);
 
-CREATE TABLE svc_cases (
+CREATE TABLE IF NOT EXISTS svc_cases (
     id            text PRIMARY KEY,
     vin           text     NOT NULL,
     organisation  text,
@@ -39,13 +39,13 @@ CREATE TABLE svc_cases (
     remedy        text,
     updated_ms    bigint   NOT NULL
 );
-CREATE UNIQUE INDEX svc_cases_one_open ON svc_cases (vin, problem_key) WHERE active = 1;
-CREATE INDEX svc_cases_org_queue ON svc_cases (organisation, active, due_ms, id);
-CREATE INDEX svc_cases_workshop_queue ON svc_cases (workshop_id, active, due_ms, id);
-CREATE INDEX svc_cases_by_vin ON svc_cases (vin, opened_ms);
-CREATE INDEX svc_cases_by_recall ON svc_cases (recall_id);
+CREATE UNIQUE INDEX IF NOT EXISTS svc_cases_one_open ON svc_cases (vin, problem_key) WHERE active = 1;
+CREATE INDEX IF NOT EXISTS svc_cases_org_queue ON svc_cases (organisation, active, due_ms, id);
+CREATE INDEX IF NOT EXISTS svc_cases_workshop_queue ON svc_cases (workshop_id, active, due_ms, id);
+CREATE INDEX IF NOT EXISTS svc_cases_by_vin ON svc_cases (vin, opened_ms);
+CREATE INDEX IF NOT EXISTS svc_cases_by_recall ON svc_cases (recall_id);
 
-CREATE TABLE svc_case_events (
+CREATE TABLE IF NOT EXISTS svc_case_events (
     id      INTEGER PRIMARY KEY AUTOINCREMENT,
     case_id text   NOT NULL REFERENCES svc_cases (id),
     ts_ms   bigint NOT NULL,
@@ -55,9 +55,9 @@ CREATE TABLE svc_case_events (
     text    text,
     detail  text   NOT NULL DEFAULT '{}'
 );
-CREATE INDEX svc_case_events_by_case ON svc_case_events (case_id, id);
+CREATE INDEX IF NOT EXISTS svc_case_events_by_case ON svc_case_events (case_id, id);
 
-CREATE TABLE svc_case_lines (
+CREATE TABLE IF NOT EXISTS svc_case_lines (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     case_id     text   NOT NULL REFERENCES svc_cases (id),
     ts_ms       bigint NOT NULL,
@@ -67,9 +67,9 @@ CREATE TABLE svc_case_lines (
     part_number text,
     quantity    REAL NOT NULL
 );
-CREATE INDEX svc_case_lines_by_case ON svc_case_lines (case_id, id);
+CREATE INDEX IF NOT EXISTS svc_case_lines_by_case ON svc_case_lines (case_id, id);
 
-CREATE TABLE svc_appointments (
+CREATE TABLE IF NOT EXISTS svc_appointments (
     id          text PRIMARY KEY,
     case_id     text    NOT NULL REFERENCES svc_cases (id),
     workshop_id text    NOT NULL REFERENCES svc_workshops (id),
@@ -82,13 +82,13 @@ CREATE TABLE svc_appointments (
     created_ms  bigint  NOT NULL,
     updated_ms  bigint  NOT NULL
 );
-CREATE INDEX svc_appointments_by_case ON svc_appointments (case_id);
-CREATE INDEX svc_appointments_by_workshop ON svc_appointments (workshop_id, start_ms);
-CREATE INDEX svc_appointments_by_vin ON svc_appointments (vin, start_ms);
+CREATE INDEX IF NOT EXISTS svc_appointments_by_case ON svc_appointments (case_id);
+CREATE INDEX IF NOT EXISTS svc_appointments_by_workshop ON svc_appointments (workshop_id, start_ms);
+CREATE INDEX IF NOT EXISTS svc_appointments_by_vin ON svc_appointments (vin, start_ms);
 
 
 
-CREATE TABLE svc_slot_claims (
+CREATE TABLE IF NOT EXISTS svc_slot_claims (
     workshop_id    text    NOT NULL,
     start_ms       bigint  NOT NULL,
     bay            integer NOT NULL,
@@ -96,7 +96,7 @@ CREATE TABLE svc_slot_claims (
     PRIMARY KEY (workshop_id, start_ms, bay)
 );
 
-CREATE TABLE svc_recalls (
+CREATE TABLE IF NOT EXISTS svc_recalls (
     id               text PRIMARY KEY,
     title            text   NOT NULL,
     description      text   NOT NULL,
@@ -108,7 +108,7 @@ CREATE TABLE svc_recalls (
     last_reminder_ms bigint
 );
 
-CREATE TABLE svc_recall_vehicles (
+CREATE TABLE IF NOT EXISTS svc_recall_vehicles (
     recall_id    text   NOT NULL REFERENCES svc_recalls (id),
     vin          text NOT NULL,
     added_ms     bigint NOT NULL,
@@ -118,7 +118,7 @@ CREATE TABLE svc_recall_vehicles (
     PRIMARY KEY (recall_id, vin)
 );
 
-CREATE TABLE svc_webhooks (
+CREATE TABLE IF NOT EXISTS svc_webhooks (
     id           text PRIMARY KEY,
     url          text   NOT NULL,
     secret       text   NOT NULL,
@@ -128,7 +128,7 @@ CREATE TABLE svc_webhooks (
     disabled_ms  bigint
 );
 
-CREATE TABLE svc_deliveries (
+CREATE TABLE IF NOT EXISTS svc_deliveries (
     id          text PRIMARY KEY,
     channel     text    NOT NULL,
     target      text    NOT NULL,
@@ -141,9 +141,9 @@ CREATE TABLE svc_deliveries (
     created_ms  bigint  NOT NULL,
     done_ms     bigint
 );
-CREATE INDEX svc_deliveries_due ON svc_deliveries (state, next_ms);
+CREATE INDEX IF NOT EXISTS svc_deliveries_due ON svc_deliveries (state, next_ms);
 
-CREATE TABLE svc_preferences (
+CREATE TABLE IF NOT EXISTS svc_preferences (
     user_name  text PRIMARY KEY,
     email      text,
     email_on   smallint NOT NULL DEFAULT 1,

@@ -1,5 +1,5 @@
--- Volta registry schema on PostgreSQL, version 2: after-sales service (volta.service). The same
--- tables as the SQLite registry's version 3 (volta.registry.sqlite): workshops, service cases
+-- Volta registry schema on PostgreSQL, version 3: after-sales service (volta.service). The same
+-- tables as the SQLite registry's version 4 (volta.registry.sqlite): workshops, service cases
 -- with their history and lines, appointments and the slot claims that make booking exclusive,
 -- recalls and their vehicles, webhooks, the notification outbox and people's preferences.
 
