@@ -12,6 +12,7 @@ import msgspec
 from tests.web import server
 from volta.clock import wall_ms
 from volta.config import Settings
+from volta.geo.osm import default_osm_path
 from volta.sim.fleet import FleetConfig, roster
 from volta.sim.run import run
 from volta.sim.senders import CallableSender
@@ -25,8 +26,15 @@ class Server(server.Server):
     def __init__(self, data_dir: Path, *, history_h: int = 30) -> None:
         # Rate limits and ingest budgets off: the run sends thousands of requests with one
         # token, and a 429 would hide what a route does with its input.
+        # Every optional part on (road network for road sensing and trip planning, an OTA
+        # folder), so that each route does its real work instead of answering 503.
         settings = Settings(
-            data_dir=data_dir, mqtt=None, api_rate_per_s=0.0, ingest_budget_samples_per_s=0.0
+            data_dir=data_dir,
+            mqtt=None,
+            api_rate_per_s=0.0,
+            ingest_budget_samples_per_s=0.0,
+            roads=default_osm_path(),
+            ota_dir=data_dir / "ota",
         )
         super().__init__(data_dir, settings=settings)
         self._feed(history_h)
