@@ -198,18 +198,50 @@ class CpuMeter:
 
 
 class Latency:
-    """publish → twin latency of sampled vehicles: a twin listener per sampled VIN."""
+    """publish → twin latency of sampled vehicles: a twin listener per sampled VIN. Each value
+    is kept with its batch's publish time, so that the run's first and last minute (a fresh
+    platform's warm-up against its steady state) can be told apart."""
 
     def __init__(self) -> None:
-        self.values: list[float] = []
+        self.samples: list[tuple[int, float]] = []  # (publish time in ms, latency in ms)
 
     def listen(self, twin: Any, vins: list[str]) -> None:
         def on_change(vin: str, changes: Any) -> None:
             newest = max(v.ts_ms for v in changes.values())
-            self.values.append(time.time() * 1000 - newest)
+            # One tuple appended at once: listeners run in several threads.
+            self.samples.append((newest, time.time() * 1000 - newest))
 
         for vin in vins:
             twin.subscribe(vin, on_change)
+
+    def between(self, start_s: float, end_s: float) -> list[float]:
+        """Latencies of the batches published in [start_s, end_s) (wall-clock seconds)."""
+        lo, hi = start_s * 1000, end_s * 1000
+        return [lat for at, lat in self.samples if lo <= at < hi]
+
+    @property
+    def all(self) -> list[float]:
+        return [lat for _, lat in self.samples]
+
+
+def windows(latency: Latency, start_at: float, seconds: float) -> dict[str, Any]:
+    """p99 of the first and of the last minute of publishing (the whole run when it is
+    shorter than a minute), and p99 per 10 s window, to show where a tail comes from."""
+    minute = min(60.0, seconds)
+    first = latency.between(start_at, start_at + minute)
+    last = latency.between(start_at + seconds - minute, start_at + seconds)
+    tens = [
+        round(percentile(latency.between(start_at + t, start_at + t + 10), 0.99), 1)
+        for t in range(0, max(1, int(seconds)), 10)
+    ]
+    return {
+        "window_s": minute,
+        "first_minute_p99_ms": round(percentile(first, 0.99), 1),
+        "first_minute_max_ms": round(max(first, default=float("nan")), 1),
+        "last_minute_p99_ms": round(percentile(last, 0.99), 1),
+        "last_minute_max_ms": round(max(last, default=float("nan")), 1),
+        "p99_per_10s_ms": tens,
+    }
 
 
 @contextmanager
@@ -361,7 +393,7 @@ def run(args: argparse.Namespace, shape: str) -> dict[str, Any]:
                 (batches, samples), progressed = now, time.time()
         meter.stop()
         drained_s = progressed - start_at
-    lat = latency.values
+    lat = latency.all
     return {
         "vehicles": args.vehicles,
         "signals_per_batch": args.signals,
@@ -389,9 +421,21 @@ def run(args: argparse.Namespace, shape: str) -> dict[str, Any]:
         "p50_ms": round(percentile(lat, 0.50), 1),
         "p99_ms": round(percentile(lat, 0.99), 1),
         "max_ms": round(max(lat, default=float("nan")), 1),
+        **windows(latency, start_at, args.seconds),
         "cpu_s": {**meter.result, "publishers": round(sum(o["cpu_s"] for o in outcomes), 2)},
         "wall_s": round(drained_s, 1),
     }
+
+
+def summary(shape: str, r: dict[str, Any]) -> str:
+    """One line a reader compares across runs: the warm-up's tail against the steady state."""
+    return (
+        f"{shape}: {r['samples_per_s']:,.0f} samples/s, stored == sent: {r['stored_equals_sent']}; "
+        f"publish→twin p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, max {r['max_ms']} ms; "
+        f"first minute p99 {r['first_minute_p99_ms']} ms (max {r['first_minute_max_ms']}), "
+        f"last minute p99 {r['last_minute_p99_ms']} ms (max {r['last_minute_max_ms']}); "
+        f"p99 per 10 s: {r['p99_per_10s_ms']}"
+    )
 
 
 def main() -> None:
@@ -441,6 +485,7 @@ def main() -> None:
         if args.only in (None, shape):
             result[shape] = run(args, shape)
             print(f"{shape}: {json.dumps(result[shape])}", file=sys.stderr)
+            print(summary(shape, result[shape]), file=sys.stderr)
     print(json.dumps(result))
 
 
