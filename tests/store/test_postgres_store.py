@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import random
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -32,6 +34,12 @@ pytestmark = pytest.mark.services
 
 DAY = 86_400_000
 SPEED = 101
+DAY_0, DAY_1 = partition_name(T0 // DAY), partition_name(T0 // DAY + 1)
+
+
+def at_t0() -> int:
+    """The clock of a store opened on the day of T0 (its partitions: DAY_0 and DAY_1)."""
+    return T0
 
 
 @pytest.fixture
@@ -46,7 +54,7 @@ def schema() -> str:
 
 @pytest.fixture
 def store(url: str, schema: str) -> Iterator[PostgresStore]:
-    s = PostgresStore(url, schema=schema, pool_size=4)
+    s = PostgresStore(url, schema=schema, pool_size=4, clock=at_t0)
     yield s
     s.close()
 
@@ -130,10 +138,10 @@ def test_migration_2_moves_version_1_samples_into_chunks(url: str, schema: str) 
             "INSERT INTO latest VALUES (%s, %s, %s, 4, 2.0, NULL), (%s, 7, %s, 3, NULL, 'P')",
             [VIN_A, SPEED, T0 + 2000, VIN_A, T0 + 1000],
         )
-    store = PostgresStore(url, schema=schema)
+    store = PostgresStore(url, schema=schema, clock=at_t0)
     try:
         assert store.schema_version() == migrations.latest_version()
-        assert store.partitions() == [partition_name(T0 // DAY)]
+        assert store.partitions() == [DAY_0, DAY_1]
         speed, gear = store.history(VIN_A, [SPEED, 7], T0, T0 + DAY)
         assert (speed.ts, speed.num) == ([T0, T0 + 2000], [1.0, 2.0])
         assert (gear.ts, gear.txt) == ([T0 + 1000], ["P"])
@@ -165,8 +173,8 @@ def test_store_without_migrate_refuses_an_unmigrated_schema(url: str, schema: st
         PostgresStore(url, schema=schema, migrate=False)
 
 
-def test_day_partitions_are_created_on_demand(store: PostgresStore) -> None:
-    assert store.partitions() == []
+def test_other_day_partitions_are_created_on_demand(store: PostgresStore) -> None:
+    assert store.partitions() == ["samples_20251127", "samples_20251128"]  # made on open
     store.append([batch(VIN_A, 1, [(0, SPEED, 1.0), (DAY, SPEED, 2.0), (2 * DAY - 1, SPEED, 3.0)])])
     assert store.partitions() == ["samples_20251127", "samples_20251128"]
     store.append([batch(VIN_A, 2, [(0, SPEED, 4.0)], ts=T0 + 3 * DAY)])
@@ -190,12 +198,12 @@ def test_a_second_worker_reuses_partitions_another_created(
     store: PostgresStore, url: str, schema: str
 ) -> None:
     store.append([batch(VIN_A, 1, [(0, SPEED, 1.0)])])
-    other = PostgresStore(url, schema=schema, pool_size=2)
+    other = PostgresStore(url, schema=schema, pool_size=2, clock=at_t0)
     try:
         assert other.append([batch(VIN_A, 2, [(10, SPEED, 2.0)])]) == set()
     finally:
         other.close()
-    assert store.partitions() == [partition_name(T0 // DAY)]
+    assert store.partitions() == [DAY_0, DAY_1]
     assert store.stats().samples == 2
 
 
@@ -288,11 +296,11 @@ def test_store_recovers_when_its_connections_are_killed(store: PostgresStore, ur
 
 def test_append_recreates_a_partition_dropped_behind_its_back(store: PostgresStore) -> None:
     store.append([batch(VIN_A, 1, [(0, SPEED, 1.0)])])
-    (name,) = store.partitions()
     with psycopg.connect(store.server.url, autocommit=True) as conn:
-        conn.execute(f"DROP TABLE {store.schema}.{name}")  # retention, from another process
+        conn.execute(f"DROP TABLE {store.schema}.{DAY_0}")  # retention, from another process
+    assert store.partitions() == [DAY_1]
     assert store.append([batch(VIN_A, 2, [(5, SPEED, 2.0)])]) == set()
-    assert store.partitions() == [name]
+    assert store.partitions() == [DAY_0, DAY_1]
     assert store.stats().samples == 1
 
 
@@ -335,3 +343,92 @@ def test_export_streamed_in_pieces_keeps_every_sample_in_time_order(
                       + [t + hour - seq * 1000 for seq, t in enumerate(starts, 1)])  # fmt: skip
     assert [int(r[2]) for r in rows] == expected
     assert sorted(float(r[3]) for r in rows) == [-1.0] * 20 + [float(s) for s in range(1, 21)]
+
+
+# -- start-up: what a fresh worker pays before its first batch, not during it ---------------
+
+
+def _analysed(url: str, schema: str) -> dict[str, bool]:
+    """Each sample partition: has it been analysed (reltuples is -1 until the first ANALYZE)?"""
+    query = (
+        "SELECT c.relname, c.reltuples >= 0 FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s AND c.relname LIKE 'samples\\_%%' AND c.relkind = 'r'"
+    )
+    with psycopg.connect(url) as conn:
+        return dict(conn.execute(query, [schema]).fetchall())
+
+
+def test_opening_prepares_todays_and_tomorrows_partitions_analysed_and_empty(
+    url: str, schema: str
+) -> None:
+    store = PostgresStore(url, schema=schema, clock=at_t0)
+    try:
+        assert store.partitions() == [DAY_0, DAY_1]
+        assert _analysed(url, schema) == {DAY_0: True, DAY_1: True}
+        assert _array_statistics(url, schema)[DAY_1] == {0}
+        # The write path ran once at start-up, in a transaction that was rolled back.
+        assert store.stats() == StoreStats(batches=0, samples=0, quarantined=0, vehicles=0)
+        assert list(store.latest()) == []
+    finally:
+        store.close()
+
+
+def test_tomorrows_partition_is_made_once_the_day_has_turned(url: str, schema: str) -> None:
+    now = [T0]
+    store = PostgresStore(url, schema=schema, clock=lambda: now[0])
+    try:
+        now[0] = T0 + DAY + 1000  # past midnight: tomorrow is DAY_0 + 2
+        store.append([batch(VIN_A, 1, [(0, SPEED, 1.0)], ts=now[0])])
+        assert store.partitions() == [DAY_0, DAY_1, partition_name(T0 // DAY + 2)]
+        assert _analysed(url, schema)[partition_name(T0 // DAY + 2)]
+    finally:
+        store.close()
+
+
+def test_creating_a_partition_does_not_wait_for_other_workers_open_appends(
+    store: PostgresStore, url: str, schema: str
+) -> None:
+    """`CREATE TABLE … PARTITION OF` locks `samples` against everything: it waited for every
+    open append, and every append and read queued behind it. A partition is attached now."""
+    other = psycopg.connect(url)  # another worker, in the middle of its append
+    other.execute(
+        f"INSERT INTO {schema}.samples (vin, ts_min, ts_max, signal_ids, ts, num) "
+        "VALUES (%s, %s, %s, '', '', '')",
+        [VIN_A, T0, T0],
+    )
+    try:
+        appending = threading.Thread(
+            target=store.append, args=([batch(VIN_A, 1, [(0, SPEED, 1.0)], ts=T0 + 5 * DAY)],)
+        )
+        appending.start()
+        appending.join(timeout=10)
+        assert not appending.is_alive(), "the append waited for another worker's transaction"
+        assert partition_name(T0 // DAY + 5) in store.partitions()
+    finally:
+        other.rollback()
+        other.close()
+        appending.join()
+    assert store.stats().samples == 1
+
+
+def test_the_first_append_after_opening_imports_nothing(url: str, schema: str) -> None:
+    """A worker's first commit used to import pandas (pyarrow's first `pa.array` does) and
+    cost 1.7 s against ~60 ms for the next ones; the store now pays that when it opens."""
+    code = f"""
+import sys
+from volta.store.base import AcceptedBatch
+from volta.store.postgres_store import PostgresStore
+
+store = PostgresStore({url!r}, schema={schema!r})
+before = set(sys.modules)
+now = store._clock()
+store.append([AcceptedBatch(vin="{VIN_A}", seq=1, ts_ms=now, received_ms=now,
+              signal_ids=[{SPEED}], ts=[now], num=[1.0], txt=[None], rejected=0)])
+store.close()
+print(sorted(set(sys.modules) - before))
+"""
+    found = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert found.stdout.strip().splitlines()[-1] == "[]", found.stdout

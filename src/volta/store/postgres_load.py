@@ -71,18 +71,26 @@ ARRAY_COLUMNS = ("signal_ids", "ts", "num", "txt")
 
 
 def create_partition(day: int) -> list[sql.Composed]:
-    """The statements that create the day partition `day`: the table, then no statistics
-    for its array columns (a new partition does not take them from `samples`; see
-    migration 0003)."""
+    """The statements that create the day partition `day` without stopping writers: a table
+    like `samples`, with no statistics for its array columns (a new table does not take them
+    from `samples`; see migration 0003), attached, then analysed while still empty.
+
+    Not `CREATE TABLE … PARTITION OF`: that takes an ACCESS EXCLUSIVE lock on `samples`, so it
+    waits for every open append to end and every later append and read waits behind it (a
+    stall of the whole fleet). ATTACH PARTITION takes SHARE UPDATE EXCLUSIVE, which appends
+    and reads do not conflict with. ANALYZE gives the planner the new table's first figures
+    now, not from autovacuum under load."""
     name = sql.Identifier(partition_name(day))
-    create = sql.SQL("CREATE TABLE {} PARTITION OF samples FOR VALUES FROM ({}) TO ({})")
     no_statistics = sql.SQL(", ").join(
         sql.SQL("ALTER COLUMN {} SET STATISTICS 0").format(sql.Identifier(column))
         for column in ARRAY_COLUMNS
     )
+    attach = sql.SQL("ALTER TABLE samples ATTACH PARTITION {} FOR VALUES FROM ({}) TO ({})")
     return [
-        create.format(name, sql.Literal(day * DAY_MS), sql.Literal((day + 1) * DAY_MS)),
+        sql.SQL("CREATE TABLE {} (LIKE samples)").format(name),
         sql.SQL("ALTER TABLE {} {}").format(name, no_statistics),
+        attach.format(name, sql.Literal(day * DAY_MS), sql.Literal((day + 1) * DAY_MS)),
+        sql.SQL("ANALYZE {}").format(name),
     ]
 
 
