@@ -275,8 +275,10 @@ def scale_out(
         )
         try:
             supervisor.start()
-            # What is published before the group has its members is dropped.
-            mosquitto.wait_shared_subscriptions(args.workers)
+            # What is published before the group has its members is dropped. A worker subscribes
+            # once its store is prepared (imports included: slow from a cold disk or on a busy
+            # machine), so the wait is generous.
+            mosquitto.wait_shared_subscriptions(args.workers, timeout_s=120)
         except BaseException:
             supervisor.stop()
             platform.stop()
