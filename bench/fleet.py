@@ -278,7 +278,7 @@ def scale_out(
             # What is published before the group has its members is dropped. A worker subscribes
             # once its store is prepared (imports included: slow from a cold disk or on a busy
             # machine), so the wait is generous.
-            mosquitto.wait_shared_subscriptions(args.workers, timeout_s=120)
+            mosquitto.wait_shared_subscriptions(args.workers, timeout_s=120.0)
         except BaseException:
             supervisor.stop()
             platform.stop()

@@ -169,11 +169,12 @@ class PrivateMosquitto(_Server):
     def url(self) -> str:
         return f"mqtt://127.0.0.1:{self.port}"
 
-    def wait_shared_subscriptions(self, count: int, timeout_s: float = 30.0) -> int:
+    def wait_shared_subscriptions(self, count: int, timeout_s: float = 90.0) -> int:
         """Wait until the broker counts at least `count` shared subscriptions (its $SYS
         counter, one per member, kept for a persistent session that went away): a message
         published before its group has a member is dropped, not queued. Returns the count;
-        `count=0` reads it once."""
+        `count=0` reads it once. A worker subscribes only once its store is prepared (imports
+        and all, `PostgresStore.prepare`), which on a busy machine can take a while."""
         import paho.mqtt.client as mqtt
 
         from volta.mqtt import BrokerAddress, connect, new_client
