@@ -461,3 +461,28 @@ def test_rewriting_each_vehicles_latest_row_does_not_grow_the_table(
     # Full pages (before migration 5): 19 -> 103 pages. Some slack: a snapshot held meanwhile
     # (an autovacuum ANALYZE) can keep a page from being pruned for a moment.
     assert pages() <= first + first // 2, (first, pages())
+
+
+def test_a_store_on_a_read_only_server_opens_and_reads(
+    schema: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A replica or a read-only role cannot be prepared for writing; the store still opens
+    and reads, and says why it was not prepared."""
+    name = f"{PG_RUN.name}_ro"
+    url = PG_RUN.ensure().rsplit("/", 1)[0] + f"/{name}"  # skips without a server
+    with psycopg.connect(PG_RUN.admin_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    try:
+        Server(url, schema).migrate()
+        with psycopg.connect(PG_RUN.admin_url, autocommit=True) as conn:
+            conn.execute(f"ALTER DATABASE {name} SET default_transaction_read_only = on")
+        store = PostgresStore(url, schema=schema, migrate=False, clock=at_t0)
+        try:
+            assert "not prepared for writing" in caplog.text
+            assert store.partitions() == []
+            assert store.stats().batches == 0
+        finally:
+            store.close()
+    finally:
+        with psycopg.connect(PG_RUN.admin_url, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

@@ -176,7 +176,11 @@ class PostgresStore:
         self._clock = clock
         self._partitions: set[int] = set()  # days known to have a partition
         self._partitions_lock = threading.Lock()
-        self.prepare()
+        try:
+            self.prepare()
+        except BaseException:
+            self._pool.close()
+            raise
 
     # -- plumbing ---------------------------------------------------------------------------
 
