@@ -113,7 +113,8 @@ def served(
         f"http://127.0.0.1:{port}", token, f"serve-{run}/v1", proc, tmp_path, request.param
     )
     try:
-        assert wait_for(lambda: _answers(served), timeout_s=30), "the API did not come up"
+        # a Python importing and preparing its store on a busy machine: awaited, not slept
+        assert wait_for(lambda: _answers(served), timeout_s=90), "the API did not come up"
         servers.mosquitto.wait_shared_subscriptions(before + 1)
         yield served
     finally:
