@@ -40,6 +40,19 @@ class Settings(BaseSettings):
         description="PostgreSQL registry: the sign-in tokens' signing key, 64 hex digits, the "
         "same in every API process (default: jwt.key in the data dir, made on first use)",
     )
+    derived: str = Field(
+        "sqlite",
+        description="where the driver services' results (drives, charges, battery health) "
+        "live: 'sqlite' (derived.sqlite in the data dir) or postgresql://… (scale-out: may be "
+        "the store's URL; the table gets its own schema)",
+    )
+    derived_schema: str = Field("volta_derived", description="PostgreSQL derived store: its schema")
+    places: str = Field(
+        "sqlite",
+        description="where places and their tariffs live: 'sqlite' (places.sqlite in the data "
+        "dir) or postgresql://… (scale-out: may be the store's URL; own schema)",
+    )
+    places_schema: str = Field("volta_places", description="PostgreSQL places: their schema")
     bus: str = Field("memory", description="event bus: 'memory' (in-process) or nats://…")
     mqtt: str | None = Field(None, description="broker URL, e.g. mqtt://127.0.0.1:1883; None = off")
     mqtt_topic_prefix: str = Field("volta/v1", description="topic root; tests use their own")

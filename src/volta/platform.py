@@ -16,12 +16,12 @@ from volta.clock import Clock, wall_ms
 from volta.commands.service import CommandMetrics, CommandService, MqttCommandLink
 from volta.commands.store import SQLiteCommandStore
 from volta.config import Settings
-from volta.derived.store import SQLiteDerivedStore
+from volta.derived.engines import open_derived
 from volta.ingest.activity import IngestActivity
 from volta.ingest.metrics import IngestMetrics
 from volta.ingest.mqtt import MqttTransport
 from volta.ota.keeper import OtaKeeper
-from volta.places.store import PlaceBook
+from volta.places.engines import open_places
 from volta.processors.processor import DriverServices
 from volta.registry import Registry, open_registry
 from volta.service.desk import ServiceDesk
@@ -76,8 +76,8 @@ class Platform:
             self.metrics,
             clock=clock,
         )
-        self.derived = SQLiteDerivedStore.open(settings.data_dir)
-        self.places = PlaceBook.open(settings.data_dir)
+        self.derived = open_derived(settings)
+        self.places = open_places(settings)
         self.fade = FadeWatch(self.derived, self.registry, clock)
         # The alert log follows this process's twin (volta.alertwatch says why here).
         self.alerts = AlertWatch(self.twin, self.catalog, self.fade, self.registry, clock)

@@ -24,10 +24,10 @@ from volta import assembly
 from volta.bus import Bus, open_bus
 from volta.catalog import Catalog, default_catalog
 from volta.config import Settings
-from volta.derived.store import SQLiteDerivedStore
+from volta.derived.engines import open_derived
 from volta.errors import ConfigError
 from volta.ingest.metrics import IngestMetrics
-from volta.places.store import PlaceBook
+from volta.places.engines import open_places
 from volta.registry import Registry, open_registry
 from volta.store import open_store
 from volta.supervisor import background_process
@@ -44,6 +44,16 @@ def check_scale_out(settings: Settings, workers: int) -> None:
     check_shared_engines(settings, "gateway workers")
     if not settings.mqtt:
         raise ConfigError("gateway workers take telemetry from a broker: set VOLTA_MQTT=mqtt://…")
+
+
+def check_api_only(settings: Settings, workers: int) -> None:
+    """Raise `ConfigError` with the reason when this process cannot be a scale-out API alone
+    (`volta serve --api-only`): its twin follows the workers over a shared bus."""
+    if workers:
+        raise ConfigError(
+            "--api-only runs no workers: drop --workers, or drop --api-only to start them here"
+        )
+    check_shared_engines(settings, "API processes apart from the gateway workers")
 
 
 def check_shared_engines(settings: Settings, who: str) -> None:
@@ -135,6 +145,27 @@ def run_worker(settings: Settings, index: int, *, require_registered: bool = Tru
         worker.stop()
 
 
+def warn_if_disk_shared(settings: Settings, who: str) -> None:
+    """Log what `who` keeps in the data dir that the API and the processors both use: with
+    it there, they must run on one disk (or a shared volume)."""
+    local = [
+        f"{what} ({name}=sqlite)"
+        for what, name, engine in (
+            ("the derived store", "VOLTA_DERIVED", settings.derived),
+            ("places", "VOLTA_PLACES", settings.places),
+        )
+        if engine == "sqlite"
+    ]
+    if local:
+        log.warning(
+            "%s: %s in %s: the API and the processors must share that disk; "
+            "set them to postgresql://… to run on separate machines",
+            who,
+            " and ".join(local),
+            settings.data_dir.resolve(),
+        )
+
+
 # -- the processors -------------------------------------------------------------------------
 
 
@@ -142,6 +173,7 @@ def run_processors(settings: Settings) -> None:
     """Run the driver services (drives, charges, battery health, places) on the bus's durable
     consumer until SIGTERM or SIGINT, then finish what is queued and stop."""
     check_shared_engines(settings, "the processors")
+    warn_if_disk_shared(settings, "processors")
     stop = background_process(settings)
     with Processors(settings) as processors:
         log.info("processors: following %s", settings.bus.split("?", 1)[0])
@@ -155,8 +187,8 @@ class Processors:
     def __init__(self, settings: Settings, *, catalog: Catalog | None = None) -> None:
         self.store = open_store(settings)
         self.bus: Bus = open_bus(settings)
-        self.derived = SQLiteDerivedStore.open(settings.data_dir)
-        self.places = PlaceBook.open(settings.data_dir)
+        self.derived = open_derived(settings)
+        self.places = open_places(settings)
         self.services = assembly.driver_services(
             catalog or default_catalog(), self.store, self.bus, self.derived, self.places
         )

@@ -12,7 +12,7 @@ from volta.charging.core import detect_charges
 from volta.errors import BadRequest
 from volta.places.core import Place, Tagger, Tariff, TouWindow, distance_m
 from volta.places.roads import RoadNames, road_names
-from volta.places.store import PlaceBook
+from volta.places.store import PlaceBook, SQLitePlaces
 from volta.places.tag import tag_charge
 from volta.stats.core import Period, summarise
 
@@ -150,14 +150,14 @@ def test_helsinki_points_get_their_street_names() -> None:
 
 
 def test_places_persist_and_a_missing_map_only_costs_the_addresses(tmp_path: Path) -> None:
-    book = PlaceBook(tmp_path / "p.sqlite", osm_path=str(tmp_path / "missing.osm.pbf"))
+    book = PlaceBook(SQLitePlaces(tmp_path / "p.sqlite"), osm_path=str(tmp_path / "missing.osm.pbf"))
     home = book.put(Place(id="", name="Home", lat=LAT, lon=LON, radius_m=50, tariff=NIGHT))
     assert home.id and book.version == 1
     t = book.tagger()
     assert t.roads is None and t.version == 1
     assert t.label(VIN, LAT, LON).name == "Home" and t.label(VIN, LAT + 0.01, LON).name is None
     book.close()
-    again = PlaceBook(tmp_path / "p.sqlite", roads=False)
+    again = PlaceBook(SQLitePlaces(tmp_path / "p.sqlite"), roads=False)
     assert again.list() == [home]
     again.delete(home.id)
     assert again.list() == [] and again.tagger().places == ()

@@ -13,7 +13,7 @@ from volta.bus import MemoryBus
 from volta.catalog import default_catalog
 from volta.charging.core import Charge
 from volta.derived.columns import signal_ids
-from volta.derived.store import SQLiteDerivedStore
+from volta.derived.store import DerivedStore, SQLiteDerivedStore
 from volta.drives.core import Drive
 from volta.processors.analysis import KINDS
 from volta.processors.processor import DriverServices
@@ -26,7 +26,7 @@ TYPES: dict[str, type[msgspec.Struct]] = {
 }
 
 
-def _all(store: SQLiteDerivedStore, vin: str) -> dict[str, list[msgspec.Struct]]:
+def _all(store: DerivedStore, vin: str) -> dict[str, list[msgspec.Struct]]:
     return {k: store.list(k, TYPES[k], vin=vin, limit=100_000) for k in KINDS}
 
 

@@ -1,6 +1,7 @@
 """`volta serve`: the platform with its HTTP API (and MQTT transport when a broker is given);
 with `--workers N`, N gateway worker processes take the broker's telemetry, one processors
-process runs the driver services, and this process runs the API."""
+process runs the driver services, and this process runs the API; with `--api-only`, this
+process is such an API and nothing else (the workers and the processors run elsewhere)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,14 @@ def serve(
             min=0,
         ),
     ] = 0,
+    api_only: Annotated[
+        bool,
+        typer.Option(
+            "--api-only",
+            help="scale-out across machines: only the API (and HTTP ingest) here; gateway "
+            "workers (`volta gateway`) and the processors (`volta processors`) run elsewhere",
+        ),
+    ] = False,
     log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
 ) -> None:
     """Run the platform: ingest (HTTP, and MQTT with --mqtt), API, WebSocket live state."""
@@ -38,7 +47,7 @@ def serve(
     from volta.platform import Platform
     from volta.supervisor import scale_out_supervisor
     from volta.tuning import tune_for_ingest
-    from volta.workers import check_scale_out
+    from volta.workers import check_api_only, check_scale_out, warn_if_disk_shared
 
     logs.configure(log_level)
     given: dict[str, Any] = {
@@ -50,7 +59,12 @@ def serve(
         "mqtt_client_id": mqtt_client_id,
     }
     settings = Settings(**{k: v for k, v in given.items() if v is not None})
-    if not workers:
+    if api_only:
+        check_api_only(settings, workers)  # a ConfigError: `volta` prints why, exits 2
+        warn_if_disk_shared(settings, "api")
+        platform = Platform(settings.model_copy(update={"mqtt": None}), follow_workers=True)
+        app = create_app(platform, run_platform=True)
+    elif not workers:
         platform = Platform(settings)
         app = create_app(platform, run_platform=True)
     else:

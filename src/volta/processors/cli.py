@@ -24,8 +24,8 @@ def recompute_command(
     the DuckDB store admits one process)."""
     from volta.catalog import default_catalog
     from volta.config import Settings
-    from volta.derived.store import SQLiteDerivedStore
-    from volta.places.store import PlaceBook
+    from volta.derived.engines import open_derived
+    from volta.places.engines import open_places
     from volta.processors.recompute import recompute
     from volta.registry import open_registry
     from volta.store import open_store
@@ -34,9 +34,9 @@ def recompute_command(
     settings = Settings(**overrides)
     registry = open_registry(settings)
     store = open_store(settings)
-    derived = SQLiteDerivedStore.open(settings.data_dir)
+    derived = open_derived(settings)
     catalog = default_catalog()
-    places = PlaceBook.open(settings.data_dir)
+    places = open_places(settings)
     try:
         vins = vin or [v.vin for v in registry.list_vehicles(limit=1_000_000)]
         now = wall_ms()

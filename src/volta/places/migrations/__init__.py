@@ -1,0 +1,1 @@
+"""Schema migrations of the PostgreSQL places (run by `volta.store.migrations.migrate`)."""
