@@ -150,7 +150,9 @@ def test_helsinki_points_get_their_street_names() -> None:
 
 
 def test_places_persist_and_a_missing_map_only_costs_the_addresses(tmp_path: Path) -> None:
-    book = PlaceBook(SQLitePlaces(tmp_path / "p.sqlite"), osm_path=str(tmp_path / "missing.osm.pbf"))
+    book = PlaceBook(
+        SQLitePlaces(tmp_path / "p.sqlite"), osm_path=str(tmp_path / "missing.osm.pbf")
+    )
     home = book.put(Place(id="", name="Home", lat=LAT, lon=LON, radius_m=50, tariff=NIGHT))
     assert home.id and book.version == 1
     t = book.tagger()

@@ -1,0 +1,9 @@
+"""PostgreSQL for the derived-store and places contract suites: one database per test run
+(made on first use, dropped at the end of the session by each package's conftest), one
+schema per store or book, so that runs never see each other's rows."""
+
+from __future__ import annotations
+
+from tests.store.pgkit import ADMIN_URL, RunDatabase
+
+SERVICES_RUN = RunDatabase(ADMIN_URL)
