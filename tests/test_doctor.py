@@ -28,18 +28,25 @@ def pg_url() -> Iterator[str]:
 
 def test_embedded_defaults_are_healthy(tmp_path: Path) -> None:
     findings = diagnose(Settings(data_dir=tmp_path, store="duckdb", bus="memory", mqtt=None))
-    assert [f.ok for f in findings] == [True, True, True]
+    assert [f.ok for f in findings] == [True] * 7
+    where = {f.component: f.detail for f in findings}
+    for component in ("registry", "derived", "places", "commands"):
+        name = f"{component}.sqlite"
+        assert where[component].startswith(
+            f"SQLite at {tmp_path.resolve() / name} (not created yet"
+        )
+    assert "VOLTA_DERIVED=postgresql://… for no shared disk" in where["derived"]
 
 
 @pytest.mark.services
 def test_unmigrated_postgres_is_reported_with_the_fix_then_healthy(pg_url: str) -> None:
     settings = Settings(store=pg_url, bus="memory", mqtt=None)
-    (store, _, _) = diagnose(settings)
+    store = diagnose(settings)[0]
     assert store == Finding(
         "store", False, f"{Server(pg_url).where}: no Volta schema yet: run `volta migrate`"
     )
     Server(pg_url).migrate()
-    (store, _, _) = diagnose(settings)
+    store = diagnose(settings)[0]
     assert store.ok and f"schema version {migrations.latest_version()} (current)" in store.detail
 
 
@@ -49,7 +56,7 @@ def test_unreachable_engines_fail_in_plain_words_without_secrets() -> None:
         bus="nats://volta:s3cret@127.0.0.1:1",
         mqtt="mqtt://127.0.0.1:1",
     )
-    findings = diagnose(settings)
+    findings = [f for f in diagnose(settings) if f.component in ("store", "bus", "mqtt")]
     assert [(f.component, f.ok) for f in findings] == [
         ("store", False), ("bus", False), ("mqtt", False)
     ]  # fmt: skip
@@ -91,7 +98,7 @@ def test_doctor_looks_in_the_data_dir_it_is_given_and_names_who_holds_the_store(
     finally:
         holder.communicate("")  # closing its stdin lets it go
     assert held.exit_code == 1
-    assert f"FAIL  store  the DuckDB store {path.resolve()} is in use by another process" in (
+    assert f"FAIL  store     the DuckDB store {path.resolve()} is in use by another process" in (
         held.output
     )
     assert f"(PID {holder.pid}," in held.output
@@ -101,3 +108,41 @@ HOLD_DUCKDB = (
     "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('holding', flush=True);"
     " sys.stdin.read()"
 )
+
+
+@pytest.mark.services
+def test_scale_out_parts_on_postgresql_say_where_they_live_and_their_schema(
+    pg_url: str, tmp_path: Path
+) -> None:
+    from volta.derived.postgres import PostgresDerivedStore
+
+    settings = Settings(
+        data_dir=tmp_path, store="duckdb", bus="memory", mqtt=None, registry=pg_url,
+        derived=pg_url, places=pg_url, registry_key="ab" * 32, session_key="cd" * 32,
+    )  # fmt: skip
+    where = Server(pg_url).where
+    found = {f.component: f for f in diagnose(settings)}
+    assert all(f.ok for f in found.values()), found
+    assert found["derived"].detail == (
+        f"{where}, schema volta_derived: not created yet (made on first open)"
+    )
+    assert found["places"].detail.startswith(f"{where}, schema volta_places: not created yet")
+    assert found["registry"].detail.endswith("keys from VOLTA_REGISTRY_KEY and VOLTA_SESSION_KEY")
+    PostgresDerivedStore(pg_url).close()  # a processors process opened it: migrated
+    derived = diagnose(settings)[2]
+    assert derived == Finding(
+        "derived", True, f"{where}, schema volta_derived: version 1 (current)"
+    )
+    assert not any(tmp_path.iterdir()), "the doctor made nothing in the data dir"
+
+
+def test_an_unknown_engine_for_the_derived_store_or_places_fails_with_the_choices(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(data_dir=tmp_path, derived="mysql://u:pw@h/db", places="redis://h")
+    found = {f.component: f for f in diagnose(settings)}
+    assert found["derived"] == Finding(
+        "derived", False,
+        "unsupported VOLTA_DERIVED engine 'mysql': 'sqlite' or postgresql://user@host:port/db",
+    )  # fmt: skip
+    assert not found["places"].ok and "VOLTA_PLACES engine 'redis'" in found["places"].detail

@@ -1,4 +1,6 @@
 """`volta doctor`: can this process reach the engines its settings name, and are they ready?
+And where does each part live: in this data dir (a disk the processes that use it must share)
+or on a server (PostgreSQL, NATS, the broker)?
 
 Each check answers one line: what was checked, and either what is fine or what is wrong and
 what to do, in plain words. The exit code is 1 when any check failed.
@@ -72,6 +74,103 @@ def _duckdb_held(path: Path) -> str | None:
     return None
 
 
+def check_registry(settings: Settings) -> Finding:
+    """Where the vehicles, users, tokens and audit log live, and where their keys come from."""
+    from volta.registry.sqlite import DB_FILE
+
+    if settings.registry == "sqlite":
+        return _in_data_dir(
+            "registry", settings, DB_FILE, "the API and every gateway worker read it"
+        )
+    from volta.registry.engines import is_postgres
+
+    if not is_postgres(settings.registry):
+        scheme = settings.registry.split(":", 1)[0]
+        return Finding(
+            "registry", False, f"unknown registry engine {scheme!r}: sqlite or postgresql"
+        )
+    given = settings.registry_key is not None and settings.session_key is not None
+    keys = (
+        "keys from VOLTA_REGISTRY_KEY and VOLTA_SESSION_KEY"
+        if given
+        else "keys from registry.key and jwt.key in the data dir (right for one API process; "
+        "give every process VOLTA_REGISTRY_KEY and VOLTA_SESSION_KEY)"
+    )
+    found = _postgres_schema(
+        "registry",
+        settings,
+        settings.registry,
+        settings.registry_schema,
+        "volta.registry.migrations",
+    )
+    return Finding("registry", found.ok, f"{found.detail}; {keys}")
+
+
+def check_derived(settings: Settings) -> Finding:
+    """Where the processors write drives, charges and battery health for the API to read."""
+    from volta.derived.engines import postgres_url
+    from volta.derived.store import DB_FILE
+
+    if not postgres_url(settings.derived, "VOLTA_DERIVED"):
+        return _in_data_dir(
+            "derived", settings, DB_FILE, "the processors write it and the API reads it; "
+            "VOLTA_DERIVED=postgresql://… for no shared disk",
+        )  # fmt: skip
+    return _postgres_schema(
+        "derived", settings, settings.derived, settings.derived_schema, "volta.derived.migrations"
+    )
+
+
+def check_places(settings: Settings) -> Finding:
+    """Where places and tariffs live: the API writes them, the processors tag with them."""
+    from volta.derived.engines import postgres_url
+    from volta.places.store import DB_FILE
+
+    if not postgres_url(settings.places, "VOLTA_PLACES"):
+        return _in_data_dir(
+            "places", settings, DB_FILE, "the API writes them and the processors read them; "
+            "VOLTA_PLACES=postgresql://… for no shared disk",
+        )  # fmt: skip
+    return _postgres_schema(
+        "places", settings, settings.places, settings.places_schema, "volta.places.migrations"
+    )
+
+
+def check_commands(settings: Settings) -> Finding:
+    """Remote commands: the API process's own file (no other process reads it)."""
+    from volta.commands.store import DB_FILE
+
+    return _in_data_dir("commands", settings, DB_FILE, "the API process's own")
+
+
+def _in_data_dir(component: str, settings: Settings, name: str, who: str) -> Finding:
+    path = (settings.data_dir / name).resolve()
+    state = "present" if path.exists() else "not created yet"
+    return Finding(component, True, f"SQLite at {path} ({state}; in the data dir: {who})")
+
+
+def _postgres_schema(
+    component: str, settings: Settings, url: str, schema: str, package: str
+) -> Finding:
+    """A PostgreSQL schema that Volta migrates on open: reachable, and not newer than this
+    Volta (older or missing is fine: the first process to open it migrates it)."""
+    from volta.store import migrations
+    from volta.store.postgres_store import Server
+
+    server = Server(url, schema, settings.store_timeout_s)
+    with server.connect() as conn:
+        version = migrations.current_version(conn, schema)
+    want = migrations.latest_version(package)
+    where = f"{server.where}, schema {schema}"
+    if version is None:
+        return Finding(component, True, f"{where}: not created yet (made on first open)")
+    if version > want:
+        return Finding(component, False, f"{where}: version {version} is newer than this Volta")
+    if version < want:
+        return Finding(component, True, f"{where}: version {version}, migrated to {want} on open")
+    return Finding(component, True, f"{where}: version {version} (current)")
+
+
 def check_bus(settings: Settings) -> Finding:
     """Connect to the bus and make sure its stream exists."""
     if settings.bus == "memory":
@@ -101,7 +200,15 @@ def check_mqtt(settings: Settings) -> Finding:
         return Finding("mqtt", False, f"broker at {host}:{port} is unreachable: {e.strerror or e}")
 
 
-CHECKS: tuple[Callable[[Settings], Finding], ...] = (check_store, check_bus, check_mqtt)
+CHECKS: tuple[Callable[[Settings], Finding], ...] = (
+    check_store,
+    check_registry,
+    check_derived,
+    check_places,
+    check_commands,
+    check_bus,
+    check_mqtt,
+)
 
 
 def diagnose(settings: Settings) -> list[Finding]:
@@ -121,12 +228,13 @@ def doctor(
         Path | None, typer.Option("--data-dir", help="default: VOLTA_DATA_DIR or ./volta-data")
     ] = None,
 ) -> None:
-    """Check that the store, bus and broker named by VOLTA_STORE, VOLTA_BUS and VOLTA_MQTT
-    are reachable and ready; say what is wrong in plain words."""
+    """Check that the store, registry, derived store, places, bus and broker the settings
+    name are reachable and ready, and say where each lives (the data dir or a server); say
+    what is wrong in plain words."""
     overrides: dict[str, Any] = {"data_dir": data_dir} if data_dir else {}
     findings = diagnose(Settings(**overrides))
     for f in findings:
-        typer.echo(f"{'ok  ' if f.ok else 'FAIL'}  {f.component:<5}  {f.detail}")
+        typer.echo(f"{'ok  ' if f.ok else 'FAIL'}  {f.component:<8}  {f.detail}")
     if not all(f.ok for f in findings):
         raise typer.Exit(1)
 
