@@ -80,7 +80,11 @@ def check_registry(settings: Settings) -> Finding:
 
     if settings.registry == "sqlite":
         return _in_data_dir(
-            "registry", settings, DB_FILE, "the API and every gateway worker read it"
+            "registry",
+            settings,
+            DB_FILE,
+            "the API and every gateway worker read it; "
+            "VOLTA_REGISTRY=postgresql://… for no shared disk",
         )
     from volta.registry.engines import is_postgres
 

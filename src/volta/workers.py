@@ -4,10 +4,10 @@ A gateway worker (`volta gateway --index I`) is the gateway, the MQTT transport 
 subscription `$share/{group}/{prefix}/+/telemetry` with its own persistent session
 (`{client_id}-{I}`), the PostgreSQL store and the NATS bus: no API, no processors, no twin.
 The processors process (`volta processors`) runs the driver services on the bus's durable
-consumer and writes the derived store. The API process (`volta serve` without a broker of its
-own, a `Platform` following the workers) reads PostgreSQL and the derived store and keeps its
-twin current from the `StoredGroup`s each worker publishes per commit (`stored.{index}`, which
-the processors consume too). Keeping the processors out of the API process keeps their
+consumer and writes the derived store. The API process (`volta serve --workers N` without a
+broker of its own, or `volta serve --api-only`: a `Platform` following the workers) reads
+PostgreSQL and the derived store and keeps its twin current from the `StoredGroup`s each
+worker publishes per commit (`stored.{index}`, which the processors consume too). Keeping the processors out of the API process keeps their
 analysis off the GIL that answers reads (GET /state's p99). `volta.supervisor` starts and
 restarts these processes.
 

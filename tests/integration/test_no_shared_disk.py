@@ -271,7 +271,8 @@ def test_api_workers_and_processors_share_no_disk(
         ]  # fmt: skip
         assert charge.charger == "home" and c["place_id"] == homes[charge.vin], (
             {k: c[k] for k in ("start_ms", "lat", "lon", "place", "place_id", "cost", "final")},
-            charge, d.get("/v1/places"),
+            charge,
+            d.get("/v1/places"),
         )
         assert c["place"] == f"Home {charge.vin[-2:]}" and c["currency"] == "EUR"
         kwh = charge.energy_into_battery_wh / 1000
@@ -284,13 +285,13 @@ def test_api_workers_and_processors_share_no_disk(
         ]  # fmt: skip
         v = next(v for v in truth.vehicles if v.vin == drive.vin)
         ends = (("start", drive.start_lat, drive.start_lon), ("end", drive.end_lat, drive.end_lon))
-        for end, lat, lon in ends:
+        for which, lat, lon in ends:
             off = distance_m(lat, lon, v.home_lat, v.home_lon)
             if off <= 30:  # clearly at home, or clearly away: the place says so
-                assert g[f"{end}_place_id"] == homes[drive.vin], (end, off, g)
+                assert g[f"{which}_place_id"] == homes[drive.vin], (which, off, g)
                 tagged += 1
             elif off >= 120:
-                assert g[f"{end}_place_id"] != homes[drive.vin], (end, off, g)
+                assert g[f"{which}_place_id"] != homes[drive.vin], (which, off, g)
     assert tagged, "a drive began or ended at a home"
 
     # Nothing of the platform on any process's disk: the workers' and the processors' data
