@@ -74,6 +74,28 @@ def test_serve_with_workers_on_the_embedded_store_exits_2_and_says_why(tmp_path:
     assert "DuckDB" in result.output and "postgresql" in result.output
 
 
+@pytest.mark.parametrize(
+    ("args", "env", "reason"),
+    [
+        (["--workers", "2"], {}, "--api-only runs no workers"),
+        ([], {"VOLTA_STORE": "duckdb"}, "DuckDB store admits only one writing process"),
+        ([], {"VOLTA_BUS": "memory"}, "VOLTA_BUS=nats://"),
+    ],
+)
+def test_serve_api_only_refuses_what_it_cannot_run_with_the_reason(
+    tmp_path: Path, args: list[str], env: dict[str, str], reason: str
+) -> None:
+    _register_all()
+    result = CliRunner().invoke(
+        app,
+        ["serve", "--api-only", "--data-dir", str(tmp_path), *args],
+        env={"VOLTA_STORE": PG, "VOLTA_BUS": "nats://nats:4222", **env},
+    )
+    assert result.exit_code == 2
+    assert reason in result.output
+    assert not any(tmp_path.iterdir()), "refused before anything was made"
+
+
 def test_each_worker_has_its_own_persistent_session() -> None:
     s = Settings(mqtt_client_id="gw")
     assert [worker_client_id(s, i) for i in range(3)] == ["gw-0", "gw-1", "gw-2"]

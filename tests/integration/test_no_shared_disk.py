@@ -52,6 +52,7 @@ class Deployment:
     prefix: str  # MQTT topic root
     dirs: dict[str, Path]  # each process's data dir, by process
     procs: dict[str, subprocess.Popen[bytes]]
+    logs: Path  # each process's output, outside the data dirs
 
     def request(self, method: str, path: str, body: object = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
@@ -113,22 +114,28 @@ def deployment(servers: Servers, day: Day, tmp_path: Path) -> Iterator[Deploymen
     procs: dict[str, subprocess.Popen[bytes]] = {}
     logs = tmp_path / "logs"
     logs.mkdir()
+    # the processors say when they follow the bus: a new durable consumer starts at new events
+    level = {name: "info" if name == "processors" else "warning" for name in commands}
     for name, args in commands.items():
         dirs[name].mkdir()
         with (logs / f"{name}.log").open("wb") as log:
             procs[name] = subprocess.Popen(
-                [sys.executable, "-m", "volta.cli", *args, "--log-level", "warning"],
+                [sys.executable, "-m", "volta.cli", *args, "--log-level", level[name]],
                 env={**common, "VOLTA_DATA_DIR": str(dirs[name])},
                 cwd=dirs[name],  # nothing relative may land anywhere else either
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-    deployment = Deployment(f"http://127.0.0.1:{port}", token, prefix, dirs, procs)
+    deployment = Deployment(f"http://127.0.0.1:{port}", token, prefix, dirs, procs, logs)
     try:
         # Four Pythons importing at once: ~3 CPU-s each, far longer on a busy shared machine.
         up = wait_for(lambda: _answers(deployment), timeout_s=120, every_s=0.2)
         assert up, f"the API did not come up: {_tails(logs)}"
         servers.mosquitto.wait_shared_subscriptions(before + 2)
+        following = wait_for(
+            lambda: "processors: following" in (logs / "processors.log").read_text(), timeout_s=60
+        )
+        assert following, f"the processors did not subscribe: {_tails(logs)}"
         yield deployment
     finally:
         for proc in procs.values():
@@ -260,7 +267,7 @@ def test_api_workers_and_processors_share_no_disk(
             ]  # fmt: skip
 
         assert wait_for(lambda: None not in found(), timeout_s=60, every_s=0.5), (
-            kind, missing(),
+            kind, missing(), _tails(d.logs),
         )  # fmt: skip
 
     # Places: the processors tagged and priced with what the API wrote.
@@ -296,7 +303,7 @@ def test_api_workers_and_processors_share_no_disk(
 
     # Nothing of the platform on any process's disk: the workers' and the processors' data
     # dirs are empty; the API keeps only its remote commands there (its own, no one else's).
-    for name in ("worker-0", "worker-1", "processors"):
+    for name in ("worker-0", "worker-1", "processors"):  # the logs are written outside them
         assert sorted(p.name for p in d.dirs[name].iterdir()) == [], name
     api_files = {p.name for p in d.dirs["api"].iterdir()}
     assert api_files <= {"commands.sqlite", "commands.sqlite-wal", "commands.sqlite-shm"}, api_files
