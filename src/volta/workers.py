@@ -7,8 +7,9 @@ The processors process (`volta processors`) runs the driver services on the bus'
 consumer and writes the derived store. The API process (`volta serve --workers N` without a
 broker of its own, or `volta serve --api-only`: a `Platform` following the workers) reads
 PostgreSQL and the derived store and keeps its twin current from the `StoredGroup`s each
-worker publishes per commit (`stored.{index}`, which the processors consume too). Keeping the processors out of the API process keeps their
-analysis off the GIL that answers reads (GET /state's p99). `volta.supervisor` starts and
+worker publishes per commit (`stored.{index}`, which the processors consume too). Keeping the
+processors out of the API process keeps their analysis off the GIL that answers reads (GET
+/state's p99). `volta.supervisor` starts and
 restarts these processes.
 
 Only engines that several processes can share qualify: PostgreSQL (DuckDB admits one writing

@@ -150,6 +150,9 @@ class DriverServices:
         # how many of each vehicle's batches came off the bus and were analysed: a car whose
         # batches wait in the queue is not silent (one writer each: the handler, the worker)
         self._received: dict[str, int] = {}
+        # when (platform clock) each vehicle's newest batch came off the bus: a car uploading
+        # hours of old data is not silent, whatever the time of its samples
+        self._heard: dict[str, int] = {}
         self._analysed: dict[str, int] = {}
         self._queue: queue.Queue[AcceptedBatch | None] = queue.Queue(maxsize=max_backlog)
         self._worker: threading.Thread | None = None
@@ -187,7 +190,9 @@ class DriverServices:
         return self._queue.qsize()
 
     def _on_message(self, message: Message) -> None:
+        now = self.clock()
         for ev in message.decode(StoredGroup).batches:
+            self._heard[ev.vin] = now
             self._received[ev.vin] = self._received.get(ev.vin, 0) + 1
             try:
                 self._queue.put_nowait(ev)
@@ -234,6 +239,8 @@ class DriverServices:
             for vin, veh in self._vehicles.items():
                 if self._waiting(vin) or now_ms - veh.newest < QUIET_MS:
                     continue
+                if now_ms - self._heard.get(vin, _NEVER) < QUIET_MS:
+                    continue  # still sending (a backlog of old data): not quiet yet
                 silent = veh.open and now_ms - veh.newest >= SILENT_MS
                 if not veh.checked_quiet or silent:  # never close what the store could extend
                     if self._catch_up(vin, veh):  # new data: asked again once quiet again
