@@ -21,7 +21,8 @@ manual `volta recompute`.
 A car that goes to sleep right after a drive or charge sends nothing that would close it: the
 *sweep* (`sweep(now_ms)`, every `SWEEP_EVERY_MS` on the worker, `now_ms` from the platform's
 clock) takes all data of a vehicle silent for `SILENT_MS` (its newest sample that old, nothing
-of it queued) as complete and closes what is open; so does `stop()`.
+of it queued, nothing of it off the bus for `QUIET_MS`: a backlog of old data arriving now is
+not a sleeping car) as complete and closes what is open; so does `stop()`.
 
 The queue between the bus handler and the analysis worker is bounded (`max_backlog` events):
 when it is full the handler waits, so a burst pushes back on whoever publishes (the gateway's
