@@ -129,11 +129,11 @@ def deployment(servers: Servers, day: Day, tmp_path: Path) -> Iterator[Deploymen
     deployment = Deployment(f"http://127.0.0.1:{port}", token, prefix, dirs, procs, logs)
     try:
         # Four Pythons importing at once: ~3 CPU-s each, far longer on a busy shared machine.
-        up = wait_for(lambda: _answers(deployment), timeout_s=120, every_s=0.2)
+        up = wait_for(lambda: _answers(deployment), timeout_s=240, every_s=0.2)
         assert up, f"the API did not come up: {_tails(logs)}"
         servers.mosquitto.wait_shared_subscriptions(before + 2)
         following = wait_for(
-            lambda: "processors: following" in (logs / "processors.log").read_text(), timeout_s=60
+            lambda: "processors: following" in (logs / "processors.log").read_text(), timeout_s=120
         )
         assert following, f"the processors did not subscribe: {_tails(logs)}"
         yield deployment
