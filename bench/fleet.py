@@ -1,7 +1,7 @@
 """The scale-out pipeline end to end, and the embedded one for comparison.
 
 Scale-out: publisher processes (the vehicles) → Mosquitto → N gateway worker processes
-(`volta gateway`, MQTT 5 shared subscription) → PostgreSQL + NATS JetStream → the API
+(`volta gateway`, each on its telemetry shards) → PostgreSQL + NATS JetStream → the API
 process's twin (this process, following the bus as `volta serve --workers N` does).
 Embedded: the same publishers → Mosquitto → one process (gateway, DuckDB, in-process bus, twin).
 
@@ -60,6 +60,7 @@ import psycopg
 from mqtt import SIGNALS, percentile, vin_of  # bench/mqtt.py: the same signals and VINs
 from volta.clock import wall_ms
 from volta.devservices import PrivateMosquitto, PrivateNats, PrivatePostgres, children_of
+from volta.wire import telemetry_topic
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 # Published, not yet acknowledged by the broker, per publisher: past 65,535 paho refuses
@@ -148,7 +149,7 @@ def publish_fleet(
                 "ts": wall_ms() - offsets[-1],
                 "samples": pool[seqs[vin] % VALUE_POOL],
             }
-            info = client.publish(f"{prefix}/{vin}/telemetry", encoder.encode(body), qos=1)
+            info = client.publish(telemetry_topic(vin, prefix), encoder.encode(body), qos=1)
             if info.rc in queued:
                 sent += 1
             else:
@@ -271,7 +272,9 @@ def scale_out(
         supervisor = Supervisor(
             args.workers,
             settings,
-            command=lambda i: worker_command(i, "--accept-unregistered", "--log-level", "warning"),
+            command=lambda i: worker_command(
+                i, args.workers, "--accept-unregistered", "--log-level", "warning"
+            ),
         )
         try:
             supervisor.start()

@@ -27,7 +27,8 @@ from volta.ingest.mqtt import MqttTransport
 from volta.platform import Platform
 from volta.store.base import AcceptedBatch
 from volta.supervisor import Supervisor, settings_env
-from volta.workers import check_scale_out
+from volta.wire import owned_shards
+from volta.workers import GatewayWorker, check_scale_out
 
 PG = "postgresql://volta:s3cret@db:5432/volta"
 
@@ -59,7 +60,7 @@ def test_engines_that_cannot_be_shared_are_refused_with_the_reason(
 
 
 def test_zero_workers_is_refused() -> None:
-    with pytest.raises(ConfigError, match="at least 1"):
+    with pytest.raises(ConfigError, match="1 to 64"):
         check_scale_out(scale_out(), 0)
 
 
@@ -101,15 +102,41 @@ def test_each_worker_has_its_own_persistent_session() -> None:
     assert [worker_client_id(s, i) for i in range(3)] == ["gw-0", "gw-1", "gw-2"]
 
 
-def test_workers_subscribe_through_the_shared_group() -> None:
+def test_a_worker_subscribes_to_its_shards_and_drops_the_others() -> None:
     transport = MqttTransport(
         lambda *a: None,  # type: ignore[arg-type]
         url="mqtt://127.0.0.1:1",
         topic_prefix="volta/v1/",
-        client_id="gw-0",
+        client_id="gw-1",
         shared_group="fleet",
+        shards=owned_shards(1, 2),
     )
-    assert transport.topic_filter == "$share/fleet/volta/v1/+/telemetry"
+    odd = [f"volta/v1/+/telemetry/{k}" for k in range(1, 64, 2)]
+    # Cars from before the shards still reach one worker of the group.
+    assert transport.topic_filters == [*odd, "$share/fleet/volta/v1/+/telemetry"]
+    assert transport.foreign_filters == [f"volta/v1/+/telemetry/{k}" for k in range(0, 64, 2)]
+
+
+def test_one_process_subscribes_to_every_shard() -> None:
+    transport = MqttTransport(
+        lambda *a: None,  # type: ignore[arg-type]
+        url="mqtt://127.0.0.1:1",
+        topic_prefix="volta/v1",
+        client_id="gw",
+    )
+    assert transport.topic_filters == ["volta/v1/+/telemetry/+", "volta/v1/+/telemetry"]
+    assert transport.foreign_filters == []
+
+
+@pytest.mark.parametrize(("index", "workers"), [(2, 2), (-1, 2), (0, 65), (0, 0)])
+def test_a_worker_outside_the_shards_is_refused(index: int, workers: int) -> None:
+    with pytest.raises(ConfigError, match=r"worker index|--workers"):
+        GatewayWorker(scale_out(), index, workers=workers)
+
+
+def test_more_workers_than_shards_are_refused() -> None:
+    with pytest.raises(ConfigError, match="1 to 64"):
+        check_scale_out(scale_out(), 65)
 
 
 def test_a_bad_shared_group_is_refused() -> None:

@@ -27,6 +27,7 @@ from volta.places.store import PlaceBook
 from volta.processors.processor import DriverServices
 from volta.registry import Registry
 from volta.store.base import TelemetryStore
+from volta.wire import owned_shards
 
 
 def gateway(
@@ -61,11 +62,16 @@ def worker_client_id(settings: Settings, index: int) -> str:
 
 
 def mqtt_transport(
-    settings: Settings, url: str, gateway: Gateway, worker: int | None = None
+    settings: Settings,
+    url: str,
+    gateway: Gateway,
+    worker: int | None = None,
+    workers: int = 1,
 ) -> MqttTransport:
     """The MQTT transport that feeds `gateway` from the broker at `url`: the process's own
-    subscription, or, for gateway worker `worker`, its share of the shared subscription with
-    the worker's persistent session."""
+    subscription to every shard, or, for gateway worker `worker` of `workers`, its shards in
+    the worker's persistent session (and its share of the cars that publish without a
+    shard)."""
     if worker is None:
         return MqttTransport(
             gateway,
@@ -79,6 +85,7 @@ def mqtt_transport(
         topic_prefix=settings.mqtt_topic_prefix,
         client_id=worker_client_id(settings, worker),
         shared_group=settings.mqtt_shared_group,
+        shards=owned_shards(worker, workers),
     )
 
 

@@ -1,7 +1,7 @@
 """Launching Volta's processes: the supervisor behind `volta serve --workers N`, the command
 lines and environment of its children, and what makes a process a background one.
 
-The children are gateway workers (`volta gateway --index I`) and one processors process
+The children are gateway workers (`volta gateway --index I --workers N`) and one processors process
 (`volta processors`); see `volta.workers` for what runs inside them. They inherit the parent's
 settings through `VOLTA_*` variables and are restarted with the same index when they die.
 """
@@ -24,9 +24,12 @@ from volta.config import Settings
 log = logging.getLogger(__name__)
 
 
-def worker_command(index: int, *extra: str) -> list[str]:
-    """The command line of worker `index`: this interpreter, this Volta."""
-    return [sys.executable, "-m", "volta.cli", "gateway", "--index", str(index), *extra]
+def worker_command(index: int, workers: int, *extra: str) -> list[str]:
+    """The command line of worker `index` of `workers`: this interpreter, this Volta."""
+    return [
+        sys.executable, "-m", "volta.cli", "gateway",
+        "--index", str(index), "--workers", str(workers), *extra,
+    ]  # fmt: skip
 
 
 def processors_command() -> list[str]:
@@ -48,7 +51,7 @@ def scale_out_supervisor(workers: int, settings: Settings) -> Supervisor:
     return Supervisor(
         workers + 1,
         settings,
-        command=lambda i: worker_command(i) if i < workers else processors_command(),
+        command=lambda i: worker_command(i, workers) if i < workers else processors_command(),
         label=lambda i: f"worker {i}" if i < workers else "processors",
     )
 
@@ -68,12 +71,13 @@ class Supervisor:
         count: int,
         settings: Settings,
         *,
-        command: Callable[[int], list[str]] = worker_command,
+        command: Callable[[int], list[str]] | None = None,
         label: Callable[[int], str] = "worker {}".format,
         stop_timeout_s: float = 30.0,
     ) -> None:
         self.count = count
-        self._command = command
+        # By default: `count` gateway workers, sharing the telemetry shards between them.
+        self._command = command or (lambda i: worker_command(i, count))
         self._label = label
         self._env = {**os.environ, **settings_env(settings)}
         self._stop_timeout_s = stop_timeout_s

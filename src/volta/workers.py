@@ -1,7 +1,7 @@
 """Scale-out processes: stateless gateway workers and the processors.
 
-A gateway worker (`volta gateway --index I`) is the gateway, the MQTT transport on the shared
-subscription `$share/{group}/{prefix}/+/telemetry` with its own persistent session
+A gateway worker (`volta gateway --index I --workers N`) is the gateway, the MQTT transport
+on its share of the telemetry shards (`volta.wire.topics`) in its own persistent session
 (`{client_id}-{I}`), the PostgreSQL store and the NATS bus: no API, no processors, no twin.
 The processors process (`volta processors`) runs the driver services on the bus's durable
 consumer and writes the derived store. The API process (`volta serve --workers N` without a
@@ -33,6 +33,7 @@ from volta.registry import Registry, open_registry
 from volta.store import open_store
 from volta.supervisor import background_process
 from volta.tuning import tune_for_ingest
+from volta.wire import SHARDS
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +41,10 @@ log = logging.getLogger(__name__)
 def check_scale_out(settings: Settings, workers: int) -> None:
     """Raise `ConfigError` with the reason when `workers` gateway processes cannot run on
     `settings`' engines."""
-    if workers < 1:
-        raise ConfigError(f"--workers must be at least 1, got {workers}")
+    if not 1 <= workers <= SHARDS:
+        raise ConfigError(
+            f"--workers must be 1 to {SHARDS} (the telemetry shards they share), got {workers}"
+        )
     check_shared_engines(settings, "gateway workers")
     if not settings.mqtt:
         raise ConfigError("gateway workers take telemetry from a broker: set VOLTA_MQTT=mqtt://…")
@@ -81,11 +84,14 @@ class GatewayWorker:
         settings: Settings,
         index: int,
         *,
+        workers: int = 1,
         catalog: Catalog | None = None,
         require_registered: bool = True,
     ) -> None:
-        if index < 0:
-            raise ConfigError(f"worker index must be >= 0, got {index}")
+        if not 1 <= workers <= SHARDS:
+            check_scale_out(settings, workers)  # the same reason, worded once
+        if not 0 <= index < workers:
+            raise ConfigError(f"worker index must be 0 to {workers - 1} of {workers}, got {index}")
         if not settings.mqtt:
             raise ConfigError("a gateway worker needs a broker: set VOLTA_MQTT=mqtt://…")
         if settings.store == "duckdb":
@@ -108,14 +114,16 @@ class GatewayWorker:
             self.metrics,
             source=index,
         )
-        self.mqtt = assembly.mqtt_transport(settings, settings.mqtt, self.gateway, worker=index)
+        self.mqtt = assembly.mqtt_transport(
+            settings, settings.mqtt, self.gateway, worker=index, workers=workers
+        )
         self._started = False
 
     def start(self) -> None:
         self.gateway.start()
         self.mqtt.start()
         self._started = True
-        log.info("worker %d: subscribed to %s", self.index, self.mqtt.topic_filter)
+        log.info("worker %d: subscribed to %s", self.index, " ".join(self.mqtt.topic_filters))
 
     def stop(self) -> None:
         if self._started:
@@ -134,10 +142,12 @@ class GatewayWorker:
         )
 
 
-def run_worker(settings: Settings, index: int, *, require_registered: bool = True) -> None:
-    """Run one worker until SIGTERM or SIGINT, then stop it cleanly."""
+def run_worker(
+    settings: Settings, index: int, *, workers: int = 1, require_registered: bool = True
+) -> None:
+    """Run worker `index` of `workers` until SIGTERM or SIGINT, then stop it cleanly."""
     stop = background_process(settings)
-    worker = GatewayWorker(settings, index, require_registered=require_registered)
+    worker = GatewayWorker(settings, index, workers=workers, require_registered=require_registered)
     tune_for_ingest()
     worker.start()
     try:

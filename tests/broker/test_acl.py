@@ -23,6 +23,7 @@ def test_vehicles_are_confined_to_their_own_vin_by_username_patterns() -> None:
     text = acl_file("volta/v1", {"volta-gateway": GATEWAY_GRANTS})
     rules = [line for line in text.splitlines() if line and not line.startswith("#")]
     assert rules == [
+        *(f"pattern write volta/v1/%u/telemetry/{shard}" for shard in range(64)),
         "pattern write volta/v1/%u/telemetry",
         "pattern write volta/v1/%u/events",
         "pattern write volta/v1/%u/cmd/ack",
@@ -30,6 +31,7 @@ def test_vehicles_are_confined_to_their_own_vin_by_username_patterns() -> None:
         "pattern read volta/v1/%u/ota",
         "pattern read volta/v1/%u/notify",
         "user volta-gateway",
+        "topic read volta/v1/+/telemetry/+",
         "topic read volta/v1/+/telemetry",
         "topic read volta/v1/+/events",
         "topic read volta/v1/+/cmd/ack",

@@ -7,6 +7,8 @@ import time
 import pytest
 from paho.mqtt.reasoncodes import ReasonCode
 
+from volta.wire import shard_filter, shard_of, telemetry_topic
+
 from .conftest import GW, PREFIX, A, B, Broker, batch, wait_for
 
 pytestmark = pytest.mark.services
@@ -36,6 +38,23 @@ def test_a_vehicle_publishes_on_its_own_topic_and_the_gateway_receives_it(broker
 
     assert accepted(broker.vehicle(A).publish(telemetry(A), body))
     assert wait_for(lambda: gateway.received(telemetry(A)) == [body])
+
+
+def test_a_vehicle_publishes_on_its_shard_and_a_worker_subscribed_to_it_receives_it(
+    broker: Broker,
+) -> None:
+    worker = broker.client(GW, broker.passwords[GW])
+    [granted] = worker.subscribe(shard_filter(shard_of(A), PREFIX))
+    assert not granted.is_failure
+    body = batch(A, 1)
+    a = broker.vehicle(A)
+
+    assert accepted(a.publish(telemetry_topic(A, PREFIX), body))
+    assert wait_for(lambda: worker.received(telemetry_topic(A, PREFIX)) == [body])
+    # Only real shard numbers, spelled as the workers subscribe to them, and only its own VIN.
+    for shard in ("64", "07", "x", ""):
+        assert a.publish(f"{PREFIX}/{A}/telemetry/{shard}", body) == NOT_AUTHORIZED, shard
+    assert a.publish(telemetry_topic(B, PREFIX), batch(B, 1)) == NOT_AUTHORIZED
 
 
 def test_a_vehicle_publishing_on_another_vehicles_topic_is_refused(broker: Broker) -> None:

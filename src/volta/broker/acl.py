@@ -16,7 +16,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from volta.errors import ConfigError
-from volta.wire import is_valid_vin
+from volta.wire import SHARDS, is_valid_vin
 
 
 class Access(StrEnum):
@@ -35,7 +35,12 @@ class Grant:
 # Vehicle → cloud: telemetry, events and command acknowledgements; cloud → vehicle: commands,
 # update notices and hazard warnings (wire format v1 in DESIGN.md; `notify`: docs/hazards.md).
 # Nothing else, and only under its own VIN.
+# Telemetry goes to one of the SHARDS numbered topics (volta.wire.topics), each granted by
+# name, so that a car that spells its shard wrongly is refused by the broker instead of
+# publishing to a topic no worker subscribes to; `telemetry` alone is the cars' topic from
+# before the shards.
 VEHICLE_GRANTS: tuple[Grant, ...] = (
+    *(Grant(Access.WRITE, f"telemetry/{shard}") for shard in range(SHARDS)),
     Grant(Access.WRITE, "telemetry"),
     Grant(Access.WRITE, "events"),
     Grant(Access.WRITE, "cmd/ack"),
@@ -45,6 +50,7 @@ VEHICLE_GRANTS: tuple[Grant, ...] = (
 )
 # The gateway: the mirror image, for every VIN.
 GATEWAY_GRANTS: tuple[Grant, ...] = (
+    Grant(Access.READ, "telemetry/+"),
     Grant(Access.READ, "telemetry"),
     Grant(Access.READ, "events"),
     Grant(Access.READ, "cmd/ack"),

@@ -49,12 +49,13 @@ def _publish_mqtt(
     payload: bytes, vin: str, token: str, url: str, prefix: str, timeout: float
 ) -> dict[str, object]:
     from volta.mqtt import BrokerAddress, connect, new_client
+    from volta.wire import telemetry_topic
 
     # The broker's ACL knows a vehicle by its username; the token is its password.
     address = BrokerAddress.parse(url).signed_in_as(vin, token)
     client = new_client(address)
     connect(client, address, background=False)
-    topic = f"{prefix.rstrip('/')}/{vin}/telemetry"
+    topic = telemetry_topic(vin, prefix.rstrip("/"))
     try:
         info = client.publish(topic, payload, qos=1)
         info.wait_for_publish(timeout)
@@ -71,6 +72,9 @@ def _publish_mqtt(
 
 def gateway(
     index: Annotated[int, typer.Option(help="worker number: its MQTT session is CLIENT_ID-INDEX")],
+    workers: Annotated[
+        int, typer.Option(help="how many workers share the telemetry shards (1 to 64)")
+    ] = 1,
     mqtt: Annotated[str | None, typer.Option(help="broker URL; default: VOLTA_MQTT")] = None,
     store: Annotated[str | None, typer.Option(help="postgresql://…; default: VOLTA_STORE")] = None,
     bus: Annotated[str | None, typer.Option(help="nats://…; default: VOLTA_BUS")] = None,
@@ -79,8 +83,8 @@ def gateway(
     ] = False,
     log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
 ) -> None:
-    """Run one gateway worker: MQTT shared subscription → gateway → PostgreSQL + NATS.
-    No API, no processors; run several (or `volta serve --workers N`)."""
+    """Run gateway worker INDEX of WORKERS: its telemetry shards (MQTT) → gateway → PostgreSQL
+    + NATS. No API, no processors; run all N (or `volta serve --workers N`)."""
     from volta import logs
     from volta.config import Settings
     from volta.workers import run_worker
@@ -88,7 +92,7 @@ def gateway(
     logs.configure(log_level)
     given: dict[str, Any] = {"mqtt": mqtt, "store": store, "bus": bus}
     settings = Settings(**{k: v for k, v in given.items() if v is not None})
-    run_worker(settings, index, require_registered=not accept_unregistered)  # errors: one line
+    run_worker(settings, index, workers=workers, require_registered=not accept_unregistered)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,19 +1,28 @@
-"""MQTT transport: the broker's `{prefix}/+/telemetry` into the gateway, PUBACK after storage.
+"""MQTT transport: the broker's telemetry topics into the gateway, PUBACK after storage.
 
-The subscription is QoS 1 in a persistent session (fixed client id, clean start off, session
+The subscriptions are QoS 1 in a persistent session (fixed client id, clean start off, session
 expiry), and acknowledgement is manual: a message's PUBACK leaves only from the gateway's
 `on_done`, i.e. after its batch was durably stored. A gateway killed before that never acked,
 so the broker delivers the message again to the next session with our client id, and the
 gateway's (vin, seq) de-duplication makes the second delivery harmless.
 
-Several gateway workers share the load through an MQTT 5 shared subscription
-(`$share/{group}/{prefix}/+/telemetry`, `shared_group`): the broker hands each message to one
-member of the group. Each worker keeps its own persistent session (client id per worker
-index). What Mosquitto 2.0.11 does with a member that dies (tested in
-tests/integration/test_faults.py): its un-acked messages stay in ITS session, and new messages
-keep being assigned to it round-robin while it is offline; they are delivered when a process
-with the same client id connects again. So a dead worker must be restarted with its index
-(`volta serve --workers N` does that); they are not re-routed to the live members.
+Cars publish to `{prefix}/{vin}/telemetry/{shard}` (one of 64 fixed shards, `volta.wire.topics`).
+One process subscribes to all of them (`{prefix}/+/telemetry/+`). Several gateway workers split
+them: worker `i` of `n` subscribes to its own shards, one ordinary subscription each, and
+unsubscribes the others (a session from a run with another `n` may still hold them; see
+`claim_shards` for changing `n` without a gap). Ordinary subscriptions, not MQTT 5 shared ones,
+because Mosquitto 2.0.11 restores a persistent session's ordinary subscriptions after its own
+restart and queues messages for them while the worker is away, but forgets its shared ones:
+batches it accepted from cars before the workers had subscribed again were acknowledged and
+dropped (tests/integration/test_faults.py pins both behaviours).
+
+Cars built before the shards publish to `{prefix}/{vin}/telemetry`; workers still take that
+topic through the shared subscription `$share/{group}/{prefix}/+/telemetry` (`shared_group`),
+with its limits: lost in the seconds after a broker restart, and what Mosquitto does with a
+member that dies (its un-acked messages stay in ITS session and new ones keep being assigned to
+it round-robin while it is offline, delivered when a process with the same client id connects
+again). Either way a dead worker must be restarted with its index, as `volta serve --workers N`
+does.
 
 Reconnects: paho retries with exponential back-off (doubling, capped at 30 s) from a per-process
 random start in [0.5, 1.5) s; a batch that was not stored (store down) is left un-acked and the
@@ -31,7 +40,7 @@ import logging
 import random
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import paho.mqtt.client as mqtt
@@ -43,7 +52,7 @@ from volta.backoff import backoff_delay
 from volta.errors import ConfigError
 from volta.ingest.commit import IngestResult
 from volta.mqtt import BrokerAddress, connect, new_client
-from volta.wire import vin_from_topic
+from volta.wire import SHARDS, shard_filter, vin_from_topic
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +90,7 @@ class MqttTransport:
         receive_maximum: int = RECEIVE_MAXIMUM,
         retry_delay_s: float = 2.0,
         shared_group: str | None = None,
+        shards: Sequence[int] | None = None,
     ) -> None:
         self._gateway = gateway
         self._address = BrokerAddress.parse(url)
@@ -104,16 +114,32 @@ class MqttTransport:
                 "use letters, digits, _ and -"
             )
         self._shared_group = shared_group
+        if shards is not None and not all(0 <= k < SHARDS for k in shards):
+            raise ConfigError(f"telemetry shards are 0..{SHARDS - 1}, got {sorted(shards)}")
+        self._shards = None if shards is None else sorted(set(shards))
         self.received = 0
         self.acked = 0
         self.unacked_retry = 0
         self._client = self._new_client()
 
     @property
-    def topic_filter(self) -> str:
-        """What we subscribe to: the telemetry topics, through the shared group if any."""
-        topics = f"{self._prefix}/+/telemetry"
-        return f"$share/{self._shared_group}/{topics}" if self._shared_group else topics
+    def topic_filters(self) -> list[str]:
+        """What we subscribe to: the cars' shards (ours, or all of them) and the topic of
+        cars from before the shards (through the shared group, if any)."""
+        legacy = f"{self._prefix}/+/telemetry"
+        if self._shared_group:
+            legacy = f"$share/{self._shared_group}/{legacy}"
+        if self._shards is None:
+            return [f"{self._prefix}/+/telemetry/+", legacy]
+        return [*(shard_filter(k, self._prefix) for k in self._shards), legacy]
+
+    @property
+    def foreign_filters(self) -> list[str]:
+        """The shard subscriptions our session must not hold: the other workers' shards."""
+        if self._shards is None:
+            return []
+        ours = set(self._shards)
+        return [shard_filter(k, self._prefix) for k in range(SHARDS) if k not in ours]
 
     @property
     def connected(self) -> bool:
@@ -167,8 +193,12 @@ class MqttTransport:
             return
         with self._lock:
             self._generation += 1
-        # Subscribing again is harmless when the session kept the subscription.
-        client.subscribe(self.topic_filter, options=SubscribeOptions(qos=1))
+        # Subscribing again is harmless when the session kept the subscriptions. Ours first,
+        # then drop shards an earlier run of this index owned: in this order on one
+        # connection, so a shard this session keeps is never without it.
+        client.subscribe([(f, SubscribeOptions(qos=1)) for f in self.topic_filters])
+        if self.foreign_filters:
+            client.unsubscribe(self.foreign_filters)
         log.info(
             "mqtt: connected to %s:%d as %s, session_present=%s",
             self._address.host,
@@ -185,14 +215,18 @@ class MqttTransport:
         reasons: list[ReasonCode],
         properties: Properties | None,
     ) -> None:
-        if any(r.is_failure for r in reasons):
+        refused = [f for f, r in zip(self.topic_filters, reasons, strict=False) if r.is_failure]
+        if refused:
             log.error(
-                "mqtt: the broker refused the subscription to %s: %s", self.topic_filter, reasons
+                "mqtt: the broker refused the subscriptions to %s (its ACL must let this "
+                "client read them: `volta vehicles provision` writes one that does)",
+                ", ".join(refused),
             )
-            return
+            if len(refused) == len(reasons):
+                return
         # Only now is it "connected": a message published from here on reaches us.
         self._connected.set()
-        log.info("mqtt: subscribed to %s", self.topic_filter)
+        log.info("mqtt: subscribed to %d telemetry filters", len(reasons) - len(refused))
 
     def _on_disconnect(
         self,
@@ -210,7 +244,9 @@ class MqttTransport:
         self.received += 1
         # A topic level that is not a valid VIN is still handed over (bounded), so that the
         # gateway quarantines the message with its reason and it is acked, never dropped.
-        vin = vin_from_topic(msg.topic, self._prefix) or msg.topic.split("/")[-2][:64]
+        vin = vin_from_topic(msg.topic, self._prefix)
+        if vin is None:
+            vin = msg.topic[len(self._prefix) + 1 :].split("/", 1)[0][:64]
         mid, qos, generation = msg.mid, msg.qos, self._generation
         payload = msg.payload if isinstance(msg.payload, bytes) else bytes(msg.payload)
         self._gateway.submit(payload, vin, lambda result: self._done(result, mid, qos, generation))

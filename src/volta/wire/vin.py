@@ -1,4 +1,4 @@
-"""Vehicle identification numbers and the MQTT topics named after them."""
+"""Vehicle identification numbers (ISO 3779), as the wire format accepts them."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ import re
 # ISO 3779: 17 characters, digits and capitals except I, O and Q (too easily read as 1 and 0).
 # The position-9 check digit is only mandatory in North America, so it is not verified.
 _VIN = re.compile(r"[A-HJ-NPR-Z0-9]{17}")
-
-DEFAULT_PREFIX = "volta/v1"
 
 
 # VINs already found valid: a batch's VIN is checked up to three times (transport, payload,
@@ -35,22 +33,3 @@ def vin_reason(vin: str) -> str:
     """The reason a user sees for a VIN that `is_valid_vin` refuses."""
     shown = vin if len(vin) <= 40 else vin[:37] + "..."  # a reason must stay readable
     return f"vin {shown!r} must be 17 characters A-Z/0-9 without I, O, Q"
-
-
-def telemetry_topic(vin: str, prefix: str = DEFAULT_PREFIX) -> str:
-    """The MQTT topic a vehicle publishes its telemetry batches to."""
-    return f"{prefix}/{vin}/telemetry"
-
-
-def vin_from_topic(topic: str, prefix: str = DEFAULT_PREFIX) -> str | None:
-    """The VIN in `<prefix>/<vin>/telemetry`, or None if the topic is not that shape.
-
-    A topic whose VIN level is not a valid VIN also gives None, so a caller cannot
-    mistake a malformed topic for a vehicle.
-    """
-    head = prefix + "/"
-    tail = "/telemetry"
-    if not (topic.startswith(head) and topic.endswith(tail)):
-        return None
-    vin = topic[len(head) : len(topic) - len(tail)]
-    return vin if is_valid_vin(vin) else None
