@@ -16,6 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,10 +30,12 @@ from paho.mqtt.enums import CallbackAPIVersion
 from volta.api import create_app
 from volta.clock import wall_ms
 from volta.config import Settings
+from volta.devservices import PrivateMosquitto
 from volta.platform import Platform
 from volta.registry import Role
 from volta.store.postgres_store import Server
 from volta.supervisor import Supervisor
+from volta.wire import legacy_telemetry_topic, shard_filter, shard_of, telemetry_topic
 
 from .conftest import Servers
 
@@ -54,8 +57,9 @@ class Deployment:
     platform: Platform
 
 
-@pytest.fixture
-def deployment(servers: Servers, tmp_path: Path) -> Iterator[Deployment]:
+@contextmanager
+def deployed(servers: Servers, tmp_path: Path, vins: list[str]) -> Iterator[Deployment]:
+    """Two supervised workers and the API process on `servers`, `vins` registered."""
     run = uuid.uuid4().hex[:8]
     with psycopg.connect(servers.pg.url, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE faults_{run}")
@@ -69,11 +73,14 @@ def deployment(servers: Servers, tmp_path: Path) -> Iterator[Deployment]:
         mqtt_topic_prefix=f"faults-{run}/v1",
         mqtt_client_id=f"faults-gw-{run}",
         store_timeout_s=1.0,
+        # The machine running the tests is shared and often busy: niced workers can take
+        # a minute to start there, which tests nothing.
+        background_nice=0,
     )
     # The API process: registers the vehicles (the workers read the same registry), follows
     # the bus into its twin, no broker of its own.
     platform = Platform(settings.model_copy(update={"mqtt": None}), follow_workers=True)
-    for vin in VINS:
+    for vin in vins:
         platform.registry.add_vehicle(vin, "faults")
     supervisor = Supervisor(2, settings, stop_timeout_s=20)
     supervisor.start()
@@ -84,18 +91,30 @@ def deployment(servers: Servers, tmp_path: Path) -> Iterator[Deployment]:
         platform.stop()
 
 
+@pytest.fixture
+def deployment(servers: Servers, tmp_path: Path) -> Iterator[Deployment]:
+    with deployed(servers, tmp_path, VINS) as d:
+        yield d
+
+
 @dataclass
 class Vehicle:
     """A simulated fleet on one MQTT connection that remembers which batches the broker
-    acknowledged (PUBACK with success)."""
+    acknowledged (a PUBACK: "success" or "no matching subscribers", the car cannot tell
+    them apart). Its cars publish to their shard's topic, or with `legacy` to the topic of cars
+    from before the shards. paho sends again on reconnection what was not acknowledged."""
 
     port: int
     prefix: str
-    acked: set[tuple[str, int]] = field(default_factory=set)
+    vins: list[str] = field(default_factory=lambda: list(VINS))
+    legacy: bool = False
     sent: int = 0
     sent_at: dict[tuple[str, int], float] = field(default_factory=dict)  # monotonic
-    _inflight: dict[int, tuple[str, int]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    # No lock shared with the paho callback: paho calls back holding its own message lock,
+    # which `publish` takes too (a lock taken in both orders deadlocked at 100 batches/s).
+    # Message ids are unique per connection up to 65,535 publishes, far more than a test's.
+    _keys: dict[int, tuple[str, int]] = field(default_factory=dict)  # mid → batch
+    _acks: list[tuple[int, bool]] = field(default_factory=list)  # (mid, success) per PUBACK
 
     def __post_init__(self) -> None:
         self.client = mqtt.Client(
@@ -112,21 +131,25 @@ class Vehicle:
     def _on_publish(
         self, client: mqtt.Client, userdata: object, mid: int, reason: object, props: object
     ) -> None:
-        ok = not getattr(reason, "is_failure", False)
-        with self._lock:
-            key = self._inflight.pop(mid, None)
-            if key is not None and ok:
-                self.acked.add(key)
+        self._acks.append((mid, not getattr(reason, "is_failure", False)))
+
+    @property
+    def acked(self) -> set[tuple[str, int]]:
+        """(vin, seq) of every batch the broker acknowledged so far."""
+        keys = dict(self._keys)
+        return {keys[mid] for mid, ok in list(self._acks) if ok and mid in keys}
 
     def publish_for(self, seconds: float, rate_hz: float = 40.0) -> None:
         """Publish round-robin over the VINs at `rate_hz` batches/s for `seconds`. Sequence
         numbers start at the wall clock (ms), so a later call (or another `Vehicle`) sends new
         batches, never duplicates of what an earlier one stored."""
-        seqs = dict.fromkeys(VINS, wall_ms())
-        end = time.monotonic() + seconds
+        seqs = dict.fromkeys(self.vins, wall_ms())
+        topic = legacy_telemetry_topic if self.legacy else telemetry_topic
+        started = time.monotonic()
+        end = started + seconds
         i = 0
         while time.monotonic() < end:
-            vin = VINS[i % len(VINS)]
+            vin = self.vins[i % len(self.vins)]
             i += 1
             seqs[vin] += 1
             ts = wall_ms()
@@ -134,20 +157,17 @@ class Vehicle:
                 {"v": 1, "vin": vin, "seq": seqs[vin], "ts": ts,
                  "samples": [[0, SPEED, float(i % 130)], [0, SOC, 50.0]]}
             )  # fmt: skip
-            with self._lock:
-                info = self.client.publish(f"{self.prefix}/{vin}/telemetry", body, qos=1)
-                self._inflight[info.mid] = (vin, seqs[vin])
-                self.sent_at[(vin, seqs[vin])] = time.monotonic()
+            key = (vin, seqs[vin])
+            self.sent_at[key] = time.monotonic()
+            self._keys[self.client.publish(topic(vin, self.prefix), body, qos=1).mid] = key
             self.sent += 1
-            time.sleep(1 / rate_hz)
+            # Paced by the clock, not by a sleep per batch: a busy machine must not slow it.
+            time.sleep(max(0.0, started + i / rate_hz - time.monotonic()))
 
     def settle(self, timeout_s: float = 20.0) -> None:
-        """Wait for the outstanding PUBACKs (those lost in a broker restart never come)."""
+        """Wait for the outstanding PUBACKs (or `timeout_s`), then disconnect."""
         deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            with self._lock:
-                if not self._inflight:
-                    break
+        while time.monotonic() < deadline and len(self._acks) < self.sent:
             time.sleep(0.1)
         self.client.disconnect()
         self.client.loop_stop()
@@ -163,39 +183,44 @@ def stored(db_url: str) -> tuple[set[tuple[str, int]], int]:
     return keys, int(samples[0]) if samples else 0
 
 
-def assert_exactly_once(
-    d: Deployment,
-    vehicle: Vehicle,
-    timeout_s: float = 45.0,
-    may_miss: frozenset[tuple[str, int]] | set[tuple[str, int]] = frozenset(),
-) -> None:
-    """Every acknowledged batch (but those in `may_miss`) is stored, none twice."""
-    expected = vehicle.acked - may_miss
+def wait_stored(
+    d: Deployment, expected: set[tuple[str, int]], timeout_s: float = 45.0
+) -> set[tuple[str, int]]:
+    """The stored batches' keys, once they include `expected` (or at `timeout_s`)."""
     deadline = time.monotonic() + timeout_s
-    keys, samples = stored(d.db_url)
+    keys = stored(d.db_url)[0]
     while not expected <= keys and time.monotonic() < deadline:
         time.sleep(0.5)
-        keys, samples = stored(d.db_url)
-    missing = expected - keys
+        keys = stored(d.db_url)[0]
+    return keys
+
+
+def assert_exactly_once(d: Deployment, vehicle: Vehicle, timeout_s: float = 45.0) -> None:
+    """Every acknowledged batch is stored, none twice."""
+    keys = wait_stored(d, vehicle.acked, timeout_s)
+    missing = vehicle.acked - keys
     assert not missing, (
         f"{len(missing)} acknowledged batches not stored, e.g. {sorted(missing)[:5]}"
     )
     # Nothing twice: the primary key makes a batch row unique; its samples must be too.
-    assert samples == SAMPLES_PER_BATCH * len(keys)
+    assert stored(d.db_url)[1] == SAMPLES_PER_BATCH * len(keys)
     assert len(vehicle.acked) > 0.5 * vehicle.sent, (len(vehicle.acked), vehicle.sent)
 
 
-def wait_workers_subscribed(d: Deployment, port: int) -> None:
-    """Publish a probe batch until one is stored: then both workers are subscribed (the
-    group exists as soon as one is; the other joins within its start time)."""
-    time.sleep(3.0)  # the worker processes import and connect
-    probe = Vehicle(port, d.settings.mqtt_topic_prefix)
+def wait_workers_subscribed(d: Deployment, mosquitto: PrivateMosquitto) -> Vehicle:
+    """Wait until both workers have subscribed (each sends its shards and the shared
+    subscription of the cars from before the shards in one SUBSCRIBE, and the broker counts
+    the shared ones), then publish probe batches on that old topic until one is stored: the
+    old cars still reach the store. Returns the probe (what it had acknowledged)."""
+    mosquitto.wait_shared_subscriptions(2, timeout_s=120)
+    probe = Vehicle(mosquitto.port, d.settings.mqtt_topic_prefix, legacy=True)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         probe.publish_for(0.3, rate_hz=10)
         if stored(d.db_url)[0]:
             break
     probe.settle(5)
+    return probe
 
 
 def publish_with_fault(d: Deployment, port: int, fault: threading.Thread) -> Vehicle:
@@ -210,7 +235,7 @@ def publish_with_fault(d: Deployment, port: int, fault: threading.Thread) -> Veh
 def test_postgres_restart_loses_and_doubles_nothing_and_the_api_answers_503(
     servers: Servers, deployment: Deployment
 ) -> None:
-    wait_workers_subscribed(deployment, servers.mosquitto.port)
+    wait_workers_subscribed(deployment, servers.mosquitto)
     token = deployment.platform.registry.issue_token(Role.OPERATOR).token
     answers: list[tuple[int, float, dict[str, str], str | None]] = []
     down: list[float] = []
@@ -247,7 +272,7 @@ def test_postgres_restart_loses_and_doubles_nothing_and_the_api_answers_503(
 def test_nats_restart_loses_nothing_and_the_twin_follows_again(
     servers: Servers, deployment: Deployment
 ) -> None:
-    wait_workers_subscribed(deployment, servers.mosquitto.port)
+    wait_workers_subscribed(deployment, servers.mosquitto)
 
     def fault() -> None:
         time.sleep(2.0)
@@ -268,29 +293,59 @@ def test_nats_restart_loses_nothing_and_the_twin_follows_again(
     assert newest >= (time.time() - 10) * 1000, "the twin stopped following the bus"
 
 
-def test_mosquitto_restart_loses_and_doubles_nothing(
-    servers: Servers, deployment: Deployment
+FLEET = [f"JHMZZ1A1XRV{i:06d}" for i in range(1000)]
+CONNECTIONS = 4  # the fleet's MQTT connections (one per car would be 1,000 paho threads here)
+
+
+def test_a_thousand_cars_lose_nothing_acknowledged_across_two_broker_restarts_and_a_killed_worker(
+    servers: Servers, tmp_path: Path
 ) -> None:
-    """Everything the broker held across its restart is delivered once. The one exception is
-    Mosquitto 2.0.11's, pinned by `test_mosquitto_does_not_restore_shared_subscriptions`: a
-    batch the restarted broker accepts before a worker has subscribed again has no shared
-    subscription to go to, so the broker acks and drops it. Those batches may be missing
-    (docs/deployment.md); every other acknowledged batch must be stored exactly once."""
-    wait_workers_subscribed(deployment, servers.mosquitto.port)
-    window: list[float] = []
+    """The promise of docs/deployment.md: what the broker acknowledged to a car is stored,
+    once, whatever restarts. 1,000 cars publish QoS 1 batches (~400/s) for 12 s; meanwhile
+    Mosquitto is restarted, a worker is killed (`kill -9`; the supervisor restarts it), and
+    Mosquitto is restarted again. Every batch is counted as the cars saw it: stored ==
+    acknowledged, nothing stored twice. With the workers on a shared subscription this failed:
+    Mosquitto 2.0.11 forgets shared subscriptions at a restart, so it acknowledged and dropped
+    the batches published before the workers had subscribed again."""
+    port = servers.mosquitto.port
+    with deployed(servers, tmp_path, FLEET) as d:
+        probe = wait_workers_subscribed(d, servers.mosquitto)
+        cars = [
+            Vehicle(port, d.settings.mqtt_topic_prefix, vins=FLEET[i::CONNECTIONS])
+            for i in range(CONNECTIONS)
+        ]
+        victim = d.supervisor.pids()[0]
 
-    def fault() -> None:
-        time.sleep(2.0)
-        window.append(time.monotonic())
-        servers.mosquitto.restart(down_s=1.0)
-        servers.mosquitto.wait_shared_subscriptions(1)
-        window.append(time.monotonic())
+        def faults() -> None:
+            time.sleep(2.0)
+            servers.mosquitto.restart(down_s=0.5)
+            time.sleep(2.5)
+            os.kill(victim, signal.SIGKILL)
+            time.sleep(2.5)
+            servers.mosquitto.restart(down_s=0.5)
 
-    vehicle = publish_with_fault(deployment, servers.mosquitto.port, threading.Thread(target=fault))
-    exposed = {k for k, t in vehicle.sent_at.items() if window[0] <= t <= window[1]}
-    assert_exactly_once(deployment, vehicle, may_miss=exposed)
-    before = {k for k, t in vehicle.sent_at.items() if t < window[0]}
-    assert before <= vehicle.acked, "batches acked before the restart must all be stored"
+        threads = [threading.Thread(target=car.publish_for, args=(12.0, 100.0)) for car in cars]
+        threads.append(threading.Thread(target=faults))
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for car in cars:
+            car.settle(30)
+
+        acked = probe.acked.union(*(car.acked for car in cars))
+        sent = probe.sent + sum(car.sent for car in cars)
+        assert d.supervisor.restarts[0] == 1, "the killed worker was not restarted"
+        assert {vin for vin, _ in acked} >= set(FLEET), "every car sent and was answered"
+        keys = wait_stored(d, acked, timeout_s=45.0)
+        missing = acked - keys
+        assert not missing, f"{len(missing)} of {len(acked)} acknowledged batches not stored"
+        # Stored == acknowledged: no batch a car does not know was delivered (the cars'
+        # clients send again what the broker had not acknowledged when it went down) …
+        assert keys == acked, f"{len(keys - acked)} stored batches were never acknowledged"
+        # … and nothing twice: `batches` has one row per (vin, seq); its samples once too.
+        assert stored(d.db_url)[1] == SAMPLES_PER_BATCH * len(keys)
+        assert len(acked) == sent, f"{sent - len(acked)} of {sent} batches never acknowledged"
 
 
 def _session(port: int, client_id: str, got: list[bytes], expiry_s: int) -> mqtt.Client:
@@ -307,15 +362,22 @@ def _session(port: int, client_id: str, got: list[bytes], expiry_s: int) -> mqtt
     return c
 
 
-def test_mosquitto_does_not_restore_shared_subscriptions(servers: Servers) -> None:
-    """The broker behaviour the test above allows for. Mosquitto 2.0.11 keeps a persistent
-    session's plain subscription across a restart but not its shared one, so until the
-    subscriber is back the broker acks messages for the group and drops them. If a broker
-    upgrade fixes this, this test fails: then drop `may_miss` above."""
+def test_mosquitto_restores_shard_subscriptions_but_not_shared_ones(servers: Servers) -> None:
+    """Why each worker holds one ordinary subscription per shard. Mosquitto 2.0.11 keeps a
+    persistent session's ordinary (wildcard) subscription across its restart, and queues for
+    it while the subscriber is away; a shared one it forgets, so until the subscriber is back
+    it acks messages for the group and drops them. If a broker upgrade restores shared ones
+    too, the second assertion fails: then the cars from before the shards are safe as well
+    (docs/deployment.md)."""
     from paho.mqtt.subscribeoptions import SubscribeOptions
 
-    port, run = servers.mosquitto.port, uuid.uuid4().hex[:8]
-    filters = {"plain": f"probe-{run}/plain", "shared": f"$share/probe/probe-{run}/shared"}
+    port, run, vin = servers.mosquitto.port, uuid.uuid4().hex[:8], VINS[0]
+    prefix = f"probe-{run}/v1"
+    filters = {
+        "shard": shard_filter(shard_of(vin), prefix),
+        "shared": f"$share/probe/{prefix}/+/telemetry",
+    }
+    topics = {"shard": telemetry_topic(vin, prefix), "shared": legacy_telemetry_topic(vin, prefix)}
     got: dict[str, list[bytes]] = {kind: [] for kind in filters}
     for kind, topic_filter in filters.items():
         c = _session(port, f"probe-{kind}-{run}", got[kind], expiry_s=600)
@@ -327,8 +389,8 @@ def test_mosquitto_does_not_restore_shared_subscriptions(servers: Servers) -> No
     publisher = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
     publisher.connect("127.0.0.1", port)
     publisher.loop_start()
-    for kind in filters:
-        publisher.publish(f"probe-{run}/{kind}", kind.encode(), qos=1).wait_for_publish(5)
+    for kind, topic in topics.items():
+        publisher.publish(topic, kind.encode(), qos=1).wait_for_publish(5)
     publisher.disconnect()
     publisher.loop_stop()
     for kind in filters:  # resume each session without subscribing: what did it keep?
@@ -336,14 +398,14 @@ def test_mosquitto_does_not_restore_shared_subscriptions(servers: Servers) -> No
         time.sleep(1.0)
         c.disconnect()
         c.loop_stop()
-    assert got["plain"] == [b"plain"]
+    assert got["shard"] == [b"shard"]
     assert got["shared"] == []
 
 
 def test_a_killed_worker_is_restarted_and_gets_its_unacked_batches_again(
     servers: Servers, deployment: Deployment
 ) -> None:
-    wait_workers_subscribed(deployment, servers.mosquitto.port)
+    wait_workers_subscribed(deployment, servers.mosquitto)
     victim = deployment.supervisor.pids()[0]
 
     def fault() -> None:
