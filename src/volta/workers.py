@@ -26,14 +26,15 @@ from volta.bus import Bus, open_bus
 from volta.catalog import Catalog, default_catalog
 from volta.config import Settings
 from volta.derived.engines import open_derived
-from volta.errors import ConfigError
+from volta.errors import ConfigError, Unavailable
 from volta.ingest.metrics import IngestMetrics
+from volta.ingest.mqtt import claim_shards
 from volta.places.engines import open_places
 from volta.registry import Registry, open_registry
 from volta.store import open_store
 from volta.supervisor import background_process
 from volta.tuning import tune_for_ingest
-from volta.wire import SHARDS
+from volta.wire import SHARDS, owned_shards
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,23 @@ def check_shared_engines(settings: Settings, who: str) -> None:
         )
 
 
+def claim_worker_shards(settings: Settings, workers: int) -> None:
+    """Subscribe the session of each of `workers` workers to its shards before they start, so
+    that changing the number of workers leaves no shard without a subscriber for a moment
+    (`volta.ingest.mqtt.claim_shards`). A broker that cannot be reached is only logged: the
+    workers subscribe by themselves once it is back."""
+    if not settings.mqtt:
+        check_scale_out(settings, workers)  # raises, with the reason worded once
+        return
+    sessions = {
+        assembly.worker_client_id(settings, i): owned_shards(i, workers) for i in range(workers)
+    }
+    try:
+        claim_shards(settings.mqtt, settings.mqtt_topic_prefix, sessions)
+    except Unavailable as e:
+        log.warning("workers: could not claim their shards ahead (%s); they will subscribe", e)
+
+
 class GatewayWorker:
     """One gateway worker process's parts; `start()` subscribes, `stop()` flushes (acking what
     was stored while still connected), disconnects and closes."""
@@ -98,6 +116,7 @@ class GatewayWorker:
             check_scale_out(settings, 1)  # the same reason, worded once
         self.settings = settings
         self.index = index
+        self.workers = workers
         self.catalog = catalog or default_catalog()
         self.store = open_store(settings)
         self.bus: Bus = open_bus(settings)
@@ -123,7 +142,12 @@ class GatewayWorker:
         self.gateway.start()
         self.mqtt.start()
         self._started = True
-        log.info("worker %d: subscribed to %s", self.index, " ".join(self.mqtt.topic_filters))
+        log.info(
+            "worker %d of %d: telemetry shards %s",
+            self.index,
+            self.workers,
+            ",".join(map(str, owned_shards(self.index, self.workers))),
+        )
 
     def stop(self) -> None:
         if self._started:

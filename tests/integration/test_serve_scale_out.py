@@ -115,7 +115,7 @@ def served(
     try:
         # a Python importing and preparing its store on a busy machine: awaited, not slept
         assert wait_for(lambda: _answers(served), timeout_s=90), "the API did not come up"
-        servers.mosquitto.wait_shared_subscriptions(before + 1)
+        servers.mosquitto.wait_shared_subscriptions(before + 1, timeout_s=90)
         yield served
     finally:
         if proc.poll() is None:

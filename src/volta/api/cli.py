@@ -23,8 +23,8 @@ def serve(
     workers: Annotated[
         int,
         typer.Option(
-            help="gateway worker processes on an MQTT shared subscription (needs PostgreSQL, "
-            "NATS and a broker); 0: one process does everything",
+            help="gateway worker processes sharing the cars' telemetry shards (needs "
+            "PostgreSQL, NATS and a broker); 0: one process does everything",
             min=0,
         ),
     ] = 0,
@@ -47,7 +47,12 @@ def serve(
     from volta.platform import Platform
     from volta.supervisor import scale_out_supervisor
     from volta.tuning import tune_for_ingest
-    from volta.workers import check_api_only, check_scale_out, warn_if_disk_shared
+    from volta.workers import (
+        check_api_only,
+        check_scale_out,
+        claim_worker_shards,
+        warn_if_disk_shared,
+    )
 
     logs.configure(log_level)
     given: dict[str, Any] = {
@@ -69,6 +74,7 @@ def serve(
         app = create_app(platform, run_platform=True)
     else:
         check_scale_out(settings, workers)  # a ConfigError: `volta` prints why, exits 2
+        claim_worker_shards(settings, workers)
         # This process: API and HTTP ingest; the broker is the workers' alone, the driver
         # services run in the processors process.
         platform = Platform(settings.model_copy(update={"mqtt": None}), follow_workers=True)

@@ -40,7 +40,7 @@ import logging
 import random
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import paho.mqtt.client as mqtt
@@ -49,7 +49,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from volta.backoff import backoff_delay
-from volta.errors import ConfigError
+from volta.errors import ConfigError, Unavailable
 from volta.ingest.commit import IngestResult
 from volta.mqtt import BrokerAddress, connect, new_client
 from volta.wire import SHARDS, shard_filter, vin_from_topic
@@ -307,3 +307,39 @@ class MqttTransport:
         self._client.loop_stop()
         self._connected.clear()
         self._connect()
+
+
+def claim_shards(
+    url: str, topic_prefix: str, sessions: Mapping[str, Sequence[int]], timeout_s: float = 10.0
+) -> None:
+    """Subscribe each persistent session (client id → its shards) to its shards, before its
+    worker runs, so that from now on the broker queues those shards' batches for it.
+
+    Why: a worker drops the shards it no longer owns when it connects; when the number of
+    workers changes, the new owner of such a shard might not have subscribed yet, and the
+    broker would drop what cars publish on it meanwhile. Claiming every worker's shards
+    first (`volta serve --workers N` does, before it starts them) leaves no such moment.
+    Messages queued in a session are left to its worker: we never acknowledge them, so the
+    broker sends them again when the worker connects. Unavailable if the broker cannot be
+    reached or does not answer within `timeout_s`."""
+    address = BrokerAddress.parse(url)
+    prefix = topic_prefix.rstrip("/")
+    for client_id, shards in sessions.items():
+        _subscribe_session(address, client_id, [shard_filter(k, prefix) for k in shards], timeout_s)
+
+
+def _subscribe_session(
+    address: BrokerAddress, client_id: str, filters: list[str], timeout_s: float
+) -> None:
+    done = threading.Event()
+    client = new_client(address, client_id, manual_ack=True)
+    client.on_subscribe = lambda *_: done.set()
+    # Receive Maximum 1: the broker sends at most one of the queued messages here.
+    connect(client, address, session_expiry_s=SESSION_EXPIRY_S, receive_maximum=1, background=False)
+    try:
+        client.subscribe([(f, SubscribeOptions(qos=1)) for f in filters])
+        if not done.wait(timeout_s):
+            raise Unavailable(f"MQTT broker {address}: no answer to {client_id}'s SUBSCRIBE")
+    finally:
+        client.disconnect()
+        client.loop_stop()
