@@ -17,7 +17,7 @@ from volta.errors import ConfigError, Unavailable
 from volta.sim.fleet import FleetConfig
 from volta.sim.run import catch_up_clock, run
 from volta.sim.senders import FileSender, HttpSender, MqttSender, encode_batch, make_sender
-from volta.wire import Batch, decode_batch
+from volta.wire import Batch, decode_batch, telemetry_topic
 
 from .simrun import START_MS, helsinki
 
@@ -107,7 +107,7 @@ def test_mqtt_sender_publishes_qos1_to_the_vehicles_topic() -> None:
     sub.on_message = lambda c, u, m: got.append((m.topic, bytes(m.payload), m.qos))
     sub.on_subscribe = lambda *a: ready.set()
     sub.connect("127.0.0.1", 1883)
-    sub.subscribe(f"{prefix}/+/telemetry", qos=1)
+    sub.subscribe(f"{prefix}/+/telemetry/+", qos=1)
     sub.loop_start()
     try:
         assert ready.wait(5)
@@ -120,7 +120,7 @@ def test_mqtt_sender_publishes_qos1_to_the_vehicles_topic() -> None:
     finally:
         sub.loop_stop()
         sub.disconnect()
-    assert [t for t, _, _ in got] == [f"{prefix}/{VIN}/telemetry"] * 3
+    assert [t for t, _, _ in got] == [telemetry_topic(VIN, prefix)] * 3  # its shard's
     assert [msgspec.msgpack.decode(p)["seq"] for _, p, _ in got] == [1, 2, 3]
     assert {q for _, _, q in got} == {1}
 
