@@ -278,9 +278,10 @@ def scale_out(
         )
         try:
             supervisor.start()
-            # What is published before the group has its members is dropped. A worker subscribes
-            # once its store is prepared (imports included: slow from a cold disk or on a busy
-            # machine), so the wait is generous.
+            # Until a worker has subscribed, what is published to its shards is dropped. Each
+            # sends its shards with the shared subscription of the shard-less topic: count those.
+            # A worker subscribes once its store is prepared (imports included: slow from a cold
+            # disk or on a busy machine), so the wait is generous.
             mosquitto.wait_shared_subscriptions(args.workers, timeout_s=120.0)
         except BaseException:
             supervisor.stop()
