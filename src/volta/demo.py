@@ -6,6 +6,8 @@ import errno
 import logging
 import socket
 import threading
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -15,8 +17,13 @@ from volta.clock import wall_ms
 from volta.geo.osm import default_osm_path
 
 if TYPE_CHECKING:
+    from volta.demo_fleet import DemoFleet
+    from volta.geo.graph import RoadGraph
     from volta.platform import Platform
     from volta.sim.fleet import FleetConfig
+    from volta.sim.run import RunSummary
+    from volta.sim.senders import Sender
+    from volta.wire import Batch
 
 log = logging.getLogger(__name__)
 
@@ -26,14 +33,18 @@ class _Stopped(Exception):
 
 
 def demo(
-    vehicles: Annotated[int, typer.Option(help="simulated vehicles")] = 50,
+    vehicles: Annotated[
+        int | None, typer.Option(help="simulated vehicles (a new data dir: 50)")
+    ] = None,
     host: Annotated[str | None, typer.Option(help="default: VOLTA_HOST or 127.0.0.1")] = None,
     port: Annotated[int | None, typer.Option(help="default: VOLTA_PORT or 8000")] = None,
     data_dir: Annotated[Path, typer.Option(help="where the demo keeps its data")] = Path(
         "volta-data/demo"
     ),
     days: Annotated[float, typer.Option(help="how long the fleet keeps driving")] = 7.0,
-    seed: Annotated[int, typer.Option(help="same seed, same fleet")] = 0,
+    seed: Annotated[
+        int | None, typer.Option(help="same seed, same fleet (a new data dir: 0)")
+    ] = None,
 ) -> None:
     """Start Volta with a simulated fleet of EVs on Helsinki's roads; prints the URL to open."""
     import uvicorn
@@ -41,9 +52,12 @@ def demo(
     from volta import logs
     from volta.api import create_app
     from volta.config import Settings
+    from volta.demo_fleet import HISTORY_S, open_fleet
     from volta.errors import VoltaError
+    from volta.geo.osm import load_roads
     from volta.platform import Platform
     from volta.registry.model import Role
+    from volta.sim.fleet import local_offset_s
     from volta.tuning import tune_for_ingest
 
     logs.configure("warning")
@@ -56,6 +70,9 @@ def demo(
     # for a server that is not ours. One clear line and exit 1 for either problem.
     listener = _listen(host, port)
     try:
+        graph = load_roads(default_osm_path())
+        now_ms = wall_ms()
+        fleet, resumed = open_fleet(data_dir, now_ms, vehicles, seed, local_offset_s(graph))
         platform = Platform(settings)
         tune_for_ingest()
         platform.start()
@@ -63,22 +80,47 @@ def demo(
         listener.close()
         typer.echo(f"volta demo: {e}", err=True)
         raise typer.Exit(1) from None
-    fleet_config = _fleet_config(vehicles, seed)
-    _register_fleet(platform, fleet_config)
+    _register_fleet(platform, fleet.config())
     operator = platform.registry.issue_token(Role.OPERATOR)
     password = _demo_user(platform)
+    # A continued fleet sends only what the store does not have yet (and no more than a
+    # first start would): the same cars on the same days, never a second past.
+    last_ms = _last_heard_ms(platform, fleet.config())
+    if resumed:
+        send_from_ms = max(last_ms - RESEND_S * 1000, now_ms - HISTORY_S * 1000, fleet.start_ms)
+    else:  # a data dir from before fleet files: never under what it holds
+        send_from_ms = max(last_ms + 1000, fleet.start_ms)
 
     stop = threading.Event()
-    feeder = threading.Thread(
-        target=_drive,
-        args=(platform, fleet_config, round(days * 86_400), stop),
-        name="volta-demo-fleet",
-        daemon=True,
-    )
+
+    def drive() -> None:
+        def sleep(seconds: float) -> None:
+            if stop.wait(seconds):
+                raise _Stopped
+
+        try:
+            feed(
+                platform,
+                fleet,
+                seconds=(now_ms - fleet.start_ms) // 1000 + round(days * 86_400),
+                now_ms=now_ms,
+                send_from_ms=send_from_ms,
+                sleep=sleep,
+                graph=graph,
+            )
+        except _Stopped:
+            return
+        except Exception:  # the demo's API stays up for inspection even if the fleet fails
+            log.exception("demo fleet stopped")
+
+    feeder = threading.Thread(target=drive, name="volta-demo-fleet", daemon=True)
     feeder.start()
     url = f"http://{host}:{port}"
+    catching_up_h = (now_ms - send_from_ms) / 3.6e6
     typer.echo(
-        f"\nVolta demo: {vehicles} simulated vehicles driving in Helsinki.\n"
+        f"\nVolta demo: {fleet.vehicles} simulated vehicles driving in Helsinki"
+        f" ({'continued' if resumed else 'new'} fleet; its last {catching_up_h:.1f} h"
+        f" load in the first minute).\n"
         f"  open        {url}/\n"
         f"  API docs    {url}/docs\n"
         f"  sign in as  {DEMO_USER} / {password}  (an operator; new password on every start)\n"
@@ -142,18 +184,9 @@ def _demo_user(platform: Platform) -> str:
     return password
 
 
-# The fleet starts this long before now; that first hour is sent at once so the charts and
-# drives lists have something to show the moment the page opens.
-HISTORY_S = 3600
-
-
-def _fleet_config(vehicles: int, seed: int) -> FleetConfig:
-    from volta.sim.fleet import FleetConfig
-
-    start_ms = wall_ms() - HISTORY_S * 1000
-    # A one-minute compute window: the fleet rounds its start down to a whole window, and a
-    # short one keeps the simulated clock within a minute of the wall clock.
-    return FleetConfig(vehicles=vehicles, seed=seed, start_ms=start_ms, window_s=60)
+# On a restart, the last this long of what the store already holds is sent again (its
+# batches are recognised and dropped) so that nothing the first run had not sent is missed.
+RESEND_S = 600
 
 
 def _register_fleet(platform: Platform, config: FleetConfig) -> None:
@@ -171,44 +204,74 @@ def _register_fleet(platform: Platform, config: FleetConfig) -> None:
             platform.registry.update_vehicle(vin, names)
 
 
-def _drive(
+def _last_heard_ms(platform: Platform, config: FleetConfig) -> int:
+    """The newest sample time the platform holds from the fleet (0: none)."""
+    from volta.sim.fleet import roster
+
+    newest = 0
+    for vin, _ in roster(config):
+        values = platform.twin.get(vin)
+        if values:
+            newest = max(newest, max(v.ts_ms for v in values.values()))
+    return newest
+
+
+class _SendFrom:
+    """A sender that passes on only the batches from `from_ms` on (a continued fleet's
+    earlier ones are already stored)."""
+
+    def __init__(self, sender: Sender, from_ms: int) -> None:
+        self.sender = sender
+        self.from_ms = from_ms
+
+    def send(self, batches: Sequence[Batch]) -> None:
+        fresh = [b for b in batches if b.ts >= self.from_ms]
+        if fresh:
+            self.sender.send(fresh)
+
+    def close(self) -> None:
+        self.sender.close()
+
+
+def feed(
     platform: Platform,
-    config: FleetConfig,
+    fleet: DemoFleet,
+    *,
     seconds: int,
-    stop: threading.Event,
-) -> None:
-    """Feed the fleet in real time: a faster clock would date samples in the future, which
-    the gateway rightly refuses (`ts_in_future`), so the demo has no speed-up."""
+    now_ms: int,
+    send_from_ms: int,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float] = time.monotonic,
+    graph: RoadGraph | None = None,
+) -> RunSummary:
+    """Drive the demo fleet into the platform from its start for `seconds`: what lies before
+    `now_ms` (its history) at once, then in real time, a batch a second. Batches before
+    `send_from_ms` are simulated, not sent. A faster clock would date samples in the future,
+    which the gateway rightly refuses (`ts_in_future`), so the demo has no speed-up."""
     from volta.ingest.inproc import InProcessTransport
     from volta.sim.commands import InprocCommandLink
     from volta.sim.fleet import roster
     from volta.sim.run import catch_up_clock, run
     from volta.sim.senders import CallableSender
 
-    def sleep(seconds: float) -> None:
-        if stop.wait(seconds):
-            raise _Stopped
-
+    config = fleet.config()
     sender = CallableSender(deliver_many=InProcessTransport(platform.gateway).publish_many)
-    try:
-        fleet_start_ms = config.start_ms - config.start_ms % (config.window_s * 1000)
-        behind_s = (wall_ms() - fleet_start_ms) / 1000
-        run(
-            config,
-            seconds,
-            sender,
-            batch_s=1,  # a batch a second, so live values move while you watch
-            speedup=1.0,
-            clock=catch_up_clock(behind_s),
-            sleep=sleep,
-            first_seq=fleet_start_ms,  # ms: above any seq an earlier run reached (≤ 1 per s)
-            # the cars take remote commands from the embedded platform, once a window
-            commands=InprocCommandLink(platform.commands, [v for v, _ in roster(config)]),
-        )
-    except _Stopped:
-        return
-    except Exception:  # the demo's API stays up for inspection even if the fleet fails
-        log.exception("demo fleet stopped")
+    summary, _ = run(
+        config,
+        seconds,
+        _SendFrom(sender, send_from_ms),
+        batch_s=1,  # a batch a second, so live values move while you watch
+        speedup=1.0,
+        graph=graph,
+        clock=catch_up_clock((now_ms - fleet.start_ms) / 1000, clock),
+        sleep=sleep,
+        # ms: every start of the fleet numbers its batches alike (a resent one is recognised),
+        # above any seq of a fleet that started earlier (≤ 1 per s)
+        first_seq=fleet.start_ms,
+        # the cars take remote commands from the embedded platform, once a window
+        commands=InprocCommandLink(platform.commands, [v for v, _ in roster(config)]),
+    )
+    return summary
 
 
 def register(app: typer.Typer) -> None:

@@ -138,10 +138,11 @@ def test_harsh_braking_is_in_truth_and_in_the_signal() -> None:
     day = fleet_day()
     brakes = [e for e in day.truth.events if e.kind == "harsh_brake"]
     assert brakes
-    e = brakes[0]
-    lon_acc = dict(series(day.batches, e.vin, "Vehicle.Acceleration.Longitudinal"))
-    assert lon_acc[e.ts_ms] == pytest.approx(-e.value, abs=0.5)
-    assert e.value > 3.0
+    for e in brakes:
+        lon_acc = dict(series(day.batches, e.vin, "Vehicle.Acceleration.Longitudinal"))
+        assert lon_acc[e.ts_ms] == pytest.approx(-e.value, abs=0.5)
+    # a stop from speed shows its full force; one at a crawl is over within the second
+    assert max(e.value for e in brakes) > 3.0
 
 
 def test_parked_cars_drain_slowly_and_soc_never_leaves_its_range() -> None:

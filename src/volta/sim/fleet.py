@@ -25,6 +25,7 @@ from volta.sim.environment import Climate
 from volta.sim.faults import FaultRates
 from volta.sim.hazards import place_potholes
 from volta.sim.ledger import OpenDrive
+from volta.sim.showcase import Scenes, stage
 from volta.sim.state import DAY_S, NEVER, FleetState, new_state
 from volta.sim.surface import Surface, SurfaceRates
 from volta.sim.trips import (
@@ -48,7 +49,7 @@ from volta.sim.window import window as _window
 from volta.vehicles import physics
 from volta.vehicles.model import list_models, load_model
 
-__all__ = ["Fleet", "FleetConfig", "Frame", "roster"]
+__all__ = ["Fleet", "FleetConfig", "Frame", "local_offset_s", "roster"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,17 @@ class FleetConfig:
     ageing: tuple[tuple[int, float], ...] = ()
     # ice, rough road, speed bumps, queues, noise (volta.sim.surface); off by default
     surface: SurfaceRates = field(default_factory=SurfaceRates)
+    # The drivers' day runs this much later than the local clock (`volta demo` shows a
+    # weekday afternoon at night); sample times and the air temperature keep the real hour.
+    day_shift_s: int = 0
+    # >= 0: a few scenes are staged to be under way at this fleet second (volta.sim.showcase)
+    showcase_s: int = -1
+
+
+def local_offset_s(graph: RoadGraph) -> int:
+    """Local time minus UTC where the map lies, in seconds: its mean longitude's time zone
+    (UTC + round(longitude / 15) h; no daylight saving)."""
+    return round(float(np.mean(graph.lon)) / 15.0) * 3600
 
 
 def roster(config: FleetConfig) -> list[tuple[str, str]]:
@@ -114,7 +126,8 @@ class Fleet:
         self.surface = (
             Surface(g, c.seed, c.surface, self.climate, self.start_ms) if c.surface.on else None
         )
-        self.utc_offset_s = round(float(np.mean(g.lon)) / 15.0) * 3600
+        # the offset of the drivers' clock (their plans) from UTC
+        self.utc_offset_s = local_offset_s(g) + c.day_shift_s
         self.has_dc = any(ch.dc for ch in g.chargers)
         self.vrng = [np.random.default_rng([c.seed, 1, i]) for i in range(c.vehicles)]
         drivers: list[Driver] = [make_driver(self.places, r) for r in self.vrng]
@@ -164,6 +177,12 @@ class Fleet:
                 s.plug(
                     i, 0, dc=False, kw=d.home_charger_kw, target=d.charge_limit_soc, charger="home"
                 )
+        self.scenes = Scenes()
+        if c.showcase_s >= 0:
+            rng_scenes = np.random.default_rng([c.seed, 0x5CE7E])
+            self.scenes = stage(s, self.places, g, c.showcase_s, self.start_ms, rng_scenes)
+            for v in self.scenes.replanned:
+                self._schedule(v, 0)
 
     # -- small helpers ------------------------------------------------------------------
     def _ms(self, t: int) -> int:

@@ -149,7 +149,10 @@ def run(
     between = serve if commands is not None else None
     while fleet.t < seconds:
         serve()
-        frame = fleet.step(seconds)
+        # A paced run keeps to one window at a time: a parked fleet's window may stretch to
+        # the next departure (hours), and a command must act on the car's present, in the
+        # next window, not after it.
+        frame = fleet.step(min(seconds, fleet.t + fleet.window_s) if speedup > 0 else seconds)
         out = tel.batches(frame)
         if speedup > 0 and sender is not None:
             _paced(out, sender, start, fleet.start_ms, batch_s, speedup, clock, sleep, between)

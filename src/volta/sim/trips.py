@@ -23,6 +23,7 @@ __all__ = [
     "Leg",
     "Places",
     "drive_profile",
+    "fit_to_map",
     "make_driver",
     "make_places",
     "node_path",
@@ -43,6 +44,8 @@ class Places:
     homes: IntArray  # indices into anchors
     works: IntArray
     errands: IntArray
+    # the longest free-flow drive between two anchors: how far the map lets anyone go
+    span_s: float
 
 
 def make_places(graph: RoadGraph, seed: int, k: int = 120) -> Places:
@@ -53,23 +56,29 @@ def make_places(graph: RoadGraph, seed: int, k: int = 120) -> Places:
     idx = rng.permutation(len(anchors))
     n_home = max(1, len(idx) // 2)
     n_work = max(1, len(idx) // 6)
+    reachable = times[np.isfinite(times)]
     return Places(
         anchors=anchors,
         time_s=times,
         homes=idx[:n_home],
         works=idx[n_home : n_home + n_work],
         errands=idx[n_home + n_work :] if len(idx) > n_home + n_work else idx,
+        span_s=float(reachable.max()) if len(reachable) else 0.0,
     )
 
 
 def via_chain(
     places: Places, a: int, b: int, target_s: float, rng: np.random.Generator
 ) -> tuple[int, ...]:
-    """Anchor indices to pass through from anchor a to b so the drive takes about target_s.
+    """Anchor indices to pass through from anchor a to b so the drive takes about target_s,
+    fitted to the map: never much longer than its longest drive (`Places.span_s`).
 
-    The shipped extract is a few km across; real commutes are longer, so drives wind through
-    waypoints until they last as long as the driver's real trip would.
+    Real trips (a 12 km commute, a 60 km day out) are longer than the shipped extract is wide
+    (~1.5 km); winding through waypoints for the whole real length gave 50 km, three-hour
+    loops of a few streets. So the wanted time is squeezed into the map's size: about the
+    same for a short errand, at most one crossing of the map for the longest trip.
     """
+    target_s = fit_to_map(target_s, places.span_s)
     via: list[int] = []
     cur, total = a, 0.0
     while total + places.time_s[cur, b] < target_s and len(via) < 400:
@@ -80,6 +89,14 @@ def via_chain(
         via.append(w)
         cur = w
     return tuple(via)
+
+
+def fit_to_map(target_s: float, span_s: float) -> float:
+    """A real trip's free-flow time squeezed into a map whose longest drive is `span_s`:
+    nearly unchanged when short, never above span_s (span·(1 − e^(−t/span)))."""
+    if span_s <= 0:
+        return 0.0
+    return float(span_s * -np.expm1(-target_s / span_s))
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
 
 _CABIN_SETPOINT_C = 21.0
-_FAN_PCT = 60  # blower speed reported while the HVAC runs (driving, charging, remote climate)
+_FAN_PCT = 60  # blower speed reported while the HVAC runs (driving, remote climate)
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,8 +220,10 @@ def window(
     for v, t_end in finished:
         charge_finished(v, t_end)
 
-    tau = np.where(drv | chg, 600.0, 3600.0)
-    target = np.where(drv | chg, _CABIN_SETPOINT_C, ambient)
+    # The HVAC runs while driving or on a climate command, never by itself in a parked car:
+    # a car charging overnight at home does not keep its cabin at 21 °C.
+    tau = np.where(drv, 600.0, 3600.0)
+    target = np.where(drv, _CABIN_SETPOINT_C, ambient)
     target = np.where(climate, s.setpoint_c[idx], target)
     tau = np.where(climate, 600.0, tau)
     s.cabin_c[idx] += (target - s.cabin_c[idx]) * (1.0 - np.exp(-W / tau))
@@ -269,7 +271,7 @@ def window(
         locked=s.locked[idx].copy(),
         charge_limit=s.charge_limit[idx].copy(),
         setpoint_c=s.setpoint_c[idx].copy(),
-        fan_pct=np.where(drv | chg | climate, float(_FAN_PCT), 0.0),
+        fan_pct=np.where(drv | climate, float(_FAN_PCT), 0.0),
         flashing=(t0 + cols[None, :]) < s.flash_until[idx][:, None],
         adas=np.where(in_drive, pool.adas[pidx], 0.0),
     )
