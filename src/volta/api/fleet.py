@@ -116,7 +116,8 @@ def positions(
 ) -> bytes:
     """JSON bytes of `FleetPositions` (10,000 vehicles at 1 Hz: columns, built with numpy). A
     vehicle was last seen at its newest sample or when its last batch was stored
-    (`stored_ms`), whichever is later: a batch that arrives late still says the car is awake.
+    (`stored_ms`), whichever is later: a batch that arrives late still says the car is awake
+    (unless it is history, over 10 minutes old: `volta.ingest.activity.LIVE_MS`).
     Every VIN in `vins` has a row, a vehicle that never reported too."""
     wanted = (ids.lat, ids.lon, ids.heading, ids.speed, ids.soc, ids.gear, ids.charging)
     nothing: list[float | None] = [None] * len(wanted)

@@ -15,6 +15,10 @@ from volta.clock import Clock, wall_ms
 from volta.store.base import AcceptedBatch
 
 
+# A batch whose base time is at most this old when stored is live: its car is awake now.
+LIVE_MS = 10 * 60_000
+
+
 class IngestActivity:
     """Counts stored batches per second (ring of 1 s buckets) and remembers when each vehicle
     was last heard from. Runs in the committer's thread (in-process bus), so it does O(1) work
@@ -33,7 +37,13 @@ class IngestActivity:
         second = now // 1000
         with self._lock:
             for event in stored:
-                self._last_seen[event.vin] = now
+                # A batch says its car is awake when it arrives, unless it is history (a
+                # backfill, the demo's replay of the fleet's day): then only that the car was
+                # awake at its samples' time. A car back from a connectivity gap sends live
+                # batches too, so its late ones lose nothing.
+                seen = now if now - event.ts_ms <= LIVE_MS else max(event.ts, default=0)
+                if seen > self._last_seen.get(event.vin, -1):
+                    self._last_seen[event.vin] = seen
             if not self._buckets or self._buckets[-1][0] != second:
                 self._buckets.append([second, 0, 0])
                 while self._buckets[0][0] <= second - self._window_s:
