@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from volta.clock import Clock, wall_ms
 from volta.store.base import AcceptedBatch
 
-
 # A batch whose base time is at most this old when stored is live: its car is awake now.
 LIVE_MS = 10 * 60_000
 
