@@ -120,7 +120,7 @@ def demo(
     typer.echo(
         f"\nVolta demo: {fleet.vehicles} simulated vehicles driving in Helsinki"
         f" ({'continued' if resumed else 'new'} fleet; its last {catching_up_h:.1f} h"
-        f" load in the first minute).\n"
+        f" load in the first minutes).\n"
         f"  open        {url}/\n"
         f"  API docs    {url}/docs\n"
         f"  sign in as  {DEMO_USER} / {password}  (an operator; new password on every start)\n"

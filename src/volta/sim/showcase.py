@@ -3,8 +3,8 @@
 A day of ordinary drivers leaves much unseen in a given minute: fast charging is rare, and a
 fault takes weeks to raise a trouble code. `stage` picks a few vehicles of a fresh fleet and
 sets them up so that, at fleet second `at_s` (the moment `volta demo` opens), one is at a DC
-fast charger and one charges at home, one fast-charged in the morning, a few have just set
-out on an errand, and a few carry a
+fast charger and one charges at home, one fast-charged in the morning, a few set out across
+town in the first minutes, and a few carry a
 tyre leak or a weak 12 V battery far enough along for their trouble codes. Everything after
 the set-up is the simulator's own physics and rules; the set-up is deterministic (same
 fleet, same `at_s`, same scenes).
@@ -142,14 +142,16 @@ def stage(
         s.queue[v] = deque([Leg(depart, (), ch.node, "charge"), *_later(s, v, depart + 7200)])
         fast_morning = v
         replanned.append(v)
-    # On the road now: a few cars set out on an errand (across town) in the last minutes.
+    # On the road in the first minutes: a few cars set out across town (three waypoints, five
+    # to ten minutes' drive) from a minute before at_s to six minutes after it, so that some
+    # still drive when a slow machine has only just loaded the history.
     road = pick(max(2, s.n // 12))
     for v in road:
         a = places.anchors
         errand = int(a[int(rng.choice(places.errands))])
-        via = (int(a[int(rng.integers(len(a)))]),)
-        out = Leg(max(at_s - int(rng.integers(30, 150)), 0), via, errand, "errand")
-        back = Leg(at_s + int(rng.integers(1200, 3600)), (), int(a[s.drivers[v].home]), "home")
+        via = tuple(int(a[int(w)]) for w in rng.integers(len(a), size=3))
+        out = Leg(max(at_s + int(rng.integers(-60, 360)), 0), via, errand, "errand")
+        back = Leg(at_s + int(rng.integers(1800, 3600)), (), int(a[s.drivers[v].home]), "home")
         s.queue[v] = deque(sorted([*s.queue[v], out, back], key=lambda leg: leg.depart_s))
         replanned.append(v)
     # Faults far enough along for their trouble codes, on cars that drive during the run.
