@@ -183,6 +183,8 @@ class Fleet:
             self.scenes = stage(s, self.places, g, c.showcase_s, self.start_ms, rng_scenes)
             for v in self.scenes.replanned:
                 self._schedule(v, 0)
+                kw = s.drivers[v].home_charger_kw  # a scene may give or take a home charger
+                self.truth.vehicles[v] = replace(self.truth.vehicles[v], home_charger_kw=kw)
 
     # -- small helpers ------------------------------------------------------------------
     def _ms(self, t: int) -> int:
