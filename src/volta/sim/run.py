@@ -149,10 +149,12 @@ def run(
     between = serve if commands is not None else None
     while fleet.t < seconds:
         serve()
-        # A paced run keeps to one window at a time: a parked fleet's window may stretch to
-        # the next departure (hours), and a command must act on the car's present, in the
-        # next window, not after it.
-        frame = fleet.step(min(seconds, fleet.t + fleet.window_s) if speedup > 0 else seconds)
+        # A paced run taking commands keeps to one window at a time: a parked fleet's window
+        # may stretch to the next departure (hours), and a command must act on the car's
+        # present, in the next window, not after it. (Without commands, windows stretch as in
+        # an unpaced run, whose bytes a paced one repeats.)
+        short = speedup > 0 and commands is not None
+        frame = fleet.step(min(seconds, fleet.t + fleet.window_s) if short else seconds)
         out = tel.batches(frame)
         if speedup > 0 and sender is not None:
             _paced(out, sender, start, fleet.start_ms, batch_s, speedup, clock, sleep, between)
