@@ -1,10 +1,12 @@
-// The dashboard shell: a hash router (#/fleet, #/vehicle/VIN, #/vehicles, #/health, #/signin).
+// The dashboard shell: a hash router (#/fleet, #/vehicle/VIN, #/trip/VIN, #/vehicles, #/health,
+// #/signin).
 
 import { get, keepFresh, me, setUnauthorizedHandler, token } from "./api.js";
 import * as fleet from "./fleet.js";
 import { esc } from "./format.js";
 import * as health from "./health.js";
 import * as signin from "./signin.js";
+import * as trip from "./trip.js";
 import * as vehicle from "./vehicle.js";
 
 const main = document.getElementById("main");
@@ -30,7 +32,7 @@ const vehicles = {
   },
 };
 
-const PAGES = { fleet, vehicle, vehicles, health, signin };
+const PAGES = { fleet, vehicle, vehicles, health, signin, trip };
 // Pages for operators only: everyone else is sent to their own home page.
 const OPERATOR_PAGES = new Set([fleet, health]);
 

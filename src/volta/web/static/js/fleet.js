@@ -4,6 +4,7 @@
 
 import { ApiError, get, reportUnauthorized, token } from "./api.js";
 import { age, dateTime, esc, h, num, socColor, STATE_COLORS, STATES } from "./format.js";
+import { hazardLayer } from "./hazards-layer.js";
 import { loadRoads, mapChrome, MapView } from "./map.js";
 import { VirtualList } from "./vlist.js";
 
@@ -49,6 +50,7 @@ export function mount(main) {
   const mapEl = main.querySelector("#fleet-map");
   const map = new MapView(mapEl);
   mapChrome(mapEl, map);
+  const stopHazards = hazardLayer(mapEl, map); // confirmed road hazards (issue 20)
   let data = null, vins = [], sortKey = "vin", asc = true, query = "", colourBy = "state";
   let stopped = false, timer = null, arrivedAt = 0, drawnSeq = 0, seq = 0;
 
@@ -205,7 +207,7 @@ export function mount(main) {
     }
   })();
   poll();
-  return () => { stopped = true; clearTimeout(timer); clearTimeout(alertTimer); worker.terminate(); };
+  return () => { stopped = true; clearTimeout(timer); clearTimeout(alertTimer); worker.terminate(); stopHazards(); };
 }
 
 export async function roads() { roadsCache ??= await loadRoads(); return roadsCache; }
