@@ -26,7 +26,7 @@ from .test_dashboard import _user, sign_in, sign_in_with_password
 pytestmark = pytest.mark.slow
 
 # A car of its own (no telemetry, so the fleet cannot move it): the trip gives origin and SoC.
-TRIP_CAR = "JHMZZ1A1XRV777777"
+TRIP_CAR = "JHMZZ1A1XRV191919"
 MODEL = "chevrolet_bolt_ev_2020"
 LEG_COLORS = [(0x1F, 0x6F, 0xEB), (0x82, 0x50, 0xDF)]  # trip.js: legs alternate
 
@@ -92,7 +92,7 @@ def test_a_driver_plans_a_trip_with_a_charging_stop_by_clicking_the_map(
     page.click("#plan-trip")
     expect(page.locator("body")).to_have_attribute("data-page", "trip")
     canvas = page.locator("#trip-map canvas")
-    page.wait_for_timeout(300)  # the road layer is fitted to the map
+    expect(page.locator("#trip-map")).to_have_attribute("data-roads", "ready")
     box = canvas.bounding_box()
     assert box is not None
     # the shipped extract fills the map: a click left and one right of the centre are on it
@@ -198,3 +198,24 @@ def test_a_server_without_a_road_network_says_trip_planning_is_unavailable(
     error = page.locator("#trip-error-text")
     expect(error).to_contain_text("not available on this server", timeout=30_000)
     expect(error).to_contain_text("VOLTA_ROADS")
+
+
+def test_a_driver_of_another_car_is_told_they_cannot_plan_for_this_one(
+    page: Page, server: Server, trip_car: str
+) -> None:
+    password = _user(server, "web-trip-stranger", "driver", [])
+    sign_in_with_password(page, server, "web-trip-stranger", password)
+    expect(page.locator("body")).to_have_attribute("data-page", "vehicles")
+    page.goto(f"{server.url}/ui/#/trip/{trip_car}")
+    expect(page.locator("#trip-error-text")).to_contain_text(
+        "You cannot plan trips for this vehicle"
+    )
+    page.fill("#origin", "60.1692, 24.9402")
+    page.fill("#destination", "60.1740, 24.9484")
+    page.fill("#start-soc", "80")
+    page.click("#plan-button")
+    expect(page.locator("#trip-result")).to_have_attribute("data-state", "error")
+    expect(page.locator("#trip-error-text")).to_contain_text(
+        "You cannot plan trips for this vehicle"
+    )
+    expect(page.locator("#stops-table")).to_have_count(0)

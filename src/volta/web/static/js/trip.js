@@ -98,6 +98,7 @@ export function mount(main, vin) {
   }
 
   map.onClick = (lon, lat) => {
+    if (!map.roads) return; // before the road map is drawn a click means nothing
     const which = $("#click-sets").value;
     $(`#${which}`).value = showPoint({ lat, lon });
     if (which === "origin") $("#click-sets").value = "destination";
@@ -216,7 +217,9 @@ export function mount(main, vin) {
   (async () => {
     try {
       const r = await roads();
-      if (!stopped) map.setRoads(r);
+      if (stopped) return;
+      map.setRoads(r);
+      mapEl.dataset.roads = "ready";
     } catch (err) {
       if (!stopped) mapEl.append(Object.assign(document.createElement("p"), { className: "error", textContent: `Road layer unavailable: ${err.message}` }));
     }

@@ -235,6 +235,7 @@ export function mount(main, vin) {
     }
     let base = null;
     try { base = await roads(); map.setRoads(base); } catch { /* the track still draws without roads */ }
+    if (stopped) return; // left the page while the roads loaded: its elements are gone
     connect();
     loadHistory();
     Object.assign(services, await mountServices(main.querySelector("#services"), vin, base, period));
