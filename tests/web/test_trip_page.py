@@ -5,12 +5,15 @@ refusals shown in its own words."""
 from __future__ import annotations
 
 import contextlib
+import itertools
+import math
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
+from volta.clock import wall_ms
 from volta.errors import Conflict
 
 from .conftest import SCREENSHOTS, chromium_missing
@@ -27,6 +30,7 @@ pytestmark = pytest.mark.slow
 
 # A car of its own (no telemetry, so the fleet cannot move it): the trip gives origin and SoC.
 TRIP_CAR = "JHMZZ1A1XRV191919"
+LIVE_CAR = "JHMZZ1A1XRV191920"  # a car that reports while the page follows it
 MODEL = "chevrolet_bolt_ev_2020"
 LEG_COLORS = [(0x1F, 0x6F, 0xEB), (0x82, 0x50, 0xDF)]  # trip.js: legs alternate
 
@@ -45,9 +49,9 @@ def trip_car(server: Server) -> str:
     return TRIP_CAR
 
 
-def _plan(server: Server, body: dict[str, Any]) -> dict[str, Any]:
+def _plan(server: Server, body: dict[str, Any], vin: str = TRIP_CAR) -> dict[str, Any]:
     r = httpx.post(
-        f"{server.url}/v1/vehicles/{TRIP_CAR}/trips",
+        f"{server.url}/v1/vehicles/{vin}/trips",
         json=body,
         headers={"Authorization": f"Bearer {server.operator}"},
         timeout=60,
@@ -219,3 +223,55 @@ def test_a_driver_of_another_car_is_told_they_cannot_plan_for_this_one(
         "You cannot plan trips for this vehicle"
     )
     expect(page.locator("#stops-table")).to_have_count(0)
+
+
+def test_the_page_follows_the_car_along_its_planned_trip(page: Page, server: Server) -> None:
+    """Once a trip is planned, the car's reported position and SoC show how far along the
+    route it is and its SoC against the plan's."""
+    token = server.platform.registry.add_vehicle(LIVE_CAR, MODEL).token.token
+    sign_in(page, server, at=f"#/trip/{LIVE_CAR}")
+    origin, destination = "60.1692, 24.9402", "60.1740, 24.9484"
+    page.fill("#origin", origin)
+    page.fill("#destination", destination)
+    page.fill("#start-soc", "80")
+    page.click("#plan-button")
+    expect(page.locator("#trip-result")).to_have_attribute("data-state", "planned")
+    live = page.locator("#trip-live")
+    expect(live).to_be_hidden()  # the car has not reported a position
+
+    plan = _plan(
+        server,
+        {"origin": _point(origin), "destination": _point(destination), "start_soc": 80},
+        vin=LIVE_CAR,
+    )
+    line = [p for leg in plan["legs"] for p in leg["geometry"]]
+    km = [0.0]
+    for (lon0, lat0), (lon1, lat1) in itertools.pairwise(line):
+        dx = (lon1 - lon0) * math.cos(math.radians((lat0 + lat1) / 2))
+        km.append(km[-1] + math.hypot(dx, lat1 - lat0) * 111.32)
+    half = next(i for i, k in enumerate(km) if k >= km[-1] / 2)  # a point half way
+    lon, lat = line[half]
+    now = wall_ms()
+    batch = {
+        "v": 1,
+        "vin": LIVE_CAR,
+        "seq": 1,
+        "ts": now,
+        "samples": [
+            [0, "Vehicle.CurrentLocation.Latitude", lat],
+            [0, "Vehicle.CurrentLocation.Longitude", lon],
+            [0, "Vehicle.Powertrain.TractionBattery.StateOfCharge.Current", 71.0],
+        ],
+    }
+    r = httpx.post(
+        f"{server.url}/v1/vehicles/{LIVE_CAR}/telemetry",
+        json=batch,
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert r.status_code == 200, r.text
+    expect(live).to_contain_text("along the route", timeout=15_000)  # the next 5 s poll
+    shown_km = float(live.get_attribute("data-km") or "nan")
+    expected_km = km[half] * plan["distance_km"] / km[-1]
+    assert abs(shown_km - expected_km) < 0.02 * plan["distance_km"]
+    expect(live).to_contain_text("SoC 71 %")
+    expect(page.locator("#trip-map .trip-pin.car")).to_have_count(1)

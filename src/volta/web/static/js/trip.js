@@ -2,7 +2,8 @@
 // to set the destination (or the origin; by default the car's last position), set the SoC
 // limits, and POST /v1/vehicles/{vin}/trips draws each leg's road, the stops and the SoC over
 // the distance, and lists the stops and totals. The API's refusals (422/400/503) are shown as
-// it words them.
+// it words them. While a plan is shown, the car's reported position and SoC are followed: how far
+// along the route it is and its SoC against the plan's.
 
 import { get, post } from "./api.js";
 import { yAxis } from "./chart.js";
@@ -13,6 +14,52 @@ import { mapChrome, MapView } from "./map.js";
 const LAT = "Vehicle.CurrentLocation.Latitude", LON = "Vehicle.CurrentLocation.Longitude";
 const SOC = "Vehicle.Powertrain.TractionBattery.StateOfCharge.Current";
 const LEG_COLORS = ["#1f6feb", "#8250df"]; // legs alternate so a stop shows where one ends
+const FOLLOW_MS = 5000;
+const OFF_ROUTE_M = 150; // farther than this from the route's line, the car is "off the route"
+const M_PER_DEG = 111_320;
+
+// The route as [lon, lat, km from the origin] points, km scaled to the plan's own distance.
+export function routePoints(trip) {
+  const pts = [];
+  let km = 0;
+  for (const leg of trip.legs) {
+    for (const [lon, lat] of leg.geometry) {
+      if (pts.length) {
+        const [lon0, lat0] = pts[pts.length - 1];
+        const kx = Math.cos(((lat + lat0) / 2) * Math.PI / 180);
+        km += Math.hypot((lon - lon0) * kx, lat - lat0) * M_PER_DEG / 1000;
+      }
+      pts.push([lon, lat, km]);
+    }
+  }
+  const scale = km > 0 ? trip.distance_km / km : 1;
+  return pts.map(([lon, lat, k]) => [lon, lat, k * scale]);
+}
+
+// Where (lon, lat) is along the route: { km, offM } of its nearest point on the line.
+export function along(pts, lon, lat) {
+  const kx = Math.cos((lat * Math.PI) / 180) * M_PER_DEG, ky = M_PER_DEG;
+  let best = { km: 0, offM: Infinity };
+  for (let i = 1; i < pts.length; i++) {
+    const [ax, ay] = [(pts[i - 1][0] - lon) * kx, (pts[i - 1][1] - lat) * ky];
+    const [bx, by] = [(pts[i][0] - lon) * kx, (pts[i][1] - lat) * ky];
+    const dx = bx - ax, dy = by - ay, len2 = dx * dx + dy * dy;
+    const t = len2 > 0 ? Math.min(1, Math.max(0, -(ax * dx + ay * dy) / len2)) : 0;
+    const d = Math.hypot(ax + t * dx, ay + t * dy);
+    if (d < best.offM) best = { km: pts[i - 1][2] + t * (pts[i][2] - pts[i - 1][2]), offM: d };
+  }
+  return best;
+}
+
+// The plan's SoC at km (after charging, where a stop is exactly there).
+export function plannedSoc(profile, km) {
+  if (!profile.length) return null;
+  let i = 0;
+  while (i + 1 < profile.length && profile[i + 1][0] <= km) i++;
+  if (i + 1 >= profile.length) return profile[profile.length - 1][1];
+  const [k0, s0] = profile[i], [k1, s1] = profile[i + 1];
+  return k1 > k0 ? s0 + ((km - k0) / (k1 - k0)) * (s1 - s0) : s1;
+}
 
 // "60.1699, 24.9384" → { lat, lon }; null when empty; throws a readable error when malformed.
 export function parsePoint(text, what) {
@@ -54,14 +101,14 @@ export function mount(main, vin) {
     <div class="grid cols-2" style="margin-top:16px">
       <section class="panel"><h2>Route</h2><div class="map" id="trip-map"><div class="map-hint" id="map-hint">Click the map to set the destination</div></div></section>
       <section class="panel" id="trip-result"><h2>Plan</h2><p class="empty" id="trip-empty">Pick a destination and press “Plan trip”.</p>
-        <div class="trip-totals" id="trip-totals"></div><div id="trip-stops"></div>
+        <div class="trip-totals" id="trip-totals"></div><p class="trip-live" id="trip-live" hidden></p><div id="trip-stops"></div>
         <div id="soc-box" hidden><h3 style="margin:12px 0 4px">State of charge over the distance</h3><canvas id="soc-plot" style="width:100%;height:180px"></canvas></div></section>
     </div>`;
   const $ = (sel) => main.querySelector(sel);
   const mapEl = $("#trip-map");
   const map = new MapView(mapEl);
   mapChrome(mapEl, map);
-  let stopped = false, car = null, trip = null, busy = null;
+  let stopped = false, car = null, trip = null, busy = null, route = [], followTimer = null;
   const pins = document.createElement("div");
   pins.className = "pin-layer";
   mapEl.append(pins);
@@ -91,6 +138,7 @@ export function mount(main, vin) {
     (trip?.stops ?? []).forEach((s, i) => items.push(["stop", String(i + 1), s, s.name]));
     const dest = point("#destination");
     if (dest) items.push(["destination", "B", dest, "destination"]);
+    if (trip && car) items.push(["car", "●", car, "the car now"]);
     pins.innerHTML = items.map(([cls, label, p, title]) => {
       const [x, y] = map.toScreen(p.lon, p.lat);
       return `<span class="trip-pin ${cls}" title="${esc(title)}" style="left:${x}px;top:${y}px">${esc(label)}</span>`;
@@ -168,6 +216,8 @@ export function mount(main, vin) {
   }
 
   function clearTrip() {
+    clearTimeout(followTimer);
+    $("#trip-live").hidden = true;
     $("#trip-totals").innerHTML = "";
     $("#trip-stops").innerHTML = "";
     $("#soc-box").hidden = true;
@@ -194,6 +244,9 @@ export function mount(main, vin) {
       : `<p class="sub" id="no-stops">No charging stop needed.</p>`;
     $("#soc-box").hidden = false;
     socPlot($("#soc-plot"), t.profile, t.stops);
+    route = routePoints(t);
+    clearTimeout(followTimer);
+    follow();
     const pts = t.legs.flatMap((l) => l.geometry);
     if (pts.length) {
       const lons = pts.map((p) => p[0]), lats = pts.map((p) => p[1]);
@@ -202,18 +255,41 @@ export function mount(main, vin) {
     }
   }
 
-  // Where the car is now: the origin pin and the SoC the plan starts from unless one is given.
-  (async () => {
+  // Where the car is now: the origin pin and the SoC the plan starts from unless one is given;
+  // once a trip is planned, every few seconds, how far along it the car is.
+  async function follow() {
+    let soc = null;
     try {
       const s = (await get(`/v1/vehicles/${encodeURIComponent(vin)}/state`)).signals ?? {};
       if (stopped) return;
       if (typeof s[LAT]?.value === "number" && typeof s[LON]?.value === "number") car = { lat: s[LAT].value, lon: s[LON].value };
-      if (typeof s[SOC]?.value === "number") $("#start-soc").placeholder = `now ${num(s[SOC].value, 0)}`;
-      map.draw();
+      if (typeof s[SOC]?.value === "number") {
+        soc = s[SOC].value;
+        $("#start-soc").placeholder = `now ${num(soc, 0)}`;
+      }
     } catch (err) {
-      if (!stopped && err.status !== 401) showError(refusal(err));
+      if (stopped || err.status === 401) return;
+      if (!trip) { showError(refusal(err)); return; }
     }
-  })();
+    if (trip && car && route.length > 1) showProgress(soc);
+    map.draw();
+    if (trip && !stopped) followTimer = setTimeout(follow, FOLLOW_MS);
+  }
+  follow();
+
+  function showProgress(soc) {
+    const el = $("#trip-live"), where = along(route, car.lon, car.lat);
+    el.hidden = false;
+    if (where.offM > OFF_ROUTE_M) {
+      el.dataset.km = "";
+      el.textContent = `The car is ${num(where.offM / 1000, 1)} km off the planned route.`;
+      return;
+    }
+    el.dataset.km = where.km.toFixed(3);
+    const planned = plannedSoc(trip.profile, where.km);
+    el.textContent = `The car now: ${num(where.km, 1)} of ${num(trip.distance_km, 1)} km along the route` +
+      (soc === null ? "" : ` · SoC ${num(soc, 0)} % (planned here: ${num(planned, 0)} %)`);
+  }
   (async () => {
     try {
       const r = await roads();
@@ -224,7 +300,7 @@ export function mount(main, vin) {
       if (!stopped) mapEl.append(Object.assign(document.createElement("p"), { className: "error", textContent: `Road layer unavailable: ${err.message}` }));
     }
   })();
-  return () => { stopped = true; busy?.abort(); };
+  return () => { stopped = true; busy?.abort(); clearTimeout(followTimer); };
 }
 
 // SoC (%) over km, with the charging stops as vertical jumps and the 0–100 % axis.
