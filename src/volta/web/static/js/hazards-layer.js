@@ -65,9 +65,9 @@ export function hazardLayer(mapEl, map, { everyMs = REFRESH_MS } = {}) {
     popup.innerHTML = `<button class="close" aria-label="Close">×</button>` +
       describe(f.properties).map((line, i) => (i ? `<div>${esc(line)}</div>` : `<b>${esc(line)}</b>`)).join("");
     popup.dataset.kind = f.properties.kind;
-    popup.style.left = el.style.left;
-    popup.style.top = el.style.top;
+    popup.dataset.i = el.dataset.i;
     popup.hidden = false;
+    place();
   });
   popup.addEventListener("click", (e) => { if (e.target.closest(".close")) popup.hidden = true; });
 
@@ -80,6 +80,10 @@ export function hazardLayer(mapEl, map, { everyMs = REFRESH_MS } = {}) {
       el.hidden = x < -10 || y < -10 || x > w + 10 || y > hgt + 10;
       el.style.left = `${x}px`;
       el.style.top = `${y}px`;
+      if (!popup.hidden && el.dataset.i === popup.dataset.i) { // the popup moves with its marker
+        popup.style.left = el.style.left;
+        popup.style.top = el.style.top;
+      }
     });
   }
   map.overlays.push(place);
