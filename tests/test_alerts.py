@@ -14,9 +14,12 @@ from volta.alerts import (
     TYRE_WARNING_KPA,
     Alert,
     evaluate,
+    facts,
     newest_first,
+    reconcile,
 )
 from volta.catalog import Catalog, default_catalog
+from volta.registry import LoggedAlert
 from volta.twin.state import TwinValue
 
 VIN = "JHMZZ1A1XRV000001"
@@ -24,6 +27,8 @@ NOW = 1_700_000_000_000
 TS = NOW - 5_000
 REAR_LEFT = "Vehicle.Chassis.Axle.Row2.Wheel.Left.Tire.Pressure"
 FRONT_RIGHT = "Vehicle.Chassis.Axle.Row1.Wheel.Right.Tire.Pressure"
+FL = "Vehicle.Chassis.Axle.Row1.Wheel.Left.Tire.Pressure"
+T0 = TS
 
 
 @pytest.fixture(scope="module")
@@ -143,3 +148,45 @@ def test_since_is_the_sample_time_and_newest_come_first(catalog: Catalog) -> Non
         "low_soc": NOW - 60_000,
     }
     assert [a.kind for a in newest_first(alerts)] == ["dtc", "low_voltage_battery", "low_soc"]
+
+
+def _logged(alert_id: int, a: Alert, ack_ms: int | None = None) -> LoggedAlert:
+    return LoggedAlert(alert_id, facts(a), ack_ms=ack_ms, ack_by="olga" if ack_ms else None)
+
+
+def test_reconcile_raises_new_alerts_and_leaves_unchanged_ones_alone() -> None:
+    tyre = Alert(VIN, "tyre_pressure", "warning", FL, 180.0, T0, "Front-left tyre at 180 kPa")
+    dtc = Alert(VIN, "dtc", "critical", "Vehicle.Diagnostics.DTCList", "C1A02", T0 + 5, "code")
+    changes = reconcile([_logged(1, tyre)], [tyre, dtc], {}, T0 + 10)
+    assert [(f.kind, f.key, f.raised_ms) for f in changes.raised] == [("dtc", "C1A02", T0 + 5)]
+    assert changes.updated == [] and changes.cleared == []
+    assert facts(tyre).key == "front-left"
+
+
+def test_reconcile_clears_at_the_newest_sample_of_the_signal_else_now() -> None:
+    tyre = Alert(VIN, "tyre_pressure", "warning", FL, 180.0, T0, "low")
+    fade = Alert(
+        VIN,
+        "battery_fade",
+        "warning",
+        "Vehicle.Powertrain.TractionBattery.StateOfHealth",
+        4.0,
+        T0,
+        "fade",
+    )
+    newer = {(VIN, FL): T0 + 7_000}
+    changes = reconcile([_logged(1, tyre), _logged(2, fade)], [], newer, T0 + 60_000)
+    assert sorted(changes.cleared) == [(1, T0 + 7_000), (2, T0 + 60_000)]
+    # A sample older than the raise (a late batch) does not date the clearing before it.
+    late = reconcile([_logged(1, tyre)], [], {(VIN, FL): T0 - 1}, T0 + 60_000)
+    assert late.cleared == [(1, T0 + 60_000)]
+
+
+def test_reconcile_withdraws_an_acknowledgement_only_when_the_severity_rises() -> None:
+    warning = Alert(VIN, "tyre_pressure", "warning", FL, 180.0, T0, "180")
+    critical = Alert(VIN, "tyre_pressure", "critical", FL, 140.0, T0 + 1, "140")
+    up = reconcile([_logged(1, warning, ack_ms=T0)], [critical], {}, T0 + 2)
+    assert [(i, f.severity, unack) for i, f, unack in up.updated] == [(1, "critical", True)]
+    down = reconcile([_logged(1, critical, ack_ms=T0)], [warning], {}, T0 + 2)
+    assert [(i, f.severity, unack) for i, f, unack in down.updated] == [(1, "warning", False)]
+    assert not up.raised and not up.cleared  # the same alert, not a new one

@@ -1,8 +1,9 @@
 """Alerts: what an operator should look at now, from a vehicle's latest values in the twin,
-and (after-sales) from the fleet's battery-fade norms.
+and (after-sales) from the fleet's battery-fade norms; and how the alert log follows them.
 
 Pure: `evaluate` reads the values it is given and the time it is told, nothing else;
-`fade_alerts` reads the fade rates and norms it is given.
+`fade_alerts` reads the fade rates and norms it is given; `reconcile` compares the log's open
+alerts with the alerts of now and says what to raise, update and clear.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Literal
 from volta.battery.fleet import FadeNorm, FadeRate
 from volta.catalog import Catalog
 from volta.diagnostics import DTC_DESCRIPTIONS
+from volta.registry.alertlog import AlertChanges, AlertFacts, LoggedAlert
 from volta.twin.state import TwinValue
 
 Severity = Literal["warning", "critical"]
@@ -128,3 +130,64 @@ def newest_first(alerts: list[Alert]) -> list[Alert]:
         alerts,
         key=lambda a: (-a.since_ms, SEVERITIES.index(a.severity), a.vin, a.signal, str(a.value)),
     )
+
+
+def alert_key(a: Alert) -> str:
+    """What of its kind an alert is about, so the log tells two alerts of one vehicle apart:
+    the DTC code, the tyre's signal; '' for a kind a vehicle has once."""
+    if a.kind == "dtc":
+        return str(a.value)
+    if a.kind == "tyre_pressure":
+        return TYRES.get(a.signal, a.signal).lower()
+    return ""
+
+
+def facts(a: Alert) -> AlertFacts:
+    """The log's record of an alert (raised at the time of the sample that shows it)."""
+    return AlertFacts(
+        vin=a.vin,
+        kind=a.kind,
+        key=alert_key(a),
+        severity=a.severity,
+        signal=a.signal,
+        value=a.value,
+        message=a.message,
+        raised_ms=a.since_ms,
+    )
+
+
+def reconcile(
+    open_alerts: Iterable[LoggedAlert],
+    now: Iterable[Alert],
+    cleared_at: Mapping[tuple[str, str], int],
+    now_ms: int,
+) -> AlertChanges:
+    """What the log must do so that its open alerts are the alerts of now: raise the new ones,
+    update those whose severity, value or message changed (a rise in severity withdraws an
+    acknowledgement), clear those no longer shown. An alert clears at the time of the newest
+    sample of its signal (`cleared_at[(vin, signal)]`) if that is after it was raised, else at
+    `now_ms` (a fade norm that moved, a vehicle gone from the twin)."""
+    current: dict[tuple[str, str, str], AlertFacts] = {}
+    for a in now:
+        f = facts(a)
+        current.setdefault((f.vin, f.kind, f.key), f)
+    raised: list[AlertFacts] = []
+    updated: list[tuple[int, AlertFacts, bool]] = []
+    cleared: list[tuple[int, int]] = []
+    logged = {(a.facts.vin, a.facts.kind, a.facts.key): a for a in open_alerts}
+    for key, f in current.items():
+        old = logged.get(key)
+        if old is None:
+            raised.append(f)
+        elif (f.severity, f.value, f.message, f.signal) != (
+            old.facts.severity, old.facts.value, old.facts.message, old.facts.signal,
+        ):  # fmt: skip
+            rose = SEVERITIES.index(f.severity) < SEVERITIES.index(old.facts.severity)
+            updated.append((old.id, f, rose and old.ack_ms is not None))
+    for key, old in logged.items():
+        if key in current:
+            continue
+        at = cleared_at.get((old.facts.vin, old.facts.signal))
+        cleared.append((old.id, at if at is not None and at >= old.facts.raised_ms else now_ms))
+    raised.sort(key=lambda f: (f.raised_ms, f.vin, f.kind, f.key))
+    return AlertChanges(raised=raised, updated=updated, cleared=cleared)

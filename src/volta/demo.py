@@ -158,10 +158,17 @@ def _fleet_config(vehicles: int, seed: int) -> FleetConfig:
 
 def _register_fleet(platform: Platform, config: FleetConfig) -> None:
     from volta.sim.fleet import roster
+    from volta.sim.labels import fleet_labels
 
-    for vin, model in roster(config):
+    cars = roster(config)
+    for (vin, model), label in zip(cars, fleet_labels(cars), strict=True):
         if not platform.registry.has_vehicle(vin):
-            platform.registry.add_vehicle(vin, model)
+            platform.registry.add_vehicle(
+                vin, model, name=label.name, plate=label.plate, group=label.group
+            )
+        elif platform.registry.get_vehicle(vin).name is None:  # a data dir from before names
+            names = {"name": label.name, "plate": label.plate, "group": label.group}
+            platform.registry.update_vehicle(vin, names)
 
 
 def _drive(

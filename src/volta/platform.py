@@ -8,6 +8,7 @@ import logging
 from prometheus_client import CollectorRegistry
 
 from volta import assembly
+from volta.alertwatch import AlertWatch
 from volta.battery.watch import FadeWatch
 from volta.bus import open_bus
 from volta.catalog import Catalog, default_catalog
@@ -75,6 +76,8 @@ class Platform:
         self.derived = SQLiteDerivedStore.open(settings.data_dir)
         self.places = PlaceBook.open(settings.data_dir)
         self.fade = FadeWatch(self.derived, self.registry, clock)
+        # The alert log follows this process's twin (volta.alertwatch says why here).
+        self.alerts = AlertWatch(self.twin, self.catalog, self.fade, self.registry, clock)
         self.services: DriverServices | None = None
         if not follow_workers:
             self.services = assembly.driver_services(
@@ -122,6 +125,7 @@ class Platform:
         self.commands.start()
         if self.ota_keeper is not None:
             self.ota_keeper.start()
+        self.alerts.start()
         self._started = True
 
     def stop(self) -> None:
@@ -134,6 +138,7 @@ class Platform:
         if self.mqtt is not None and self._started:
             self.mqtt.stop()
         self._started = False
+        self.alerts.stop()
         self.commands.close()
         if self.ota_keeper is not None:
             self.ota_keeper.stop()

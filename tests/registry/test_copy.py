@@ -1,5 +1,6 @@
 """`volta registry migrate --from-sqlite DIR`: an embedded registry moved into PostgreSQL keeps
-every vehicle, token, user, assignment and audit entry working as before."""
+every vehicle (with its name, plate, group), token, user, assignment, audit entry and logged
+alert working as before."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typer.testing import CliRunner
 
 from volta.cli import _register_all, app
 from volta.errors import AuthError
-from volta.registry import AuditQuery, Role, SQLiteRegistry
+from volta.registry import AlertChanges, AlertFacts, AuditQuery, Role, SQLiteRegistry
 from volta.registry.postgres import PostgresRegistry
 from volta.registry.sqlite import KEY_FILE
 
@@ -18,12 +19,16 @@ from .conftest import NOW, REGISTRY_RUN
 
 VIN, VIN2 = "JHMZZ1A1XRV000001", "JHMZZ1A1XRV000002"
 PASSWORD = "correct horse battery staple"
+ALERT = AlertFacts(VIN, "low_soc", "", "warning", "Vehicle.Speed", 7.5, "Battery at 7.5 %", NOW)
 
 
 def test_a_copied_registry_answers_as_the_embedded_one_did(tmp_path: Path) -> None:
     embedded = SQLiteRegistry.open(tmp_path, lambda: NOW)
     vehicle = embedded.add_vehicle(VIN, "Model V", {"colour": "red"}, organisation="north").token
-    embedded.add_vehicle(VIN2)
+    embedded.add_vehicle(VIN2, name="Van 2", plate="ABC-2", group="North")
+    embedded.apply_alerts(AlertChanges(raised=[ALERT]))
+    [alert] = embedded.open_alerts()
+    acked = embedded.acknowledge_alert(alert.id, "olga", "seen")
     operator = embedded.issue_token(Role.OPERATOR)
     revoked = embedded.issue_token(Role.OPERATOR)
     embedded.revoke(revoked.principal.credential_id)
@@ -67,5 +72,12 @@ def test_a_copied_registry_answers_as_the_embedded_one_did(tmp_path: Path) -> No
         assert moved.audit(AuditQuery()) == before
         new = moved.record(actor="ops", role="operator", action="GET /v1/users", status=200)
         assert new == max(e.id for e in before) + 1
+        v2 = moved.get_vehicle(VIN2)
+        assert (v2.name, v2.plate, v2.group) == ("Van 2", "ABC-2", "North")
+        assert moved.open_alerts() == [acked]
+        # New alerts are numbered after the copied ones.
+        moved.apply_alerts(AlertChanges(cleared=[(acked.id, NOW)]))
+        moved.apply_alerts(AlertChanges(raised=[ALERT]))
+        assert [a.id for a in moved.open_alerts()] == [acked.id + 1]
     finally:
         moved.close()

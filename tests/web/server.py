@@ -19,6 +19,7 @@ from volta.ingest.inproc import InProcessTransport
 from volta.platform import Platform
 from volta.registry import Role
 from volta.sim.fleet import FleetConfig, roster
+from volta.sim.labels import fleet_labels
 from volta.sim.run import run
 from volta.sim.senders import CallableSender
 
@@ -83,9 +84,12 @@ class Server:
         )
         fleet_start_ms = config.start_ms - config.start_ms % 60_000  # as the fleet rounds it
         behind_s = (now_ms - fleet_start_ms) / 1000
-        self.vins = [vin for vin, _ in roster(config)]
-        for vin, model in roster(config):
-            self.platform.registry.add_vehicle(vin, model)
+        cars = roster(config)
+        self.vins = [vin for vin, _ in cars]
+        for (vin, model), label in zip(cars, fleet_labels(cars), strict=True):
+            self.platform.registry.add_vehicle(
+                vin, model, name=label.name, plate=label.plate, group=label.group
+            )
         caught_up = threading.Event()
         calls = [0]
 

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Path parameters that name what an action is about, most specific first.
-_TARGETS = ("credential_id", "vin", "name")
+_TARGETS = ("credential_id", "vin", "name", "alert_id")
 
 
 class AuditMiddleware:

@@ -1,7 +1,16 @@
 """Vehicle registry and credentials: who may send and read what. Only HMACs of secrets and
 argon2 hashes of passwords are kept."""
 
-from volta.registry.base import Accounts, Audit, Credentials, Registry, Vehicles
+from volta.registry.alertlog import (
+    ALERT_STATES,
+    AlertChanges,
+    AlertFacts,
+    AlertPage,
+    AlertQuery,
+    AlertState,
+    LoggedAlert,
+)
+from volta.registry.base import Accounts, AlertLog, Audit, Credentials, Registry, Vehicles
 from volta.registry.engines import open_registry
 from volta.registry.model import (
     USER_ROLES,
@@ -19,8 +28,15 @@ from volta.registry.model import (
 from volta.registry.sqlite import SQLiteRegistry
 
 __all__ = [
+    "ALERT_STATES",
     "USER_ROLES",
     "Accounts",
+    "AlertChanges",
+    "AlertFacts",
+    "AlertLog",
+    "AlertPage",
+    "AlertQuery",
+    "AlertState",
     "Audit",
     "AuditEntry",
     "AuditQuery",
@@ -28,6 +44,7 @@ __all__ = [
     "Credentials",
     "Enrollment",
     "IssuedToken",
+    "LoggedAlert",
     "Principal",
     "Registry",
     "Role",

@@ -1,6 +1,6 @@
 """The registry interfaces, one per role: vehicles, accounts (users and their sessions),
-credentials (API tokens, and who a token stands for) and the audit log. `Registry` is all
-four; a caller that needs one role asks for that protocol.
+credentials (API tokens, and who a token stands for), the audit log and the alert log.
+`Registry` is all five; a caller that needs one role asks for that protocol.
 
 Two engines implement them with the same code over a small SQL interface
 (`volta.registry.database`): SQLite in the data dir (embedded, the default) and PostgreSQL
@@ -8,8 +8,10 @@ Two engines implement them with the same code over a small SQL interface
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Protocol
 
+from volta.registry.alertlog import AlertChanges, AlertPage, AlertQuery, LoggedAlert
 from volta.registry.model import (
     AuditEntry,
     AuditQuery,
@@ -33,9 +35,13 @@ class Vehicles(Protocol):
         model: str | None = None,
         attributes: dict[str, Any] | None = None,
         organisation: str | None = None,
+        *,
+        name: str | None = None,
+        plate: str | None = None,
+        group: str | None = None,
     ) -> Enrollment:
-        """Register a vehicle and issue its first token. BadRequest for an invalid VIN,
-        Conflict if the VIN is already registered."""
+        """Register a vehicle and issue its first token. BadRequest for an invalid VIN (or
+        name, plate, group), Conflict if the VIN is already registered."""
         ...
 
     def get_vehicle(self, vin: str) -> Vehicle:
@@ -54,6 +60,11 @@ class Vehicles(Protocol):
 
     def set_organisation(self, vin: str, organisation: str | None) -> Vehicle:
         """Which service organisation's technicians see the vehicle. NotFound for a VIN."""
+        ...
+
+    def update_vehicle(self, vin: str, fields: Mapping[str, str | None]) -> Vehicle:
+        """Set `name`, `plate`, `group` or `model` (None or empty text clears one).
+        NotFound for a VIN, BadRequest for an unknown field or a bad value."""
         ...
 
     def visible_vehicles(
@@ -143,7 +154,32 @@ class Audit(Protocol):
         ...
 
 
-class Registry(Vehicles, Accounts, Credentials, Audit, Protocol):
+class AlertLog(Protocol):
+    """Each alert from when it was raised until it cleared, and who acknowledged it
+    (`volta.registry.alertlog`; `volta.alertwatch` writes it)."""
+
+    def open_alerts(self) -> list[LoggedAlert]:
+        """Every alert not cleared yet."""
+        ...
+
+    def apply_alerts(self, changes: AlertChanges) -> None:
+        """Open, update and close alerts, in one transaction."""
+        ...
+
+    def get_alert(self, alert_id: int) -> LoggedAlert:
+        """NotFound if there is no such alert."""
+        ...
+
+    def acknowledge_alert(self, alert_id: int, by: str, note: str | None = None) -> LoggedAlert:
+        """NotFound for an unknown id, Conflict if it was acknowledged already."""
+        ...
+
+    def query_alerts(self, query: AlertQuery) -> AlertPage:
+        """Newest raised first, with the counts by severity of everything that matches."""
+        ...
+
+
+class Registry(Vehicles, Accounts, Credentials, Audit, AlertLog, Protocol):
     """Every role on one engine. Thread-safe."""
 
     def close(self) -> None: ...

@@ -1,4 +1,4 @@
-"""`volta vehicles add|list|set-org`, `volta tokens create|list|revoke` and
+"""`volta vehicles add|list|set|set-org`, `volta tokens create|list|revoke` and
 `volta users add|list|assign|unassign|passwd|disable`: the registry of a data dir.
 
 Passwords are read from a prompt (hidden) or, with `--password-stdin`, from standard input;
@@ -19,11 +19,11 @@ from typing import Annotated, Any
 import typer
 
 from volta.config import Settings
-from volta.errors import ConfigError, NotFound, VoltaError
+from volta.errors import BadRequest, ConfigError, NotFound, VoltaError
 from volta.failure import fail
 from volta.registry.base import Registry
 from volta.registry.engines import is_postgres, open_registry
-from volta.registry.model import Role, User
+from volta.registry.model import Role, User, Vehicle
 from volta.registry.sqlite import DB_FILE
 
 vehicles = typer.Typer(help="Registered vehicles.", no_args_is_help=True)
@@ -32,6 +32,9 @@ users = typer.Typer(
     help="People who sign in: operators, technicians, drivers.", no_args_is_help=True
 )
 
+NameOpt = Annotated[str | None, typer.Option(help="what people call it, e.g. 'Van 12'")]
+PlateOpt = Annotated[str | None, typer.Option(help="licence plate")]
+GroupOpt = Annotated[str | None, typer.Option(help="a grouping: depot, team, region")]
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="default: VOLTA_DATA_DIR or ./volta-data")
 ]
@@ -111,26 +114,40 @@ def add_vehicle(
     org: Annotated[
         str | None, typer.Option("--org", help="service organisation (its technicians see it)")
     ] = None,
+    name: NameOpt = None,
+    plate: PlateOpt = None,
+    group: GroupOpt = None,
     data_dir: DataDir = None,
 ) -> None:
     """Register a vehicle; print it with its token (shown only this once)."""
     attrs: dict[str, Any] = json.loads(attributes) if attributes else {}
     with _opened(data_dir) as registry:
-        enrollment = registry.add_vehicle(vin, model, attrs, organisation=org)
+        enrollment = registry.add_vehicle(
+            vin, model, attrs, organisation=org, name=name, plate=plate, group=group
+        )
         _audit(registry, "vehicles add", vin, organisation=org)
-    v = enrollment.vehicle
+    token = enrollment.token
     typer.echo(
         json.dumps(
             {
-                "vin": v.vin,
-                "model": v.model,
-                "attributes": v.attributes,
-                "organisation": v.organisation,
-                "token": enrollment.token.token,
-                "credential_id": enrollment.token.principal.credential_id,
+                **_vehicle_json(enrollment.vehicle),
+                "token": token.token,
+                "credential_id": token.principal.credential_id,
             }
         )
     )
+
+
+def _vehicle_json(v: Vehicle) -> dict[str, Any]:
+    return {
+        "vin": v.vin,
+        "model": v.model,
+        "name": v.name,
+        "plate": v.plate,
+        "group": v.group,
+        "attributes": v.attributes,
+        "organisation": v.organisation,
+    }
 
 
 @vehicles.command("list")
@@ -140,9 +157,28 @@ def list_vehicles(data_dir: DataDir = None) -> None:
         after: str | None = None
         while page := registry.list_vehicles(limit=1000, after=after):
             for v in page:
-                out = {"vin": v.vin, "model": v.model, "attributes": v.attributes}
-                typer.echo(json.dumps({**out, "organisation": v.organisation}))
+                typer.echo(json.dumps(_vehicle_json(v)))
             after = page[-1].vin
+
+
+@vehicles.command("set")
+def set_vehicle(
+    vin: str,
+    name: NameOpt = None,
+    plate: PlateOpt = None,
+    group: GroupOpt = None,
+    model: Annotated[str | None, typer.Option(help="vehicle model")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Set what people call a vehicle (name, plate, group) or its model; "" clears one."""
+    given = {"name": name, "plate": plate, "group": group, "model": model}
+    fields = {k: v for k, v in given.items() if v is not None}
+    if not fields:
+        fail(BadRequest("nothing to set: give --name, --plate, --group or --model"))
+    with _opened(data_dir) as registry:
+        v = registry.update_vehicle(vin, fields)
+        _audit(registry, "vehicles set", vin, **fields)
+    typer.echo(json.dumps(_vehicle_json(v)))
 
 
 @vehicles.command("set-org")

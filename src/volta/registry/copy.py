@@ -14,11 +14,13 @@ from volta.registry.database import BUMP, Database
 
 # In the order foreign keys need; each with the columns both engines have.
 TABLES = {
-    "vehicles": "vin, model, attributes, created_ms, organisation",
+    "vehicles": "vin, model, attributes, created_ms, organisation, name, plate, group_name",
     "users": "id, name, password_hash, role, organisation, created_ms, disabled_ms",
     "credentials": "id, digest, role, vin, created_ms, revoked_ms",
     "assignments": "user_id, vin, created_ms",
     "audit": "id, ts_ms, actor, role, credential_id, action, target, client, status, detail",
+    "alerts": "id, vin, kind, key, severity, signal, value, message, raised_ms, cleared_ms,"
+    " ack_ms, ack_by, ack_note",
 }
 
 
@@ -39,10 +41,11 @@ def copy_registry(source: Database, target: Database) -> dict[str, int]:
             for row in rows:
                 tx.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", row)
             copied[table] = len(rows)
-        # New audit entries are numbered after the copied ones.
-        tx.one(
-            "SELECT setval(pg_get_serial_sequence('audit', 'id'), "
-            "(SELECT coalesce(max(id), 0) + 1 FROM audit), false)"
-        )
+        # New audit entries and alerts are numbered after the copied ones.
+        for table in ("audit", "alerts"):
+            tx.one(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
+            )
         tx.execute(BUMP)
     return copied

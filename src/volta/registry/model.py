@@ -43,6 +43,9 @@ class Vehicle:
     attributes: dict[str, Any] = field(default_factory=dict)
     created_ms: int = 0
     organisation: str | None = None  # the service organisation whose technicians see it
+    name: str | None = None  # what people call it ("Van 12")
+    plate: str | None = None  # licence plate
+    group: str | None = None  # an operator's grouping (depot, team, region)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +176,32 @@ def token_digest(key: bytes, token: str) -> str:
 
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
+
+
+# Operators edit these; `None` clears one. `model` names an EV model file (volta.vehicles).
+VEHICLE_FIELDS = ("name", "plate", "group", "model")
+# Printable: no control characters, no lone surrogates (JSON can carry them; UTF-8 cannot).
+_LABEL = re.compile(r"[^\x00-\x1f\x7f\ud800-\udfff]{1,64}")
+_PLATE = re.compile(r"[A-Z0-9][A-Z0-9 -]{0,14}")
+
+
+def check_vehicle_field(field_name: str, value: str | None) -> str | None:
+    """`value` cleaned (spaces trimmed; plates upper-cased) if it is valid for a vehicle's
+    `field_name`; BadRequest saying why not. Empty text clears the field (None)."""
+    if field_name not in VEHICLE_FIELDS:
+        raise BadRequest(
+            f"unknown vehicle field {field_name!r}: one of {', '.join(VEHICLE_FIELDS)}"
+        )
+    if value is None or not value.strip():
+        return None
+    text = " ".join(value.split())
+    if field_name == "plate":
+        text = text.upper()
+        if not _PLATE.fullmatch(text):
+            raise BadRequest(f"invalid plate {value!r}: 1-15 characters A-Z, 0-9, space and -")
+    elif not _LABEL.fullmatch(text):
+        raise BadRequest(f"invalid {field_name} {value!r}: 1-64 printable characters")
+    return text
 
 
 def check_name(what: str, value: str) -> str:

@@ -84,6 +84,31 @@ _MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE IF NOT EXISTS generation (n INTEGER NOT NULL);
     INSERT INTO generation (n) VALUES (0);
     """,
+    # 3: what people call a vehicle (name, plate, group), and the alert log
+    # (`volta.registry.alertlog`): when each alert was raised and cleared, who acknowledged it.
+    """
+    ALTER TABLE vehicles ADD COLUMN name TEXT;
+    ALTER TABLE vehicles ADD COLUMN plate TEXT;
+    ALTER TABLE vehicles ADD COLUMN group_name TEXT;
+    CREATE TABLE IF NOT EXISTS alerts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        vin TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        signal TEXT NOT NULL,
+        value TEXT NOT NULL,
+        message TEXT NOT NULL,
+        raised_ms INTEGER NOT NULL,
+        cleared_ms INTEGER,
+        ack_ms INTEGER,
+        ack_by TEXT,
+        ack_note TEXT
+    );
+    CREATE UNIQUE INDEX IF NOT EXISTS alerts_open ON alerts(vin, kind, key)
+        WHERE cleared_ms IS NULL;
+    CREATE INDEX IF NOT EXISTS alerts_by_raised ON alerts(raised_ms, id);
+    """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 

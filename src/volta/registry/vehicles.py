@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from volta.errors import BadRequest, Conflict, NotFound
 from volta.registry.credentials import insert_credential
 from volta.registry.database import BUMP, GENERATION, Core, Row, Taken
-from volta.registry.model import Enrollment, Principal, Role, Vehicle, check_name
+from volta.registry.model import (
+    Enrollment,
+    Principal,
+    Role,
+    Vehicle,
+    check_name,
+    check_vehicle_field,
+)
 from volta.wire import is_valid_vin
 
-_VEHICLE_COLUMNS = "vin, model, attributes, created_ms, organisation"
+_VEHICLE_COLUMNS = "vin, model, attributes, created_ms, organisation, name, plate, group_name"
+# A vehicle's field → its column ("group" is an SQL keyword).
+_COLUMN = {"name": "name", "plate": "plate", "group": "group_name", "model": "model"}
 
 
 class VehicleBook(Core):
@@ -23,6 +33,10 @@ class VehicleBook(Core):
         model: str | None = None,
         attributes: dict[str, Any] | None = None,
         organisation: str | None = None,
+        *,
+        name: str | None = None,
+        plate: str | None = None,
+        group: str | None = None,
     ) -> Enrollment:
         if not is_valid_vin(vin):
             raise BadRequest(
@@ -37,14 +51,17 @@ class VehicleBook(Core):
             attributes=dict(attributes or {}),
             created_ms=now,
             organisation=organisation,
+            name=check_vehicle_field("name", name),
+            plate=check_vehicle_field("plate", plate),
+            group=check_vehicle_field("group", group),
         )
         try:
             with self._db.transaction() as tx:
                 tx.execute(
-                    "INSERT INTO vehicles (vin, model, attributes, created_ms, organisation)"
-                    " VALUES (?,?,?,?,?)",
-                    (vin, model, json.dumps(vehicle.attributes), now, organisation),
-                )
+                    f"INSERT INTO vehicles ({_VEHICLE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)",
+                    (vin, model, json.dumps(vehicle.attributes), now, organisation,
+                     vehicle.name, vehicle.plate, vehicle.group),
+                )  # fmt: skip
                 token = insert_credential(tx, self._key, Role.VEHICLE, vin, now)
                 tx.execute(BUMP)  # a technician of `organisation` now sees one more vehicle
         except Taken:
@@ -99,6 +116,21 @@ class VehicleBook(Core):
             raise NotFound(f"vehicle {vin} is not registered")
         return self.get_vehicle(vin)
 
+    def update_vehicle(self, vin: str, fields: Mapping[str, str | None]) -> Vehicle:
+        """Set what people call a vehicle (`name`, `plate`, `group`) or its `model`; a field
+        given as None or empty text is cleared, one left out is kept. NotFound for a VIN,
+        BadRequest for an unknown field or a bad value."""
+        clean = {f: check_vehicle_field(f, v) for f, v in fields.items()}
+        if clean:
+            sets = ", ".join(f"{_COLUMN[f]} = ?" for f in clean)
+            with self._db.transaction() as tx:
+                changed = tx.execute(
+                    f"UPDATE vehicles SET {sets} WHERE vin = ?", (*clean.values(), vin)
+                )
+            if changed == 0:
+                raise NotFound(f"vehicle {vin} is not registered")
+        return self.get_vehicle(vin)
+
     def visible_vehicles(
         self, principal: Principal, limit: int = 1000, after: str | None = None
     ) -> list[Vehicle]:
@@ -119,4 +151,7 @@ def _vehicle(row: Row) -> Vehicle:
         attributes=json.loads(row[2]),
         created_ms=row[3],
         organisation=row[4],
+        name=row[5],
+        plate=row[6],
+        group=row[7],
     )

@@ -1,10 +1,13 @@
-// The dashboard shell: a hash router (#/fleet, #/vehicle/VIN, #/trip/VIN, #/vehicles, #/health,
-// #/signin).
+// The dashboard shell: a hash router (#/fleet, #/vehicle/VIN, #/trip/VIN, #/vehicles, #/alerts,
+// #/reports, #/places, #/health, #/signin).
 
+import * as alerts from "./alerts.js";
 import { get, keepFresh, me, setUnauthorizedHandler, token } from "./api.js";
 import * as fleet from "./fleet.js";
 import { esc } from "./format.js";
 import * as health from "./health.js";
+import * as places from "./places.js";
+import * as reports from "./reports.js";
 import * as signin from "./signin.js";
 import * as trip from "./trip.js";
 import * as vehicle from "./vehicle.js";
@@ -32,9 +35,9 @@ const vehicles = {
   },
 };
 
-const PAGES = { fleet, vehicle, vehicles, health, signin, trip };
+const PAGES = { fleet, vehicle, vehicles, alerts, reports, places, health, signin, trip };
 // Pages for operators only: everyone else is sent to their own home page.
-const OPERATOR_PAGES = new Set([fleet, health]);
+const OPERATOR_PAGES = new Set([fleet, alerts, reports, places, health]);
 
 function route(extra = {}) {
   unmount();
@@ -59,7 +62,7 @@ function route(extra = {}) {
   const pageName = Object.keys(PAGES).find((k) => PAGES[k] === page);
   // The navigation by role: operators get fleet and ingest health; drivers and technicians
   // with more than one vehicle their list; a vehicle token (or one vehicle) needs none.
-  const links = operator ? ["fleet", "health"] : (m?.vehicles?.length > 1 ? ["vehicles"] : []);
+  const links = operator ? ["fleet", "alerts", "reports", "places", "health"] : (m?.vehicles?.length > 1 ? ["vehicles"] : []);
   nav.querySelectorAll("a").forEach((a) => {
     a.hidden = !links.includes(a.dataset.page);
     a.classList.toggle("active", a.dataset.page === pageName);

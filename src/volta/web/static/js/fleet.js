@@ -1,11 +1,14 @@
-// Fleet page: every vehicle on the road map, counts by state, a searchable sortable list.
+// Fleet page: every vehicle on the road map, counts by state, a searchable sortable list with
+// the names, plates, models and groups operators gave them (filter by group).
 // Polls /v1/fleet/positions once a second (one columnar response for the whole fleet) and
-// /v1/alerts every few seconds for the alerts panel.
+// /v1/alerts every few seconds for the alerts panel, where alerts are acknowledged.
 
+import { ackCell, bindAcks } from "./alerts.js";
 import { ApiError, get, reportUnauthorized, token } from "./api.js";
 import { age, dateTime, esc, h, num, socColor, STATE_COLORS, STATES } from "./format.js";
 import { hazardLayer } from "./hazards-layer.js";
 import { loadRoads, mapChrome, MapView } from "./map.js";
+import { label } from "./names.js";
 import { VirtualList } from "./vlist.js";
 
 let roadsCache = null;
@@ -33,9 +36,10 @@ export function mount(main) {
       </section>
       <section class="panel">
         <div class="toolbar"><h2 style="margin:0">Vehicles</h2>
-          <input type="search" id="search" placeholder="Search VIN or state" aria-label="Search vehicles"></div>
-        <div class="head" id="list-head">
-          <span data-key="vin">VIN</span><span data-key="state">State</span>
+          <input type="search" id="search" placeholder="Search name, plate, VIN or state" aria-label="Search vehicles">
+          <select id="group" aria-label="Group"><option value="">All groups</option></select></div>
+        <div class="head fleet-cols" id="list-head">
+          <span data-key="vin">Vehicle</span><span data-key="model">Model</span><span data-key="group">Group</span><span data-key="state">State</span>
           <span class="num" data-key="speed">km/h</span><span class="num" data-key="soc">SoC %</span>
           <span class="num" data-key="last_seen">Last seen</span></div>
         <div id="list"></div>
@@ -43,7 +47,7 @@ export function mount(main) {
       </section>
     </div>
     <section class="panel alerts" id="alerts">
-      <div class="toolbar"><h2 style="margin:0">Alerts</h2><span class="spacer"></span>
+      <div class="toolbar"><h2 style="margin:0">Alerts</h2><a href="#/alerts" id="alert-history">History</a><span class="spacer"></span>
         <span class="alert-counts" id="alert-counts"></span></div>
       <div id="alert-list"><p class="empty">Loading alerts…</p></div>
     </section>`;
@@ -51,11 +55,15 @@ export function mount(main) {
   const map = new MapView(mapEl);
   mapChrome(mapEl, map);
   const stopHazards = hazardLayer(mapEl, map); // confirmed road hazards (issue 20)
-  let data = null, vins = [], sortKey = "vin", asc = true, query = "", colourBy = "state";
+  let data = null, vins = [], sortKey = "vin", asc = true, query = "", colourBy = "state", group = "";
+  // name, plate, model, group by VIN (GET /v1/vehicles), and per row of the columns.
+  let names = new Map(), meta = [];
   let stopped = false, timer = null, arrivedAt = 0, drawnSeq = 0, seq = 0;
 
   const list = new VirtualList(main.querySelector("#list"), {
-    renderRow: (j, i) => { const st = data.states[data.state[j]]; return `<div class="row" data-i="${i}"><span class="mono">${vins[j]}</span>
+    renderRow: (j, i) => { const st = data.states[data.state[j]], m = meta[j]; return `<div class="row fleet-cols" data-i="${i}" data-vin="${vins[j]}" title="${vins[j]}">
+      ${m.name || m.plate ? `<span><b>${esc(m.name ?? "")}</b> <span class="muted">${esc(m.plate ?? "")}</span></span>` : `<span class="mono">${vins[j]}</span>`}
+      <span>${esc(m.short)}</span><span>${esc(m.group ?? "")}</span>
       <span><i class="dot" style="background:${STATE_COLORS[st]}"></i>${st}</span>
       <span class="num">${num(orNull(data.speed[j]), 0)}</span><span class="num">${num(orNull(data.soc[j]), 0)}</span>
       <span class="num">${age(data.now - data.last_seen[j])}</span></div>`; },
@@ -75,10 +83,30 @@ export function mount(main) {
 
   main.querySelector("#colour").addEventListener("change", (e) => { colourBy = e.target.value; paintMarkers(); legend(); });
   main.querySelector("#search").addEventListener("input", (e) => { query = e.target.value.trim().toUpperCase(); refreshList(); });
+  main.querySelector("#group").addEventListener("change", (e) => { group = e.target.value; refreshList(); });
+
+  // Names change rarely: read at mount, and again when the fleet's VINs change.
+  function indexNames() {
+    meta = vins.map((vin) => {
+      const v = names.get(vin) ?? {};
+      const short = (v.model ?? "").replace(/_\d{4}$/, "").replace(/_/g, " ");
+      return { name: v.name, plate: v.plate, group: v.group, short, model: short,
+        text: `${vin} ${v.name ?? ""} ${v.plate ?? ""} ${v.group ?? ""}`.toUpperCase() };
+    });
+    const groups = [...new Set(meta.map((m) => m.group).filter(Boolean))].sort();
+    const sel = main.querySelector("#group");
+    sel.innerHTML = `<option value="">All groups</option>` + groups.map((g) => `<option${g === group ? " selected" : ""}>${esc(g)}</option>`).join("");
+    sel.hidden = groups.length === 0;
+  }
+  function setNames(rows) {
+    names = new Map(rows.map(([vin, name, plate, grp, model]) => [vin, { name, plate, group: grp, model }]));
+    indexNames();
+    refreshList();
+  }
   main.querySelector("#list-head").addEventListener("click", (e) => {
     const key = e.target.dataset.key;
     if (!key) return;
-    asc = key === sortKey ? !asc : key === "vin" || key === "state";
+    asc = key === sortKey ? !asc : ["vin", "state", "model", "group"].includes(key);
     sortKey = key;
     refreshList();
   });
@@ -111,8 +139,13 @@ export function mount(main) {
     const n = vins.length, dir = asc ? 1 : -1;
     let rows = new Uint32Array(n);
     for (let i = 0; i < n; i++) rows[i] = i;
-    if (query) rows = rows.filter((j) => vins[j].includes(query) || data.states[data.state[j]].toUpperCase().startsWith(query));
+    if (group) rows = rows.filter((j) => meta[j].group === group);
+    if (query) rows = rows.filter((j) => meta[j].text.includes(query) || data.states[data.state[j]].toUpperCase().startsWith(query));
     if (sortKey === "vin") { if (!asc) rows.reverse(); }
+    else if (sortKey === "model" || sortKey === "group") {
+      const key = (j) => meta[j][sortKey] ?? "\uffff"; // none: last
+      rows.sort((a, b) => (key(a) === key(b) ? a - b : (key(a) < key(b) ? -1 : 1) * (asc ? 1 : -1)));
+    }
     else {
       const col = data[sortKey];
       rows.sort((a, b) => {
@@ -141,6 +174,7 @@ export function mount(main) {
   worker.onmessage = (e) => {
     if (stopped) return;
     const msg = e.data;
+    if (msg.names) { setNames(msg.names); return; } // not a poll's answer: no next poll from here
     if (msg.error) {
       const err = new ApiError(msg.error.status, msg.error.code ?? "error", msg.error.message);
       if (err.status === 401) { reportUnauthorized(err); return; }
@@ -149,7 +183,7 @@ export function mount(main) {
       arrivedAt = msg.arrived - performance.timeOrigin;
       perf.parseMs.push(msg.parseMs);
       const t0 = performance.now();
-      if (msg.vin) vins = msg.vin;
+      if (msg.vin) { vins = msg.vin; indexNames(); } // the worker sends their names next
       data = msg;
       seq++;
       paintMarkers();
@@ -174,16 +208,17 @@ export function mount(main) {
   async function pollAlerts() {
     const counts = main.querySelector("#alert-counts"), listEl = main.querySelector("#alert-list");
     try {
-      const body = await get("/v1/alerts");
+      const body = await get(`/v1/alerts?limit=${MAX_ALERTS}`);
       if (stopped) return;
+      if (listEl.querySelector(".ack-form")) { alertTimer = setTimeout(pollAlerts, ALERTS_EVERY_MS); return; } // someone is typing a note
       counts.innerHTML = SEVERITIES.map((s) => `<span class="pill sev-${s}" data-severity="${s}">${body.counts[s] ?? 0} ${s}</span>`).join(" ");
       const shown = body.alerts.slice(0, MAX_ALERTS);
       listEl.innerHTML = shown.length
-        ? `<table><thead><tr><th>Severity</th><th>Vehicle</th><th>Alert</th><th class="num">Since</th></tr></thead><tbody>${shown.map((a) => `
-            <tr class="clickable" data-vin="${esc(a.vin)}" data-kind="${esc(a.kind)}"><td><span class="pill sev-${esc(a.severity)}">${esc(a.severity)}</span></td>
-            <td><a class="mono" href="#/vehicle/${encodeURIComponent(a.vin)}">${esc(a.vin)}</a></td><td>${esc(a.message)}</td>
-            <td class="num" title="${esc(dateTime(a.since_ms))}">${age(body.now - a.since_ms)}</td></tr>`).join("")}</tbody></table>` +
-          (body.alerts.length > shown.length ? `<p class="sub">Showing the newest ${shown.length} of ${body.alerts.length.toLocaleString("en-GB")}.</p>` : "")
+        ? `<table><thead><tr><th>Severity</th><th>Vehicle</th><th>Alert</th><th class="num">Since</th><th>Acknowledged</th></tr></thead><tbody>${shown.map((a) => `
+            <tr class="clickable" data-vin="${esc(a.vin)}" data-kind="${esc(a.kind)}" data-id="${a.id}" data-state="${esc(a.state)}"><td><span class="pill sev-${esc(a.severity)}">${esc(a.severity)}</span></td>
+            <td><a href="#/vehicle/${encodeURIComponent(a.vin)}">${esc(label(names.get(a.vin), a.vin))}</a></td><td>${esc(a.message)}</td>
+            <td class="num" title="${esc(dateTime(a.raised_ms))}">${age(body.now - a.raised_ms)}</td><td class="ack">${ackCell(a)}</td></tr>`).join("")}</tbody></table>` +
+          (body.total > shown.length ? `<p class="sub">Showing the newest ${shown.length} of ${body.total.toLocaleString("en-GB")}.</p>` : "")
         : `<p class="empty">No active alerts</p>`;
     } catch (e) {
       if (stopped || e.status === 401) return;
@@ -193,9 +228,10 @@ export function mount(main) {
   }
   main.querySelector("#alert-list").addEventListener("click", (e) => {
     const row = e.target.closest("tr[data-vin]");
-    if (row && !e.target.closest("a")) location.hash = `#/vehicle/${encodeURIComponent(row.dataset.vin)}`;
+    if (row && !e.target.closest("a, button, form, .acked")) location.hash = `#/vehicle/${encodeURIComponent(row.dataset.vin)}`;
   });
 
+  bindAcks(main.querySelector("#alert-list"), () => { clearTimeout(alertTimer); pollAlerts(); });
   legend();
   pollAlerts();
   (async () => {
