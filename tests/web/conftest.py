@@ -63,3 +63,15 @@ def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object
         )
         yield context
         context.close()
+
+
+@pytest.fixture(scope="session")
+def roadless(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server without a road network (no `roads`): no road sensing, no trip planner. No
+    fleet: the pages' refusals need none."""
+    from volta.config import Settings
+
+    data_dir = tmp_path_factory.mktemp("volta-web-roadless")
+    srv = Server(data_dir, settings=Settings(data_dir=data_dir, mqtt=None, roads=None))
+    yield srv
+    srv.close()

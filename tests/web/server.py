@@ -14,6 +14,7 @@ from volta.api import create_app
 from volta.clock import wall_ms
 from volta.config import Settings
 from volta.devservices import free_port
+from volta.geo.osm import default_osm_path
 from volta.ingest.inproc import InProcessTransport
 from volta.platform import Platform
 from volta.registry import Role
@@ -29,7 +30,8 @@ class Stopped(Exception):
 
 class Server:
     """Platform + uvicorn; `feed_fleet` drives simulated vehicles into it. `settings`
-    default: the data dir, no broker."""
+    default: the data dir, no broker, the shipped Helsinki extract as the road network (road
+    sensing and the trip planner answer)."""
 
     def __init__(
         self,
@@ -39,7 +41,7 @@ class Server:
         settings: Settings | None = None,
     ) -> None:
         self.platform = Platform(
-            settings or Settings(data_dir=data_dir, mqtt=None),
+            settings or Settings(data_dir=data_dir, mqtt=None, roads=default_osm_path()),
             require_registered=require_registered,
         )
         self.platform.start()

@@ -1,5 +1,5 @@
-// The dashboard shell: a hash router (#/fleet, #/vehicle/VIN, #/vehicles, #/alerts, #/reports,
-// #/places, #/health, #/signin).
+// The dashboard shell: a hash router (#/fleet, #/vehicle/VIN, #/trip/VIN, #/vehicles, #/alerts,
+// #/reports, #/places, #/health, #/signin).
 
 import * as alerts from "./alerts.js";
 import { get, keepFresh, me, setUnauthorizedHandler, token } from "./api.js";
@@ -9,6 +9,7 @@ import * as health from "./health.js";
 import * as places from "./places.js";
 import * as reports from "./reports.js";
 import * as signin from "./signin.js";
+import * as trip from "./trip.js";
 import * as vehicle from "./vehicle.js";
 
 const main = document.getElementById("main");
@@ -34,7 +35,7 @@ const vehicles = {
   },
 };
 
-const PAGES = { fleet, vehicle, vehicles, alerts, reports, places, health, signin };
+const PAGES = { fleet, vehicle, vehicles, alerts, reports, places, health, signin, trip };
 // Pages for operators only: everyone else is sent to their own home page.
 const OPERATOR_PAGES = new Set([fleet, alerts, reports, places, health]);
 

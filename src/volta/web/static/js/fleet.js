@@ -6,6 +6,7 @@
 import { ackCell, bindAcks } from "./alerts.js";
 import { ApiError, get, reportUnauthorized, token } from "./api.js";
 import { age, dateTime, esc, h, num, socColor, STATE_COLORS, STATES } from "./format.js";
+import { hazardLayer } from "./hazards-layer.js";
 import { loadRoads, mapChrome, MapView } from "./map.js";
 import { label } from "./names.js";
 import { VirtualList } from "./vlist.js";
@@ -53,6 +54,7 @@ export function mount(main) {
   const mapEl = main.querySelector("#fleet-map");
   const map = new MapView(mapEl);
   mapChrome(mapEl, map);
+  const stopHazards = hazardLayer(mapEl, map); // confirmed road hazards (issue 20)
   let data = null, vins = [], sortKey = "vin", asc = true, query = "", colourBy = "state", group = "";
   // name, plate, model, group by VIN (GET /v1/vehicles), and per row of the columns.
   let names = new Map(), meta = [];
@@ -241,7 +243,7 @@ export function mount(main) {
     }
   })();
   poll();
-  return () => { stopped = true; clearTimeout(timer); clearTimeout(alertTimer); worker.terminate(); };
+  return () => { stopped = true; clearTimeout(timer); clearTimeout(alertTimer); worker.terminate(); stopHazards(); };
 }
 
 export async function roads() { roadsCache ??= await loadRoads(); return roadsCache; }

@@ -90,6 +90,8 @@ export class MapView {
     this.fitted = false;
     this.pending = false;
     this.onPick = null;
+    this.onClick = null;  // (lon, lat) of a click that picked no marker
+    this.overlays = [];   // (ctx, map) => void, drawn over roads and markers in CSS pixels
     this.afterDraw = null;
     this.visible = 0;
     new ResizeObserver(() => this.resize()).observe(container);
@@ -141,6 +143,11 @@ export class MapView {
     return [(lon * this.kx - v.x) * v.k + w / 2, (-lat - v.y) * v.k + hgt / 2];
   }
 
+  toLonLat(sx, sy) {
+    const v = this.view, w = this.canvas.clientWidth, hgt = this.canvas.clientHeight;
+    return [(v.x + (sx - w / 2) / v.k) / this.kx, -(v.y + (sy - hgt / 2) / v.k)];
+  }
+
   // Draw on the next animation frame (several updates in one frame draw once).
   draw() {
     if (this.pending) return;
@@ -151,6 +158,11 @@ export class MapView {
   paint() {
     const t0 = performance.now();
     this.paintInner();
+    if (this.overlays.length) {
+      const dpr = this.dpr || 1;
+      this.ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+      for (const overlay of this.overlays) overlay(this.ctx, this);
+    }
     this.paintMs = performance.now() - t0;
     if (this.afterDraw) this.afterDraw();
   }
@@ -299,10 +311,11 @@ export class MapView {
       this.draw();
     });
     c.addEventListener("pointerup", (e) => {
-      if (drag && !drag.moved && this.onPick) {
-        const r = c.getBoundingClientRect();
-        const i = this.pick(e.clientX - r.left, e.clientY - r.top);
+      if (drag && !drag.moved && (this.onPick || this.onClick)) {
+        const r = c.getBoundingClientRect(), sx = e.clientX - r.left, sy = e.clientY - r.top;
+        const i = this.onPick ? this.pick(sx, sy) : -1;
         if (i >= 0) this.onPick(i);
+        else if (this.onClick) this.onClick(...this.toLonLat(sx, sy));
       }
       drag = null;
     });

@@ -48,6 +48,7 @@ export function mount(main, vin) {
     <a class="back" href="#/fleet">← Fleet</a>
     <div class="toolbar"><h1 class="mono" style="font-size:22px">${esc(vin)}</h1>
       <span id="model" class="sub" style="margin:0"></span><span class="spacer"></span>
+      <a class="button" id="plan-trip" href="#/trip/${encodeURIComponent(vin)}">Plan a trip</a>
       <span class="live-pill" id="live">connecting…</span></div>
     <div id="vehicle-error"></div>
     <div class="stack">
@@ -234,6 +235,7 @@ export function mount(main, vin) {
     }
     let base = null;
     try { base = await roads(); map.setRoads(base); } catch { /* the track still draws without roads */ }
+    if (stopped) return; // left the page while the roads loaded: its elements are gone
     connect();
     loadHistory();
     Object.assign(services, await mountServices(main.querySelector("#services"), vin, base, period));

@@ -1,0 +1,331 @@
+// Trip page (#/trip/VIN): plan a trip for a vehicle with its charging stops. Click the road map
+// to set the destination (or the origin; by default the car's last position), set the SoC
+// limits, and POST /v1/vehicles/{vin}/trips draws each leg's road, the stops and the SoC over
+// the distance, and lists the stops and totals. The API's refusals (422/400/503) are shown as
+// it words them. While a plan is shown, the car's reported position and SoC are followed: how far
+// along the route it is and its SoC against the plan's.
+
+import { get, post } from "./api.js";
+import { yAxis } from "./chart.js";
+import { esc, num } from "./format.js";
+import { roads } from "./fleet.js";
+import { mapChrome, MapView } from "./map.js";
+
+const LAT = "Vehicle.CurrentLocation.Latitude", LON = "Vehicle.CurrentLocation.Longitude";
+const SOC = "Vehicle.Powertrain.TractionBattery.StateOfCharge.Current";
+const LEG_COLORS = ["#1f6feb", "#8250df"]; // legs alternate so a stop shows where one ends
+const FOLLOW_MS = 5000;
+const OFF_ROUTE_M = 150; // farther than this from the route's line, the car is "off the route"
+const M_PER_DEG = 111_320;
+
+// The route as [lon, lat, km from the origin] points, km scaled to the plan's own distance.
+export function routePoints(trip) {
+  const pts = [];
+  let km = 0;
+  for (const leg of trip.legs) {
+    for (const [lon, lat] of leg.geometry) {
+      if (pts.length) {
+        const [lon0, lat0] = pts[pts.length - 1];
+        const kx = Math.cos(((lat + lat0) / 2) * Math.PI / 180);
+        km += Math.hypot((lon - lon0) * kx, lat - lat0) * M_PER_DEG / 1000;
+      }
+      pts.push([lon, lat, km]);
+    }
+  }
+  const scale = km > 0 ? trip.distance_km / km : 1;
+  return pts.map(([lon, lat, k]) => [lon, lat, k * scale]);
+}
+
+// Where (lon, lat) is along the route: { km, offM } of its nearest point on the line.
+export function along(pts, lon, lat) {
+  const kx = Math.cos((lat * Math.PI) / 180) * M_PER_DEG, ky = M_PER_DEG;
+  let best = { km: 0, offM: Infinity };
+  for (let i = 1; i < pts.length; i++) {
+    const [ax, ay] = [(pts[i - 1][0] - lon) * kx, (pts[i - 1][1] - lat) * ky];
+    const [bx, by] = [(pts[i][0] - lon) * kx, (pts[i][1] - lat) * ky];
+    const dx = bx - ax, dy = by - ay, len2 = dx * dx + dy * dy;
+    const t = len2 > 0 ? Math.min(1, Math.max(0, -(ax * dx + ay * dy) / len2)) : 0;
+    const d = Math.hypot(ax + t * dx, ay + t * dy);
+    if (d < best.offM) best = { km: pts[i - 1][2] + t * (pts[i][2] - pts[i - 1][2]), offM: d };
+  }
+  return best;
+}
+
+// The plan's SoC at km (after charging, where a stop is exactly there).
+export function plannedSoc(profile, km) {
+  if (!profile.length) return null;
+  let i = 0;
+  while (i + 1 < profile.length && profile[i + 1][0] <= km) i++;
+  if (i + 1 >= profile.length) return profile[profile.length - 1][1];
+  const [k0, s0] = profile[i], [k1, s1] = profile[i + 1];
+  return k1 > k0 ? s0 + ((km - k0) / (k1 - k0)) * (s1 - s0) : s1;
+}
+
+// "60.1699, 24.9384" → { lat, lon }; null when empty; throws a readable error when malformed.
+export function parsePoint(text, what) {
+  const t = text.trim();
+  if (!t) return null;
+  const m = t.match(/^(-?\d+(?:\.\d+)?)\s*[,;\s]\s*(-?\d+(?:\.\d+)?)$/);
+  if (!m) throw new Error(`${what}: write it as "latitude, longitude" (e.g. 60.1699, 24.9384)`);
+  const lat = Number(m[1]), lon = Number(m[2]);
+  if (Math.abs(lat) > 90 || Math.abs(lon) > 180) throw new Error(`${what}: latitude is −90…90 and longitude −180…180`);
+  return { lat, lon };
+}
+
+const showPoint = (p) => `${p.lat.toFixed(5)}, ${p.lon.toFixed(5)}`;
+
+// Minutes as "1 h 05 min" or "42 min".
+export function duration(min) {
+  const m = Math.round(min);
+  return m >= 60 ? `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, "0")} min` : `${m} min`;
+}
+
+export function mount(main, vin) {
+  main.innerHTML = `
+    <a class="back" href="#/vehicle/${encodeURIComponent(vin)}">← ${esc(vin)}</a>
+    <div class="toolbar"><h1 style="margin:0">Plan a trip</h1><span class="sub mono" style="margin:0">${esc(vin)}</span>
+      <span id="trip-model" class="sub" style="margin:0"></span></div>
+    <section class="panel">
+      <form id="trip-form" class="trip-form" novalidate>
+        <label>A click on the map sets
+          <select id="click-sets"><option value="destination">the destination</option><option value="origin">the origin</option></select></label>
+        <label>Origin (lat, lon) <input id="origin" placeholder="the car's position"></label>
+        <label>Destination (lat, lon) <input id="destination" placeholder="click the map"></label>
+        <label>Start SoC % <input id="start-soc" type="number" min="0" max="100" step="1" placeholder="the car's now"></label>
+        <label>Min. arrival SoC % <input id="min-arrival" type="number" min="0" max="100" step="1" value="10"></label>
+        <label>Charge stops up to % <input id="max-charge" type="number" min="1" max="100" step="1" value="100"></label>
+        <button type="submit" id="plan-button">Plan trip</button>
+      </form>
+      <div id="trip-error"></div>
+    </section>
+    <div class="grid cols-2" style="margin-top:16px">
+      <section class="panel"><h2>Route</h2><div class="map" id="trip-map"><div class="map-hint" id="map-hint">Click the map to set the destination</div></div></section>
+      <section class="panel" id="trip-result"><h2>Plan</h2><p class="empty" id="trip-empty">Pick a destination and press “Plan trip”.</p>
+        <div class="trip-totals" id="trip-totals"></div><p class="trip-live" id="trip-live" hidden></p><div id="trip-stops"></div>
+        <div id="soc-box" hidden><h3 style="margin:12px 0 4px">State of charge over the distance</h3><canvas id="soc-plot" style="width:100%;height:180px"></canvas></div></section>
+    </div>`;
+  const $ = (sel) => main.querySelector(sel);
+  const mapEl = $("#trip-map");
+  const map = new MapView(mapEl);
+  mapChrome(mapEl, map);
+  let stopped = false, car = null, trip = null, busy = null, route = [], followTimer = null;
+  const pins = document.createElement("div");
+  pins.className = "pin-layer";
+  mapEl.append(pins);
+
+  const point = (id) => { try { return parsePoint($(id).value, id.slice(1)); } catch { return null; } };
+
+  // The route under the pins: each leg's road, in alternating colours.
+  map.overlays.push((ctx) => {
+    if (trip) {
+      trip.legs.forEach((leg, i) => {
+        ctx.beginPath();
+        leg.geometry.forEach(([lon, lat], j) => {
+          const [x, y] = map.toScreen(lon, lat);
+          if (j === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
+        });
+        ctx.strokeStyle = "rgba(255,255,255,.9)"; ctx.lineWidth = 7; ctx.lineJoin = ctx.lineCap = "round"; ctx.stroke();
+        ctx.strokeStyle = LEG_COLORS[i % 2]; ctx.lineWidth = 4; ctx.stroke();
+      });
+    }
+    placePins();
+  });
+
+  function placePins() {
+    const items = [];
+    const origin = point("#origin") ?? car;
+    if (origin) items.push(["origin", "A", origin, "origin"]);
+    (trip?.stops ?? []).forEach((s, i) => items.push(["stop", String(i + 1), s, s.name]));
+    const dest = point("#destination");
+    if (dest) items.push(["destination", "B", dest, "destination"]);
+    if (trip && car) items.push(["car", "●", car, "the car now"]);
+    pins.innerHTML = items.map(([cls, label, p, title]) => {
+      const [x, y] = map.toScreen(p.lon, p.lat);
+      return `<span class="trip-pin ${cls}" title="${esc(title)}" style="left:${x}px;top:${y}px">${esc(label)}</span>`;
+    }).join("");
+  }
+
+  map.onClick = (lon, lat) => {
+    if (!map.roads) return; // before the road map is drawn a click means nothing
+    const which = $("#click-sets").value;
+    $(`#${which}`).value = showPoint({ lat, lon });
+    if (which === "origin") $("#click-sets").value = "destination";
+    $("#map-hint").textContent = `${which === "origin" ? "Origin" : "Destination"} set: press “Plan trip”`;
+    map.draw();
+  };
+  ["#origin", "#destination"].forEach((id) => $(id).addEventListener("change", () => map.draw()));
+
+  const showError = (message) => {
+    $("#trip-error").innerHTML = message ? `<p class="error" id="trip-error-text">${esc(message)}</p>` : "";
+  };
+
+  function optionalNumber(id, what) {
+    const t = $(id).value.trim();
+    if (!t) return undefined;
+    const v = Number(t);
+    if (!Number.isFinite(v) || v < 0 || v > 100) throw new Error(`${what} is a percentage from 0 to 100`);
+    return v;
+  }
+
+  $("#trip-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    let body;
+    try {
+      const destination = parsePoint($("#destination").value, "Destination");
+      if (!destination) throw new Error("Pick a destination first: click the map where the trip ends.");
+      body = { destination };
+      const origin = parsePoint($("#origin").value, "Origin");
+      if (origin) body.origin = origin;
+      const start = optionalNumber("#start-soc", "Start SoC");
+      if (start !== undefined) body.start_soc = start;
+      const arrival = optionalNumber("#min-arrival", "Minimum arrival SoC");
+      if (arrival !== undefined) body.min_arrival_soc = arrival;
+      const most = optionalNumber("#max-charge", "The charge stops' limit");
+      if (most !== undefined) body.max_charge_soc = most;
+    } catch (err) {
+      showError(err.message);
+      return;
+    }
+    showError("");
+    busy?.abort();
+    busy = new AbortController();
+    $("#plan-button").disabled = true;
+    $("#trip-result").dataset.state = "planning";
+    try {
+      const answer = await post(`/v1/vehicles/${encodeURIComponent(vin)}/trips`, body, { signal: busy.signal });
+      if (stopped) return;
+      trip = answer;
+      showTrip();
+    } catch (err) {
+      if (stopped || err.name === "AbortError" || err.status === 401) return;
+      trip = null;
+      clearTrip();
+      showError(refusal(err));
+      $("#trip-result").dataset.state = "error";
+    } finally {
+      if (!stopped) $("#plan-button").disabled = false;
+    }
+    map.draw();
+  });
+
+  function refusal(err) {
+    if (err.status === 503) return `Trip planning is not available on this server: ${err.message}`;
+    if (err.status === 422 || err.status === 400) return `No trip: ${err.message}`;
+    if (err.status === 403 || err.status === 404) return `You cannot plan trips for this vehicle: ${err.message}`;
+    return `The planner failed: ${err.message}`;
+  }
+
+  function clearTrip() {
+    clearTimeout(followTimer);
+    $("#trip-live").hidden = true;
+    $("#trip-totals").innerHTML = "";
+    $("#trip-stops").innerHTML = "";
+    $("#soc-box").hidden = true;
+    $("#trip-empty").hidden = false;
+  }
+
+  function showTrip() {
+    const t = trip;
+    $("#trip-empty").hidden = true;
+    $("#trip-result").dataset.state = "planned";
+    $("#trip-result").dataset.stops = String(t.stops.length);
+    $("#trip-model").textContent = t.model;
+    const total = (label, value, key) => `<div data-total="${key}"><b>${value}</b><span class="sub">${label}</span></div>`;
+    $("#trip-totals").innerHTML =
+      total("total", duration(t.total_min), "total") + total("driving", duration(t.drive_min), "drive") +
+      total("charging", duration(t.charge_min), "charge") + total("distance", `${num(t.distance_km, 1)} km`, "distance") +
+      total("energy", `${num(t.energy_kwh, 1)} kWh`, "energy") +
+      total(`start → arrival SoC`, `${num(t.start_soc, 0)} → ${num(t.arrival_soc, 0)} %`, "soc");
+    $("#trip-stops").innerHTML = t.stops.length
+      ? `<table id="stops-table"><thead><tr><th>#</th><th>Charging stop</th><th class="num">km</th><th class="num">Power</th>
+          <th class="num">Arrive</th><th class="num">Leave</th><th class="num">Charging</th></tr></thead><tbody>${t.stops.map((s, i) => `
+          <tr data-stop="${i + 1}"><td>${i + 1}</td><td>${esc(s.name)}</td><td class="num">${num(s.km, 1)}</td><td class="num">${num(s.power_kw, 0)} kW</td>
+          <td class="num">${num(s.arrival_soc, 0)} %</td><td class="num">${num(s.departure_soc, 0)} %</td><td class="num">${num(s.charge_min, 0)} min</td></tr>`).join("")}</tbody></table>`
+      : `<p class="sub" id="no-stops">No charging stop needed.</p>`;
+    $("#soc-box").hidden = false;
+    socPlot($("#soc-plot"), t.profile, t.stops);
+    route = routePoints(t);
+    clearTimeout(followTimer);
+    follow();
+    const pts = t.legs.flatMap((l) => l.geometry);
+    if (pts.length) {
+      const lons = pts.map((p) => p[0]), lats = pts.map((p) => p[1]);
+      const pad = 0.15 * Math.max(Math.max(...lons) - Math.min(...lons), Math.max(...lats) - Math.min(...lats), 0.005);
+      map.fit([Math.min(...lons) - pad, Math.min(...lats) - pad, Math.max(...lons) + pad, Math.max(...lats) + pad]);
+    }
+  }
+
+  // Where the car is now: the origin pin and the SoC the plan starts from unless one is given;
+  // once a trip is planned, every few seconds, how far along it the car is.
+  async function follow() {
+    let soc = null;
+    try {
+      const s = (await get(`/v1/vehicles/${encodeURIComponent(vin)}/state`)).signals ?? {};
+      if (stopped) return;
+      if (typeof s[LAT]?.value === "number" && typeof s[LON]?.value === "number") car = { lat: s[LAT].value, lon: s[LON].value };
+      if (typeof s[SOC]?.value === "number") {
+        soc = s[SOC].value;
+        $("#start-soc").placeholder = `now ${num(soc, 0)}`;
+      }
+    } catch (err) {
+      if (stopped || err.status === 401) return;
+      if (!trip) { showError(refusal(err)); return; }
+    }
+    if (trip && car && route.length > 1) showProgress(soc);
+    map.draw();
+    if (trip && !stopped) followTimer = setTimeout(follow, FOLLOW_MS);
+  }
+  follow();
+
+  function showProgress(soc) {
+    const el = $("#trip-live"), where = along(route, car.lon, car.lat);
+    el.hidden = false;
+    if (where.offM > OFF_ROUTE_M) {
+      el.dataset.km = "";
+      el.textContent = `The car is ${num(where.offM / 1000, 1)} km off the planned route.`;
+      return;
+    }
+    el.dataset.km = where.km.toFixed(3);
+    const planned = plannedSoc(trip.profile, where.km);
+    el.textContent = `The car now: ${num(where.km, 1)} of ${num(trip.distance_km, 1)} km along the route` +
+      (soc === null ? "" : ` · SoC ${num(soc, 0)} % (planned here: ${num(planned, 0)} %)`);
+  }
+  (async () => {
+    try {
+      const r = await roads();
+      if (stopped) return;
+      map.setRoads(r);
+      mapEl.dataset.roads = "ready";
+    } catch (err) {
+      if (!stopped) mapEl.append(Object.assign(document.createElement("p"), { className: "error", textContent: `Road layer unavailable: ${err.message}` }));
+    }
+  })();
+  return () => { stopped = true; busy?.abort(); clearTimeout(followTimer); };
+}
+
+// SoC (%) over km, with the charging stops as vertical jumps and the 0–100 % axis.
+function socPlot(canvas, profile, stops) {
+  const dpr = window.devicePixelRatio || 1;
+  const w = canvas.clientWidth || 400, hgt = canvas.clientHeight || 180;
+  canvas.width = Math.round(w * dpr); canvas.height = Math.round(hgt * dpr);
+  const ctx = canvas.getContext("2d");
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, w, hgt);
+  const L = 40, R = 10, T = 8, B = 22;
+  const maxKm = Math.max(1e-3, ...profile.map((p) => p[0]));
+  const x = (km) => L + (km / maxKm) * (w - L - R), y = (s) => T + (1 - s / 100) * (hgt - T - B);
+  ctx.font = "11px system-ui, sans-serif"; ctx.fillStyle = "#5d6b78"; ctx.strokeStyle = "#e3e8ee"; ctx.lineWidth = 1;
+  for (const s of [0, 25, 50, 75, 100]) {
+    ctx.beginPath(); ctx.moveTo(L, y(s)); ctx.lineTo(w - R, y(s)); ctx.stroke();
+    ctx.textAlign = "right"; ctx.fillText(`${s} %`, L - 4, y(s) + 4);
+  }
+  ctx.textAlign = "center";
+  for (const km of yAxis([0, maxKm], { min: 0, minSpan: 1 }).ticks.filter((k) => k <= maxKm + 1e-9)) {
+    ctx.fillText(`${km} km`, Math.min(Math.max(x(km), L + 14), w - R - 14), hgt - 6);
+  }
+  ctx.strokeStyle = "#1a7f37"; ctx.lineWidth = 2; ctx.beginPath();
+  profile.forEach(([km, s], i) => (i ? ctx.lineTo(x(km), y(s)) : ctx.moveTo(x(km), y(s))));
+  ctx.stroke();
+  ctx.fillStyle = "#1f6feb";
+  stops.forEach((s) => { ctx.beginPath(); ctx.arc(x(s.km), y(s.departure_soc), 3, 0, 2 * Math.PI); ctx.fill(); });
+}

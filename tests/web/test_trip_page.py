@@ -1,0 +1,277 @@
+"""The trip page (#/trip/VIN) as a driver and an operator use it: click the map for origin and
+destination, plan, and see the planner's answer drawn, listed and plotted; the planner's
+refusals shown in its own words."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from volta.clock import wall_ms
+from volta.errors import Conflict
+
+from .conftest import SCREENSHOTS, chromium_missing
+from .server import Server
+
+if chromium_missing():
+    pytest.skip(f"browser tests skipped: {chromium_missing()}", allow_module_level=True)
+
+from playwright.sync_api import BrowserContext, Page, expect
+
+from .test_dashboard import _user, sign_in, sign_in_with_password
+
+pytestmark = pytest.mark.slow
+
+# A car of its own (no telemetry, so the fleet cannot move it): the trip gives origin and SoC.
+TRIP_CAR = "JHMZZ1A1XRV191919"
+LIVE_CAR = "JHMZZ1A1XRV191920"  # a car that reports while the page follows it
+MODEL = "chevrolet_bolt_ev_2020"
+LEG_COLORS = [(0x1F, 0x6F, 0xEB), (0x82, 0x50, 0xDF)]  # trip.js: legs alternate
+
+
+@pytest.fixture
+def page(browser_context: BrowserContext) -> Iterator[Page]:
+    p = browser_context.new_page()
+    yield p
+    p.close()
+
+
+@pytest.fixture(scope="module")
+def trip_car(server: Server) -> str:
+    with contextlib.suppress(Conflict):
+        server.platform.registry.add_vehicle(TRIP_CAR, MODEL)
+    return TRIP_CAR
+
+
+def _plan(server: Server, body: dict[str, Any], vin: str = TRIP_CAR) -> dict[str, Any]:
+    r = httpx.post(
+        f"{server.url}/v1/vehicles/{vin}/trips",
+        json=body,
+        headers={"Authorization": f"Bearer {server.operator}"},
+        timeout=60,
+    )
+    assert r.status_code == 200, r.text
+    answer: dict[str, Any] = r.json()
+    return answer
+
+
+def _point(text: str) -> dict[str, float]:
+    lat, lon = (float(v) for v in text.split(","))
+    return {"lat": lat, "lon": lon}
+
+
+def _leg_colour_near(page: Page, x: float, y: float) -> bool:
+    """Whether the map canvas has a leg's colour within 3 px of (x, y) (page pixels)."""
+    return bool(
+        page.evaluate(
+            """([x, y, colours]) => {
+              const c = document.querySelector('#trip-map canvas'), r = c.getBoundingClientRect();
+              const k = c.width / r.width, px = c.getContext('2d').getImageData(
+                Math.round((x - r.left - 3) * k), Math.round((y - r.top - 3) * k),
+                Math.round(6 * k), Math.round(6 * k)).data;
+              for (let i = 0; i < px.length; i += 4)
+                for (const [R, G, B] of colours) {
+                  const d = Math.abs(px[i] - R) + Math.abs(px[i + 1] - G) + Math.abs(px[i + 2] - B);
+                  if (d < 40) return true;
+                }
+              return false;
+            }""",
+            [x, y, LEG_COLORS],
+        )
+    )
+
+
+def test_a_driver_plans_a_trip_with_a_charging_stop_by_clicking_the_map(
+    page: Page, server: Server, trip_car: str
+) -> None:
+    password = _user(server, "web-trip-driver", "driver", [trip_car])
+    console = sign_in_with_password(page, server, "web-trip-driver", password)
+    expect(page.locator("body")).to_have_attribute("data-page", "vehicle")
+    page.click("#plan-trip")
+    expect(page.locator("body")).to_have_attribute("data-page", "trip")
+    canvas = page.locator("#trip-map canvas")
+    expect(page.locator("#trip-map")).to_have_attribute("data-roads", "ready")
+    box = canvas.bounding_box()
+    assert box is not None
+    # the shipped extract fills the map: a click left and one right of the centre are on it
+    page.select_option("#click-sets", "origin")
+    canvas.click(position={"x": box["width"] * 0.3, "y": box["height"] * 0.55})
+    expect(page.locator("#origin")).not_to_have_value("")
+    expect(page.locator("#click-sets")).to_have_value("destination")
+    canvas.click(position={"x": box["width"] * 0.72, "y": box["height"] * 0.4})
+    expect(page.locator("#destination")).not_to_have_value("")
+    # so little charge that the trip needs a stop on the way
+    page.fill("#start-soc", "11")
+    page.fill("#min-arrival", "11")
+    page.click("#plan-button")
+    result = page.locator("#trip-result")
+    expect(result).to_have_attribute("data-state", "planned", timeout=30_000)
+
+    expected = _plan(
+        server,
+        {
+            "origin": _point(page.input_value("#origin")),
+            "destination": _point(page.input_value("#destination")),
+            "start_soc": 11,
+            "min_arrival_soc": 11,
+            "max_charge_soc": 100,
+        },
+    )
+    assert len(expected["stops"]) == 1  # the planner's own answer, to compare the page with
+    stop = expected["stops"][0]
+    rows = page.locator("#stops-table tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text(stop["name"])
+    expect(rows.first).to_contain_text(f"{stop['power_kw']:.0f} kW")
+    expect(rows.first).to_contain_text(f"{stop['arrival_soc']:.0f} %")
+    expect(rows.first).to_contain_text(f"{stop['departure_soc']:.0f} %")
+    expect(rows.first).to_contain_text(f"{stop['charge_min']:.0f} min")
+    expect(page.locator("[data-total=distance] b")).to_have_text(
+        f"{expected['distance_km']:.1f} km"
+    )
+    expect(page.locator("[data-total=charge] b")).to_have_text(
+        f"{round(expected['charge_min'])} min"
+    )
+    expect(page.locator("#soc-box")).to_be_visible()
+    # the route is drawn through the stop, whose pin is where the planner put it
+    pin = page.locator("#trip-map .trip-pin.stop")
+    expect(pin).to_have_count(1)
+    expect(pin).to_have_attribute("title", stop["name"])
+    page.wait_for_timeout(300)  # the fitted view is painted
+    pin_box = pin.bounding_box()
+    assert pin_box is not None
+    assert _leg_colour_near(
+        page, pin_box["x"] + pin_box["width"] / 2, pin_box["y"] + pin_box["height"] / 2
+    )
+    green = page.evaluate(
+        """() => { const c = document.querySelector('#soc-plot');
+          const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0;
+          for (let i = 0; i < d.length; i += 4)
+            if (d[i + 1] > 100 && d[i] < 80 && d[i + 2] < 100) n++;
+          return n; }"""
+    )
+    assert green > 50  # the SoC line is drawn
+    page.screenshot(path=str(SCREENSHOTS / "trip.png"), full_page=True)
+    assert console.errors == []
+
+
+def test_an_off_road_destination_shows_the_planners_reason(
+    page: Page, server: Server, trip_car: str
+) -> None:
+    sign_in(page, server, at=f"#/trip/{trip_car}")
+    expect(page.locator("body")).to_have_attribute("data-page", "trip")
+    page.fill("#origin", "60.1692, 24.9402")
+    page.fill("#destination", "60.2500, 25.0500")  # ~9 km north-east of the extract
+    page.fill("#start-soc", "80")
+    page.click("#plan-button")
+    error = page.locator("#trip-error-text")
+    expect(error).to_contain_text("from the nearest road node", timeout=30_000)
+    expect(error).to_contain_text("limit 500 m")
+    expect(page.locator("#stops-table")).to_have_count(0)
+
+
+def test_a_malformed_point_is_explained_without_asking_the_server(
+    page: Page, server: Server, trip_car: str
+) -> None:
+    sign_in(page, server, at=f"#/trip/{trip_car}")
+    expect(page.locator("body")).to_have_attribute("data-page", "trip")
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if r.url.endswith("/trips") else None)
+    page.fill("#destination", "Helsinki")
+    page.click("#plan-button")
+    expect(page.locator("#trip-error-text")).to_contain_text('"latitude, longitude"')
+    assert asked == []
+
+
+def test_a_server_without_a_road_network_says_trip_planning_is_unavailable(
+    page: Page, roadless: Server
+) -> None:
+    with contextlib.suppress(Conflict):
+        roadless.platform.registry.add_vehicle(TRIP_CAR, MODEL)
+    sign_in(page, roadless, at=f"#/trip/{TRIP_CAR}")
+    page.fill("#origin", "60.1692, 24.9402")
+    page.fill("#destination", "60.1740, 24.9484")
+    page.fill("#start-soc", "80")
+    page.click("#plan-button")
+    error = page.locator("#trip-error-text")
+    expect(error).to_contain_text("not available on this server", timeout=30_000)
+    expect(error).to_contain_text("VOLTA_ROADS")
+
+
+def test_a_driver_of_another_car_is_told_they_cannot_plan_for_this_one(
+    page: Page, server: Server, trip_car: str
+) -> None:
+    password = _user(server, "web-trip-stranger", "driver", [])
+    sign_in_with_password(page, server, "web-trip-stranger", password)
+    expect(page.locator("body")).to_have_attribute("data-page", "vehicles")
+    page.goto(f"{server.url}/ui/#/trip/{trip_car}")
+    expect(page.locator("#trip-error-text")).to_contain_text(
+        "You cannot plan trips for this vehicle"
+    )
+    page.fill("#origin", "60.1692, 24.9402")
+    page.fill("#destination", "60.1740, 24.9484")
+    page.fill("#start-soc", "80")
+    page.click("#plan-button")
+    expect(page.locator("#trip-result")).to_have_attribute("data-state", "error")
+    expect(page.locator("#trip-error-text")).to_contain_text(
+        "You cannot plan trips for this vehicle"
+    )
+    expect(page.locator("#stops-table")).to_have_count(0)
+
+
+def test_the_page_follows_the_car_along_its_planned_trip(page: Page, server: Server) -> None:
+    """Once a trip is planned, the car's reported position and SoC show how far along the
+    route it is and its SoC against the plan's."""
+    token = server.platform.registry.add_vehicle(LIVE_CAR, MODEL).token.token
+    sign_in(page, server, at=f"#/trip/{LIVE_CAR}")
+    origin, destination = "60.1692, 24.9402", "60.1740, 24.9484"
+    page.fill("#origin", origin)
+    page.fill("#destination", destination)
+    page.fill("#start-soc", "80")
+    page.click("#plan-button")
+    expect(page.locator("#trip-result")).to_have_attribute("data-state", "planned")
+    live = page.locator("#trip-live")
+    expect(live).to_be_hidden()  # the car has not reported a position
+
+    plan = _plan(
+        server,
+        {"origin": _point(origin), "destination": _point(destination), "start_soc": 80},
+        vin=LIVE_CAR,
+    )
+    line = [p for leg in plan["legs"] for p in leg["geometry"]]
+    km = [0.0]
+    for (lon0, lat0), (lon1, lat1) in itertools.pairwise(line):
+        dx = (lon1 - lon0) * math.cos(math.radians((lat0 + lat1) / 2))
+        km.append(km[-1] + math.hypot(dx, lat1 - lat0) * 111.32)
+    half = next(i for i, k in enumerate(km) if k >= km[-1] / 2)  # a point half way
+    lon, lat = line[half]
+    now = wall_ms()
+    batch = {
+        "v": 1,
+        "vin": LIVE_CAR,
+        "seq": 1,
+        "ts": now,
+        "samples": [
+            [0, "Vehicle.CurrentLocation.Latitude", lat],
+            [0, "Vehicle.CurrentLocation.Longitude", lon],
+            [0, "Vehicle.Powertrain.TractionBattery.StateOfCharge.Current", 71.0],
+        ],
+    }
+    r = httpx.post(
+        f"{server.url}/v1/vehicles/{LIVE_CAR}/telemetry",
+        json=batch,
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert r.status_code == 200, r.text
+    expect(live).to_contain_text("along the route", timeout=15_000)  # the next 5 s poll
+    shown_km = float(live.get_attribute("data-km") or "nan")
+    expected_km = km[half] * plan["distance_km"] / km[-1]
+    assert abs(shown_km - expected_km) < 0.02 * plan["distance_km"]
+    expect(live).to_contain_text("SoC 71 %")
+    expect(page.locator("#trip-map .trip-pin.car")).to_have_count(1)
