@@ -36,6 +36,7 @@ CAR = "JHMZZ1A1XRV000001"  # a real Kona that has reported where it is
 SMALL = "JHMZZ1A1XRV000002"  # the scaled-down Kona
 NO_MODEL = "JHMZZ1A1XRV000003"
 SILENT = "JHMZZ1A1XRV000004"  # a Kona that never reported
+UNKNOWN_MODEL = "JHMZZ1A1XRV000005"  # registered with a model name no file has
 LAT = "Vehicle.CurrentLocation.Latitude"
 LON = "Vehicle.CurrentLocation.Longitude"
 BERLIN = {"lat": 52.52, "lon": 13.405}
@@ -85,6 +86,7 @@ def trips(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trips]:
     reg.add_vehicle(SMALL, str(small))
     reg.add_vehicle(NO_MODEL, None)
     reg.add_vehicle(SILENT, KONA)
+    reg.add_vehicle(UNKNOWN_MODEL, "Model V")
     operator = reg.issue_token(Role.OPERATOR).token
     reg.add_user("sam", Role.DRIVER, "a long enough password")
     reg.assign("sam", SMALL)
@@ -162,6 +164,9 @@ def test_points_off_the_map_and_impossible_trips_are_422_with_the_reason(trips: 
 def test_what_the_server_cannot_know_is_named(trips: Trips) -> None:
     status, body = _plan(trips, NO_MODEL, origin=trips.west, destination=trips.east, start_soc=50)
     assert status == 400 and "no model registered" in body["message"]
+    status, body = _plan(trips, UNKNOWN_MODEL, origin=trips.west, destination=trips.east,
+                         start_soc=50)  # fmt: skip
+    assert status == 400 and "unknown vehicle model 'Model V'" in body["message"], body
     status, body = _plan(trips, SILENT, destination=trips.east)
     assert status == 400 and "not reported a position" in body["message"]
     status, body = _plan(trips, SILENT, origin=trips.west, destination=trips.east)

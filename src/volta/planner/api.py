@@ -20,7 +20,7 @@ from volta.errors import BadRequest, Unavailable
 from volta.planner.service import PlannedTrip, planner_for
 from volta.platform import Platform
 from volta.registry import Principal
-from volta.vehicles.model import VehicleModel, load_model
+from volta.vehicles.model import ModelError, VehicleModel, load_model
 
 __all__ = ["router"]
 
@@ -97,7 +97,10 @@ def _model_of(platform: Platform, vin: str) -> VehicleModel:
             f"vehicle {vin} has no model registered, so its energy use is unknown: register it "
             "with one (volta vehicles add VIN --model NAME)"
         )
-    return load_model(name)
+    try:
+        return load_model(name)
+    except ModelError as e:  # the registry takes any model name; the planner needs its file
+        raise BadRequest(f"vehicle {vin} is registered with a model the planner lacks: {e}") from e
 
 
 def _now(platform: Platform, vin: str, body: TripIn) -> tuple[Point, float]:
