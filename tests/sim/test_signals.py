@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from functools import cache
 from importlib.resources import files
@@ -11,13 +12,15 @@ from typing import Any
 
 import pytest
 
-from volta.sim.signals import DTC_COUNT, DTC_LIST, SIGNALS, Telemetry
+from volta.sim.signals import DTC_COUNT, DTC_LIST, HEALTH_SIGNALS, SIGNALS, Telemetry
 from volta.sim.vin import make_vin
 from volta.wire import is_valid_vin
 
 from .simrun import fleet_day, simulate
 
 VSS = Path(str(files("volta").joinpath("data", "vss", "vss_release_6.0.json")))
+# Volta's own signals in VSS form (the OTA software versions and hardware variants)
+VOLTA_VSS = Path(str(files("volta").joinpath("data", "vss", "volta_signals.json")))
 _INT_RANGE = {
     "uint8": (0, 255),
     "uint16": (0, 65535),
@@ -39,6 +42,7 @@ def vss_leaves() -> dict[str, dict[str, Any]]:
                 out[path] = child
 
     walk(json.loads(VSS.read_text()), "")
+    walk(json.loads(VOLTA_VSS.read_text()), "")
     return out
 
 
@@ -61,6 +65,8 @@ def _check_type(datatype: str, value: Any, leaf: dict[str, Any]) -> None:
         assert type(value) is bool
     elif datatype == "string[]":
         assert type(value) is list and all(type(c) is str for c in value)
+    elif datatype == "string":
+        assert type(value) is str and re.fullmatch(leaf.get("pattern", ".*"), value)
     else:
         lo, hi = _INT_RANGE[datatype]
         assert type(value) is int and lo <= value <= hi
@@ -78,7 +84,7 @@ def test_every_emitted_value_has_the_exact_vss_type_and_range() -> None:
             path = str(signal)
             _check_type(leaves[path]["datatype"], value, leaves[path])
             seen.add(path)
-    assert seen >= {s.path for s in SIGNALS} | {DTC_COUNT, DTC_LIST}
+    assert seen >= {s.path for s in (*SIGNALS, *HEALTH_SIGNALS)} | {DTC_COUNT, DTC_LIST}
 
 
 def test_batches_have_wire_v1_shape_and_increasing_seq_per_vehicle() -> None:

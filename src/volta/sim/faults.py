@@ -1,4 +1,6 @@
-"""Slow faults of a fleet: tyre leaks and weak 12 V batteries, with their trouble codes.
+"""Slow faults of a fleet: tyre leaks and weak 12 V batteries, with their trouble codes; the
+component faults (HV cells, pack cooling, brake pads, charging, software, intermittent codes)
+are `volta.sim.health`'s, run from here.
 
 Diagnostic trouble codes follow the SAE J2012 structure (letter for the system, then four
 characters; a first digit of 1 marks a manufacturer-specific code). The codes and their
@@ -7,13 +9,19 @@ descriptions are Volta's own and live in `volta.diagnostics`, shared with the cl
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
 from volta.diagnostics import DTC_DESCRIPTIONS, LOW_VOLTAGE_BATTERY_WEAK, TYRE_PRESSURE_LOW
-from volta.sim.truth import FaultTruth
+from volta.sim.health import Components
+from volta.sim.ledger import OpenCharge
+from volta.sim.truth import ChargeFailureTruth, FaultTruth
+
+if TYPE_CHECKING:
+    from volta.sim.window import Frame
 
 __all__ = ["DTC_DESCRIPTIONS", "FaultRates", "Faults"]
 
@@ -31,10 +39,33 @@ _DAY_MS = 86_400_000
 
 @dataclass(frozen=True, slots=True)
 class FaultRates:
-    """How often faults begin, per vehicle-year."""
+    """How often faults begin, per vehicle-year (the component faults are off by default)."""
 
     tyre_leak_per_year: float = 0.5
     weak_12v_per_year: float = 0.2
+    cell_imbalance_per_year: float = 0.0
+    hot_battery_per_year: float = 0.0
+    pad_wear_per_year: float = 0.0
+    obc_per_year: float = 0.0
+    charger_faults_per_year: float = 0.0  # per 100 vehicles of the fleet
+    software_dtc_per_day: float = 0.0  # episodes a day of a car on the affected software
+    software_affected: tuple[str, str] = ("bms-b", "2.4.0")  # BMS hardware variant, version
+    intermittent_per_year: float = 0.0  # episodes per vehicle-year
+
+    @classmethod
+    def everything(cls, per_year: float = 6.0) -> FaultRates:
+        """Every kind of fault, `per_year` of each per vehicle-year: for evaluations."""
+        return cls(
+            tyre_leak_per_year=per_year,
+            weak_12v_per_year=per_year,
+            cell_imbalance_per_year=per_year,
+            hot_battery_per_year=per_year,
+            pad_wear_per_year=per_year,
+            obc_per_year=per_year,
+            charger_faults_per_year=per_year * 2,
+            software_dtc_per_day=0.3,
+            intermittent_per_year=per_year * 4,
+        )
 
 
 class Faults:
@@ -55,6 +86,18 @@ class Faults:
         self.open: dict[tuple[int, str], FaultTruth] = {}
         self.repair_at_ms = np.zeros(n, dtype=np.int64)  # tyre repair after its DTC
         self.lv_repair_at_ms = np.zeros(n, dtype=np.int64)
+        self.parts = Components(vins, rates, self.dtcs)
+
+    @property
+    def charge_failures(self) -> list[ChargeFailureTruth]:
+        """Every failed charging session so far."""
+        return self.parts.failures
+
+    def observe(self, frame: Frame, sessions: dict[int, OpenCharge]) -> Frame:
+        """The window `frame` with its component signals and the codes raised in it (the
+        component faults advance over it; see `Components.observe`)."""
+        health = self.parts.observe(frame, sessions)
+        return replace(frame, health=health, dtcs=[list(self.dtcs[v]) for v in frame.vid.tolist()])
 
     def start_tyre_leak(self, v: int, tyre: int, kpa_per_day: float, now_ms: int) -> None:
         """Begin a slow leak on one tyre of vehicle v."""
@@ -69,6 +112,7 @@ class Faults:
             dtc_ms=0,
             end_ms=0,
             detail=f"{TYRE_NAMES[tyre]} {kpa_per_day:.1f} kPa/day",
+            symptom_ms=now_ms + int(10.0 / kpa_per_day * _DAY_MS),  # 10 kPa gone
         )
 
     def start_weak_12v(self, v: int, v_per_day: float, now_ms: int) -> None:
@@ -83,6 +127,7 @@ class Faults:
             dtc_ms=0,
             end_ms=0,
             detail=f"resting voltage falls {v_per_day * 1000:.0f} mV/day",
+            symptom_ms=now_ms + int(0.1 / v_per_day * _DAY_MS),  # 0.1 V down
         )
 
     def daily(self, now_ms: int, rng: np.random.Generator) -> list[FaultTruth]:
@@ -107,21 +152,13 @@ class Faults:
             closed.append(self._close(v, "weak_12v", now_ms))
             self.lv_decline_v_per_day[v] = 0.0
             self.lv_repair_at_ms[v] = 0
-        return closed
+        return closed + self.parts.daily(now_ms)
 
     def _close(self, v: int, kind: str, now_ms: int) -> FaultTruth:
         f = self.open.pop((v, kind))
         if f.dtc in self.dtcs[v]:
             self.dtcs[v].remove(f.dtc)
-        return FaultTruth(
-            vin=f.vin,
-            kind=f.kind,
-            start_ms=f.start_ms,
-            dtc=f.dtc,
-            dtc_ms=f.dtc_ms,
-            end_ms=now_ms,
-            detail=f.detail,
-        )
+        return replace(f, end_ms=now_ms)
 
     def tyre_kpa(self, idx: NDArray[np.int64], ambient_c: float, now_ms: int) -> FloatArray:
         """Pressures (len(idx), 4) in kPa: set at 20 °C, following the air temperature (gas law)."""
@@ -166,16 +203,9 @@ class Faults:
         f = self.open[(v, kind)]
         if f.dtc not in self.dtcs[v]:
             self.dtcs[v].append(f.dtc)
-            self.open[(v, kind)] = FaultTruth(
-                vin=f.vin,
-                kind=f.kind,
-                start_ms=f.start_ms,
-                dtc=f.dtc,
-                dtc_ms=now_ms,
-                end_ms=0,
-                detail=f.detail,
-            )
+            self.open[(v, kind)] = replace(f, dtc_ms=now_ms, threshold_ms=now_ms)
 
     def still_open(self) -> list[FaultTruth]:
-        """Faults not repaired by the end of the run (end_ms = 0)."""
-        return list(self.open.values())
+        """Faults not repaired by the end of the run (end_ms = 0), and the component faults and
+        code episodes closed since the last day."""
+        return [*self.open.values(), *self.parts.still_open()]

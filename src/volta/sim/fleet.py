@@ -413,6 +413,7 @@ class Fleet:
             awake_s=self.config.awake_s,
             charge_finished=self.charge_finished,
         )
+        frame = s.faults.observe(frame, s.sessions)
 
         # arrivals and finished charges, in vehicle order (deterministic)
         ends = s.drive_start + s.drive_len
@@ -479,4 +480,5 @@ class Fleet:
             (e for e in events if e.ts_ms < end_ms), key=lambda e: (e.ts_ms, e.vin)
         )
         self.truth.faults.extend(s.faults.still_open())
+        self.truth.charge_failures = list(s.faults.charge_failures)
         return self.truth

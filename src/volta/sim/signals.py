@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from volta.sim.window import Frame
 from volta.wire import Batch, Sample
 
-__all__ = ["ADAS_SIGNALS", "SIGNALS", "SignalSpec", "Telemetry"]
+__all__ = ["ADAS_SIGNALS", "HEALTH_SIGNALS", "SIGNALS", "SignalSpec", "Telemetry"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -236,6 +236,81 @@ ADAS_SIGNALS: tuple[SignalSpec, ...] = tuple(
     SignalSpec(f"Vehicle.ADAS.{name}.IsEngaged", "boolean", None, 1, 0, 0.0, 0, _adas(bit))
     for name, bit in (("ABS", 1), ("ESC", 2), ("TCS", 4))
 )
+
+
+def _health(name: str, k: int = -1) -> Extract:
+    """A component signal of `Frame.health` (volta.sim.health): (n,), (n, W) or column k."""
+
+    def f(fr: Frame, r: IntArray, c: IntArray) -> NDArray[Any]:
+        h = fr.health
+        if h is None:
+            raise ValueError("the frame has no component signals (Fleet.step sets them)")
+        arr = getattr(h, name)
+        if isinstance(arr, list):
+            return np.array([arr[i] for i in r.tolist()], dtype=object)
+        if k >= 0:
+            return np.asarray(arr[r, k], dtype=np.float64)
+        return np.asarray(arr[r, c] if arr.ndim == 2 else arr[r], dtype=np.float64)
+
+    return f
+
+
+# Component health (volta.sim.health): cell voltages, pack temperature, brake pads and the BMS's
+# software. Noise-free here (the fault model adds the sensors' noise from its own generator),
+# so they draw nothing from this RNG, and sent at seconds the signals above already use.
+_CELL = _TB + "CellVoltage."
+_PAD = "Brake.PadWear"
+HEALTH_SIGNALS: tuple[SignalSpec, ...] = (
+    SignalSpec(_CELL + "Max", "float", "V", 60, 60, 0.0, 3, _health("cell_max_v")),
+    SignalSpec(_CELL + "Min", "float", "V", 60, 60, 0.0, 3, _health("cell_min_v")),
+    SignalSpec(_CELL + "IdMax", "uint16", None, 60, 60, 0.0, 0, _health("cell_id_max")),
+    SignalSpec(_CELL + "IdMin", "uint16", None, 60, 60, 0.0, 0, _health("cell_id_min")),
+    SignalSpec(_TB + "Temperature.Max", "float", "Celsius", 60, 30, 0.0, 1, _health("temp_max_c")),
+    SignalSpec(
+        _AXLE + "Row1.Wheel.Left." + _PAD,
+        "uint8",
+        "percent",
+        60,
+        600,
+        0.0,
+        0,
+        _health("pad_wear_pct", 0),
+        0,
+        100,
+    ),
+    SignalSpec(
+        _AXLE + "Row1.Wheel.Right." + _PAD,
+        "uint8",
+        "percent",
+        60,
+        600,
+        0.0,
+        0,
+        _health("pad_wear_pct", 1),
+        0,
+        100,
+    ),
+    SignalSpec(
+        "Vehicle.OTA.BMS.SoftwareVersion",
+        "string",
+        None,
+        600,
+        600,
+        0.0,
+        0,
+        _health("bms_version"),
+    ),
+    SignalSpec(
+        "Vehicle.OTA.BMS.HardwareVariant",
+        "string",
+        None,
+        600,
+        600,
+        0.0,
+        0,
+        _health("bms_variant"),
+    ),
+)
 _ON_CHARGE_CHANGE = frozenset(
     _TB + p for p in ("Charging.IsCharging", "CurrentPower", "StateOfCharge.CurrentEnergy")
 )
@@ -289,7 +364,7 @@ class Telemetry:
                 s.lo,
                 s.hi,
             )
-            for s in (*SIGNALS, *extra)
+            for s in (*SIGNALS, *HEALTH_SIGNALS, *extra)
         ]
         self.samples_out = 0
 
@@ -414,6 +489,8 @@ class Telemetry:
     def _values(self, fr: Frame, s: SignalSpec, r: IntArray, c: IntArray) -> list[Any]:
         """Noisy, quantised values of one signal at (row, column) positions, in its VSS type."""
         x = s.extract(fr, r, c)
+        if s.datatype == "string":
+            return [str(v) for v in x]
         if s.path.endswith("StateOfHealth"):
             x = x + self.soh_bias[fr.vid[r]]
         if s.noise > 0:

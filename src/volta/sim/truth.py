@@ -1,6 +1,7 @@
 """Ground truth of a simulation: what really happened, for tests to check analytics against.
 
-Every drive, charge session, daily state of health, fault, hazard and road event is kept as a
+Every drive, charge session, daily state of health, fault (`faults.parquet`), failed charging
+session, hazard and road event is kept as a
 frozen record; `write_truth(truth, dir)` stores one Parquet file per kind and
 `load_truth(dir)` reads them back. Times are ms since the Unix epoch (UTC); energies in Wh.
 """
@@ -15,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 __all__ = [
+    "ChargeFailureTruth",
     "ChargeTruth",
     "DriveTruth",
     "FaultTruth",
@@ -98,15 +100,34 @@ class SohTruth:
 
 @dataclass(frozen=True, slots=True)
 class FaultTruth:
-    """A fault: when it began, when its DTC appeared (0 = never), when it was repaired (0 = not)."""
+    """A fault: when it began, when it first showed in a signal (`symptom_ms`), when it crossed
+    its threshold (the warning, the failure or the DTC: `threshold_ms`), when its DTC appeared,
+    when it was repaired or cleared itself (`end_ms`); 0 = not (yet). A charger's fault has no
+    VIN but the `charger`'s OSM id. Kinds: see `volta.sim.faults` and `volta.sim.health`."""
 
     vin: str
-    kind: str  # "tyre_leak", "weak_12v"
+    kind: str  # "tyre_leak", "weak_12v", "cell_imbalance", "hot_battery", "pad_wear", ...
     start_ms: int
     dtc: str
     dtc_ms: int
     end_ms: int
     detail: str
+    symptom_ms: int = 0
+    threshold_ms: int = 0
+    charger: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeFailureTruth:
+    """One charging session that failed: whose fault it was ("car": the on-board charger,
+    "charger": the station), where and when (the window the car reported it in)."""
+
+    vin: str
+    ts_ms: int
+    charger: str
+    cause: str
+    lat: float
+    lon: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +171,7 @@ class Truth:
     faults: list[FaultTruth] = field(default_factory=list)
     hazards: list[HazardTruth] = field(default_factory=list)
     events: list[RoadEventTruth] = field(default_factory=list)
+    charge_failures: list[ChargeFailureTruth] = field(default_factory=list)
 
 
 _KINDS: dict[str, type[Any]] = {
@@ -160,6 +182,7 @@ _KINDS: dict[str, type[Any]] = {
     "faults": FaultTruth,
     "hazards": HazardTruth,
     "events": RoadEventTruth,
+    "charge_failures": ChargeFailureTruth,
 }
 _ARROW = {int: pa.int64(), float: pa.float64(), str: pa.string(), bool: pa.bool_()}
 _PY = {"int": int, "float": float, "str": str, "bool": bool}

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.typing import NDArray
 
+from volta.sim.health import Health
 from volta.sim.state import FleetState
 from volta.vehicles import physics
 
@@ -63,6 +64,7 @@ class Frame:
     fan_pct: FloatArray  # (n,)
     flashing: BoolArray  # (n, W) hazard lights
     adas: FloatArray  # (n, W) ABS/ESC/TCS engagement bits (volta.sim.surface)
+    health: Health | None = None  # component signals (volta.sim.health), set by the fleet
 
 
 def _sleepers(s: FleetState, online: IntArray, W: int) -> None:
