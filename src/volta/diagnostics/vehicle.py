@@ -50,7 +50,7 @@ _RESTING_V = 13.0  # above: the DC-DC converter charges the 12 V battery
 SIGNALS: frozenset[str] = frozenset(
     {*FREEZE_SIGNALS, *TYRES, *PADS, DTC_LIST, CELL_ID_MIN, ODOMETER}
 ) | {"Vehicle.OTA.BMS.SoftwareVersion", "Vehicle.OTA.BMS.HardwareVariant"}
-_KEEP_DAYS = {"tyre": 3.0, "lv": 10.0, "cells": 10.0, "pads": 30.0}
+_KEEP_DAYS = {"tyre": 3.0, "lv": 10.0, "cells": 5.0, "pads": 30.0}
 
 
 @dataclass(frozen=True, slots=True)

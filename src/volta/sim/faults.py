@@ -62,7 +62,7 @@ class FaultRates:
             hot_battery_per_year=per_year,
             pad_wear_per_year=per_year,
             obc_per_year=per_year,
-            charger_faults_per_year=per_year * 2,
+            charger_faults_per_year=per_year * 20,
             software_dtc_per_day=0.3,
             intermittent_per_year=per_year * 4,
         )

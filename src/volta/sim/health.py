@@ -57,7 +57,7 @@ HOT_DTC_C = 55.0
 HOT_STOP_C = 58.0
 DERATED_KW = 20.0
 DC_KW = 11.0  # more than this into the battery is DC charging
-ABORTED_CLEARS_MS = 2 * 3_600_000
+ABORTED_CLEARS_MS = 15 * 60_000  # the car clears it when the next session starts
 VARIANTS = ("bms-a", "bms-b")
 VERSIONS = ("2.3.1", "2.4.0")
 _INTERMITTENT = (WHEEL_SPEED_INTERMITTENT, CABIN_SENSOR_INTERMITTENT, BMS_COMMUNICATION_LOST)
@@ -89,6 +89,7 @@ class Components:
         self.pad_pct = r.uniform(5.0, 50.0, n)
         self.pad_side = r.uniform(-1.5, 1.5, n)  # right minus left
         self.pad_per_km = self._healthy_pad_rate(np.arange(n))
+        self.pad_start: dict[int, float] = {}  # wear when a pad fault began
         self.cell_base_mv = r.uniform(8.0, 15.0, n)
         self.cell_growth = np.zeros(n)  # mV/day
         self.cell_start_ms = np.zeros(n, dtype=np.int64)
@@ -149,7 +150,8 @@ class Components:
             f"pads at {wear_pct:.0f} %, {self.pad_per_km[v] * 1000:.1f} %/1000 km "
             f"(regeneration {self.regen_share[v]:.0%})"
         )
-        self._open(v, "pad_wear", BRAKE_PADS_WORN, now_ms, detail, now_ms)
+        self._open(v, "pad_wear", BRAKE_PADS_WORN, now_ms, detail, 0)
+        self.pad_start[v] = wear_pct
 
     def start_obc_fault(self, v: int, now_ms: int) -> None:
         """Vehicle v's on-board charger starts aborting sessions."""
@@ -406,6 +408,10 @@ class Components:
         km = (fr.odometer_m[:, -1] - fr.odometer_m[:, 0]) / 1000.0
         before = self.pad_pct[vid].copy()
         self.pad_pct[vid] = np.minimum(before + km * self.pad_per_km[vid], 100.0)
+        for v, w0 in self.pad_start.items():
+            f = self.open.get((v, "pad_wear"))
+            if f is not None and not f.symptom_ms and self.pad_pct[v] >= w0 + 3.0:
+                self.open[(v, "pad_wear")] = replace(f, symptom_ms=t1)  # 3 % more: visible
         crossed = (before < PAD_LIMIT_PCT) & (self.pad_pct[vid] >= PAD_LIMIT_PCT)
         for row in np.nonzero(crossed)[0].tolist():
             v = int(vid[row])

@@ -1,0 +1,196 @@
+"""The diagnostics of a whole fleet: each vehicle's (`vehicle.VehicleDiagnostics`), the charging
+failures across cars, and what fleet reliability is computed from.
+
+`FleetDiagnostics.feed(vin, samples)` is all the live follower and the evaluation call; the
+readers (`report`, `attribution`, `reliability`) build their answer from the state at that
+moment. Pure apart from the state it keeps: time is the samples'.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from volta.diagnostics.charging import Attribution, ChargeFailure, attribute
+from volta.diagnostics.codes import CHARGING_ABORTED
+from volta.diagnostics.decode import Descriptions, decode
+from volta.diagnostics.events import DtcEvent
+from volta.diagnostics.reliability import Exposure, Occurrence, Reliability, reliability
+from volta.diagnostics.vehicle import ODOMETER, VehicleDiagnostics
+
+__all__ = ["FleetDiagnostics"]
+
+DAY_MS = 86_400_000
+LAT, LON = "Vehicle.CurrentLocation.Latitude", "Vehicle.CurrentLocation.Longitude"
+VERSION, VARIANT = "Vehicle.OTA.BMS.SoftwareVersion", "Vehicle.OTA.BMS.HardwareVariant"
+
+
+@dataclass
+class _Exposure:
+    days: dict[tuple[str, str], set[int]] = field(default_factory=dict)
+    odo0: float | None = None
+    odo1: float = 0.0
+
+
+class FleetDiagnostics:
+    """Every vehicle's diagnostics and the fleet-wide records."""
+
+    def __init__(
+        self,
+        model_of: Callable[[str], str] = lambda vin: "unknown",
+        descriptions: Descriptions | None = None,
+    ) -> None:
+        self.model_of = model_of
+        self.descriptions = descriptions or Descriptions()
+        self.vehicles: dict[str, VehicleDiagnostics] = {}
+        self.failures: list[ChargeFailure] = []
+        self.occurrences: list[Occurrence] = []
+        self._exposure: dict[str, _Exposure] = {}
+        self._models: dict[str, str] = {}
+
+    def feed(self, vin: str, samples: Iterable[tuple[int, str, object]]) -> list[DtcEvent]:
+        """One batch of one vehicle, in time order."""
+        veh = self.vehicles.get(vin)
+        if veh is None:
+            veh = self.vehicles[vin] = VehicleDiagnostics(vin)
+            self._models[vin] = self.model_of(vin)
+        events = veh.feed(samples)
+        version = veh.text.get(VERSION, "unknown")
+        variant = veh.text.get(VARIANT, "unknown")
+        ex = self._exposure.setdefault(vin, _Exposure())
+        if veh.last_ms:
+            ex.days.setdefault((version, variant), set()).add(veh.last_ms // DAY_MS)
+        odo = veh.latest.get(ODOMETER)
+        if odo is not None:
+            ex.odo0 = odo[1] if ex.odo0 is None else ex.odo0
+            ex.odo1 = odo[1]
+        for ev in events:
+            if ev.kind != "appeared":
+                continue
+            self.occurrences.append(
+                Occurrence(vin, ev.code, ev.ts_ms, self._models[vin], version, variant)
+            )
+            ff = ev.freeze_frame
+            if ev.code == CHARGING_ABORTED and ff is not None and LAT in ff.values:
+                self.failures.append(ChargeFailure(vin, ev.ts_ms, ff.values[LAT], ff.values[LON]))
+        return events
+
+    def attribution(self) -> Attribution:
+        """Charging failures attributed to cars or chargers, as of now."""
+        return attribute(self.failures)
+
+    def exposure(self) -> list[Exposure]:
+        out = []
+        for vin, ex in self._exposure.items():
+            km = (ex.odo1 - ex.odo0) / 1000.0 if ex.odo0 is not None else 0.0
+            for i, ((version, variant), days) in enumerate(sorted(ex.days.items())):
+                out.append(
+                    Exposure(
+                        vin,
+                        self._models[vin],
+                        version,
+                        variant,
+                        frozenset(days),
+                        km if i == 0 else 0.0,
+                    )
+                )
+        return out
+
+    def reliability(self) -> Reliability:
+        return reliability(self.occurrences, self.exposure(), self.descriptions)
+
+    def report(self, vin: str) -> dict[str, Any] | None:
+        """A vehicle's diagnosis: its codes (active first) with freeze frames, its predictions
+        with their evidence, and the charging verdict; None for a vehicle never seen."""
+        veh = self.vehicles.get(vin)
+        if veh is None:
+            return None
+        codes = sorted(veh.tracker.records.values(), key=lambda r: (not r.active, -r.last_seen_ms))
+        att = self.attribution()
+        car = next((c for c in att.cars if c.vin == vin), None)
+        mine = [(f, c) for f, c in zip(self.failures, att.causes, strict=True) if f.vin == vin]
+        return {
+            "vin": vin,
+            "first_seen_ms": veh.first_ms,
+            "last_seen_ms": veh.last_ms,
+            "software": {
+                "bms": {"version": veh.text.get(VERSION), "variant": veh.text.get(VARIANT)}
+            },
+            "codes": [
+                {
+                    **_decoded(decode(r.code, self.descriptions)),
+                    "active": r.active,
+                    "first_seen_ms": r.first_seen_ms,
+                    "last_seen_ms": r.last_seen_ms,
+                    "cleared_ms": r.cleared_ms or None,
+                    "occurrences": r.occurrences,
+                    "freeze_frame": _frame(r.freeze_frame),
+                    "first_freeze_frame": _frame(r.first_freeze_frame),
+                }
+                for r in codes
+            ],
+            "predictions": [
+                {
+                    "active": key in veh.active,
+                    "since_ms": veh.active[key].since_ms if key in veh.active else None,
+                    **_finding(f),
+                }
+                for key, f in sorted(veh.findings.items())
+            ],
+            "charging_failures": {
+                "failures": [
+                    {"ts_ms": f.ts_ms, "lat": f.lat, "lon": f.lon, "cause": c} for f, c in mine
+                ],
+                "car_alert": car.message if car is not None else None,
+            },
+        }
+
+
+def _decoded(d: Any) -> dict[str, Any]:
+    return {
+        "code": d.code,
+        "valid": d.valid,
+        "system": d.system,
+        "origin": d.origin,
+        "subsystem": d.subsystem,
+        "failure_type": d.failure_type,
+        "description": d.description,
+        "description_source": d.source,
+    }
+
+
+def _frame(ff: Any) -> dict[str, Any] | None:
+    if ff is None:
+        return None
+    return {"ts_ms": ff.ts_ms, "values": ff.values, "age_ms": ff.age_ms}
+
+
+def _finding(f: Any) -> dict[str, Any]:
+    ev = f.evidence
+    fit = ev.fit
+    return {
+        "kind": f.kind,
+        "subject": f.subject,
+        "message": f.message,
+        "eta_ms": f.eta_ms,
+        "km_left": None if f.km_left is None else round(f.km_left, 1),
+        "value": round(f.value, 4),
+        "evidence": {
+            "signal": ev.signal,
+            "unit": ev.unit,
+            "x_unit": ev.x_unit,
+            "threshold": ev.threshold,
+            "points": [list(p) for p in ev.points],
+            "fit": None
+            if fit is None
+            else {
+                "slope": fit.slope,
+                "intercept": fit.intercept,
+                "r2": round(fit.r2, 4),
+                "t_stat": None if fit.t_stat == float("inf") else round(fit.t_stat, 2),
+                "n": fit.n,
+                "span": fit.span,
+            },
+        },
+    }
