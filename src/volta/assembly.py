@@ -14,6 +14,8 @@ from volta.clock import Clock, wall_ms
 from volta.config import Settings
 from volta.derived.columns import signal_ids
 from volta.derived.store import DerivedStore
+from volta.diagnostics.decode import Descriptions, load_descriptions
+from volta.errors import NotFound
 from volta.geo.osm import load_roads
 from volta.hazards.follow import HazardFollower
 from volta.hazards.matching import RoadMatcher
@@ -24,6 +26,7 @@ from volta.ingest.gateway import Gateway
 from volta.ingest.metrics import IngestMetrics
 from volta.ingest.mqtt import MqttTransport
 from volta.places.store import PlaceBook
+from volta.processors.diagnostics import DiagnosticsFollower
 from volta.processors.processor import DriverServices
 from volta.registry import Registry
 from volta.store.base import TelemetryStore
@@ -127,4 +130,27 @@ def road_sensing(
         durable="hazards" if durable else None,
         warner=HazardWarner(matcher, notifier.send) if notifier is not None else None,
         notifier=notifier,
+    )
+
+
+def diagnostics(
+    settings: Settings, catalog: Catalog, bus: Bus, registry: Registry, *, durable: bool
+) -> DiagnosticsFollower:
+    """After-sales diagnostics on `bus`'s stored batches, with the maker's DTC descriptions of
+    `settings.dtc_descriptions` (a bad file is a `ConfigError`). `durable` names a bus consumer;
+    a scale-out API process follows without one. Not started."""
+    descriptions = (
+        load_descriptions(settings.dtc_descriptions)
+        if settings.dtc_descriptions is not None
+        else Descriptions()
+    )
+
+    def model_of(vin: str) -> str:
+        try:
+            return registry.get_vehicle(vin).model or "unknown"
+        except NotFound:  # a VIN the registry does not know (benchmarks admit any)
+            return "unknown"
+
+    return DiagnosticsFollower(
+        bus, catalog, model_of, descriptions, durable="diagnostics" if durable else None
     )

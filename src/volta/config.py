@@ -82,6 +82,11 @@ class Settings(BaseSettings):
         description="key folder with the OTA online keys (director targets/snapshot/timestamp, "
         "image snapshot/timestamp): the server signs that metadata anew before it expires",
     )
+    dtc_descriptions: Path | None = Field(
+        None,
+        description="the maker's DTC descriptions (JSON object code → text, or CSV code,"
+        "description), added to Volta's own; None = Volta's only",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     max_batch_bytes: int = Field(256 * 1024, description="larger batches are refused (HTTP 413)")

@@ -94,6 +94,11 @@ class Platform:
         self.ota_keeper: OtaKeeper | None = None
         if settings.ota_dir is not None and settings.ota_keys is not None:
             self.ota_keeper = OtaKeeper(settings.ota_dir, settings.ota_keys, clock)
+        # after-sales diagnostics: in the embedded process and, following the workers, in the
+        # scale-out API process (in memory, like road sensing)
+        self.diagnostics = assembly.diagnostics(
+            settings, self.catalog, self.bus, self.registry, durable=not follow_workers
+        )
         self.mqtt: MqttTransport | None = None
         if settings.mqtt:
             self.mqtt = assembly.mqtt_transport(settings, settings.mqtt, self.gateway)
@@ -129,6 +134,7 @@ class Platform:
             self.services.start()
         if self.road_sensing is not None:
             self.road_sensing.start()
+        self.diagnostics.start()
         self.gateway.start()
         if self.mqtt is not None:
             self.mqtt.start()
@@ -160,6 +166,7 @@ class Platform:
             self.services.stop()
         if self.road_sensing is not None:
             self.road_sensing.stop()
+        self.diagnostics.stop()
         self.bus.close()
         self.derived.close()
         self.places.close()

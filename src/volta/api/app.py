@@ -30,6 +30,7 @@ from volta.api import map as map_routes
 from volta.battery import api as battery_routes
 from volta.charging import api as charging_routes
 from volta.commands import api as commands_routes
+from volta.diagnostics import api as diagnostics_routes
 from volta.drives import api as drives_routes
 from volta.hazards import api as hazard_routes
 from volta.ota import api as ota_routes
@@ -87,6 +88,7 @@ def create_app(platform: Platform, *, run_platform: bool = False) -> FastAPI:
     for service_routes in (api_cases, api_appointments, api_workshops, api_recalls, api_notify):
         app.include_router(service_routes.router)
     service_access.install(app)
+    app.include_router(diagnostics_routes.router)
     for module in (users, tokens, audit):
         app.include_router(module.router)
     web.install(app)

@@ -134,6 +134,8 @@ def attribute(failures: list[ChargeFailure]) -> Attribution:
     cars = []
     for vin in sorted(bad_car):
         fs2 = own[vin]
+        if not fs2:  # all its failures were at failing chargers
+            continue
         sites = len({s for _, s in fs2})
         cars.append(
             CarAlert(

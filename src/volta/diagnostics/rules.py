@@ -109,28 +109,27 @@ def _eta(now_ms: int, days: float) -> int:
     return now_ms + int(max(days, 0.0) * DAY_MS)
 
 
-def tyre_leak(subject: str, ts: FloatArray, kpa20: FloatArray) -> Finding | None:
+def tyre_leak(
+    subject: str, ts: FloatArray, kpa20: FloatArray, coldest_c: float = 20.0
+) -> Finding | None:
     """A tyre losing air: the trend of its pressure at 20 °C over the last days → the time it
-    reaches the warning pressure. On: ≥ 1.5 kPa/day, clearly (t ≥ 6, ≥ 5 points over ≥ 18 h)
-    and the warning within 14 days; off: < 0.5 kPa/day or no clear trend."""
+    reads the warning pressure (200 kPa) on the coldest air of those days (cold takes pressure
+    away too: 200 kPa at -10 °C is 223 kPa at 20 °C). On: ≥ 1 kPa/day, clearly (t ≥ 6, ≥ 5
+    points over ≥ 18 h) and the warning within 14 days; off: < 0.4 kPa/day or no clear trend."""
     if len(ts) < 2:
         return None
     f = fit(_days(ts), kpa20)
     now, last = int(ts[-1]), float(kpa20[-1])
-    ev = Evidence(
-        "Tire.Pressure (at 20 °C)", "kPa", "day", _pts(ts, kpa20), f, TYRE_WARNING_KPA_20C
-    )
+    warn = TYRE_WARNING_KPA_20C * 293.15 / (273.15 + min(coldest_c, 20.0))
+    ev = Evidence("Tire.Pressure (at 20 °C)", "kPa", "day", _pts(ts, kpa20), f, round(warn, 1))
     if f is None:
         return Finding("tyre_leak", subject, False, True, "", None, None, last, ev)
     rate = -f.slope
     clear = f.t_stat >= 6 and f.n >= 5 and f.span >= 0.75
-    eta_days = (f.intercept - TYRE_WARNING_KPA_20C) / rate if rate > 0 else float("inf")
-    on = clear and rate >= 1.5 and eta_days <= 14
-    off = rate < 0.5 or f.t_stat < 2
-    msg = (
-        f"{subject} tyre losing {rate:.1f} kPa/day: {TYRE_WARNING_KPA_20C:.0f} kPa "
-        f"in {eta_days * 24:.0f} h"
-    )
+    eta_days = (f.intercept - warn) / rate if rate > 0 else float("inf")
+    on = clear and rate >= 1.0 and eta_days <= 14
+    off = rate < 0.4 or f.t_stat < 2
+    msg = f"{subject} tyre losing {rate:.1f} kPa/day: the warning in {eta_days * 24:.0f} h"
     eta = _eta(now, eta_days) if rate > 0 and eta_days < 3650 else None
     return Finding("tyre_leak", subject, on, off, msg, eta, None, f.intercept, ev)
 
@@ -162,8 +161,8 @@ def lv_battery(ts: FloatArray, volts: FloatArray) -> Finding | None:
 
 def cell_imbalance(ts: FloatArray, spread_mv: FloatArray, weak_cell: int | None) -> Finding | None:
     """The spread between the highest and lowest cell voltage growing: the trend → the day it
-    reaches 100 mV. On: ≥ 30 mV and growing ≥ 1.5 mV/day clearly with 100 mV within 30 days,
-    or ≥ 60 mV; off: < 25 mV."""
+    reaches 100 mV. On: ≥ 25 mV and growing ≥ 1.5 mV/day clearly with 100 mV within 30 days,
+    or ≥ 60 mV (a healthy pack's cells stay within ~15 mV); off: < 20 mV."""
     if len(ts) < 2:
         return None
     f = fit(_days(ts), spread_mv)
@@ -175,8 +174,8 @@ def cell_imbalance(ts: FloatArray, spread_mv: FloatArray, weak_cell: int | None)
     grow = f.slope if f is not None else 0.0
     eta_days = (CELL_DTC_MV - level) / grow if grow > 0 else float("inf")
     trend = f is not None and f.t_stat >= 6 and grow >= 1.5 and eta_days <= 30
-    on = (level >= 30 and trend) or level >= 60
-    off = level < 25
+    on = (level >= 25 and trend) or level >= 60
+    off = level < 20
     cell = f" (weakest cell {weak_cell})" if weak_cell is not None else ""
     msg = f"HV cell voltages {level:.0f} mV apart{cell}, growing {grow:.1f} mV/day"
     eta = _eta(now, eta_days) if grow > 0 and eta_days < 3650 else None

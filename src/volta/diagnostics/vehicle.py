@@ -114,8 +114,9 @@ class _Hourly:
         return a[:, 0], a[:, 1], a[:, 2]
 
     def reset_if_jump(self, y: float, jump: float) -> None:
-        """Forget the history when a value jumps by `jump` (a repair: new air, new pads)."""
-        if self.pts and abs(y - self.pts[-1][2]) >= jump:
+        """Forget the history when a value jumps by `jump` (> 0: up, < 0: down) from the last
+        hour's: a repair (air put in, a new battery, new pads, a balanced pack)."""
+        if self.pts and (y - self.pts[-1][2]) / jump >= 1.0:
             self.pts.clear()
 
 
@@ -178,9 +179,9 @@ class VehicleDiagnostics:
         kpa20 = kpa * 293.15 / (273.15 + amb[1])  # the gas law: what it reads at 20 °C
         s = self._hourly(path, "tyre")
         s.reset_if_jump(kpa20, 15.0)
-        if s.add(ts, float(ts), kpa20):
-            t, _, y = s.arrays()
-            self._latch(ts, rules.tyre_leak(TYRES[path], t, y))
+        if s.add(ts, amb[1], kpa20):
+            t, air, y = s.arrays()
+            self._latch(ts, rules.tyre_leak(TYRES[path], t, y, float(air.min())))
 
     def _lv(self, ts: int, path: str, volts: float) -> None:
         if volts >= _RESTING_V:
@@ -197,7 +198,7 @@ class VehicleDiagnostics:
             return  # the pair is complete once both of the same moment are in
         spread = (hi[1] - lo[1]) * 1000.0
         s = self._hourly("cells", "cells")
-        s.reset_if_jump(spread, 30.0)
+        s.reset_if_jump(spread, -30.0)
         if s.add(ts, float(ts), spread):
             t, _, y = s.arrays()
             weak = self.latest.get(CELL_ID_MIN)
@@ -209,7 +210,7 @@ class VehicleDiagnostics:
             return
         worst = max(self.latest[p][1] for p in PADS if p in self.latest)
         s = self._hourly("pads", "pads")
-        s.reset_if_jump(worst, 20.0)
+        s.reset_if_jump(worst, -20.0)
         if s.add(ts, odo[1] / 1000.0, worst):
             t, km, y = s.arrays()
             span_days = (t[-1] - t[0]) / DAY_MS

@@ -1,0 +1,101 @@
+"""After-sales diagnostics on the bus: stored telemetry in, `FleetDiagnostics` fed.
+
+`DiagnosticsFollower` subscribes to what the gateways stored (`stored.*`), keeps the samples of
+the signals diagnostics read (codes, the freeze-frame signals, tyres, 12 V, cells, pack
+temperature, brake pads, the BMS's software) and feeds each car's batch, in time order, to the
+fleet's diagnostics: DTC events with freeze frames, the predictive rules (evaluated as each
+hour of a signal closes), charging failures, reliability. The rules are cheap (bench/aftersales.py),
+so they run in the bus handler under one lock that the API's readers also take.
+The state lives in memory: after a restart it builds up again from new data.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from operator import itemgetter
+from typing import Any, TypeVar
+
+from volta.bus import Bus, Message, StoredGroup, Subscription
+from volta.bus.events import STORED_ALL
+from volta.catalog import Catalog
+from volta.diagnostics.decode import Descriptions
+from volta.diagnostics.fleet import FleetDiagnostics
+from volta.diagnostics.vehicle import SIGNALS
+from volta.errors import VoltaError
+from volta.store.base import AcceptedBatch
+
+__all__ = ["DiagnosticsFollower"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+_ts = itemgetter(0)
+
+
+class DiagnosticsFollower:
+    """Feeds stored batches to the fleet's diagnostics; reads them under the same lock."""
+
+    def __init__(
+        self,
+        bus: Bus,
+        catalog: Catalog,
+        model_of: Callable[[str], str],
+        descriptions: Descriptions | None = None,
+        durable: str | None = "diagnostics",
+    ) -> None:
+        self.bus, self.catalog, self.durable = bus, catalog, durable
+        self.fleet = FleetDiagnostics(model_of, descriptions)
+        self._paths = {catalog.get(p).id: p for p in SIGNALS if p in catalog}
+        self._lock = threading.Lock()
+        self._sub: Subscription | None = None
+        self.batches = 0
+        self.errors = 0
+
+    def start(self) -> None:
+        if self._sub is None:
+            self._sub = self.bus.subscribe(STORED_ALL, self._on_message, durable=self.durable)
+
+    def stop(self) -> None:
+        if self._sub is not None:
+            self._sub.close()
+            self._sub = None
+
+    def _on_message(self, message: Message) -> None:
+        for event in message.decode(StoredGroup).batches:
+            self.feed(event)
+
+    def feed(self, event: AcceptedBatch) -> None:
+        """One stored batch: the samples diagnostics read, in time order, to the car's state."""
+        paths, catalog = self._paths, self.catalog
+        try:
+            samples = sorted(
+                (
+                    (ts, paths[sid], catalog.from_stored(sid, num, txt))
+                    for sid, ts, num, txt in zip(
+                        event.signal_ids, event.ts, event.num, event.txt, strict=True
+                    )
+                    if sid in paths
+                ),
+                key=_ts,
+            )
+        except (VoltaError, ValueError):  # stored by a gateway with another catalog
+            self.errors += 1
+            return
+        if not samples:
+            return
+        with self._lock:
+            try:
+                self.fleet.feed(event.vin, samples)
+                self.batches += 1
+            except Exception:  # one car's odd batch must not stop diagnostics for the fleet
+                self.errors += 1
+                log.exception("diagnostics failed on a batch of %s", event.vin)
+
+    def read(self, fn: Callable[[FleetDiagnostics], T]) -> T:
+        """Run a reader over the fleet's diagnostics while no batch is being fed."""
+        with self._lock:
+            return fn(self.fleet)
+
+    def report(self, vin: str) -> dict[str, Any] | None:
+        return self.read(lambda f: f.report(vin))
