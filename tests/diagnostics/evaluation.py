@@ -160,10 +160,15 @@ def _predictive(
         for ch in veh.changes:
             if ch.on:
                 ons[(vin, ch.kind)].append(ch.ts_ms)
+    online: dict[str, list[int]] = defaultdict(list)  # when each car was on (drive starts)
+    for d in truth.drives:
+        online[d.vin].append(d.start_ms)
     for f in truth.faults:
         rule = RULE_OF.get(f.kind)
         if rule is None or not f.symptom_ms or f.symptom_ms > run_end - DAY_MS:
             continue  # never showed (a hot pack that never DC-charged), or too late to tell
+        if not any(f.symptom_ms <= t <= (f.end_ms or run_end) for t in online[f.vin]):
+            continue  # the car slept through it: nothing to see
         fig.faults[f.kind] = fig.faults.get(f.kind, 0) + 1
         end = (f.end_ms or run_end) + GRACE_MS
         hits = [t for t in ons[(f.vin, rule)] if f.start_ms <= t <= end]

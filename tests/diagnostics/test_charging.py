@@ -48,3 +48,18 @@ def test_two_failing_cars_meeting_at_one_station_do_not_blame_it() -> None:
 def test_a_single_failure_is_undecided_and_the_order_of_the_input_is_kept() -> None:
     fs = [_at("X", 9, (60.0, 24.0)), _at("S1", 1, STATION), _at("S2", 2, STATION)]
     assert attribute(fs).causes == ("undecided", "charger", "charger")
+
+
+def test_sessions_that_worked_clear_a_station_and_convict_a_car() -> None:
+    """The car fails at a station where three other cars charged fine, and at home: the car.
+    Another car fails once at a station where the others also failed, and charges fine at
+    home: the station."""
+    home, other = (60.17, 24.94), (60.16, 24.93)
+    fails = [_at("OBC", 1, STATION), _at("OBC", 20, home), _at("OBC", 40, home)]
+    fails += [_at("V1", 3, other), _at("V2", 4, other)]
+    ok = [_at(f"OK{i}", 2 + i, STATION) for i in range(3)]
+    ok += [_at("V1", 30, home, jitter=0.01), _at("OBC", 60, home)]
+    att = attribute(fails, ok)
+    assert att.causes == ("car", "car", "car", "charger", "charger")
+    assert [c.vin for c in att.cars] == ["OBC"] and att.cars[0].failures == 3
+    assert [a.vehicles for a in att.chargers] == [2]

@@ -4,8 +4,8 @@ Per session a failure looks the same whoever caused it: the car reports `P1C01` 
 aborted) and its freeze frame says where. Across sessions the two differ: a charger that fails
 several different cars is the charger's fault (one alert for the charge-point operator, no case
 on each car); a car that fails at several places, or again and again at a place no other car
-fails at, is the car's; a site where only cars that fail everywhere failed is not the charger's.
-`attribute` decides from the failures alone. Pure.
+fails at, is the car's. The sessions that went well sharpen both: a site where other cars
+charge fine is not broken, a car that charges fine elsewhere is not. Pure.
 """
 
 from __future__ import annotations
@@ -68,57 +68,90 @@ class Attribution:
     cars: tuple[CarAlert, ...]
 
 
-def _sites(failures: list[ChargeFailure]) -> list[int]:
-    """A site index per failure: the first site within SITE_M of it, else a new one."""
+def _sites(points: list[tuple[float, float]]) -> list[int]:
+    """A site index per point: the first site within SITE_M of it, else a new one."""
     centres: list[tuple[float, float]] = []
     out = []
-    for f in failures:
-        for i, (lat, lon) in enumerate(centres):
-            if float(haversine_m(lat, lon, f.lat, f.lon)) <= SITE_M:
+    for lat, lon in points:
+        for i, (clat, clon) in enumerate(centres):
+            if float(haversine_m(clat, clon, lat, lon)) <= SITE_M:
                 out.append(i)
                 break
         else:
-            centres.append((f.lat, f.lon))
+            centres.append((lat, lon))
             out.append(len(centres) - 1)
     return out
 
 
-def attribute(failures: list[ChargeFailure]) -> Attribution:
-    """Who is at fault for each failure, and the charger and car alerts."""
-    order = sorted(range(len(failures)), key=lambda i: failures[i].ts_ms)
-    ordered = [failures[i] for i in order]
-    site = _sites(ordered)
-    cars_at: dict[int, set[str]] = defaultdict(set)
-    for f, s in zip(ordered, site, strict=True):
-        cars_at[s].add(f.vin)
-    # A car fails at several sites, or again and again where no other car fails (its home):
-    # the car. A site where at least two cars *not* failing elsewhere failed: the charger.
-    sites_of: dict[str, set[int]] = defaultdict(set)
-    count: dict[str, int] = defaultdict(int)
-    for f, s in zip(ordered, site, strict=True):
-        sites_of[f.vin].add(s)
-        count[f.vin] += 1
-    bad_car = {
-        vin
-        for vin, ss in sites_of.items()
-        if len(ss) >= 2 or (count[vin] >= CAR_FAILURES and all(len(cars_at[s]) == 1 for s in ss))
-    }
-    bad_site = {s for s, vins in cars_at.items() if len(vins - bad_car) >= CHARGER_CARS}
-    own: dict[str, list[tuple[ChargeFailure, int]]] = defaultdict(list)
-    for f, s in zip(ordered, site, strict=True):
-        if s not in bad_site:
-            own[f.vin].append((f, s))
-    causes_ordered: list[Cause] = [
-        "charger" if s in bad_site else "car" if f.vin in bad_car else "undecided"
-        for f, s in zip(ordered, site, strict=True)
-    ]
-    causes: list[Cause] = ["undecided"] * len(failures)
-    for i, c in zip(order, causes_ordered, strict=True):
-        causes[i] = c
+def _share(fails: int, total: int) -> float | None:
+    return fails / total if total else None
+
+
+def attribute(
+    failures: list[ChargeFailure], successes: list[ChargeFailure] | tuple[()] = ()
+) -> Attribution:
+    """Who is at fault for each failure, and the charger and car alerts. `successes` are the
+    sessions that went well (same fields): they say a site works for other cars, or a car
+    charges fine elsewhere.
+
+    Per failure of car v at site s: the site's failure share among the *other* cars' sessions
+    there, and the car's failure share among its sessions *elsewhere*. A site failing other
+    cars (≥ 50 %) while the car charges fine elsewhere: the charger. The car failing elsewhere
+    too while other cars charge fine here: the car. With nothing to compare (a home charger
+    only this car uses), failing there again and again is the car's."""
+    sessions = [(f, True) for f in failures] + [(f, False) for f in successes]
+    site = _sites([(f.lat, f.lon) for f, _ in sessions])
+    # per site and car: (failures, sessions)
+    tally: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
+    for (f, failed), s in zip(sessions, site, strict=True):
+        t = tally[(s, f.vin)]
+        t[0] += failed
+        t[1] += 1
+    at_site: dict[int, list[tuple[str, list[int]]]] = defaultdict(list)
+    of_car: dict[str, list[tuple[int, list[int]]]] = defaultdict(list)
+    for (s, vin), t in tally.items():
+        at_site[s].append((vin, t))
+        of_car[vin].append((s, t))
+    causes: list[Cause] = []
+    for (f, _), s in zip(sessions[: len(failures)], site[: len(failures)], strict=True):
+        others = [t for vin, t in at_site[s] if vin != f.vin]
+        elsewhere = [t for k, t in of_car[f.vin] if k != s]
+        ss = _share(sum(t[0] for t in others), sum(t[1] for t in others))
+        cs = _share(sum(t[0] for t in elsewhere), sum(t[1] for t in elsewhere))
+        site_bad = ss is not None and ss >= 0.5
+        car_bad = cs is not None and cs >= 0.5
+        here = tally[(s, f.vin)]
+        cause: Cause = "undecided"
+        if site_bad and not car_bad:
+            cause = "charger"
+        elif car_bad and not site_bad:
+            cause = "car"
+        elif site_bad and car_bad:  # both fail elsewhere: more failing cars say the charger
+            cause = "charger" if sum(t[0] > 0 for t in others) >= CHARGER_CARS else "car"
+        elif ss is None and cs is None and here[0] >= CAR_FAILURES and here[0] * 2 >= here[1]:
+            cause = "car"
+        causes.append(cause)
+    return Attribution(tuple(causes), *_alerts(failures, site[: len(failures)], causes))
+
+
+def _alerts(
+    failures: list[ChargeFailure], site: list[int], causes: list[Cause]
+) -> tuple[tuple[ChargerAlert, ...], tuple[CarAlert, ...]]:
+    """A charger alert per site with failures of ≥ 2 cars put on the charger; a car alert per
+    car with ≥ 2 failures put on the car."""
+    by_site: dict[int, list[ChargeFailure]] = defaultdict(list)
+    by_car: dict[str, list[tuple[ChargeFailure, int]]] = defaultdict(list)
+    for f, s, c in zip(failures, site, causes, strict=True):
+        if c == "charger":
+            by_site[s].append(f)
+        elif c == "car":
+            by_car[f.vin].append((f, s))
     chargers = []
-    for s in sorted(bad_site):
-        fs = [f for f, k in zip(ordered, site, strict=True) if k == s]
-        n = len(cars_at[s])
+    for s in sorted(by_site):
+        fs = sorted(by_site[s], key=lambda f: f.ts_ms)
+        n = len({f.vin for f in fs})
+        if n < CHARGER_CARS:
+            continue
         chargers.append(
             ChargerAlert(
                 lat=fs[0].lat,
@@ -132,11 +165,11 @@ def attribute(failures: list[ChargeFailure]) -> Attribution:
             )
         )
     cars = []
-    for vin in sorted(bad_car):
-        fs2 = own[vin]
-        if not fs2:  # all its failures were at failing chargers
+    for vin in sorted(by_car):
+        fs2 = sorted(by_car[vin], key=lambda x: x[0].ts_ms)
+        if len(fs2) < CAR_FAILURES:
             continue
-        sites = len({s for _, s in fs2})
+        sites = len({k for _, k in fs2})
         cars.append(
             CarAlert(
                 vin=vin,
@@ -148,4 +181,4 @@ def attribute(failures: list[ChargeFailure]) -> Attribution:
                 "cars charge: the car's on-board charging",
             )
         )
-    return Attribution(tuple(causes), tuple(chargers), tuple(cars))
+    return tuple(chargers), tuple(cars)

@@ -45,6 +45,7 @@ class FleetDiagnostics:
         self.descriptions = descriptions or Descriptions()
         self.vehicles: dict[str, VehicleDiagnostics] = {}
         self.failures: list[ChargeFailure] = []
+        self.good_sessions: list[ChargeFailure] = []  # sessions that worked (same fields)
         self.occurrences: list[Occurrence] = []
         self._exposure: dict[str, _Exposure] = {}
         self._models: dict[str, str] = {}
@@ -65,6 +66,9 @@ class FleetDiagnostics:
         if odo is not None:
             ex.odo0 = odo[1] if ex.odo0 is None else ex.odo0
             ex.odo1 = odo[1]
+        if veh.good_sessions:
+            self.good_sessions += [ChargeFailure(vin, t, a, b) for t, a, b in veh.good_sessions]
+            veh.good_sessions.clear()
         for ev in events:
             if ev.kind != "appeared":
                 continue
@@ -78,7 +82,7 @@ class FleetDiagnostics:
 
     def attribution(self) -> Attribution:
         """Charging failures attributed to cars or chargers, as of now."""
-        return attribute(self.failures)
+        return attribute(self.failures, self.good_sessions)
 
     def exposure(self) -> list[Exposure]:
         out = []

@@ -43,12 +43,16 @@ CELL_MAX, CELL_MIN, CELL_ID_MIN = (
 )
 TEMP_MAX = _TB + "Temperature.Max"
 POWER = _TB + "CurrentPower"
+IS_CHARGING = _TB + "Charging.IsCharging"
+LAT, LON = "Vehicle.CurrentLocation.Latitude", "Vehicle.CurrentLocation.Longitude"
+CHARGING_ABORTED = "P1C01"
+GOOD_SESSION_MS = 5 * 60_000  # charging this long without an abort: a session that worked
 ODOMETER = "Vehicle.TraveledDistance"
 DC_W = 11_000.0  # more than this into the battery is DC charging
 _RESTING_V = 13.0  # above: the DC-DC converter charges the 12 V battery
 # Every signal the diagnostics read (the follower keeps only these of a batch).
 SIGNALS: frozenset[str] = frozenset(
-    {*FREEZE_SIGNALS, *TYRES, *PADS, DTC_LIST, CELL_ID_MIN, ODOMETER}
+    {*FREEZE_SIGNALS, *TYRES, *PADS, DTC_LIST, CELL_ID_MIN, ODOMETER, IS_CHARGING}
 ) | {"Vehicle.OTA.BMS.SoftwareVersion", "Vehicle.OTA.BMS.HardwareVariant"}
 _KEEP_DAYS = {"tyre": 3.0, "lv": 10.0, "cells": 5.0, "pads": 30.0}
 
@@ -137,6 +141,10 @@ class VehicleDiagnostics:
         self.last_ms = 0
         self._dc: list[tuple[float, float]] = []  # temperatures of the DC session going on
         self._dc_start: float | None = None
+        self._charging_since = 0  # a session going on: since when, where, did it abort
+        self._charging_at: tuple[float, float] | None = None
+        self._aborted = False
+        self.good_sessions: list[tuple[int, float, float]] = []  # (start, lat, lon), not yet read
 
     def _hourly(self, key: str, kind: str) -> _Hourly:
         s = self.series.get(key)
@@ -157,6 +165,8 @@ class VehicleDiagnostics:
                 ff = {k: latest[k] for k in FREEZE_SIGNALS if k in latest}
                 ev = self.tracker.feed(ts, codes, ff)
                 out += ev
+                if any(e.code == CHARGING_ABORTED and e.kind == "appeared" for e in ev):
+                    self._aborted = True
                 continue
             if isinstance(value, str):
                 self.text[path] = value
@@ -238,6 +248,20 @@ class VehicleDiagnostics:
                     ),
                 )
 
+    def _charging(self, ts: int, path: str, on: float) -> None:
+        """Charging sessions that worked (long enough, no abort code) and where: they tell
+        charging failures of the car from those of a charger (`charging.attribute`)."""
+        if on and not self._charging_since:
+            lat, lon = self.latest.get(LAT), self.latest.get(LON)
+            self._charging_since = ts
+            self._charging_at = (lat[1], lon[1]) if lat and lon else None
+            self._aborted = False
+        elif not on and self._charging_since:
+            good = ts - self._charging_since >= GOOD_SESSION_MS and not self._aborted
+            if good and self._charging_at is not None:
+                self.good_sessions.append((self._charging_since, *self._charging_at))
+            self._charging_since = 0
+
     def _session(self) -> Finding | None:
         a = np.array(self._dc, dtype=np.float64)
         return rules.battery_hot(a[:, 0], a[:, 1], self._dc_start or float(a[0, 1]))
@@ -267,4 +291,5 @@ _HANDLERS: dict[str, _Handler] = {
     CELL_MIN: VehicleDiagnostics._cell,
     **dict.fromkeys(PADS, VehicleDiagnostics._pad),
     TEMP_MAX: VehicleDiagnostics._temp,
+    IS_CHARGING: VehicleDiagnostics._charging,
 }

@@ -1,0 +1,93 @@
+"""`/v1/vehicles/{vin}/diagnostics` and the fleet's reliability, through the real platform: a
+car's batches go through the gateway and the bus to the diagnostics follower."""
+
+from __future__ import annotations
+
+from volta.clock import wall_ms
+
+from .conftest import SOC, SPEED, VIN, Api, batch, bearer
+
+DTC_LIST = "Vehicle.Diagnostics.DTCList"
+AMBIENT = "Vehicle.Exterior.AirTemperature"
+FL = "Vehicle.Chassis.Axle.Row1.Wheel.Left.Tire.Pressure"
+H = 3_600_000
+
+
+def _get(api: Api, path: str) -> dict:  # type: ignore[type-arg]
+    r = api.client.get(path, headers=bearer(api.operator))
+    assert r.status_code == 200, r.text
+    body: dict = r.json()  # type: ignore[type-arg]
+    return body
+
+
+def test_a_code_shows_decoded_with_its_freeze_frame_and_an_unknown_one_raw(api: Api) -> None:
+    t = wall_ms() - 60_000
+    samples = [[0, SPEED, 87.5], [0, SOC, 64.0], [1000, DTC_LIST, ["P1B10", "weird code!"]]]
+    assert api.post_batch(batch(samples, seq=1, ts=t)).status_code == 200
+    body = _get(api, f"/v1/vehicles/{VIN}/diagnostics")
+    codes = {c["code"]: c for c in body["codes"]}
+    p = codes["P1B10"]
+    assert p["valid"] and p["active"] and p["system"] == "powertrain"
+    assert p["origin"] == "manufacturer" and p["subsystem"] == "high-voltage battery"
+    assert p["description"].startswith("HV battery cell voltages differ")
+    assert p["freeze_frame"]["values"] == {SPEED: 87.5, SOC: 64.0}
+    assert p["first_seen_ms"] == t + 1000 and p["occurrences"] == 1
+    raw = codes["weird code!"]
+    assert raw["valid"] is False and raw["system"] is None and raw["active"]
+    # the car reports its list again without them: both clear
+    assert api.post_batch(batch([[0, DTC_LIST, []]], seq=2, ts=t + 30_000)).status_code == 200
+    after = {c["code"]: c for c in _get(api, f"/v1/vehicles/{VIN}/diagnostics")["codes"]}
+    assert after["P1B10"]["active"] is False and after["P1B10"]["cleared_ms"] == t + 30_000
+
+
+def test_a_leaking_tyre_is_predicted_with_its_evidence(api: Api) -> None:
+    now = wall_ms()
+    start = now - 30 * H
+    for h in range(31):  # a sample every 10 min for 30 h, losing 6 kPa a day at 20 °C
+        samples = [
+            [m * 600_000, p, v]
+            for m in range(6)
+            for p, v in ((AMBIENT, 20.0), (FL, round(250.0 - 6.0 * (h + m / 6) / 24)))
+            if h * H + m * 600_000 <= 30 * H
+        ]
+        assert api.post_batch(batch(samples, seq=h + 1, ts=start + h * H)).status_code == 200
+    body = _get(api, f"/v1/vehicles/{VIN}/diagnostics")
+    (pred,) = [p for p in body["predictions"] if p["kind"] == "tyre_leak" and p["active"]]
+    assert pred["subject"] == "Front-left"
+    fit = pred["evidence"]["fit"]
+    assert 5.0 <= -fit["slope"] <= 7.0 and fit["n"] >= 20
+    assert pred["eta_ms"] > now  # (242.5 - 200) / 6 days ahead, give or take the noise
+    assert len(pred["evidence"]["points"]) == fit["n"]
+
+
+def test_a_vehicle_without_data_has_an_empty_diagnosis(api: Api) -> None:
+    body = _get(api, f"/v1/vehicles/{VIN}/diagnostics")
+    assert body["codes"] == [] and body["predictions"] == []
+
+
+def test_fleet_reliability_and_charging_faults_for_the_operator(api: Api) -> None:
+    t = wall_ms() - 60_000
+    api.post_batch(batch([[0, DTC_LIST, ["U1A40"]]], seq=1, ts=t))
+    rel = _get(api, "/v1/fleet/reliability")
+    assert rel["top_issues"][0]["code"] == "U1A40"
+    assert rel["rates"][0]["model"] == "Model V"
+    assert set(rel) == {"rates", "mean_km_between_faults", "top_issues", "software_links"}
+    ch = _get(api, "/v1/fleet/charging-faults")
+    assert ch == {"failures": 0, "chargers": [], "cars": [], "undecided": 0}
+
+
+def test_any_code_can_be_looked_up_and_a_malformed_one_comes_back_raw(api: Api) -> None:
+    assert (
+        _get(api, "/v1/diagnostics/codes/C1A00")["description"] == "Tyre pressure low, front left"
+    )
+    bad = _get(api, "/v1/diagnostics/codes/NOPE")
+    assert bad == {
+        "code": "NOPE",
+        "valid": False,
+        "system": None,
+        "origin": None,
+        "subsystem": None,
+        "failure_type": None,
+        "description": None,
+        "source": None,
+    }
