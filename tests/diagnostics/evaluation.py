@@ -16,6 +16,7 @@ import statistics
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from volta.diagnostics.codes import BMS_COMMUNICATION_LOST
@@ -28,6 +29,7 @@ from volta.sim.truth import FaultTruth, Truth
 
 from ..sim.simrun import START_MS, helsinki
 
+_ts = itemgetter(0)
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
 # the predictive rule whose alert finds each kind of fault
@@ -123,7 +125,8 @@ def simulate(
 
     def feed(batches: list[Any]) -> None:
         for b in batches:
-            diag.feed(b.vin, ((b.ts + off, str(p), v) for off, p, v in b.samples))
+            # in time order, as the live follower hands them on
+            diag.feed(b.vin, sorted(((b.ts + off, str(p), v) for off, p, v in b.samples), key=_ts))
 
     while fleet.t < end:
         feed(tel.batches(fleet.step(end)))

@@ -85,7 +85,7 @@ def test_a_simulated_fleet_s_faults_are_found_named_and_attributed() -> None:
     s = fig.summary()
     for kind, n in fig.faults.items():
         assert n > 0
-        assert fig.recall(kind) >= 0.98, (kind, s)
+        assert fig.recall(kind) >= 0.98, (kind, fig.missed.get(kind), s)
     assert {"tyre_leak", "cell_imbalance", "pad_wear", "obc_fault", "intermittent"} <= set(
         fig.faults
     )

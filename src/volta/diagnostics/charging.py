@@ -21,6 +21,8 @@ __all__ = ["Attribution", "CarAlert", "ChargeFailure", "ChargerAlert", "attribut
 SITE_M = 150.0  # failures this close are at one site (a station's chargers, GPS noise)
 CHARGER_CARS = 2  # distinct cars failing at one site: the charger's fault
 CAR_FAILURES = 2  # failures of one car not explained by a failing charger: the car's fault
+SITE_WINDOW_MS = 3 * 86_400_000  # other cars' sessions at a site this close in time count
+CAR_WINDOW_MS = 7 * 86_400_000  # the car's sessions elsewhere this close in time count
 Cause = Literal["car", "charger", "undecided"]
 
 
@@ -95,40 +97,44 @@ def attribute(
     charges fine elsewhere.
 
     Per failure of car v at site s: the site's failure share among the *other* cars' sessions
-    there, and the car's failure share among its sessions *elsewhere*. A site failing other
+    there (within 3 days), and the car's failure share among its sessions *elsewhere* (within
+    7 days): a fault has a beginning, so older sessions say little. A site failing other
     cars (≥ 50 %) while the car charges fine elsewhere: the charger. The car failing elsewhere
     too while other cars charge fine here: the car. With nothing to compare (a home charger
     only this car uses), failing there again and again is the car's."""
     sessions = [(f, True) for f in failures] + [(f, False) for f in successes]
     site = _sites([(f.lat, f.lon) for f, _ in sessions])
-    # per site and car: (failures, sessions)
-    tally: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
+    at_site: dict[int, list[tuple[ChargeFailure, bool]]] = defaultdict(list)
+    of_car: dict[str, list[tuple[ChargeFailure, bool, int]]] = defaultdict(list)
     for (f, failed), s in zip(sessions, site, strict=True):
-        t = tally[(s, f.vin)]
-        t[0] += failed
-        t[1] += 1
-    at_site: dict[int, list[tuple[str, list[int]]]] = defaultdict(list)
-    of_car: dict[str, list[tuple[int, list[int]]]] = defaultdict(list)
-    for (s, vin), t in tally.items():
-        at_site[s].append((vin, t))
-        of_car[vin].append((s, t))
+        at_site[s].append((f, failed))
+        of_car[f.vin].append((f, failed, s))
     causes: list[Cause] = []
-    for (f, _), s in zip(sessions[: len(failures)], site[: len(failures)], strict=True):
-        others = [t for vin, t in at_site[s] if vin != f.vin]
-        elsewhere = [t for k, t in of_car[f.vin] if k != s]
-        ss = _share(sum(t[0] for t in others), sum(t[1] for t in others))
-        cs = _share(sum(t[0] for t in elsewhere), sum(t[1] for t in elsewhere))
+    n = len(failures)
+    for f, s in zip(failures, site[:n], strict=True):
+        # what other cars met here around then, and what this car met elsewhere around then
+        others = [
+            x for g, x in at_site[s] if g.vin != f.vin and abs(g.ts_ms - f.ts_ms) <= SITE_WINDOW_MS
+        ]
+        elsewhere = [
+            x for g, x, k in of_car[f.vin] if k != s and abs(g.ts_ms - f.ts_ms) <= CAR_WINDOW_MS
+        ]
+        here = [
+            x for g, x, k in of_car[f.vin] if k == s and abs(g.ts_ms - f.ts_ms) <= CAR_WINDOW_MS
+        ]
+        ss = _share(sum(others), len(others))
+        cs = _share(sum(elsewhere), len(elsewhere))
         site_bad = ss is not None and ss >= 0.5
         car_bad = cs is not None and cs >= 0.5
-        here = tally[(s, f.vin)]
         cause: Cause = "undecided"
         if site_bad and not car_bad:
             cause = "charger"
         elif car_bad and not site_bad:
             cause = "car"
         elif site_bad and car_bad:  # both fail elsewhere: more failing cars say the charger
-            cause = "charger" if sum(t[0] > 0 for t in others) >= CHARGER_CARS else "car"
-        elif ss is None and cs is None and here[0] >= CAR_FAILURES and here[0] * 2 >= here[1]:
+            failing = {g.vin for g, x in at_site[s] if x and g.vin != f.vin}
+            cause = "charger" if len(failing) >= CHARGER_CARS else "car"
+        elif ss is None and cs is None and sum(here) >= CAR_FAILURES and sum(here) * 2 >= len(here):
             cause = "car"
         causes.append(cause)
     return Attribution(tuple(causes), *_alerts(failures, site[: len(failures)], causes))

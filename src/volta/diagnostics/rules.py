@@ -115,7 +115,8 @@ def tyre_leak(
     """A tyre losing air: the trend of its pressure at 20 °C over the last days → the time it
     reads the warning pressure (200 kPa) on the coldest air of those days (cold takes pressure
     away too: 200 kPa at -10 °C is 223 kPa at 20 °C). On: ≥ 1 kPa/day, clearly (t ≥ 6, ≥ 5
-    points over ≥ 18 h) and the warning within 14 days; off: < 0.4 kPa/day or no clear trend."""
+    points over ≥ 18 h) and the warning within 14 days, or already under it and falling; off:
+    < 0.4 kPa/day or no clear trend."""
     if len(ts) < 2:
         return None
     f = fit(_days(ts), kpa20)
@@ -127,8 +128,9 @@ def tyre_leak(
     rate = -f.slope
     clear = f.t_stat >= 6 and f.n >= 5 and f.span >= 0.75
     eta_days = (f.intercept - warn) / rate if rate > 0 else float("inf")
-    on = clear and rate >= 1.0 and eta_days <= 14
-    off = rate < 0.4 or f.t_stat < 2
+    below = f.n >= 3 and f.intercept < warn and rate >= 0.4  # already low, still falling
+    on = (clear and rate >= 1.0 and eta_days <= 14) or below
+    off = (rate < 0.4 or f.t_stat < 2) and not below
     msg = f"{subject} tyre losing {rate:.1f} kPa/day: the warning in {eta_days * 24:.0f} h"
     eta = _eta(now, eta_days) if rate > 0 and eta_days < 3650 else None
     return Finding("tyre_leak", subject, on, off, msg, eta, None, f.intercept, ev)
