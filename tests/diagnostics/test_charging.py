@@ -34,14 +34,15 @@ def test_a_car_failing_at_home_and_at_stations_is_the_car_s_fault() -> None:
     assert att.chargers == ()
 
 
-def test_two_failing_cars_meeting_at_one_station_do_not_blame_it() -> None:
+def test_two_failing_cars_meeting_at_a_busy_station_do_not_blame_it() -> None:
     fs = [
         _at("A", 1, (60.17, 24.94)),
         _at("A", 5, STATION),
         _at("B", 2, (60.16, 24.93)),
         _at("B", 6, STATION),
     ]
-    att = attribute(fs)
+    att = attribute(fs, [_at(f"OK{i}", 3 + i, STATION) for i in range(4)])
+    assert att.causes == ("car",) * 4
     assert att.chargers == () and {c.vin for c in att.cars} == {"A", "B"}
 
 

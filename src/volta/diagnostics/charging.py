@@ -21,7 +21,10 @@ __all__ = ["Attribution", "CarAlert", "ChargeFailure", "ChargerAlert", "attribut
 SITE_M = 150.0  # failures this close are at one site (a station's chargers, GPS noise)
 CHARGER_CARS = 2  # distinct cars failing at one site: the charger's fault
 CAR_FAILURES = 2  # failures of one car not explained by a failing charger: the car's fault
-SITE_WINDOW_MS = 3 * 86_400_000  # other cars' sessions at a site this close in time count
+# Other cars' sessions at a site from 6 h before a failure to 2 days after count: a charger
+# breaks at some moment, so the sessions that went well before then say little.
+SITE_BEFORE_MS = 6 * 3_600_000
+SITE_AFTER_MS = 2 * 86_400_000
 CAR_WINDOW_MS = 7 * 86_400_000  # the car's sessions elsewhere this close in time count
 Cause = Literal["car", "charger", "undecided"]
 
@@ -93,48 +96,46 @@ def attribute(
     failures: list[ChargeFailure], successes: list[ChargeFailure] | tuple[()] = ()
 ) -> Attribution:
     """Who is at fault for each failure, and the charger and car alerts. `successes` are the
-    sessions that went well (same fields): they say a site works for other cars, or a car
-    charges fine elsewhere.
+    sessions that went well (same fields): they say a site works for other cars.
 
-    Per failure of car v at site s: the site's failure share among the *other* cars' sessions
-    there (within 3 days), and the car's failure share among its sessions *elsewhere* (within
-    7 days): a fault has a beginning, so older sessions say little. A site failing other
-    cars (≥ 50 %) while the car charges fine elsewhere: the charger. The car failing elsewhere
-    too while other cars charge fine here: the car. With nothing to compare (a home charger
-    only this car uses), failing there again and again is the car's."""
+    Per failure of car v at site s: if the other cars' sessions at s from 6 h before to 2
+    days after failed (≥ 50 %), the site is failing. A car with ≥ 2 failures within 7 days
+    that no failing site explains is failing (a healthy car's sessions do not fail), wherever
+    it charged, its home included. A failure at a failing site is the charger's unless the
+    car is failing too and fewer than two other cars failed there; a failure of a failing car
+    elsewhere is the car's; anything else stays undecided until more sessions come."""
     sessions = [(f, True) for f in failures] + [(f, False) for f in successes]
     site = _sites([(f.lat, f.lon) for f, _ in sessions])
     at_site: dict[int, list[tuple[ChargeFailure, bool]]] = defaultdict(list)
-    of_car: dict[str, list[tuple[ChargeFailure, bool, int]]] = defaultdict(list)
     for (f, failed), s in zip(sessions, site, strict=True):
         at_site[s].append((f, failed))
-        of_car[f.vin].append((f, failed, s))
-    causes: list[Cause] = []
     n = len(failures)
+    # 1. is the site failing other cars around then (≥ 50 % of their sessions there)?
+    site_bad: list[bool] = []
+    failing_others: list[int] = []
     for f, s in zip(failures, site[:n], strict=True):
-        # what other cars met here around then, and what this car met elsewhere around then
         others = [
-            x for g, x in at_site[s] if g.vin != f.vin and abs(g.ts_ms - f.ts_ms) <= SITE_WINDOW_MS
+            (g.vin, x)
+            for g, x in at_site[s]
+            if g.vin != f.vin and -SITE_BEFORE_MS <= g.ts_ms - f.ts_ms <= SITE_AFTER_MS
         ]
-        elsewhere = [
-            x for g, x, k in of_car[f.vin] if k != s and abs(g.ts_ms - f.ts_ms) <= CAR_WINDOW_MS
-        ]
-        here = [
-            x for g, x, k in of_car[f.vin] if k == s and abs(g.ts_ms - f.ts_ms) <= CAR_WINDOW_MS
-        ]
-        ss = _share(sum(others), len(others))
-        cs = _share(sum(elsewhere), len(elsewhere))
-        site_bad = ss is not None and ss >= 0.5
-        car_bad = cs is not None and cs >= 0.5
+        share = _share(sum(x for _, x in others), len(others))
+        site_bad.append(share is not None and share >= 0.5)
+        failing_others.append(len({v for v, x in others if x}))
+    # 2. how many of the car's failures around then no failing site explains? A healthy car's
+    # sessions do not fail, so two such failures are the car's (wherever it charged).
+    unexplained: dict[str, list[int]] = defaultdict(list)
+    for f, bad in zip(failures, site_bad, strict=True):
+        if not bad:
+            unexplained[f.vin].append(f.ts_ms)
+    causes: list[Cause] = []
+    for f, bad, k in zip(failures, site_bad, failing_others, strict=True):
+        own = sum(abs(t - f.ts_ms) <= CAR_WINDOW_MS for t in unexplained[f.vin])
+        car_bad = own >= CAR_FAILURES
         cause: Cause = "undecided"
-        if site_bad and not car_bad:
+        if bad and (not car_bad or k >= CHARGER_CARS):
             cause = "charger"
-        elif car_bad and not site_bad:
-            cause = "car"
-        elif site_bad and car_bad:  # both fail elsewhere: more failing cars say the charger
-            failing = {g.vin for g, x in at_site[s] if x and g.vin != f.vin}
-            cause = "charger" if len(failing) >= CHARGER_CARS else "car"
-        elif ss is None and cs is None and sum(here) >= CAR_FAILURES and sum(here) * 2 >= len(here):
+        elif car_bad:
             cause = "car"
         causes.append(cause)
     return Attribution(tuple(causes), *_alerts(failures, site[: len(failures)], causes))
