@@ -18,11 +18,12 @@ from volta.geo.distance import haversine_m
 
 __all__ = ["Attribution", "CarAlert", "ChargeFailure", "ChargerAlert", "attribute"]
 
-SITE_M = 150.0  # failures this close are at one site (a station's chargers, GPS noise)
+SITE_M = 40.0  # sessions this close are at one site (a station's chargers, GPS noise)
 CHARGER_CARS = 2  # distinct cars failing at one site: the charger's fault
 CAR_FAILURES = 2  # failures of one car not explained by a failing charger: the car's fault
-# Other cars' sessions at a site from 6 h before a failure to 2 days after count: a charger
-# breaks at some moment, so the sessions that went well before then say little.
+# Other cars' failures at a site within 2 days of a failure count, and their sessions that went
+# well from 6 h before it to 2 days after: a charger breaks at some moment, so the sessions that
+# went well before then say little.
 SITE_BEFORE_MS = 6 * 3_600_000
 SITE_AFTER_MS = 2 * 86_400_000
 CAR_WINDOW_MS = 7 * 86_400_000  # the car's sessions elsewhere this close in time count
@@ -98,8 +99,9 @@ def attribute(
     """Who is at fault for each failure, and the charger and car alerts. `successes` are the
     sessions that went well (same fields): they say a site works for other cars.
 
-    Per failure of car v at site s: if the other cars' sessions at s from 6 h before to 2
-    days after failed (≥ 50 %), the site is failing. A car with ≥ 2 failures within 7 days
+    Per failure of car v at site s: if the other cars' sessions at s around then (failures
+    within 2 days, good sessions from 6 h before to 2 days after) failed (≥ 50 %), the site is
+    failing. A car with ≥ 2 failures within 7 days
     that no failing site explains is failing (a healthy car's sessions do not fail), wherever
     it charged, its home included. A failure at a failing site is the charger's unless the
     car is failing too and fewer than two other cars failed there; a failure of a failing car
@@ -117,7 +119,8 @@ def attribute(
         others = [
             (g.vin, x)
             for g, x in at_site[s]
-            if g.vin != f.vin and -SITE_BEFORE_MS <= g.ts_ms - f.ts_ms <= SITE_AFTER_MS
+            if g.vin != f.vin
+            and -(SITE_AFTER_MS if x else SITE_BEFORE_MS) <= g.ts_ms - f.ts_ms <= SITE_AFTER_MS
         ]
         share = _share(sum(x for _, x in others), len(others))
         site_bad.append(share is not None and share >= 0.5)

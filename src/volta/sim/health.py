@@ -108,6 +108,7 @@ class Components:
         self.charger_fixed_at: dict[str, int] = {}
         self.episodes: dict[tuple[int, str], tuple[FaultTruth | None, int]] = {}
         self.decided: dict[int, int] = {}  # vehicle → start second of the session decided
+        self._just_ended: set[tuple[int, str]] = set()
         self.failures: list[ChargeFailureTruth] = []
         self.closed: list[FaultTruth] = []
 
@@ -284,9 +285,12 @@ class Components:
         )
 
     def _episodes(self, vid: list[int], t0: int, w_s: int) -> None:
-        """End the code episodes that are over; start new ones on online vehicles."""
+        """End the code episodes that are over; start new ones on online vehicles (not one of a
+        code that just ended: the car would report it on and on, one episode)."""
+        self._just_ended = set()
         for key, (f, end) in list(self.episodes.items()):
             if end <= t0:
+                self._just_ended.add(key)
                 v, code = key
                 del self.episodes[key]
                 if code in self.dtcs[v]:
@@ -313,7 +317,7 @@ class Components:
                 self._episode(v, code, "intermittent", t0, "clears by itself")
 
     def _episode(self, v: int, code: str, kind: str | None, t0: int, detail: str) -> None:
-        if (v, code) in self.episodes:
+        if (v, code) in self.episodes or (v, code) in self._just_ended:
             return
         end = t0 + int(self.rng.uniform(5.0, 40.0) * 60_000)
         if code == CHARGING_ABORTED:
