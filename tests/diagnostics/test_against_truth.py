@@ -96,9 +96,9 @@ def test_a_simulated_fleet_s_faults_are_found_named_and_attributed() -> None:
     for kind, n in fig.faults.items():
         assert n > 0
         assert fig.recall(kind) >= BELOW_GOAL.get(kind, 0.98), (kind, fig.missed.get(kind), s)
-    assert {"tyre_leak", "cell_imbalance", "pad_wear", "obc_fault", "intermittent"} <= set(
-        fig.faults
-    )
+    # Trips fit the 1.5 km map since the living demo: 14 days of city driving wear no pad to
+    # its threshold, so pad wear is checked by the rule tests (test_rules.py), not here.
+    assert {"tyre_leak", "cell_imbalance", "obc_fault", "intermittent"} <= set(fig.faults)
     assert fig.false_per_1000() <= 1.0, s
     assert fig.attribution() >= ATTRIBUTION_REACHED, s
     assert fig.software_named, s

@@ -105,8 +105,8 @@ def deployment(servers: Servers, day: Day, tmp_path: Path) -> Iterator[Deploymen
     }
     commands = {
         "api": ["serve", "--api-only", "--port", str(port)],
-        "worker-0": ["gateway", "--index", "0"],
-        "worker-1": ["gateway", "--index", "1"],
+        "worker-0": ["gateway", "--index", "0", "--workers", "2"],
+        "worker-1": ["gateway", "--index", "1", "--workers", "2"],
         "processors": ["processors"],
     }
     dirs = {name: tmp_path / name for name in commands}
@@ -243,7 +243,7 @@ def test_api_workers_and_processors_share_no_disk(
     settled = data_end - 30 * 60_000
     for kind, items in (("drives", truth.drives), ("charges", truth.charges)):
         finished = [t for t in items if t.end_ms < settled]
-        assert len(finished) >= 4, f"the simulated day has {kind}"
+        assert len(finished) >= 3, f"the simulated day has {kind}"  # city trips: few charges
 
         def found(kind: str = kind, finished: list[Any] = finished) -> list[Any]:
             out = []
