@@ -34,6 +34,7 @@ from volta.places.core import distance_m
 from volta.registry import Role
 from volta.registry.postgres import PostgresRegistry
 from volta.sim.senders import encode_batch
+from volta.wire.topics import telemetry_topic
 
 from .conftest import Servers, wait_for
 
@@ -172,7 +173,8 @@ def _publish(port: int, prefix: str, day: Day) -> None:
     client.loop_start()
     try:
         sent = [
-            client.publish(f"{prefix}/{b.vin}/telemetry", encode_batch(b, "msgpack"), qos=1)
+            # each car on its shard topic, as cars publish: one worker takes all of a car's batches
+            client.publish(telemetry_topic(b.vin, prefix), encode_batch(b, "msgpack"), qos=1)
             for b in day.batches
         ]
         for info in sent:
