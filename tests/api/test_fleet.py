@@ -116,3 +116,15 @@ def test_root_and_ui_serve_the_dashboard(api: Api) -> None:
     page = api.client.get("/ui/")
     assert page.status_code == 200 and 'src="js/app.js"' in page.text
     assert api.client.get("/ui/js/fleet.js").headers["content-type"].startswith("text/javascript")
+
+
+def test_feature_layer_has_areas_and_street_labels(api: Api) -> None:
+    assert api.client.get("/v1/map/features").status_code == 401
+    r = api.client.get("/v1/map/features", headers=bearer(api.vehicle))
+    assert r.status_code == 200
+    body = r.json()
+    assert set(body) == {"water", "park", "building", "labels"}
+    assert all(len(body[c]) > 0 for c in ("water", "park", "building", "labels"))
+    ring = body["building"][0]
+    assert ring[0] == ring[-1]
+    assert {"name", "lon", "lat", "angle"} <= set(body["labels"][0])

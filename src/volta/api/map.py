@@ -3,6 +3,7 @@ compact binary form (no map tiles from outside)."""
 
 from __future__ import annotations
 
+import json
 import struct
 from functools import cache
 
@@ -11,8 +12,9 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from volta.api.auth import CallerDep
+from volta.geo.features import Features, load_features
 from volta.geo.graph import RoadGraph
-from volta.geo.osm import load_roads
+from volta.geo.osm import default_osm_path, load_roads
 
 router = APIRouter(prefix="/v1/map", tags=["map"])
 
@@ -48,3 +50,20 @@ def roads(principal: CallerDep) -> Response:
         media_type=MEDIA_TYPE,
         headers={"Cache-Control": "private, max-age=3600"},
     )
+
+
+@router.get("/features")
+def features(principal: CallerDep) -> Response:
+    """Water, parks, buildings (closed rings of [lon, lat]) and street-name labels of the
+    shipped extract, drawn under and along the roads (© OpenStreetMap contributors, ODbL)."""
+    return Response(
+        _features_json(),
+        media_type="application/json",
+        headers={"Cache-Control": "private, max-age=3600"},
+    )
+
+
+@cache
+def _features_json() -> bytes:
+    data: Features = load_features(default_osm_path())
+    return json.dumps(data, separators=(",", ":")).encode()

@@ -1,0 +1,131 @@
+"""The dashboard's map features beyond roads, from an OpenStreetMap extract: areas by class
+(building, water, park) and street-name labels (a point and the angle of each named street's
+longest straight piece). Pure reading of the file; the API caches the result."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from functools import lru_cache
+from pathlib import Path
+from typing import TypedDict
+
+import osmium
+
+from volta.errors import ConfigError
+
+__all__ = ["AREA_CLASSES", "Features", "Label", "area_class", "load_features"]
+
+AREA_CLASSES = ("water", "park", "building")
+
+_PARK_LEISURE = {"park", "garden", "playground", "pitch", "nature_reserve"}
+_PARK_LANDUSE = {"grass", "forest", "recreation_ground", "meadow", "village_green", "cemetery"}
+_PARK_NATURAL = {"wood", "scrub", "grassland", "heath"}
+_WATER_NATURAL = {"water", "bay", "wetland"}
+_WATER_WATERWAY = {"riverbank", "dock", "canal"}
+# Highways that carry street names worth a label (paths and tracks would crowd the map).
+_LABEL_HIGHWAYS = {
+    "motorway", "trunk", "primary", "secondary", "tertiary", "unclassified", "residential",
+    "living_street", "pedestrian", "service",
+}  # fmt: skip
+
+
+class Label(TypedDict):
+    """A street name at a point, along the street (degrees, counter-clockwise from east)."""
+
+    name: str
+    lon: float
+    lat: float
+    angle: float
+
+
+class Features(TypedDict):
+    """Closed rings ([[lon, lat], ...], first == last) per class, and street labels."""
+
+    water: list[list[list[float]]]
+    park: list[list[list[float]]]
+    building: list[list[list[float]]]
+    labels: list[Label]
+
+
+def area_class(tags: dict[str, str]) -> str | None:
+    """The map class of a closed way's tags, or None when it is not drawn as an area."""
+    if tags.get("building") not in (None, "no"):
+        return "building"
+    if (
+        tags.get("natural") in _WATER_NATURAL
+        or tags.get("waterway") in _WATER_WATERWAY
+        or tags.get("landuse") in ("reservoir", "basin")
+    ):
+        return "water"
+    if (
+        tags.get("leisure") in _PARK_LEISURE
+        or tags.get("landuse") in _PARK_LANDUSE
+        or tags.get("natural") in _PARK_NATURAL
+    ):
+        return "park"
+    return None
+
+
+def _r(x: float) -> float:
+    return round(x, 6)
+
+
+class _Reader(osmium.SimpleHandler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.areas: dict[str, list[list[list[float]]]] = {c: [] for c in AREA_CLASSES}
+        # name -> (length in metres of the longest straight piece, label)
+        self.best: dict[str, tuple[float, Label]] = {}
+
+    def way(self, w: osmium.osm.Way) -> None:
+        tags = {t.k: t.v for t in w.tags}
+        pts = [(nd.lon, nd.lat) for nd in w.nodes if nd.location.valid()]
+        if len(pts) < 2:
+            return
+        cls = area_class(tags) if w.is_closed() else None
+        if cls is not None and len(pts) >= 4:
+            ring = [[_r(lon), _r(lat)] for lon, lat in pts]
+            if ring[0] != ring[-1]:  # a clipped ring: close it so it still fills
+                ring.append(ring[0])
+            self.areas[cls].append(ring)
+            return
+        name = tags.get("name")
+        if name and tags.get("highway") in _LABEL_HIGHWAYS:
+            self._label(name, pts)
+
+    def _label(self, name: str, pts: list[tuple[float, float]]) -> None:
+        kx = math.cos(math.radians(pts[0][1]))
+        for (lon0, lat0), (lon1, lat1) in itertools.pairwise(pts):
+            dx, dy = (lon1 - lon0) * kx * 111_320, (lat1 - lat0) * 111_320
+            length = math.hypot(dx, dy)
+            if length <= self.best.get(name, (0.0, None))[0]:
+                continue
+            angle = math.degrees(math.atan2(dy, dx))
+            if angle > 90:  # keep text upright: read left to right
+                angle -= 180
+            elif angle < -90:
+                angle += 180
+            label: Label = {
+                "name": name,
+                "lon": _r((lon0 + lon1) / 2),
+                "lat": _r((lat0 + lat1) / 2),
+                "angle": round(angle, 1),
+            }
+            self.best[name] = (length, label)
+
+
+@lru_cache(maxsize=4)
+def load_features(path: Path) -> Features:
+    """Areas and street labels of an `.osm.pbf` extract (one label per street name, at the
+    middle of its longest straight piece, so long labels fit)."""
+    if not path.is_file():
+        raise ConfigError(f"OSM file {path} not found")
+    reader = _Reader()
+    try:
+        reader.apply_file(str(path), locations=True)
+    except RuntimeError as exc:
+        raise ConfigError(f"cannot read OSM file {path}: {exc}") from exc
+    labels = [label for _, label in sorted(reader.best.values(), key=lambda t: -t[0])]
+    a = reader.areas
+    return {"water": a["water"], "park": a["park"], "building": a["building"], "labels": labels}
