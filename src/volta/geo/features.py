@@ -4,7 +4,6 @@ longest straight piece). Pure reading of the file; the API caches the result."""
 
 from __future__ import annotations
 
-import itertools
 import math
 from functools import lru_cache
 from pathlib import Path
@@ -31,12 +30,14 @@ _LABEL_HIGHWAYS = {
 
 
 class Label(TypedDict):
-    """A street name at a point, along the street (degrees, counter-clockwise from east)."""
+    """A street name at the middle of its longest straight piece (`length_m` long), along it
+    (`angle`: degrees counter-clockwise from east, kept within ±90 so text reads upright)."""
 
     name: str
     lon: float
     lat: float
     angle: float
+    length_m: float
 
 
 class Features(TypedDict):
@@ -71,6 +72,9 @@ def _r(x: float) -> float:
     return round(x, 6)
 
 
+_M_PER_DEG = 111_320.0
+
+
 class _Reader(osmium.SimpleHandler):
     def __init__(self) -> None:
         super().__init__()
@@ -95,24 +99,48 @@ class _Reader(osmium.SimpleHandler):
             self._label(name, pts)
 
     def _label(self, name: str, pts: list[tuple[float, float]]) -> None:
-        kx = math.cos(math.radians(pts[0][1]))
-        for (lon0, lat0), (lon1, lat1) in itertools.pairwise(pts):
-            dx, dy = (lon1 - lon0) * kx * 111_320, (lat1 - lat0) * 111_320
-            length = math.hypot(dx, dy)
-            if length <= self.best.get(name, (0.0, None))[0]:
-                continue
-            angle = math.degrees(math.atan2(dy, dx))
-            if angle > 90:  # keep text upright: read left to right
-                angle -= 180
-            elif angle < -90:
-                angle += 180
-            label: Label = {
-                "name": name,
-                "lon": _r((lon0 + lon1) / 2),
-                "lat": _r((lat0 + lat1) / 2),
-                "angle": round(angle, 1),
-            }
-            self.best[name] = (length, label)
+        kx = math.cos(math.radians(pts[0][1])) * _M_PER_DEG
+        xy = [(lon * kx, lat * _M_PER_DEG) for lon, lat in pts]
+        # Straight pieces: runs of segments within 12° of the run's first bearing.
+        start = 0
+        while start < len(xy) - 1:
+            (x0, y0), (x1, y1) = xy[start], xy[start + 1]
+            bearing = math.atan2(y1 - y0, x1 - x0)
+            end = start + 1
+            while end < len(xy) - 1:
+                (xa, ya), (xb, yb) = xy[end], xy[end + 1]
+                turn = math.atan2(yb - ya, xb - xa) - bearing
+                if abs(math.atan2(math.sin(turn), math.cos(turn))) > math.radians(12):
+                    break
+                end += 1
+            self._piece(name, pts[start], pts[end], xy[start], xy[end])
+            start = end
+
+    def _piece(
+        self,
+        name: str,
+        a: tuple[float, float],
+        b: tuple[float, float],
+        a_m: tuple[float, float],
+        b_m: tuple[float, float],
+    ) -> None:
+        dx, dy = b_m[0] - a_m[0], b_m[1] - a_m[1]
+        length = math.hypot(dx, dy)
+        if name in self.best and length <= self.best[name][0]:
+            return
+        angle = math.degrees(math.atan2(dy, dx))
+        if angle > 90:  # keep text upright: read left to right
+            angle -= 180
+        elif angle < -90:
+            angle += 180
+        label: Label = {
+            "name": name,
+            "lon": _r((a[0] + b[0]) / 2),
+            "lat": _r((a[1] + b[1]) / 2),
+            "angle": round(angle, 1),
+            "length_m": round(length, 1),
+        }
+        self.best[name] = (length, label)
 
 
 @lru_cache(maxsize=4)

@@ -21,6 +21,17 @@ export async function loadRoads() {
   return { coords, pairs, bbox: [minLon, minLat, maxLon, maxLat] };
 }
 
+// Water, parks, buildings and street names (GET /v1/map/features), fetched once per page load
+// and shared by every map; a server without it still draws roads.
+let featuresPromise = null;
+export function loadFeatures() {
+  featuresPromise ??= request("/v1/map/features").catch(() => null);
+  return featuresPromise;
+}
+
+const AREA_STYLE = [["water", "#aad3df"], ["park", "#c8e6b0"], ["building", "#d6d3ce"]];
+const LABEL_FONT = "11px system-ui, sans-serif";
+
 const FAST_MARKERS = 500;
 const DIRS = 24; // heading steps of 15°; sprite DIRS is the dot
 
@@ -94,6 +105,10 @@ export class MapView {
     this.overlays = [];   // (ctx, map) => void, drawn over roads and markers in CSS pixels
     this.afterDraw = null;
     this.visible = 0;
+    this.areaPaths = null; // [[colour, Path2D]] in world units
+    this.labels = null;    // [{ name, x, y, angle, length_m }] in world units, longest first
+    this.labelsDrawn = 0;
+    window.__voltaMap = this; // the page's newest map, for tests and the console
     new ResizeObserver(() => this.resize()).observe(container);
     this.bindPointer();
     this.resize();
@@ -113,6 +128,60 @@ export class MapView {
     }
     this.roadPath = p;
     this.fit([minLon, minLat, maxLon, maxLat]);
+    loadFeatures().then((f) => { if (f) this.setFeatures(f); });
+  }
+
+  setFeatures(f) {
+    this.features = f;
+    this.areaPaths = AREA_STYLE.map(([cls, colour]) => {
+      const p = new Path2D();
+      for (const ring of f[cls] || []) {
+        ring.forEach(([lon, lat], i) => {
+          if (i === 0) p.moveTo(lon * this.kx, -lat); else p.lineTo(lon * this.kx, -lat);
+        });
+        p.closePath();
+      }
+      return [colour, p];
+    });
+    this.labels = (f.labels || []).map((l) => ({ ...l, x: l.lon * this.kx, y: -l.lat }));
+    this.draw();
+  }
+
+  // Street names along their street, where the name fits on its longest straight piece and
+  // overlaps no name drawn before it (longest streets first).
+  paintLabels(ctx, w, hgt) {
+    let drawn = 0;
+    const boxes = [];
+    if (this.labels) {
+      const v = this.view, pxPerM = v.k / 111320;
+      ctx.font = LABEL_FONT;
+      ctx.textAlign = "center";
+      ctx.textBaseline = "middle";
+      ctx.lineWidth = 3;
+      ctx.strokeStyle = "rgba(255,255,255,.9)";
+      ctx.fillStyle = "#4a5561";
+      for (const l of this.labels) {
+        const x = (l.x - v.x) * v.k + w / 2, y = (l.y - v.y) * v.k + hgt / 2;
+        if (x < 0 || y < 0 || x > w || y > hgt) continue;
+        const tw = ctx.measureText(l.name).width;
+        if (tw > l.length_m * pxPerM) continue;
+        const a = (-l.angle * Math.PI) / 180, c = Math.abs(Math.cos(a)), s = Math.abs(Math.sin(a));
+        const hw = (tw * c + 12 * s) / 2 + 2, hh = (tw * s + 12 * c) / 2 + 2;
+        const box = [x - hw, y - hh, x + hw, y + hh];
+        if (boxes.some((b) => b[0] < box[2] && box[0] < b[2] && b[1] < box[3] && box[1] < b[3])) continue;
+        boxes.push(box);
+        ctx.save();
+        ctx.translate(x, y);
+        ctx.rotate(a);
+        ctx.strokeText(l.name, 0, 0);
+        ctx.fillText(l.name, 0, 0);
+        ctx.restore();
+        drawn++;
+      }
+    }
+    this.labelsDrawn = drawn;
+    this.labelBoxes = boxes;
+    this.el.dataset.labels = String(drawn);
   }
 
   fit([minLon, minLat, maxLon, maxLat]) {
@@ -183,8 +252,11 @@ export class MapView {
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.fillStyle = "#eef2f5";
     ctx.fillRect(0, 0, this.canvas.width, this.canvas.height);
+    ctx.setTransform(dpr * v.k, 0, 0, dpr * v.k, dpr * (w / 2 - v.x * v.k), dpr * (hgt / 2 - v.y * v.k));
+    if (this.areaPaths) {
+      for (const [colour, p] of this.areaPaths) { ctx.fillStyle = colour; ctx.fill(p); }
+    }
     if (this.roadPath) {
-      ctx.setTransform(dpr * v.k, 0, 0, dpr * v.k, dpr * (w / 2 - v.x * v.k), dpr * (hgt / 2 - v.y * v.k));
       ctx.strokeStyle = "#c3ccd5";
       ctx.lineWidth = 3 / v.k;
       ctx.lineCap = "round";
@@ -193,6 +265,8 @@ export class MapView {
       ctx.lineWidth = 1.6 / v.k;
       ctx.stroke(this.roadPath);
     }
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    this.paintLabels(ctx, w, hgt);
   }
 
   // Many markers: the road layer is rendered once per view into pixels, then each update
@@ -200,7 +274,7 @@ export class MapView {
   // 10,000 vehicles, where 10,000 vector paths take a software rasteriser ~150 ms.
   paintFast() {
     const W = this.canvas.width, H = this.canvas.height, v = this.view, dpr = this.dpr || 1;
-    const key = `${W}x${H}:${v.x}:${v.y}:${v.k}:${this.roadPath ? 1 : 0}`;
+    const key = `${W}x${H}:${v.x}:${v.y}:${v.k}:${this.roadPath ? 1 : 0}:${this.areaPaths ? 1 : 0}`;
     if (this.baseKey !== key) {
       this.off ??= document.createElement("canvas");
       this.off.width = W; this.off.height = H;
@@ -338,6 +412,6 @@ export function mapChrome(container, map) {
   });
   const attr = document.createElement("div");
   attr.className = "attr";
-  attr.textContent = "Roads © OpenStreetMap contributors (ODbL)";
+  attr.textContent = "Map data © OpenStreetMap contributors (ODbL)";
   container.append(tools, attr);
 }
