@@ -4,6 +4,7 @@ longest straight piece). Pure reading of the file; the API caches the result."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from functools import lru_cache
 from pathlib import Path
@@ -72,6 +73,13 @@ def _r(x: float) -> float:
     return round(x, 6)
 
 
+def _ccw(ring: list[list[float]]) -> list[list[float]]:
+    """The ring counter-clockwise: the map fills each class as one path with the nonzero rule,
+    where rings of opposite turning would cancel where they overlap (a meadow in a park)."""
+    twice_area = sum(a[0] * b[1] - b[0] * a[1] for a, b in itertools.pairwise(ring))
+    return ring if twice_area >= 0 else ring[::-1]
+
+
 _M_PER_DEG = 111_320.0
 
 
@@ -92,11 +100,24 @@ class _Reader(osmium.SimpleHandler):
             ring = [[_r(lon), _r(lat)] for lon, lat in pts]
             if ring[0] != ring[-1]:  # a clipped ring: close it so it still fills
                 ring.append(ring[0])
-            self.areas[cls].append(ring)
+            self.areas[cls].append(_ccw(ring))
             return
         name = tags.get("name")
         if name and tags.get("highway") in _LABEL_HIGHWAYS:
             self._label(name, pts)
+
+    def area(self, a: osmium.osm.Area) -> None:
+        # Closed ways are taken in way(); here the multipolygon relations' outer rings (their
+        # holes, e.g. courtyards, are filled: one nonzero-filled path per class).
+        if a.from_way():
+            return
+        cls = area_class({t.k: t.v for t in a.tags})
+        if cls is None:
+            return
+        for outer in a.outer_rings():
+            ring = [[_r(nd.lon), _r(nd.lat)] for nd in outer if nd.location.valid()]
+            if len(ring) >= 4 and ring[0] == ring[-1]:
+                self.areas[cls].append(_ccw(ring))
 
     def _label(self, name: str, pts: list[tuple[float, float]]) -> None:
         kx = math.cos(math.radians(pts[0][1])) * _M_PER_DEG
