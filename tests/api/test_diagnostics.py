@@ -3,9 +3,16 @@ car's batches go through the gateway and the bus to the diagnostics follower."""
 
 from __future__ import annotations
 
-from volta.clock import wall_ms
+from pathlib import Path
 
-from .conftest import SOC, SPEED, VIN, Api, batch, bearer
+from fastapi.testclient import TestClient
+
+from volta.api import create_app
+from volta.clock import wall_ms
+from volta.platform import Platform
+from volta.registry import Role
+
+from .conftest import SOC, SPEED, VIN, Api, batch, bearer, make_settings
 
 DTC_LIST = "Vehicle.Diagnostics.DTCList"
 AMBIENT = "Vehicle.Exterior.AirTemperature"
@@ -91,3 +98,20 @@ def test_any_code_can_be_looked_up_and_a_malformed_one_comes_back_raw(api: Api) 
         "description": None,
         "source": None,
     }
+
+
+def test_a_scale_out_api_process_says_diagnostics_do_not_run_there(tmp_path: Path) -> None:
+    """The API process of a scale-out deployment follows the workers for its twin only: the
+    diagnostics routes answer 503 with the reason instead of an empty (wrong) diagnosis."""
+    platform = Platform(make_settings(tmp_path), follow_workers=True)
+    try:
+        operator = platform.registry.issue_token(Role.OPERATOR).token
+        platform.registry.add_vehicle(VIN, "Model V")
+        client = TestClient(create_app(platform))
+        for path in (f"/v1/vehicles/{VIN}/diagnostics", "/v1/fleet/reliability"):
+            r = client.get(path, headers=bearer(operator))
+            assert r.status_code == 503 and "embedded process only" in r.json()["message"]
+        r = client.get("/v1/diagnostics/codes/P0A80", headers=bearer(operator))
+        assert r.status_code == 200  # what a code means needs no live data
+    finally:
+        platform.stop()
