@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from volta.demo_fleet import HISTORY_S as DEMO_HISTORY_S
+
 from .server import Server
 
 CHROMIUM = os.environ.get("VOLTA_CHROMIUM", "/usr/bin/chromium")
@@ -27,6 +29,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 FLEET_SIZE = 40
+# An hour of the demo's evening for the tests; the README's pictures (`make screenshots`) get
+# the demo's whole day (`volta.demo_fleet.HISTORY_S`), as a user of `make demo` sees it.
+HISTORY_S = DEMO_HISTORY_S if os.environ.get("VOLTA_SCREENSHOTS") else 3600
 
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 
@@ -41,7 +46,7 @@ def chromium_missing() -> str | None:
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     srv = Server(tmp_path_factory.mktemp("volta-web"))
-    srv.feed_fleet(FLEET_SIZE, history_s=3600)
+    srv.feed_fleet(FLEET_SIZE, history_s=HISTORY_S)
     yield srv
     srv.close()
 
