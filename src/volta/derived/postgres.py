@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import msgspec
 
-from volta.derived.store import Record, T
+from volta.derived.store import Record, T, list_query
 from volta.postgres import Conn, SideTables
 
 __all__ = ["DEFAULT_SCHEMA", "MIGRATIONS", "PostgresDerivedStore"]
@@ -93,19 +93,7 @@ class PostgresDerivedStore:
         limit: int = 100,
         before_ms: int | None = None,
     ) -> list[T]:
-        sql = "SELECT body FROM derived WHERE kind = %s"
-        args: list[object] = [kind]
-        for cond, val in (
-            ("vin = %s", vin),
-            ("end_ms > %s", start_ms),
-            ("start_ms < %s", end_ms),
-            ("start_ms < %s", before_ms),
-        ):
-            if val is not None:
-                sql += f" AND {cond}"
-                args.append(val)
-        sql += " ORDER BY start_ms DESC, id DESC LIMIT %s"
-        args.append(max(0, limit))
+        sql, args = list_query("%s", kind, vin, start_ms, end_ms, limit, before_ms)
         rows = self.tables.run(lambda conn: conn.execute(sql.encode(), args).fetchall())
         return [msgspec.msgpack.decode(r[0], type=type_) for r in rows]
 

@@ -74,6 +74,33 @@ class DerivedStore(Protocol):
     def close(self) -> None: ...
 
 
+def list_query(
+    mark: str,
+    kind: str,
+    vin: str | None,
+    start_ms: int | None,
+    end_ms: int | None,
+    limit: int,
+    before_ms: int | None,
+) -> tuple[str, list[object]]:
+    """`DerivedStore.list`'s query and its arguments, with the engine's placeholder `mark`
+    (`?` for SQLite, `%s` for PostgreSQL)."""
+    sql = f"SELECT body FROM derived WHERE kind = {mark}"
+    args: list[object] = [kind]
+    for cond, val in (
+        ("vin =", vin),
+        ("end_ms >", start_ms),
+        ("start_ms <", end_ms),
+        ("start_ms <", before_ms),
+    ):
+        if val is not None:
+            sql += f" AND {cond} {mark}"
+            args.append(val)
+    sql += f" ORDER BY start_ms DESC, id DESC LIMIT {mark}"
+    args.append(max(0, limit))
+    return sql, args
+
+
 class SQLiteDerivedStore:
     """`DerivedStore` on one SQLite file in WAL mode; one connection guarded by a lock (the
     work per call is small)."""
@@ -124,19 +151,7 @@ class SQLiteDerivedStore:
         limit: int = 100,
         before_ms: int | None = None,
     ) -> list[T]:
-        sql = "SELECT body FROM derived WHERE kind = ?"
-        args: list[object] = [kind]
-        for cond, val in (
-            ("vin = ?", vin),
-            ("end_ms > ?", start_ms),
-            ("start_ms < ?", end_ms),
-            ("start_ms < ?", before_ms),
-        ):
-            if val is not None:
-                sql += f" AND {cond}"
-                args.append(val)
-        sql += " ORDER BY start_ms DESC, id DESC LIMIT ?"
-        args.append(max(0, limit))
+        sql, args = list_query("?", kind, vin, start_ms, end_ms, limit, before_ms)
         with self._lock:
             rows = self._db.execute(sql, args).fetchall()
         return [msgspec.msgpack.decode(r[0], type=type_) for r in rows]
