@@ -24,7 +24,14 @@ from volta.service.access import (
 from volta.service.casebook import CaseQuery
 from volta.service.cases import BOOKING_ONLY, TRANSITIONS, sla
 from volta.service.desk import ServiceDesk
-from volta.service.model import AlertDetails, Appointment, Case, CaseState
+from volta.service.model import (
+    AlertDetails,
+    Appointment,
+    Case,
+    CaseEvent,
+    CaseLine,
+    CaseState,
+)
 
 router = APIRouter(prefix="/v1", tags=["after-sales"])
 SeverityName = Literal["critical", "warning", "info"]
@@ -114,6 +121,18 @@ class EventOut(BaseModel):
     text: str | None
     detail: dict[str, Any]
 
+    @classmethod
+    def of(cls, e: CaseEvent) -> EventOut:
+        return cls(
+            id=e.id,
+            ts_ms=e.ts_ms,
+            actor=e.actor,
+            role=e.role,
+            kind=e.kind,
+            text=e.text,
+            detail=e.detail,
+        )
+
 
 class LineOut(BaseModel):
     id: int
@@ -123,6 +142,18 @@ class LineOut(BaseModel):
     description: str
     part_number: str | None
     quantity: float
+
+    @classmethod
+    def of(cls, ln: CaseLine) -> LineOut:
+        return cls(
+            id=ln.id,
+            ts_ms=ln.ts_ms,
+            actor=ln.actor,
+            kind=ln.kind,
+            description=ln.description,
+            part_number=ln.part_number,
+            quantity=ln.quantity,
+        )
 
 
 class AppointmentOut(BaseModel):
@@ -215,30 +246,8 @@ def _detail(desk: ServiceDesk, c: Case) -> CaseDetail:
     base = CaseOut.of(c, desk.now()).model_dump()
     return CaseDetail(
         **base,
-        events=[
-            EventOut(
-                id=e.id,
-                ts_ms=e.ts_ms,
-                actor=e.actor,
-                role=e.role,
-                kind=e.kind,
-                text=e.text,
-                detail=e.detail,
-            )
-            for e in desk.cases.events(c.id)
-        ],
-        lines=[
-            LineOut(
-                id=ln.id,
-                ts_ms=ln.ts_ms,
-                actor=ln.actor,
-                kind=ln.kind,
-                description=ln.description,
-                part_number=ln.part_number,
-                quantity=ln.quantity,
-            )
-            for ln in desk.cases.lines(c.id)
-        ],
+        events=[EventOut.of(e) for e in desk.cases.events(c.id)],
+        lines=[LineOut.of(ln) for ln in desk.cases.lines(c.id)],
         appointments=[AppointmentOut.of(a) for a in desk.bookings.appointments(case_id=c.id)],
     )
 
@@ -329,16 +338,7 @@ def transition_case(
 @router.post("/cases/{case_id}/notes", response_model=EventOut, status_code=201)
 def add_note(case_id: str, body: NoteIn, principal: PeopleDep, desk: DeskDep) -> EventOut:
     visible_case(desk, principal, case_id)
-    e = desk.add_note(case_id, actor(principal), body.text)
-    return EventOut(
-        id=e.id,
-        ts_ms=e.ts_ms,
-        actor=e.actor,
-        role=e.role,
-        kind=e.kind,
-        text=e.text,
-        detail=e.detail,
-    )
+    return EventOut.of(desk.add_note(case_id, actor(principal), body.text))
 
 
 @router.post("/cases/{case_id}/lines", response_model=LineOut, status_code=201)
@@ -348,15 +348,7 @@ def add_line(case_id: str, body: LineIn, principal: StaffDep, desk: DeskDep) -> 
     ln = desk.add_line(
         case_id, actor(principal), body.kind, body.description, body.quantity, body.part_number
     )
-    return LineOut(
-        id=ln.id,
-        ts_ms=ln.ts_ms,
-        actor=ln.actor,
-        kind=ln.kind,
-        description=ln.description,
-        part_number=ln.part_number,
-        quantity=ln.quantity,
-    )
+    return LineOut.of(ln)
 
 
 @router.get("/vehicles/{vin}/cases", response_model=CaseList)
