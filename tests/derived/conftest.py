@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.derived.pgrun import SERVICES_RUN
+from tests.store.storekit import closing_factory
 from volta.derived.store import DerivedStore, SQLiteDerivedStore
 
 # Opens one more store on the same data (as another process would).
@@ -39,16 +40,7 @@ ENGINES: dict[str, Callable[[Path], Opener]] = {"sqlite": _sqlite, "postgresql":
 @pytest.fixture(params=sorted(ENGINES))
 def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
     """Opens derived stores of one engine on one fresh data set; each is closed after."""
-    make = ENGINES[request.param](tmp_path)
-    opened: list[DerivedStore] = []
-
-    def factory() -> DerivedStore:
-        opened.append(make())
-        return opened[-1]
-
-    yield factory
-    for store in opened:
-        store.close()
+    yield from closing_factory(ENGINES[request.param](tmp_path))
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from volta.store.base import TelemetryStore
 from volta.store.duckdb_store import DuckDBStore
 
 from .pgkit import PG_RUN, pg_schema_factory
-from .storekit import StoreFactory
+from .storekit import StoreFactory, closing_factory
 
 
 def _duckdb_file(tmp_path: Path) -> StoreFactory:
@@ -44,16 +44,7 @@ def _drop_postgres_test_database() -> Iterator[None]:
 @pytest.fixture(params=sorted(ENGINES))
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
     """A factory of fresh, empty stores of one engine; every store it made is closed after."""
-    make = ENGINES[request.param](tmp_path)
-    opened: list[TelemetryStore] = []
-
-    def factory() -> TelemetryStore:
-        opened.append(make())
-        return opened[-1]
-
-    yield factory
-    for store in opened:
-        store.close()
+    yield from closing_factory(ENGINES[request.param](tmp_path))
 
 
 @pytest.fixture

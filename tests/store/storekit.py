@@ -2,11 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Protocol, TypeVar
 
 from volta.store.base import AcceptedBatch, TelemetryStore
 
 StoreFactory = Callable[[], TelemetryStore]
+
+
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+C = TypeVar("C", bound=_Closable)
+
+
+def closing_factory(make: Callable[[], C]) -> Iterator[Callable[[], C]]:
+    """For a fixture to `yield from`: a factory of what `make` opens, all closed after."""
+    opened: list[C] = []
+
+    def factory() -> C:
+        opened.append(make())
+        return opened[-1]
+
+    yield factory
+    for each in opened:
+        each.close()
+
 
 T0 = 1_764_201_600_000  # 2025-11-27T00:00:00Z
 VIN_A = "JHMZZ1A1XRV000001"
