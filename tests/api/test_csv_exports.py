@@ -7,10 +7,10 @@ import csv
 import io
 from datetime import UTC, datetime
 
+from tests.servicekit.logbook import a_charge, a_drive
 from volta.api.csvfiles import file_name, iso_ms
 from volta.charging.core import Charge
 from volta.clock import wall_ms
-from volta.drives.core import Drive
 
 from .conftest import SOC, SPEED, VIN, Api, batch, bearer
 
@@ -94,13 +94,10 @@ def test_parquet_export_is_named_like_the_csv(api: Api) -> None:
     )
 
 
-def _charge(start_ms: int) -> Charge:
-    return Charge(
-        id=f"{VIN}-{start_ms}",
-        vin=VIN,
-        start_ms=start_ms,
-        end_ms=start_ms + 1800_000,
-        final=True,
+def _dc_charge(start_ms: int) -> Charge:
+    return a_charge(
+        VIN,
+        start_ms,
         dc=True,
         lat=60.1699,
         lon=24.9384,
@@ -117,35 +114,10 @@ def _charge(start_ms: int) -> Charge:
     )
 
 
-def _drive(start_ms: int) -> Drive:
-    return Drive(
-        id=f"{VIN}-{start_ms}",
-        vin=VIN,
-        start_ms=start_ms,
-        end_ms=start_ms + 600_000,
-        final=True,
-        start_lat=60.17,
-        start_lon=24.94,
-        end_lat=60.18,
-        end_lon=24.95,
-        odometer_start_m=1000.0,
-        odometer_end_m=6000.0,
-        distance_m=5000.0,
-        energy_wh=900.0,
-        regen_wh=100.0,
-        efficiency_wh_per_km=180.0,
-        avg_speed_kmh=30.0,
-        max_speed_kmh=50.0,
-        soc_start=70.0,
-        soc_end=69.0,
-        outside_temp_c=-3.0,
-    )
-
-
 def test_charges_and_drives_csv_have_iso_times_units_and_cost(api: Api) -> None:
     start = wall_ms() - 7200_000
-    api.platform.derived.upsert("charge", [_charge(start)])
-    api.platform.derived.upsert("drive", [_drive(start - 3600_000)])
+    api.platform.derived.upsert("charge", [_dc_charge(start)])
+    api.platform.derived.upsert("drive", [a_drive(VIN, start - 3600_000)])
     h = bearer(api.operator)
 
     charges = api.client.get(f"/v1/vehicles/{VIN}/charges", params={"format": "csv"}, headers=h)

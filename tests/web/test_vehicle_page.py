@@ -23,7 +23,7 @@ if chromium_missing():
 
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
-from volta.charging.core import Charge
+from tests.servicekit.logbook import a_charge, a_drive
 from volta.clock import wall_ms
 from volta.drives.core import Drive
 from volta.registry import Role
@@ -46,54 +46,6 @@ def page(browser_context: BrowserContext) -> Iterator[Page]:
     p = browser_context.new_page()
     yield p
     p.close()
-
-
-def _drive(vin: str, start_ms: int) -> Drive:
-    return Drive(
-        id=f"{vin}-{start_ms}",
-        vin=vin,
-        start_ms=start_ms,
-        end_ms=start_ms + 10 * MIN,
-        final=True,
-        start_lat=60.17,
-        start_lon=24.94,
-        end_lat=60.18,
-        end_lon=24.95,
-        odometer_start_m=1000.0,
-        odometer_end_m=6000.0,
-        distance_m=5000.0,
-        energy_wh=900.0,
-        regen_wh=100.0,
-        efficiency_wh_per_km=180.0,
-        avg_speed_kmh=30.0,
-        max_speed_kmh=50.0,
-        soc_start=70.0,
-        soc_end=69.0,
-        outside_temp_c=-3.0,
-    )
-
-
-def _charge(vin: str, start_ms: int, cost: float | None) -> Charge:
-    return Charge(
-        id=f"{vin}-{start_ms}",
-        vin=vin,
-        start_ms=start_ms,
-        end_ms=start_ms + 30 * MIN,
-        final=True,
-        dc=False,
-        lat=60.17,
-        lon=24.94,
-        energy_added_wh=11_000.0,
-        energy_stored_wh=None,
-        peak_kw=11.0,
-        avg_kw=11.0,
-        soc_from=40.0,
-        soc_to=55.0,
-        outside_temp_c=None,
-        place="Depot" if cost is not None else None,
-        cost=cost,
-        currency="EUR" if cost is not None else None,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -125,9 +77,12 @@ def logbook(server: Server) -> list[Drive]:
     with contextlib.suppress(Conflict):
         server.platform.registry.add_vehicle(LOGBOOK, "Model V")
     now = wall_ms() // MIN * MIN
-    drives = [_drive(LOGBOOK, now - (i + 2) * HOUR) for i in range(25)]
+    drives = [a_drive(LOGBOOK, now - (i + 2) * HOUR) for i in range(25)]
     server.platform.derived.upsert("drive", drives)
-    charges = [_charge(LOGBOOK, now - 30 * HOUR, 3.3), _charge(LOGBOOK, now - 40 * HOUR, None)]
+    charges = [
+        a_charge(LOGBOOK, now - 30 * HOUR, place="Depot", cost=3.3, currency="EUR"),
+        a_charge(LOGBOOK, now - 40 * HOUR),
+    ]
     server.platform.derived.upsert("charge", charges)
     return drives
 
