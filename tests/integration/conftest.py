@@ -4,11 +4,13 @@ when nothing listens there), unique topic prefixes and client ids per test."""
 from __future__ import annotations
 
 import contextlib
+import signal
 import socket
+import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,8 @@ from volta.config import Settings
 from volta.devservices import PrivateMosquitto, PrivateNats, PrivatePostgres
 from volta.errors import Unavailable
 from volta.mqtt import BrokerAddress, end_session
+from volta.sim.senders import encode_batch
+from volta.wire import Batch
 
 BROKER_HOST = "127.0.0.1"
 BROKER_PORT = 1883
@@ -159,3 +163,42 @@ def servers() -> Iterator[Servers]:
     finally:
         for s in made:
             s.close()
+
+
+def publish_day(port: int, topic_of: Callable[[str], str], batches: Iterable[Batch]) -> None:
+    """Publish every batch (MessagePack, QoS 1) on `topic_of(vin)` and wait for the broker's
+    acknowledgements."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"cars-{uuid.uuid4().hex[:8]}")
+    client.max_inflight_messages_set(200)
+    client.connect(BROKER_HOST, port)
+    client.loop_start()
+    try:
+        sent = [client.publish(topic_of(b.vin), encode_batch(b, "msgpack"), qos=1) for b in batches]
+        for info in sent:
+            info.wait_for_publish(30)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+def answers(get: Callable[[str], object]) -> bool:
+    """Whether a started API answers yet (`get` a path of it)."""
+    try:
+        get("/v1/ingest/health")
+        return True
+    except OSError:
+        return False
+
+
+def stop_processes(procs: Iterable[subprocess.Popen[bytes]], timeout_s: float = 40) -> None:
+    """SIGTERM to every process still running, then wait for each (killed after `timeout_s`)."""
+    procs = list(procs)
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import urllib.request
@@ -23,20 +22,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as mqtt
 import psycopg
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.sim.simrun import Day, simulate
 from volta.devservices import free_port
 from volta.places.core import distance_m
 from volta.registry import Role
 from volta.registry.postgres import PostgresRegistry
-from volta.sim.senders import encode_batch
 from volta.wire.topics import telemetry_topic
 
-from .conftest import Servers, wait_for
+from .conftest import Servers, answers, publish_day, stop_processes, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
@@ -130,7 +126,7 @@ def deployment(servers: Servers, day: Day, tmp_path: Path) -> Iterator[Deploymen
     deployment = Deployment(f"http://127.0.0.1:{port}", token, prefix, dirs, procs, logs)
     try:
         # Four Pythons importing at once: ~3 CPU-s each, far longer on a busy shared machine.
-        up = wait_for(lambda: _answers(deployment), timeout_s=240, every_s=0.2)
+        up = wait_for(lambda: answers(deployment.get), timeout_s=240, every_s=0.2)
         assert up, f"the API did not come up: {_tails(logs)}"
         servers.mosquitto.wait_shared_subscriptions(before + 2)
         following = wait_for(
@@ -139,15 +135,7 @@ def deployment(servers: Servers, day: Day, tmp_path: Path) -> Iterator[Deploymen
         assert following, f"the processors did not subscribe: {_tails(logs)}"
         yield deployment
     finally:
-        for proc in procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs.values():
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_processes(procs.values(), timeout_s=30)
 
 
 def _tails(logs: Path) -> str:
@@ -156,32 +144,6 @@ def _tails(logs: Path) -> str:
         f"--- {f.stem}\n" + "\n".join(f.read_text(errors="replace").splitlines()[-15:])
         for f in sorted(logs.iterdir())
     )
-
-
-def _answers(d: Deployment) -> bool:
-    try:
-        d.get("/v1/ingest/health")
-        return True
-    except OSError:
-        return False
-
-
-def _publish(port: int, prefix: str, day: Day) -> None:
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"cars-{uuid.uuid4().hex[:8]}")
-    client.max_inflight_messages_set(200)
-    client.connect("127.0.0.1", port)
-    client.loop_start()
-    try:
-        sent = [
-            # each car on its shard topic, as cars publish: one worker takes all of a car's batches
-            client.publish(telemetry_topic(b.vin, prefix), encode_batch(b, "msgpack"), qos=1)
-            for b in day.batches
-        ]
-        for info in sent:
-            info.wait_for_publish(30)
-    finally:
-        client.disconnect()
-        client.loop_stop()
 
 
 def _sent(day: Day, vin: str, path: str) -> list[tuple[int, float]]:
@@ -209,7 +171,8 @@ def test_api_workers_and_processors_share_no_disk(
             homes[v.vin] = d.request("POST", "/v1/places", body)["id"]
     assert {p["id"] for p in d.get("/v1/places")["places"]} == set(homes.values())
 
-    _publish(servers.mosquitto.port, d.prefix, day)
+    # each car on its shard topic, as cars publish: one worker takes all of a car's batches
+    publish_day(servers.mosquitto.port, lambda vin: telemetry_topic(vin, d.prefix), day.batches)
 
     def stored() -> int:
         return int(d.get("/v1/ingest/health")["stored_batches"])

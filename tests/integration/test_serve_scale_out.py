@@ -22,20 +22,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as mqtt
 import psycopg
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.sim.simrun import Day, simulate
 from volta.devservices import children_of, free_port
 from volta.registry import Registry, Role, SQLiteRegistry
 from volta.registry.postgres import PostgresRegistry
 from volta.registry.sqlite import DB_FILE
-from volta.sim.senders import encode_batch
 from volta.store.postgres_store import Server
 
-from .conftest import Servers, wait_for
+from .conftest import Servers, answers, publish_day, stop_processes, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
@@ -114,42 +111,11 @@ def served(
     )
     try:
         # a Python importing and preparing its store on a busy machine: awaited, not slept
-        assert wait_for(lambda: _answers(served), timeout_s=90), "the API did not come up"
+        assert wait_for(lambda: answers(served.get), timeout_s=90), "the API did not come up"
         servers.mosquitto.wait_shared_subscriptions(before + 1, timeout_s=90)
         yield served
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
-def _answers(served: Served) -> bool:
-    try:
-        served.get("/v1/ingest/health")
-        return True
-    except OSError:
-        return False
-
-
-def _publish(port: int, prefix: str, day: Day) -> None:
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"cars-{uuid.uuid4().hex[:8]}")
-    client.max_inflight_messages_set(200)
-    client.connect("127.0.0.1", port)
-    client.loop_start()
-    try:
-        sent = [
-            client.publish(f"{prefix}/{b.vin}/telemetry", encode_batch(b, "msgpack"), qos=1)
-            for b in day.batches
-        ]
-        for info in sent:
-            info.wait_for_publish(30)
-    finally:
-        client.disconnect()
-        client.loop_stop()
+        stop_processes([proc])
 
 
 def test_serve_with_workers_stores_derives_and_answers_then_stops_its_children(
@@ -157,7 +123,7 @@ def test_serve_with_workers_stores_derives_and_answers_then_stops_its_children(
 ) -> None:
     children = children_of(served.proc.pid)
     assert len(children) == 2, "one gateway worker and one processors process"
-    _publish(servers.mosquitto.port, served.prefix, day)
+    publish_day(servers.mosquitto.port, lambda vin: f"{served.prefix}/{vin}/telemetry", day.batches)
 
     def stored() -> int:
         return int(served.get("/v1/ingest/health")["stored_batches"])
