@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -64,14 +65,21 @@ def trips(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trips]:
     rng = np.random.default_rng(7)
     stations = {f"DC {i}": (float(g.lat[n]), float(g.lon[n])) for i, n in
                 enumerate(rng.choice(len(g.lat), 8, replace=False))}  # fmt: skip
+    # DC 0-3 have CCS, 4-7 CHAdeMO; even ones are network Alpha, odd ones Beta; DC 0, 1, 4, 5
+    # give 50 kW, the others 150 kW (the scaled car's own peak is far below either)
     features = [
         {
             "type": "Feature",
             "geometry": {"type": "Point", "coordinates": [lon, lat]},
-            "properties": {"amenity": "charging_station", "name": name, "socket:ccs:output": "1"},
+            "properties": {
+                "amenity": "charging_station", "name": name,
+                f"socket:{'ccs' if i < 4 else 'chademo'}": "1",
+                f"socket:{'ccs' if i < 4 else 'chademo'}:output": "50 kW" if i % 4 < 2 else
+                "150 kW", "network": "Alpha" if i % 2 == 0 else "Beta",
+            },
         }
-        for name, (lat, lon) in [*stations.items(), ("Berlin", (52.52, 13.405))]
-    ]
+        for i, (name, (lat, lon)) in enumerate([*stations.items(), ("Berlin", (52.52, 13.405))])
+    ]  # fmt: skip
     chargers = tmp / "chargers.geojson"
     chargers.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
     small = tmp / "small-kona.toml"
@@ -214,3 +222,35 @@ def test_each_leg_s_geometry_is_edges_of_the_graph_summing_to_its_distance(trips
         nodes = np.array([where[p] for p in line])
         edges = planner.net.edge_index(nodes[:-1], nodes[1:])  # raises if not an edge
         assert float(planner.net.length_m[edges].sum()) == pytest.approx(leg.distance_m)
+
+
+def test_charger_filters_choose_the_stops_and_name_themselves_when_no_plan_is_left(
+    trips: Trips,
+) -> None:
+    base: dict[str, Any] = {"origin": trips.west, "destination": trips.east, "start_soc": 30,
+            "min_arrival_soc": 10, "min_charger_soc": 5}  # fmt: skip
+    cases: list[tuple[dict[str, Any], Callable[[dict[str, Any]], bool]]] = [
+        ({"networks": ["alpha"]}, lambda s: s["network"] == "Alpha"),
+        ({"connectors": ["chademo"]}, lambda s: "chademo" in s["connectors"]),
+        ({"min_power_kw": 100}, lambda s: s["power_kw"] >= 100),
+    ]  # fmt: skip
+    for prefs, ok in cases:
+        status, body = _plan(trips, SMALL, **base, **prefs)
+        assert status == 200, body
+        assert body["stops"] and all(ok(s) for s in body["stops"]), (prefs, body["stops"])
+    status, body = _plan(trips, SMALL, **base, networks=["Nobody"])
+    assert status == 422 and body["error"] == "no_plan", body
+    assert "charger filters (network nobody; 0 of 12 chargers match)" in body["message"]
+    assert body["message"].endswith("without the filters the trip can be made")
+    status, body = _plan(trips, SMALL, **base, connectors=["plug"])
+    assert status == 422 and body["error"] == "invalid_request"
+
+
+def test_prefer_fewer_stops_never_adds_a_stop(trips: Trips) -> None:
+    base: dict[str, Any] = {"origin": trips.west, "destination": trips.east, "start_soc": 12,
+            "min_arrival_soc": 10, "min_charger_soc": 5}  # fmt: skip
+    _, fastest = _plan(trips, SMALL, **base)
+    status, fewer = _plan(trips, SMALL, **base, prefer_fewer_stops=True)
+    assert status == 200, fewer
+    assert 1 <= len(fewer["stops"]) <= len(fastest["stops"])
+    assert fewer["total_min"] >= fastest["total_min"] - 0.01

@@ -10,13 +10,14 @@ nothing, so it is not audited.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from volta.api.auth import ALL_ROLES, PlatformDep, Policy, allow
 from volta.errors import BadRequest, Unavailable
+from volta.planner.filters import ChargerFilter
 from volta.planner.service import PlannedTrip, planner_for
 from volta.platform import Platform
 from volta.registry import Principal
@@ -31,6 +32,9 @@ PLAN_FOR_VEHICLE = Policy(ALL_ROLES, vin=True, audit=False)
 LAT = "Vehicle.CurrentLocation.Latitude"
 LON = "Vehicle.CurrentLocation.Longitude"
 SOC = "Vehicle.Powertrain.TractionBattery.StateOfCharge.Current"
+
+
+Connector = Literal["ccs", "chademo", "nacs", "type2", "j1772"]  # planner.filters.CONNECTOR_KINDS
 
 
 class Point(BaseModel):
@@ -49,6 +53,16 @@ class TripIn(BaseModel):
     max_charge_soc: float = Field(
         100.0, gt=0, le=100, description="% a stop charges to at most (e.g. 80 to save time)"
     )
+    min_power_kw: float = Field(0.0, ge=0, le=1000, description="stop only at chargers this fast")
+    connectors: list[Connector] = Field(
+        default_factory=list, max_length=5, description="stop only where one of these plugs is"
+    )
+    networks: list[Annotated[str, Field(min_length=1, max_length=80)]] = Field(
+        default_factory=list, max_length=20, description="stop only at these networks' chargers"
+    )
+    prefer_fewer_stops: bool = Field(
+        False, description="take a plan with a stop less unless it is 15 min a stop slower"
+    )
 
 
 class StopOut(BaseModel):
@@ -56,6 +70,8 @@ class StopOut(BaseModel):
     lat: float
     lon: float
     power_kw: float
+    network: str
+    connectors: list[str]
     km: float = Field(description="from the origin")
     arrival_soc: float
     charge_min: float
@@ -146,6 +162,8 @@ def plan_trip(
         min_arrival_soc=body.min_arrival_soc,
         min_charger_soc=body.min_charger_soc,
         max_charge_soc=body.max_charge_soc,
+        filters=ChargerFilter.of(body.min_power_kw, body.connectors, body.networks),
+        prefer_fewer_stops=body.prefer_fewer_stops,
     )
     return _out(vin, model, origin, body.destination, soc, trip)
 
@@ -160,6 +178,8 @@ def _out(
             lat=lat,
             lon=lon,
             power_kw=s.site.power_kw,
+            network=s.site.network,
+            connectors=list(s.site.connectors),
             km=round(s.km, 3),
             arrival_soc=round(s.arrival_soc, 2),
             charge_min=round(s.charge_s / 60.0, 2),

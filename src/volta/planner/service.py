@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,14 +19,17 @@ from volta.geo.graph import RoadGraph
 from volta.geo.osm import load_roads
 from volta.planner.chargers import Station
 from volta.planner.energy import edge_energy_wh
+from volta.planner.filters import ChargerFilter
 from volta.planner.network import OffGraph, RoadNetwork
-from volta.planner.plan import Leg, Plan, Site, TripRequest
+from volta.planner.plan import Leg, NoFeasiblePlan, Plan, Site, TripRequest
 from volta.planner.search import SiteIndex, plan_trip
 from volta.vehicles.model import VehicleModel
 
-__all__ = ["SNAP_M", "PlannedTrip", "TripPlanner", "planner_for"]
+__all__ = ["FEWER_STOPS_PENALTY_S", "SNAP_M", "PlannedTrip", "TripPlanner", "planner_for"]
 
 SNAP_M = 500.0  # a point farther than this from every road node is refused (OffGraph)
+# "prefer fewer stops": a stop is worth this much driving time to avoid (ABRP-style penalty)
+FEWER_STOPS_PENALTY_S = 15 * 60.0
 
 LatLon = tuple[float, float]
 
@@ -56,7 +59,8 @@ class TripPlanner:
             except OffGraph:
                 self.unsnapped.append(s.station_id)
                 continue
-            self._keep(best, Site(node, s.power_kw, s.name or s.station_id))
+            site = Site(node, s.power_kw, s.name or s.station_id, s.connectors, s.network)
+            self._keep(best, site)
         self.sites = sorted(best.values(), key=lambda site: site.node)
         self._indexes: dict[VehicleModel, SiteIndex] = {}
         self._lock = threading.Lock()
@@ -87,9 +91,13 @@ class TripPlanner:
         min_arrival_soc: float = 10.0,
         min_charger_soc: float = 10.0,
         max_charge_soc: float = 100.0,
+        filters: ChargerFilter | None = None,
+        prefer_fewer_stops: bool = False,
     ) -> PlannedTrip:
-        """The fastest trip; `OffGraph` when a point is off the map, `PlanError` when none."""
+        """The fastest trip; `OffGraph` when a point is off the map, `PlanError` when none
+        (with the filters named when they are why)."""
         net = self.net
+        filters = filters or ChargerFilter()
         req = TripRequest(
             origin=net.snap_latlon(*origin, max_m=SNAP_M),
             destination=net.snap_latlon(*destination, max_m=SNAP_M),
@@ -97,13 +105,32 @@ class TripPlanner:
             min_arrival_soc=min_arrival_soc,
             min_charger_soc=min_charger_soc,
             max_charge_soc=max_charge_soc,
+            no_charge=frozenset(s.node for s in self.sites if not filters.matches(s)),
+            stop_penalty_s=FEWER_STOPS_PENALTY_S if prefer_fewer_stops else 0.0,
         )
         index = self.index(model)
-        plan = plan_trip(index, req)
+        plan = self._plan(index, req, filters)
         g = self.graph
         stops = tuple((float(g.lat[s.site.node]), float(g.lon[s.site.node])) for s in plan.stops)
         lines = tuple(self._line(index, leg) for leg in plan.legs)
         return PlannedTrip(plan, stops, lines)
+
+    def _plan(self, index: SiteIndex, req: TripRequest, filters: ChargerFilter) -> Plan:
+        try:
+            return plan_trip(index, req)
+        except NoFeasiblePlan as e:
+            if not req.no_charge:
+                raise
+            kept = len(self.sites) - len(req.no_charge)
+            why = (
+                f"no plan with the charger filters ({filters.describe()}; {kept} of "
+                f"{len(self.sites)} chargers match): {e}"
+            )
+            try:  # would the trip work without them? Then the filters are the reason
+                plan_trip(index, replace(req, no_charge=frozenset()))
+            except NoFeasiblePlan:
+                raise NoFeasiblePlan(why) from e
+            raise NoFeasiblePlan(f"{why}; without the filters the trip can be made") from e
 
     def _line(self, index: SiteIndex, leg: Leg) -> tuple[LatLon, ...]:
         nodes: list[int] = [leg.from_node]
