@@ -10,6 +10,7 @@ from dataclasses import replace
 import pytest
 
 from volta.geo.osm import load_roads
+from volta.planner.alternatives import alternatives, sequence
 from volta.planner.energy import edge_energy_wh
 from volta.planner.filters import ChargerFilter, connector_kind
 from volta.planner.network import RoadNetwork
@@ -97,3 +98,20 @@ def test_filters_match_power_plug_kinds_of_every_file_and_networks() -> None:
     assert [f.matches(s) for s in (ccs, osm, bare)] == [True, False, False]
     assert f.describe() == "connector chademo, network electrify america"
     assert not ChargerFilter().active and ChargerFilter().matches(bare)
+
+
+def test_alternatives_are_other_charger_sequences_within_the_stated_margin(
+    index: SiteIndex, with_stops: list[tuple[TripRequest, Plan]]
+) -> None:
+    found = 0
+    for req, best in with_stops:
+        others = alternatives(index, req, best, within=0.05, limit=2)
+        seqs = [sequence(best), *(sequence(p) for p in others)]
+        assert len(set(seqs)) == len(seqs) and len(others) <= 2
+        totals = [p.total_s for p in others]
+        assert totals == sorted(totals)
+        for plan in others:
+            check_consistent(plan, MODEL)
+            assert best.total_s - 1e-6 <= plan.total_s <= best.total_s * 1.05
+        found += len(others)
+    assert found >= 3, "too few seeded trips had a close alternative"

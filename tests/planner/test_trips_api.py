@@ -254,3 +254,21 @@ def test_prefer_fewer_stops_never_adds_a_stop(trips: Trips) -> None:
     assert status == 200, fewer
     assert 1 <= len(fewer["stops"]) <= len(fastest["stops"])
     assert fewer["total_min"] >= fastest["total_min"] - 0.01
+
+
+def test_close_alternatives_come_with_their_own_stops_and_roads(trips: Trips) -> None:
+    status, body = _plan(
+        trips, SMALL, origin=trips.west, destination=trips.east, start_soc=30,
+        min_arrival_soc=10, min_charger_soc=5, alternatives_within_pct=10,
+    )  # fmt: skip
+    assert status == 200, body
+    alts = body["alternatives"]
+    assert alts, "the map's 12 chargers give this trip another sequence within 10 %"
+    names = [tuple(s["name"] for s in p["stops"]) for p in [body, *alts]]
+    assert len(set(names)) == len(names)
+    for alt in alts:
+        assert body["total_min"] - 0.01 <= alt["total_min"] <= body["total_min"] * 1.1 + 0.01
+        assert len(alt["legs"]) == len(alt["stops"]) + 1 and alt["legs"][0]["geometry"]
+    _, none = _plan(trips, SMALL, origin=trips.west, destination=trips.east, start_soc=30,
+                    min_arrival_soc=10, min_charger_soc=5, alternatives_within_pct=0)  # fmt: skip
+    assert none["alternatives"] == []

@@ -63,6 +63,9 @@ class TripIn(BaseModel):
     prefer_fewer_stops: bool = Field(
         False, description="take a plan with a stop less unless it is 15 min a stop slower"
     )
+    alternatives_within_pct: float = Field(
+        5.0, ge=0, le=50, description="also answer other charger sequences this % slower at most"
+    )
 
 
 class StopOut(BaseModel):
@@ -89,12 +92,7 @@ class LegOut(BaseModel):
     )
 
 
-class TripOut(BaseModel):
-    vin: str
-    model: str
-    origin: Point
-    destination: Point
-    start_soc: float
+class PlanOut(BaseModel):
     distance_km: float
     drive_min: float
     charge_min: float
@@ -104,6 +102,17 @@ class TripOut(BaseModel):
     stops: list[StopOut]
     legs: list[LegOut] = Field(description="legs alternate with stops: len(stops) + 1")
     profile: list[tuple[float, float]] = Field(description="(km from the origin, SoC %)")
+
+
+class TripOut(PlanOut):
+    vin: str
+    model: str
+    origin: Point
+    destination: Point
+    start_soc: float
+    alternatives: list[PlanOut] = Field(
+        description="other charger sequences within alternatives_within_pct of this total time"
+    )
 
 
 def _model_of(platform: Platform, vin: str) -> VehicleModel:
@@ -164,6 +173,7 @@ def plan_trip(
         max_charge_soc=body.max_charge_soc,
         filters=ChargerFilter.of(body.min_power_kw, body.connectors, body.networks),
         prefer_fewer_stops=body.prefer_fewer_stops,
+        alternatives_within=body.alternatives_within_pct / 100.0,
     )
     return _out(vin, model, origin, body.destination, soc, trip)
 
@@ -171,6 +181,18 @@ def plan_trip(
 def _out(
     vin: str, model: VehicleModel, origin: Point, dest: Point, soc: float, trip: PlannedTrip
 ) -> TripOut:
+    return TripOut(
+        vin=vin,
+        model=model.name,
+        origin=origin,
+        destination=dest,
+        start_soc=soc,
+        alternatives=[_plan_out(alt) for alt in trip.alternatives],
+        **_plan_out(trip).model_dump(),
+    )
+
+
+def _plan_out(trip: PlannedTrip) -> PlanOut:
     plan = trip.plan
     stops = [
         StopOut(
@@ -198,12 +220,7 @@ def _out(
         )
         for leg, line in zip(plan.legs, trip.geometry, strict=True)
     ]
-    return TripOut(
-        vin=vin,
-        model=model.name,
-        origin=origin,
-        destination=dest,
-        start_soc=soc,
+    return PlanOut(
         distance_km=round(plan.distance_m / 1000.0, 3),
         drive_min=round(plan.drive_s / 60.0, 2),
         charge_min=round(plan.charge_s / 60.0, 2),

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from volta.geo.graph import RoadGraph
 from volta.geo.osm import load_roads
+from volta.planner.alternatives import alternatives
 from volta.planner.chargers import Station
 from volta.planner.energy import edge_energy_wh
 from volta.planner.filters import ChargerFilter
@@ -41,6 +42,8 @@ class PlannedTrip:
     plan: Plan
     stop_positions: tuple[LatLon, ...]
     geometry: tuple[tuple[LatLon, ...], ...]  # one line per leg
+    # other charger sequences nearly as fast (planner.alternatives), fastest first
+    alternatives: tuple[PlannedTrip, ...] = ()
 
 
 class TripPlanner:
@@ -93,6 +96,7 @@ class TripPlanner:
         max_charge_soc: float = 100.0,
         filters: ChargerFilter | None = None,
         prefer_fewer_stops: bool = False,
+        alternatives_within: float = 0.0,
     ) -> PlannedTrip:
         """The fastest trip; `OffGraph` when a point is off the map, `PlanError` when none
         (with the filters named when they are why)."""
@@ -110,6 +114,12 @@ class TripPlanner:
         )
         index = self.index(model)
         plan = self._plan(index, req, filters)
+        others = alternatives(index, req, plan, alternatives_within) if alternatives_within else []
+        return replace(
+            self._drawn(index, plan), alternatives=tuple(self._drawn(index, p) for p in others)
+        )
+
+    def _drawn(self, index: SiteIndex, plan: Plan) -> PlannedTrip:
         g = self.graph
         stops = tuple((float(g.lat[s.site.node]), float(g.lon[s.site.node])) for s in plan.stops)
         lines = tuple(self._line(index, leg) for leg in plan.legs)
