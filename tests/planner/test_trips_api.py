@@ -22,9 +22,11 @@ from fastapi.testclient import TestClient
 from tests.api.conftest import SOC, batch, bearer
 from volta.api import create_app
 from volta.config import Settings
+from volta.drives.core import Drive
 from volta.geo.distance import haversine_m
 from volta.geo.graph import RoadGraph
 from volta.geo.osm import default_osm_path, load_roads
+from volta.planner.calibration import calibrate, predicted_wh
 from volta.planner.scenarios import scaled
 from volta.planner.service import TripPlanner, planner_for
 from volta.platform import Platform
@@ -272,3 +274,31 @@ def test_close_alternatives_come_with_their_own_stops_and_roads(trips: Trips) ->
     _, none = _plan(trips, SMALL, origin=trips.west, destination=trips.east, start_soc=30,
                     min_arrival_soc=10, min_charger_soc=5, alternatives_within_pct=0)  # fmt: skip
     assert none["alternatives"] == []
+
+
+def test_planning_for_a_car_uses_its_own_consumption_from_its_drives(trips: Trips) -> None:
+    platform = trips.client.app.state.platform  # type: ignore[attr-defined]
+    model = load_model(KONA)
+    # six finished drives in which the car used 40 % more than its model predicts
+    drives = []
+    for i in range(6):
+        wh = predicted_wh(model, 3000.0, 30.0, 5.0) * 1.4
+        drives.append(Drive(
+            id=f"{CAR}-{i}", vin=CAR, start_ms=1_000_000 * i, end_ms=1_000_000 * i + 600_000,
+            final=True, start_lat=None, start_lon=None, end_lat=None, end_lon=None,
+            odometer_start_m=None, odometer_end_m=None, distance_m=3000.0, energy_wh=wh,
+            regen_wh=0.0, efficiency_wh_per_km=wh / 3, avg_speed_kmh=30.0, max_speed_kmh=50.0,
+            soc_start=None, soc_end=None, outside_temp_c=5.0,
+        ))  # fmt: skip
+    platform.derived.upsert("drive", drives)
+    try:
+        want = calibrate(model, drives)
+        assert want.factor == pytest.approx(1.0 + 0.4 * 6 / 8)  # 2 drives' worth of prior
+        _, own = _plan(trips, CAR, destination=trips.east)
+        _, plain = _plan(trips, CAR, destination=trips.east, calibrated=False)
+        assert own["calibration"] == {"factor": round(want.factor, 4), "drives": 6, "km": 18.0}
+        assert plain["calibration"] == {"factor": 1.0, "drives": 0, "km": 0.0}
+        assert own["energy_kwh"] == pytest.approx(plain["energy_kwh"] * want.factor, rel=0.02)
+        assert own["arrival_soc"] < plain["arrival_soc"]
+    finally:
+        platform.derived.replace_from("drive", CAR, 0, [])

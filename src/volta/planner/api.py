@@ -16,7 +16,9 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from volta.api.auth import ALL_ROLES, PlatformDep, Policy, allow
+from volta.drives.core import Drive
 from volta.errors import BadRequest, Unavailable
+from volta.planner.calibration import Calibration, calibrate
 from volta.planner.filters import ChargerFilter
 from volta.planner.service import PlannedTrip, planner_for
 from volta.platform import Platform
@@ -26,6 +28,8 @@ from volta.vehicles.model import ModelError, VehicleModel, load_model
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/vehicles", tags=["trips"])
+
+CALIBRATION_DRIVES = 200  # the newest drives a car's calibration is learnt from
 
 PLAN_FOR_VEHICLE = Policy(ALL_ROLES, vin=True, audit=False)
 
@@ -66,6 +70,9 @@ class TripIn(BaseModel):
     alternatives_within_pct: float = Field(
         5.0, ge=0, le=50, description="also answer other charger sequences this % slower at most"
     )
+    calibrated: bool = Field(
+        True, description="use the vehicle's own consumption from its finished drives"
+    )
 
 
 class StopOut(BaseModel):
@@ -104,9 +111,16 @@ class PlanOut(BaseModel):
     profile: list[tuple[float, float]] = Field(description="(km from the origin, SoC %)")
 
 
+class CalibrationOut(BaseModel):
+    factor: float = Field(description="the model's energy is multiplied by this for this car")
+    drives: int = Field(description="finished drives it is learnt from")
+    km: float
+
+
 class TripOut(PlanOut):
     vin: str
     model: str
+    calibration: CalibrationOut
     origin: Point
     destination: Point
     start_soc: float
@@ -126,6 +140,12 @@ def _model_of(platform: Platform, vin: str) -> VehicleModel:
         return load_model(name)
     except ModelError as e:  # the registry takes any model name; the planner needs its file
         raise BadRequest(f"vehicle {vin} is registered with a model the planner lacks: {e}") from e
+
+
+def calibration_of(platform: Platform, vin: str, model: VehicleModel) -> Calibration:
+    """The car's calibration from its latest finished drives in the derived store."""
+    drives = platform.derived.list("drive", Drive, vin=vin, limit=CALIBRATION_DRIVES)
+    return calibrate(model, drives)
 
 
 def _now(platform: Platform, vin: str, body: TripIn) -> tuple[Point, float]:
@@ -163,6 +183,7 @@ def plan_trip(
         raise Unavailable("trip planning needs a road network: start the server with VOLTA_ROADS")
     model = _model_of(platform, vin)
     origin, soc = _now(platform, vin, body)
+    cal = calibration_of(platform, vin, model) if body.calibrated else Calibration()
     trip = planner_for(roads, platform.settings.chargers).plan(
         model,
         (origin.lat, origin.lon),
@@ -174,16 +195,21 @@ def plan_trip(
         filters=ChargerFilter.of(body.min_power_kw, body.connectors, body.networks),
         prefer_fewer_stops=body.prefer_fewer_stops,
         alternatives_within=body.alternatives_within_pct / 100.0,
+        energy_factor=cal.factor,
     )
-    return _out(vin, model, origin, body.destination, soc, trip)
+    return _out(vin, model, origin, body.destination, soc, trip, cal)
 
 
 def _out(
-    vin: str, model: VehicleModel, origin: Point, dest: Point, soc: float, trip: PlannedTrip
-) -> TripOut:
+    vin: str, model: VehicleModel, origin: Point, dest: Point, soc: float, trip: PlannedTrip,
+    cal: Calibration,
+) -> TripOut:  # fmt: skip
     return TripOut(
         vin=vin,
         model=model.name,
+        calibration=CalibrationOut(
+            factor=round(cal.factor, 4), drives=cal.drives, km=round(cal.km, 3)
+        ),
         origin=origin,
         destination=dest,
         start_soc=soc,

@@ -65,7 +65,7 @@ class TripPlanner:
             site = Site(node, s.power_kw, s.name or s.station_id, s.connectors, s.network)
             self._keep(best, site)
         self.sites = sorted(best.values(), key=lambda site: site.node)
-        self._indexes: dict[VehicleModel, SiteIndex] = {}
+        self._indexes: dict[tuple[VehicleModel, float], SiteIndex] = {}
         self._lock = threading.Lock()
 
     @staticmethod
@@ -74,15 +74,18 @@ class TripPlanner:
         if site.node not in best or best[site.node].power_kw < site.power_kw:
             best[site.node] = site
 
-    def index(self, model: VehicleModel) -> SiteIndex:
-        """The charger graph for a model (built once: the costs of every charger pair)."""
+    def index(self, model: VehicleModel, energy_factor: float = 1.0) -> SiteIndex:
+        """The charger graph for a model whose energy use is `energy_factor` times its
+        physics' (a car's calibration); built once per model and factor (rounded to 1 %, so
+        cars of a model share a few): the costs of every charger pair."""
+        factor = round(energy_factor, 2)
         with self._lock:
-            index = self._indexes.get(model)
+            index = self._indexes.get((model, factor))
             if index is None:
                 net = self.net
-                energy = edge_energy_wh(model, net.speed_mps, net.grade, net.length_m)
+                energy = edge_energy_wh(model, net.speed_mps, net.grade, net.length_m) * factor
                 index = SiteIndex(net, model, self.sites, energy)
-                self._indexes[model] = index
+                self._indexes[(model, factor)] = index
             return index
 
     def plan(
@@ -97,6 +100,7 @@ class TripPlanner:
         filters: ChargerFilter | None = None,
         prefer_fewer_stops: bool = False,
         alternatives_within: float = 0.0,
+        energy_factor: float = 1.0,
     ) -> PlannedTrip:
         """The fastest trip; `OffGraph` when a point is off the map, `PlanError` when none
         (with the filters named when they are why)."""
@@ -112,7 +116,7 @@ class TripPlanner:
             no_charge=frozenset(s.node for s in self.sites if not filters.matches(s)),
             stop_penalty_s=FEWER_STOPS_PENALTY_S if prefer_fewer_stops else 0.0,
         )
-        index = self.index(model)
+        index = self.index(model, energy_factor)
         plan = self._plan(index, req, filters)
         others = alternatives(index, req, plan, alternatives_within) if alternatives_within else []
         return replace(
