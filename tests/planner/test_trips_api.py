@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 
 from tests.api.conftest import SOC, batch, bearer
 from volta.api import create_app
+from volta.clock import wall_ms
 from volta.config import Settings
 from volta.drives.core import Drive
 from volta.geo.distance import haversine_m
@@ -302,3 +303,83 @@ def test_planning_for_a_car_uses_its_own_consumption_from_its_drives(trips: Trip
         assert own["arrival_soc"] < plain["arrival_soc"]
     finally:
         platform.derived.replace_from("drive", CAR, 0, [])
+
+
+LIVE = "JHMZZ1A1XRV000006"  # a scaled-down Kona that drives its planned trip
+
+
+def test_a_trip_under_way_is_checked_from_the_twin_alerted_and_replanned(trips: Trips) -> None:
+    platform = trips.client.app.state.platform  # type: ignore[attr-defined]
+    small = platform.registry.get_vehicle(SMALL).model
+    token = platform.registry.add_vehicle(LIVE, small).token.token
+    seq = itertools.count(1)
+    ts = itertools.count(wall_ms() - 60_000, 1000)
+
+    def report(lat: float, lon: float, soc: float) -> None:
+        samples = [[0, LAT, lat], [0, LON, lon], [0, SOC, soc]]
+        r = trips.client.post(
+            f"/v1/vehicles/{LIVE}/telemetry",
+            content=batch(samples, seq=next(seq), vin=LIVE, ts=next(ts)),
+            headers={**bearer(token), "Content-Type": "application/json"},
+        )
+        assert r.status_code == 200 and '"rejected":[]' in r.text.replace(" ", ""), r.text
+
+    def check(trip_id: str) -> dict[str, Any]:
+        r = trips.client.post(f"/v1/vehicles/{LIVE}/trips/{trip_id}/check",
+                              headers=bearer(trips.operator))  # fmt: skip
+        assert r.status_code == 200, r.text
+        out: dict[str, Any] = r.json()
+        return out
+
+    report(trips.west["lat"], trips.west["lon"], 30.0)
+    status, plan = _plan(trips, LIVE, destination=trips.east, min_arrival_soc=10,
+                         min_charger_soc=5)  # fmt: skip
+    assert status == 200 and plan["stops"], plan
+    r = trips.client.get(f"/v1/vehicles/{LIVE}/trips", headers=bearer(trips.operator))
+    [stored] = r.json()
+    assert stored["id"] == plan["id"] and stored["active"] and stored["check"] is None
+    assert stored["plan"]["stops"] == plan["stops"]
+    # half way along the first leg with the charge it left with: as planned
+    line = plan["legs"][0]["geometry"]
+    lon, lat = line[len(line) // 2]
+    report(lat, lon, 30.0)
+    state = check(plan["id"])
+    first = plan["stops"][0]
+    assert state["check"]["as_planned"] and state["check"]["target_name"] == first["name"]
+    assert state["check"]["predicted_soc"] > first["arrival_soc"]
+    # there with far less: it will not reach the stop with the planned SoC
+    report(lat, lon, 6.0)
+    state = check(plan["id"])
+    c = state["check"]
+    assert not c["as_planned"] and c["predicted_soc"] < first["arrival_soc"] - 3
+    assert c["message"].startswith(f"will reach {first['name']} with")
+    assert c["replanned"]["replan_ms"] < 500
+    platform.alerts.sync()
+
+    def trip_alerts() -> list[Any]:
+        return [a for a in platform.registry.open_alerts()
+                if a.facts.vin == LIVE and a.facts.kind == "trip_soc"]  # fmt: skip
+
+    [alert] = trip_alerts()
+    assert first["name"] in alert.facts.message and alert.facts.message.startswith("Trip: will")
+    # the charge was misreported: back to as planned, the alert clears
+    report(lat, lon, 30.0)
+    assert check(plan["id"])["check"]["as_planned"]
+    platform.alerts.sync()
+    assert trip_alerts() == []
+    # arrived: no longer the trip it is on
+    report(trips.east["lat"], trips.east["lon"], 12.0)
+    state = check(plan["id"])
+    assert state["status"] == "arrived" and not state["active"]
+    r = trips.client.post(f"/v1/vehicles/{LIVE}/trips/{plan['id']}/check",
+                          headers=bearer(trips.operator))  # fmt: skip
+    assert r.status_code == 409
+    # a driver sees only their own cars' trips
+    r = trips.client.get(f"/v1/vehicles/{LIVE}/trips", headers=bearer(trips.driver_of_small))
+    assert r.status_code in (403, 404)
+    r = trips.client.get(f"/v1/vehicles/{LIVE}/trips/{plan['id']}",
+                         headers=bearer(trips.driver_of_small))  # fmt: skip
+    assert r.status_code in (403, 404)
+    r = trips.client.get(f"/v1/vehicles/{SMALL}/trips/{plan['id']}",
+                         headers=bearer(trips.driver_of_small))  # fmt: skip
+    assert r.status_code == 404  # not a trip of this car

@@ -12,15 +12,18 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter
+import msgspec
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from volta.api.auth import ALL_ROLES, PlatformDep, Policy, allow
+from volta.api.auth import ALL_ROLES, VEHICLE_READ, PlatformDep, Policy, allow
 from volta.drives.core import Drive
-from volta.errors import BadRequest, Unavailable
+from volta.errors import BadRequest, Conflict, NotFound, Unavailable
 from volta.planner.calibration import Calibration, calibrate
 from volta.planner.filters import ChargerFilter
 from volta.planner.service import PlannedTrip, planner_for
+from volta.planner.trips import KIND, TripRecord
+from volta.planner.watch import TripWatch
 from volta.platform import Platform
 from volta.registry import Principal
 from volta.vehicles.model import ModelError, VehicleModel, load_model
@@ -31,7 +34,8 @@ router = APIRouter(prefix="/v1/vehicles", tags=["trips"])
 
 CALIBRATION_DRIVES = 200  # the newest drives a car's calibration is learnt from
 
-PLAN_FOR_VEHICLE = Policy(ALL_ROLES, vin=True, audit=False)
+# Planning stores the trip as the one the vehicle is on (followed live): audited.
+PLAN_FOR_VEHICLE = Policy(ALL_ROLES, vin=True)
 
 LAT = "Vehicle.CurrentLocation.Latitude"
 LON = "Vehicle.CurrentLocation.Longitude"
@@ -118,6 +122,7 @@ class CalibrationOut(BaseModel):
 
 
 class TripOut(PlanOut):
+    id: str = Field(description="the stored trip: GET /v1/vehicles/{vin}/trips/{id}")
     vin: str
     model: str
     calibration: CalibrationOut
@@ -197,14 +202,17 @@ def plan_trip(
         alternatives_within=body.alternatives_within_pct / 100.0,
         energy_factor=cal.factor,
     )
-    return _out(vin, model, origin, body.destination, soc, trip, cal)
+    out = _out(vin, model, origin, body.destination, soc, trip, cal, _trip_id(platform, vin))
+    _store(platform, body, out, model, cal, trip)
+    return out
 
 
 def _out(
     vin: str, model: VehicleModel, origin: Point, dest: Point, soc: float, trip: PlannedTrip,
-    cal: Calibration,
+    cal: Calibration, trip_id: str,
 ) -> TripOut:  # fmt: skip
     return TripOut(
+        id=trip_id,
         vin=vin,
         model=model.name,
         calibration=CalibrationOut(
@@ -257,3 +265,134 @@ def _plan_out(trip: PlannedTrip) -> PlanOut:
         legs=legs,
         profile=[(round(km, 3), round(s, 2)) for km, s in plan.profile],
     )
+
+
+def _trip_id(platform: Platform, vin: str) -> str:
+    return f"{vin}-{platform.clock()}"
+
+
+def _store(
+    platform: Platform, body: TripIn, out: TripOut, model: VehicleModel, cal: Calibration,
+    trip: PlannedTrip,
+) -> None:  # fmt: skip
+    """Keep the trip as the one the vehicle is on (the newest), for the live check."""
+    watch = platform.trips
+    route = trip.route
+    if watch is None or route is None:
+        return
+    name = platform.registry.get_vehicle(out.vin).model or model.name
+    planned_ms = int(out.id.rsplit("-", 1)[1])
+    watch.save(TripRecord(
+        id=out.id, vin=out.vin, start_ms=planned_ms, end_ms=planned_ms, model=name,
+        energy_factor=cal.factor, request=body.model_dump(mode="json"),
+        answer=out.model_dump_json().encode(), nodes=route.nodes.tolist(),
+        energy_to_wh=route.energy_to_wh.tolist(), targets=list(route.targets),
+        target_names=list(route.target_names), planned_soc=list(route.planned_soc),
+        min_soc=list(route.min_soc), departure_soc=list(route.departure_soc),
+        full_wh=route.full_wh,
+    ))  # fmt: skip
+
+
+class ReplannedOut(BaseModel):
+    total_min: float
+    arrival_soc: float
+    stops: list[str] = Field(description="charger names, in order")
+    stop_soc: list[tuple[float, float]] = Field(description="(arrival, departure) SoC at each")
+    replan_ms: float = Field(description="how long planning again took (wall time)")
+    error: str | None = Field(description="why no plan exists from where the car is")
+
+
+class CheckOut(BaseModel):
+    checked_ms: int
+    sample_ms: int = Field(description="the newest of the position and SoC samples used")
+    lat: float
+    lon: float
+    soc: float
+    off_route_m: float
+    target_name: str = Field(description="the next stop, or the destination")
+    predicted_soc: float = Field(description="% the car will arrive there with")
+    planned_soc: float
+    as_planned: bool
+    message: str
+    replanned: ReplannedOut | None = Field(description="the trip from here, when not as planned")
+
+
+class TripStateOut(BaseModel):
+    id: str
+    vin: str
+    planned_ms: int
+    active: bool = Field(description="the trip the vehicle is on (its newest, followed live)")
+    status: str = Field(description="active | arrived")
+    check: CheckOut | None
+    plan: TripOut
+
+
+def _state(platform: Platform, t: TripRecord, active_ids: set[str]) -> TripStateOut:
+    active = t.id in active_ids
+    check = None if t.check is None else CheckOut.model_validate(msgspec.to_builtins(t.check))
+    return TripStateOut(
+        id=t.id, vin=t.vin, planned_ms=t.start_ms, active=active, status=t.status, check=check,
+        plan=TripOut.model_validate_json(t.answer),
+    )  # fmt: skip
+
+
+def _watch(platform: Platform) -> TripWatch:
+    if platform.trips is None:
+        raise Unavailable("trip planning needs a road network: start the server with VOLTA_ROADS")
+    return platform.trips
+
+
+def _active_ids(platform: Platform, vin: str) -> set[str]:
+    # a server without roads has no trips followed (nor planned)
+    return set() if platform.trips is None else {t.id for t in platform.trips.active(vin)}
+
+
+def _trip(platform: Platform, vin: str, trip_id: str) -> TripRecord:
+    t = platform.derived.get(KIND, TripRecord, trip_id)
+    if t is None or t.vin != vin:
+        raise NotFound(f"vehicle {vin} has no trip {trip_id}")
+    return t
+
+
+@router.get("/{vin}/trips", response_model=list[TripStateOut])
+def list_trips(
+    vin: str,
+    principal: Annotated[Principal, allow(VEHICLE_READ)],
+    platform: PlatformDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> list[TripStateOut]:
+    """The vehicle's planned trips, newest first; the newest (planned within 24 h, not arrived)
+    is the one it is on, checked against its reported position and SoC every 10 s."""
+    active = _active_ids(platform, vin)
+    trips = platform.derived.list(KIND, TripRecord, vin=vin, limit=limit)
+    return [_state(platform, t, active) for t in trips]
+
+
+@router.get("/{vin}/trips/{trip_id}", response_model=TripStateOut)
+def get_trip(
+    vin: str,
+    trip_id: str,
+    principal: Annotated[Principal, allow(VEHICLE_READ)],
+    platform: PlatformDep,
+) -> TripStateOut:
+    """One planned trip with its plan and the last live check."""
+    return _state(platform, _trip(platform, vin, trip_id), _active_ids(platform, vin))
+
+
+@router.post("/{vin}/trips/{trip_id}/check", response_model=TripStateOut)
+def check_trip(
+    vin: str,
+    trip_id: str,
+    principal: Annotated[Principal, allow(PLAN_FOR_VEHICLE)],
+    platform: PlatformDep,
+) -> TripStateOut:
+    """Check the trip now against the vehicle's latest position and SoC (the watch does it
+    every 10 s): where it is, the SoC it will reach its next stop with, and, when that is
+    more than 3 points under the plan, the trip planned again from here. 409 when the trip is
+    not the one the vehicle is on."""
+    t = _trip(platform, vin, trip_id)
+    watch = _watch(platform)
+    if not any(a.id == t.id for a in watch.active(vin)):
+        raise Conflict(f"trip {trip_id} is not the trip vehicle {vin} is on")
+    checked = watch.check(t, force=True)
+    return _state(platform, checked, {checked.id} if checked.status == "active" else set())

@@ -8,11 +8,11 @@ legs back into lines on the map.
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 
 from volta.geo.graph import RoadGraph
@@ -21,8 +21,9 @@ from volta.planner.alternatives import alternatives
 from volta.planner.chargers import Station
 from volta.planner.energy import edge_energy_wh
 from volta.planner.filters import ChargerFilter
+from volta.planner.live import TripRoute, trip_route
 from volta.planner.network import OffGraph, RoadNetwork
-from volta.planner.plan import Leg, NoFeasiblePlan, Plan, Site, TripRequest
+from volta.planner.plan import NoFeasiblePlan, Plan, Site, TripRequest
 from volta.planner.search import SiteIndex, plan_trip
 from volta.vehicles.model import VehicleModel
 
@@ -44,6 +45,7 @@ class PlannedTrip:
     geometry: tuple[tuple[LatLon, ...], ...]  # one line per leg
     # other charger sequences nearly as fast (planner.alternatives), fastest first
     alternatives: tuple[PlannedTrip, ...] = ()
+    route: TripRoute | None = None  # the plan on the road, for checking it under way
 
 
 class TripPlanner:
@@ -120,14 +122,20 @@ class TripPlanner:
         plan = self._plan(index, req, filters)
         others = alternatives(index, req, plan, alternatives_within) if alternatives_within else []
         return replace(
-            self._drawn(index, plan), alternatives=tuple(self._drawn(index, p) for p in others)
+            self._drawn(index, plan, req),
+            alternatives=tuple(self._drawn(index, p, req) for p in others),
         )
 
-    def _drawn(self, index: SiteIndex, plan: Plan) -> PlannedTrip:
+    def _drawn(self, index: SiteIndex, plan: Plan, req: TripRequest) -> PlannedTrip:
         g = self.graph
         stops = tuple((float(g.lat[s.site.node]), float(g.lon[s.site.node])) for s in plan.stops)
-        lines = tuple(self._line(index, leg) for leg in plan.legs)
-        return PlannedTrip(plan, stops, lines)
+        route = trip_route(index, plan, req.min_charger_soc, req.min_arrival_soc)
+        ends = (0, *route.targets)
+        lines = tuple(
+            tuple((float(g.lat[n]), float(g.lon[n])) for n in route.nodes[a : b + 1])
+            for a, b in pairwise(ends)
+        )
+        return PlannedTrip(plan, stops, lines, route=route)
 
     def _plan(self, index: SiteIndex, req: TripRequest, filters: ChargerFilter) -> Plan:
         try:
@@ -145,14 +153,6 @@ class TripPlanner:
             except NoFeasiblePlan:
                 raise NoFeasiblePlan(why) from e
             raise NoFeasiblePlan(f"{why}; without the filters the trip can be made") from e
-
-    def _line(self, index: SiteIndex, leg: Leg) -> tuple[LatLon, ...]:
-        nodes: list[int] = [leg.from_node]
-        for a, b, route in leg.via:
-            _, pred = self.net.tree(a, False, math.inf, index.routes[route])
-            nodes.extend(int(n) for n in self.net.path(pred, b)[1:])
-        g = self.graph
-        return tuple((float(g.lat[n]), float(g.lon[n])) for n in nodes)
 
 
 @lru_cache(maxsize=4)
