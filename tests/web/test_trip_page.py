@@ -290,3 +290,19 @@ def test_the_page_follows_the_car_along_its_planned_trip(page: Page, server: Ser
     assert abs(shown_km - expected_km) < 0.02 * plan["distance_km"]
     expect(live).to_contain_text("SoC 71 %")
     expect(page.locator("#trip-map .trip-pin.car")).to_have_count(1)
+    # the server's live check of the trip the car is on (its newest plan): 71 % half way is
+    # under the plan's SoC at the destination by more than 3 points
+    r = httpx.post(
+        f"{server.url}/v1/vehicles/{LIVE_CAR}/trips/{plan['id']}/check",
+        headers={"Authorization": f"Bearer {server.operator}"},
+        timeout=60,
+    )
+    assert r.status_code == 200, r.text
+    c = r.json()["check"]
+    assert not c["as_planned"], c
+    check = page.locator("#trip-check")
+    expect(check).to_have_attribute("data-as-planned", "false", timeout=15_000)
+    expect(check).to_contain_text(
+        f"will reach the destination with {c['predicted_soc']:.0f} % instead of the planned"
+    )
+    expect(check).to_contain_text("Replanned:")

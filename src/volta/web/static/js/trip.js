@@ -105,7 +105,7 @@ export function mount(main, vin) {
     <div class="grid cols-2" style="margin-top:16px">
       <section class="panel"><h2>Route</h2><div class="map" id="trip-map"><div class="map-hint" id="map-hint">Click the map to set the destination</div></div></section>
       <section class="panel" id="trip-result"><h2>Plan</h2><p class="empty" id="trip-empty">Pick a destination and press “Plan trip”.</p>
-        <div class="trip-totals" id="trip-totals"></div><p class="trip-live" id="trip-live" hidden></p><div id="trip-stops"></div><div id="trip-alternatives"></div>
+        <div class="trip-totals" id="trip-totals"></div><p class="trip-live" id="trip-live" hidden></p><p class="trip-live" id="trip-check" hidden></p><div id="trip-stops"></div><div id="trip-alternatives"></div>
         <div id="soc-box" hidden><h3 style="margin:12px 0 4px">State of charge over the distance</h3><canvas id="soc-plot" style="width:100%;height:180px"></canvas></div></section>
     </div>`;
   const $ = (sel) => main.querySelector(sel);
@@ -244,6 +244,7 @@ export function mount(main, vin) {
   function clearTrip() {
     clearTimeout(followTimer);
     $("#trip-live").hidden = true;
+    $("#trip-check").hidden = true;
     $("#trip-totals").innerHTML = "";
     $("#trip-stops").innerHTML = "";
     $("#trip-alternatives").innerHTML = "";
@@ -319,10 +320,33 @@ export function mount(main, vin) {
       if (!trip) { showError(refusal(err)); return; }
     }
     if (trip && car && route.length > 1) showProgress(soc);
+    if (trip) await showCheck();
     map.draw();
     if (trip && !stopped) followTimer = setTimeout(follow, FOLLOW_MS);
   }
   follow();
+
+  // The server's live check of the trip the car is on (its newest plan; checked every 10 s
+  // from the car's reports): the SoC it will reach its next stop with, and a replan when short.
+  async function showCheck() {
+    const el = $("#trip-check");
+    let latest;
+    try {
+      [latest] = await get(`/v1/vehicles/${encodeURIComponent(vin)}/trips?limit=1`);
+    } catch {
+      return; // the plan and the progress above still stand
+    }
+    const c = latest?.active ? latest.check : null;
+    el.hidden = !c;
+    if (!c) return;
+    el.dataset.asPlanned = String(c.as_planned);
+    const r = c.replanned;
+    const offer = !r ? "" : r.error ? ` No new plan from here: ${r.error}.`
+      : ` Replanned: via ${r.stops.length ? r.stops.join(" → ") : "no stop"}, arriving with ${num(r.arrival_soc, 0)} %.`;
+    el.textContent = c.as_planned
+      ? `On plan: reaching ${c.target_name} with ${num(c.predicted_soc, 0)} % (planned ${num(c.planned_soc, 0)} %).`
+      : `⚠ The car ${c.message}.${offer}`;
+  }
 
   function showProgress(soc) {
     const el = $("#trip-live"), where = along(route, car.lon, car.lat);
