@@ -51,7 +51,8 @@ class Alert:
     """One condition of one vehicle; `since_ms` is the time of the sample that shows it."""
 
     vin: str
-    kind: str  # "dtc", "tyre_pressure", "low_voltage_battery", "low_soc", "battery_fade"
+    # "dtc", "tyre_pressure", "low_voltage_battery", "low_soc", "battery_fade", "trip_soc"
+    kind: str
     severity: Severity
     signal: str
     value: float | str

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Sequence
 
 from volta.alerts import Alert, evaluate, fade_alerts, reconcile
 from volta.battery.watch import FadeWatch
@@ -39,6 +40,7 @@ class AlertWatch:
         alert_log: AlertLog,
         clock: Clock,
         interval_s: float = SYNC_S,
+        sources: Sequence[Callable[[], list[Alert]]] = (),
     ) -> None:
         self.twin = twin
         self.catalog = catalog
@@ -46,6 +48,7 @@ class AlertWatch:
         self.log = alert_log
         self.clock = clock
         self.interval_s = interval_s
+        self.sources = list(sources)  # more alerts of now (e.g. trips under way)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -67,6 +70,8 @@ class AlertWatch:
                     if vin in open_vins:
                         kept[vin] = values
             found.extend(fade_alerts(fade.fast, fade.norms))
+            for source in self.sources:
+                found.extend(source())
             cleared_at: dict[tuple[str, str], int] = {}
             for a in open_alerts:
                 signal = self.catalog.resolve(a.facts.signal)

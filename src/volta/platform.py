@@ -22,6 +22,8 @@ from volta.ingest.metrics import IngestMetrics
 from volta.ingest.mqtt import MqttTransport
 from volta.ota.keeper import OtaKeeper
 from volta.places.engines import open_places
+from volta.planner.service import planner_for
+from volta.planner.watch import TripWatch
 from volta.processors.processor import DriverServices
 from volta.registry import Registry, open_registry
 from volta.service.desk import ServiceDesk
@@ -79,8 +81,18 @@ class Platform:
         self.derived = open_derived(settings)
         self.places = open_places(settings)
         self.fade = FadeWatch(self.derived, self.registry, clock)
+        # Trips under way are checked against this process's twin (volta.planner.watch)
+        self.trips: TripWatch | None = None
+        if settings.roads is not None:
+            roads, chargers = settings.roads, settings.chargers
+            self.trips = TripWatch(
+                self.derived, self.twin, self.catalog, lambda: planner_for(roads, chargers), clock
+            )
         # The alert log follows this process's twin (volta.alertwatch says why here).
-        self.alerts = AlertWatch(self.twin, self.catalog, self.fade, self.registry, clock)
+        self.alerts = AlertWatch(
+            self.twin, self.catalog, self.fade, self.registry, clock,
+            sources=[self.trips.alerts] if self.trips is not None else [],
+        )  # fmt: skip
         self.services: DriverServices | None = None
         if not follow_workers:
             self.services = assembly.driver_services(
@@ -146,6 +158,8 @@ class Platform:
         if self.ota_keeper is not None:
             self.ota_keeper.start()
         self.alerts.start()
+        if self.trips is not None:
+            self.trips.start()
         if self.notifications is not None:
             self.notifications.start()
         self._started = True
@@ -161,6 +175,8 @@ class Platform:
             self.mqtt.stop()
         self._started = False
         self.alerts.stop()
+        if self.trips is not None:
+            self.trips.stop()
         self.commands.close()
         if self.ota_keeper is not None:
             self.ota_keeper.stop()

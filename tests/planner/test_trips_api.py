@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -20,10 +21,13 @@ from fastapi.testclient import TestClient
 
 from tests.api.conftest import SOC, batch, bearer
 from volta.api import create_app
+from volta.clock import wall_ms
 from volta.config import Settings
+from volta.drives.core import Drive
 from volta.geo.distance import haversine_m
 from volta.geo.graph import RoadGraph
 from volta.geo.osm import default_osm_path, load_roads
+from volta.planner.calibration import calibrate, predicted_wh
 from volta.planner.scenarios import scaled
 from volta.planner.service import TripPlanner, planner_for
 from volta.platform import Platform
@@ -64,14 +68,21 @@ def trips(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trips]:
     rng = np.random.default_rng(7)
     stations = {f"DC {i}": (float(g.lat[n]), float(g.lon[n])) for i, n in
                 enumerate(rng.choice(len(g.lat), 8, replace=False))}  # fmt: skip
+    # DC 0-3 have CCS, 4-7 CHAdeMO; even ones are network Alpha, odd ones Beta; DC 0, 1, 4, 5
+    # give 50 kW, the others 150 kW (the scaled car's own peak is far below either)
     features = [
         {
             "type": "Feature",
             "geometry": {"type": "Point", "coordinates": [lon, lat]},
-            "properties": {"amenity": "charging_station", "name": name, "socket:ccs:output": "1"},
+            "properties": {
+                "amenity": "charging_station", "name": name,
+                f"socket:{'ccs' if i < 4 else 'chademo'}": "1",
+                f"socket:{'ccs' if i < 4 else 'chademo'}:output": "50 kW" if i % 4 < 2 else
+                "150 kW", "network": "Alpha" if i % 2 == 0 else "Beta",
+            },
         }
-        for name, (lat, lon) in [*stations.items(), ("Berlin", (52.52, 13.405))]
-    ]
+        for i, (name, (lat, lon)) in enumerate([*stations.items(), ("Berlin", (52.52, 13.405))])
+    ]  # fmt: skip
     chargers = tmp / "chargers.geojson"
     chargers.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
     small = tmp / "small-kona.toml"
@@ -214,3 +225,161 @@ def test_each_leg_s_geometry_is_edges_of_the_graph_summing_to_its_distance(trips
         nodes = np.array([where[p] for p in line])
         edges = planner.net.edge_index(nodes[:-1], nodes[1:])  # raises if not an edge
         assert float(planner.net.length_m[edges].sum()) == pytest.approx(leg.distance_m)
+
+
+def test_charger_filters_choose_the_stops_and_name_themselves_when_no_plan_is_left(
+    trips: Trips,
+) -> None:
+    base: dict[str, Any] = {"origin": trips.west, "destination": trips.east, "start_soc": 30,
+            "min_arrival_soc": 10, "min_charger_soc": 5}  # fmt: skip
+    cases: list[tuple[dict[str, Any], Callable[[dict[str, Any]], bool]]] = [
+        ({"networks": ["alpha"]}, lambda s: s["network"] == "Alpha"),
+        ({"connectors": ["chademo"]}, lambda s: "chademo" in s["connectors"]),
+        ({"min_power_kw": 100}, lambda s: s["power_kw"] >= 100),
+    ]  # fmt: skip
+    for prefs, ok in cases:
+        status, body = _plan(trips, SMALL, **base, **prefs)
+        assert status == 200, body
+        assert body["stops"] and all(ok(s) for s in body["stops"]), (prefs, body["stops"])
+    status, body = _plan(trips, SMALL, **base, networks=["Nobody"])
+    assert status == 422 and body["error"] == "no_plan", body
+    assert "charger filters (network nobody; 0 of 12 chargers match)" in body["message"]
+    assert body["message"].endswith("without the filters the trip can be made")
+    status, body = _plan(trips, SMALL, **base, connectors=["plug"])
+    assert status == 422 and body["error"] == "invalid_request"
+
+
+def test_prefer_fewer_stops_never_adds_a_stop(trips: Trips) -> None:
+    base: dict[str, Any] = {"origin": trips.west, "destination": trips.east, "start_soc": 12,
+            "min_arrival_soc": 10, "min_charger_soc": 5}  # fmt: skip
+    _, fastest = _plan(trips, SMALL, **base)
+    status, fewer = _plan(trips, SMALL, **base, prefer_fewer_stops=True)
+    assert status == 200, fewer
+    assert 1 <= len(fewer["stops"]) <= len(fastest["stops"])
+    assert fewer["total_min"] >= fastest["total_min"] - 0.01
+
+
+def test_close_alternatives_come_with_their_own_stops_and_roads(trips: Trips) -> None:
+    status, body = _plan(
+        trips, SMALL, origin=trips.west, destination=trips.east, start_soc=30,
+        min_arrival_soc=10, min_charger_soc=5, alternatives_within_pct=10,
+    )  # fmt: skip
+    assert status == 200, body
+    alts = body["alternatives"]
+    assert alts, "the map's 12 chargers give this trip another sequence within 10 %"
+    names = [tuple(s["name"] for s in p["stops"]) for p in [body, *alts]]
+    assert len(set(names)) == len(names)
+    for alt in alts:
+        assert body["total_min"] - 0.01 <= alt["total_min"] <= body["total_min"] * 1.1 + 0.01
+        assert len(alt["legs"]) == len(alt["stops"]) + 1 and alt["legs"][0]["geometry"]
+    _, none = _plan(trips, SMALL, origin=trips.west, destination=trips.east, start_soc=30,
+                    min_arrival_soc=10, min_charger_soc=5, alternatives_within_pct=0)  # fmt: skip
+    assert none["alternatives"] == []
+
+
+def test_planning_for_a_car_uses_its_own_consumption_from_its_drives(trips: Trips) -> None:
+    platform = trips.client.app.state.platform  # type: ignore[attr-defined]
+    model = load_model(KONA)
+    # six finished drives in which the car used 40 % more than its model predicts
+    drives = []
+    for i in range(6):
+        wh = predicted_wh(model, 3000.0, 30.0, 5.0) * 1.4
+        drives.append(Drive(
+            id=f"{CAR}-{i}", vin=CAR, start_ms=1_000_000 * i, end_ms=1_000_000 * i + 600_000,
+            final=True, start_lat=None, start_lon=None, end_lat=None, end_lon=None,
+            odometer_start_m=None, odometer_end_m=None, distance_m=3000.0, energy_wh=wh,
+            regen_wh=0.0, efficiency_wh_per_km=wh / 3, avg_speed_kmh=30.0, max_speed_kmh=50.0,
+            soc_start=None, soc_end=None, outside_temp_c=5.0,
+        ))  # fmt: skip
+    platform.derived.upsert("drive", drives)
+    try:
+        want = calibrate(model, drives)
+        assert want.factor == pytest.approx(1.0 + 0.4 * 6 / 8)  # 2 drives' worth of prior
+        _, own = _plan(trips, CAR, destination=trips.east)
+        _, plain = _plan(trips, CAR, destination=trips.east, calibrated=False)
+        assert own["calibration"] == {"factor": round(want.factor, 4), "drives": 6, "km": 18.0}
+        assert plain["calibration"] == {"factor": 1.0, "drives": 0, "km": 0.0}
+        assert own["energy_kwh"] == pytest.approx(plain["energy_kwh"] * want.factor, rel=0.02)
+        assert own["arrival_soc"] < plain["arrival_soc"]
+    finally:
+        platform.derived.replace_from("drive", CAR, 0, [])
+
+
+LIVE = "JHMZZ1A1XRV000006"  # a scaled-down Kona that drives its planned trip
+
+
+def test_a_trip_under_way_is_checked_from_the_twin_alerted_and_replanned(trips: Trips) -> None:
+    platform = trips.client.app.state.platform  # type: ignore[attr-defined]
+    small = platform.registry.get_vehicle(SMALL).model
+    token = platform.registry.add_vehicle(LIVE, small).token.token
+    seq = itertools.count(1)
+    ts = itertools.count(wall_ms() - 60_000, 1000)
+
+    def report(lat: float, lon: float, soc: float) -> None:
+        samples = [[0, LAT, lat], [0, LON, lon], [0, SOC, soc]]
+        r = trips.client.post(
+            f"/v1/vehicles/{LIVE}/telemetry",
+            content=batch(samples, seq=next(seq), vin=LIVE, ts=next(ts)),
+            headers={**bearer(token), "Content-Type": "application/json"},
+        )
+        assert r.status_code == 200 and '"rejected":[]' in r.text.replace(" ", ""), r.text
+
+    def check(trip_id: str) -> dict[str, Any]:
+        r = trips.client.post(f"/v1/vehicles/{LIVE}/trips/{trip_id}/check",
+                              headers=bearer(trips.operator))  # fmt: skip
+        assert r.status_code == 200, r.text
+        out: dict[str, Any] = r.json()
+        return out
+
+    report(trips.west["lat"], trips.west["lon"], 30.0)
+    status, plan = _plan(trips, LIVE, destination=trips.east, min_arrival_soc=10,
+                         min_charger_soc=5)  # fmt: skip
+    assert status == 200 and plan["stops"], plan
+    r = trips.client.get(f"/v1/vehicles/{LIVE}/trips", headers=bearer(trips.operator))
+    [stored] = r.json()
+    assert stored["id"] == plan["id"] and stored["active"] and stored["check"] is None
+    assert stored["plan"]["stops"] == plan["stops"]
+    # half way along the first leg with the charge it left with: as planned
+    line = plan["legs"][0]["geometry"]
+    lon, lat = line[len(line) // 2]
+    report(lat, lon, 30.0)
+    state = check(plan["id"])
+    first = plan["stops"][0]
+    assert state["check"]["as_planned"] and state["check"]["target_name"] == first["name"]
+    assert state["check"]["predicted_soc"] > first["arrival_soc"]
+    # there with far less: it will not reach the stop with the planned SoC
+    report(lat, lon, 6.0)
+    state = check(plan["id"])
+    c = state["check"]
+    assert not c["as_planned"] and c["predicted_soc"] < first["arrival_soc"] - 3
+    assert c["message"].startswith(f"will reach {first['name']} with")
+    assert c["replanned"]["replan_ms"] < 500
+    platform.alerts.sync()
+
+    def trip_alerts() -> list[Any]:
+        return [a for a in platform.registry.open_alerts()
+                if a.facts.vin == LIVE and a.facts.kind == "trip_soc"]  # fmt: skip
+
+    [alert] = trip_alerts()
+    assert first["name"] in alert.facts.message and alert.facts.message.startswith("Trip: will")
+    # the charge was misreported: back to as planned, the alert clears
+    report(lat, lon, 30.0)
+    assert check(plan["id"])["check"]["as_planned"]
+    platform.alerts.sync()
+    assert trip_alerts() == []
+    # arrived: no longer the trip it is on
+    report(trips.east["lat"], trips.east["lon"], 12.0)
+    state = check(plan["id"])
+    assert state["status"] == "arrived" and not state["active"]
+    r = trips.client.post(f"/v1/vehicles/{LIVE}/trips/{plan['id']}/check",
+                          headers=bearer(trips.operator))  # fmt: skip
+    assert r.status_code == 409
+    # a driver sees only their own cars' trips
+    r = trips.client.get(f"/v1/vehicles/{LIVE}/trips", headers=bearer(trips.driver_of_small))
+    assert r.status_code in (403, 404)
+    r = trips.client.get(f"/v1/vehicles/{LIVE}/trips/{plan['id']}",
+                         headers=bearer(trips.driver_of_small))  # fmt: skip
+    assert r.status_code in (403, 404)
+    r = trips.client.get(f"/v1/vehicles/{SMALL}/trips/{plan['id']}",
+                         headers=bearer(trips.driver_of_small))  # fmt: skip
+    assert r.status_code == 404  # not a trip of this car

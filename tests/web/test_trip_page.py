@@ -109,6 +109,7 @@ def test_a_driver_plans_a_trip_with_a_charging_stop_by_clicking_the_map(
     # so little charge that the trip needs a stop on the way
     page.fill("#start-soc", "11")
     page.fill("#min-arrival", "11")
+    page.fill("#alt-within", "50")
     page.click("#plan-button")
     result = page.locator("#trip-result")
     expect(result).to_have_attribute("data-state", "planned", timeout=30_000)
@@ -121,6 +122,7 @@ def test_a_driver_plans_a_trip_with_a_charging_stop_by_clicking_the_map(
             "start_soc": 11,
             "min_arrival_soc": 11,
             "max_charge_soc": 100,
+            "alternatives_within_pct": 50,
         },
     )
     assert len(expected["stops"]) == 1  # the planner's own answer, to compare the page with
@@ -157,7 +159,20 @@ def test_a_driver_plans_a_trip_with_a_charging_stop_by_clicking_the_map(
           return n; }"""
     )
     assert green > 50  # the SoC line is drawn
+    # close alternatives (other stations within 50 %: the map is small) are listed; "Use"
+    # makes one the plan shown
+    alts = expected["alternatives"]
+    assert alts, "the extract's other stations give this trip a close alternative"
+    alt_rows = page.locator("#alternatives-table tr")
+    expect(alt_rows).to_have_count(len(alts))
+    first = alts[0]
+    expect(alt_rows.first).to_contain_text(" → ".join(s["name"] for s in first["stops"]))
+    expect(alt_rows.first).to_contain_text(f"+{first['total_min'] - expected['total_min']:.1f} min")
     page.screenshot(path=str(SCREENSHOTS / "trip.png"), full_page=True)
+    alt_rows.first.locator("button").click()
+    expect(rows.first).to_contain_text(first["stops"][0]["name"])
+    expect(page.locator("#alternatives-table tr")).to_have_count(len(alts))
+    expect(page.locator("#alternatives-table")).to_contain_text(stop["name"])
     assert console.errors == []
 
 
@@ -275,3 +290,19 @@ def test_the_page_follows_the_car_along_its_planned_trip(page: Page, server: Ser
     assert abs(shown_km - expected_km) < 0.02 * plan["distance_km"]
     expect(live).to_contain_text("SoC 71 %")
     expect(page.locator("#trip-map .trip-pin.car")).to_have_count(1)
+    # the server's live check of the trip the car is on (its newest plan): 71 % half way is
+    # under the plan's SoC at the destination by more than 3 points
+    r = httpx.post(
+        f"{server.url}/v1/vehicles/{LIVE_CAR}/trips/{plan['id']}/check",
+        headers={"Authorization": f"Bearer {server.operator}"},
+        timeout=60,
+    )
+    assert r.status_code == 200, r.text
+    c = r.json()["check"]
+    assert not c["as_planned"], c
+    check = page.locator("#trip-check")
+    expect(check).to_have_attribute("data-as-planned", "false", timeout=15_000)
+    expect(check).to_contain_text(
+        f"will reach the destination with {c['predicted_soc']:.0f} % instead of the planned"
+    )
+    expect(check).to_contain_text("Replanned:")

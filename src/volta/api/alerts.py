@@ -39,7 +39,7 @@ class AlertOut(BaseModel):
     id: int = Field(description="the alert's id in the log (for acknowledging it)")
     vin: str
     kind: str = Field(
-        description="dtc, tyre_pressure, low_voltage_battery, low_soc or battery_fade"
+        description="dtc, tyre_pressure, low_voltage_battery, low_soc, battery_fade or trip_soc"
     )
     key: str = Field(description="what of its kind: a DTC code, a tyre ('front-left'); ''")
     severity: Severity

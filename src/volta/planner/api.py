@@ -10,14 +10,20 @@ nothing, so it is not audited.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter
+import msgspec
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from volta.api.auth import ALL_ROLES, PlatformDep, Policy, allow
-from volta.errors import BadRequest, Unavailable
+from volta.api.auth import ALL_ROLES, VEHICLE_READ, PlatformDep, Policy, allow
+from volta.drives.core import Drive
+from volta.errors import BadRequest, Conflict, NotFound, Unavailable
+from volta.planner.calibration import Calibration, calibrate
+from volta.planner.filters import ChargerFilter
 from volta.planner.service import PlannedTrip, planner_for
+from volta.planner.trips import KIND, TripRecord
+from volta.planner.watch import TripWatch
 from volta.platform import Platform
 from volta.registry import Principal
 from volta.vehicles.model import ModelError, VehicleModel, load_model
@@ -26,11 +32,17 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/vehicles", tags=["trips"])
 
-PLAN_FOR_VEHICLE = Policy(ALL_ROLES, vin=True, audit=False)
+CALIBRATION_DRIVES = 200  # the newest drives a car's calibration is learnt from
+
+# Planning stores the trip as the one the vehicle is on (followed live): audited.
+PLAN_FOR_VEHICLE = Policy(ALL_ROLES, vin=True)
 
 LAT = "Vehicle.CurrentLocation.Latitude"
 LON = "Vehicle.CurrentLocation.Longitude"
 SOC = "Vehicle.Powertrain.TractionBattery.StateOfCharge.Current"
+
+
+Connector = Literal["ccs", "chademo", "nacs", "type2", "j1772"]  # planner.filters.CONNECTOR_KINDS
 
 
 class Point(BaseModel):
@@ -49,6 +61,22 @@ class TripIn(BaseModel):
     max_charge_soc: float = Field(
         100.0, gt=0, le=100, description="% a stop charges to at most (e.g. 80 to save time)"
     )
+    min_power_kw: float = Field(0.0, ge=0, le=1000, description="stop only at chargers this fast")
+    connectors: list[Connector] = Field(
+        default_factory=list, max_length=5, description="stop only where one of these plugs is"
+    )
+    networks: list[Annotated[str, Field(min_length=1, max_length=80)]] = Field(
+        default_factory=list, max_length=20, description="stop only at these networks' chargers"
+    )
+    prefer_fewer_stops: bool = Field(
+        False, description="take a plan with a stop less unless it is 15 min a stop slower"
+    )
+    alternatives_within_pct: float = Field(
+        5.0, ge=0, le=50, description="also answer other charger sequences this % slower at most"
+    )
+    calibrated: bool = Field(
+        True, description="use the vehicle's own consumption from its finished drives"
+    )
 
 
 class StopOut(BaseModel):
@@ -56,6 +84,8 @@ class StopOut(BaseModel):
     lat: float
     lon: float
     power_kw: float
+    network: str
+    connectors: list[str]
     km: float = Field(description="from the origin")
     arrival_soc: float
     charge_min: float
@@ -73,12 +103,7 @@ class LegOut(BaseModel):
     )
 
 
-class TripOut(BaseModel):
-    vin: str
-    model: str
-    origin: Point
-    destination: Point
-    start_soc: float
+class PlanOut(BaseModel):
     distance_km: float
     drive_min: float
     charge_min: float
@@ -88,6 +113,25 @@ class TripOut(BaseModel):
     stops: list[StopOut]
     legs: list[LegOut] = Field(description="legs alternate with stops: len(stops) + 1")
     profile: list[tuple[float, float]] = Field(description="(km from the origin, SoC %)")
+
+
+class CalibrationOut(BaseModel):
+    factor: float = Field(description="the model's energy is multiplied by this for this car")
+    drives: int = Field(description="finished drives it is learnt from")
+    km: float
+
+
+class TripOut(PlanOut):
+    id: str = Field(description="the stored trip: GET /v1/vehicles/{vin}/trips/{id}")
+    vin: str
+    model: str
+    calibration: CalibrationOut
+    origin: Point
+    destination: Point
+    start_soc: float
+    alternatives: list[PlanOut] = Field(
+        description="other charger sequences within alternatives_within_pct of this total time"
+    )
 
 
 def _model_of(platform: Platform, vin: str) -> VehicleModel:
@@ -101,6 +145,12 @@ def _model_of(platform: Platform, vin: str) -> VehicleModel:
         return load_model(name)
     except ModelError as e:  # the registry takes any model name; the planner needs its file
         raise BadRequest(f"vehicle {vin} is registered with a model the planner lacks: {e}") from e
+
+
+def calibration_of(platform: Platform, vin: str, model: VehicleModel) -> Calibration:
+    """The car's calibration from its latest finished drives in the derived store."""
+    drives = platform.derived.list("drive", Drive, vin=vin, limit=CALIBRATION_DRIVES)
+    return calibrate(model, drives)
 
 
 def _now(platform: Platform, vin: str, body: TripIn) -> tuple[Point, float]:
@@ -138,6 +188,7 @@ def plan_trip(
         raise Unavailable("trip planning needs a road network: start the server with VOLTA_ROADS")
     model = _model_of(platform, vin)
     origin, soc = _now(platform, vin, body)
+    cal = calibration_of(platform, vin, model) if body.calibrated else Calibration()
     trip = planner_for(roads, platform.settings.chargers).plan(
         model,
         (origin.lat, origin.lon),
@@ -146,13 +197,36 @@ def plan_trip(
         min_arrival_soc=body.min_arrival_soc,
         min_charger_soc=body.min_charger_soc,
         max_charge_soc=body.max_charge_soc,
+        filters=ChargerFilter.of(body.min_power_kw, body.connectors, body.networks),
+        prefer_fewer_stops=body.prefer_fewer_stops,
+        alternatives_within=body.alternatives_within_pct / 100.0,
+        energy_factor=cal.factor,
     )
-    return _out(vin, model, origin, body.destination, soc, trip)
+    out = _out(vin, model, origin, body.destination, soc, trip, cal, _trip_id(platform, vin))
+    _store(platform, body, out, model, cal, trip)
+    return out
 
 
 def _out(
-    vin: str, model: VehicleModel, origin: Point, dest: Point, soc: float, trip: PlannedTrip
-) -> TripOut:
+    vin: str, model: VehicleModel, origin: Point, dest: Point, soc: float, trip: PlannedTrip,
+    cal: Calibration, trip_id: str,
+) -> TripOut:  # fmt: skip
+    return TripOut(
+        id=trip_id,
+        vin=vin,
+        model=model.name,
+        calibration=CalibrationOut(
+            factor=round(cal.factor, 4), drives=cal.drives, km=round(cal.km, 3)
+        ),
+        origin=origin,
+        destination=dest,
+        start_soc=soc,
+        alternatives=[_plan_out(alt) for alt in trip.alternatives],
+        **_plan_out(trip).model_dump(),
+    )
+
+
+def _plan_out(trip: PlannedTrip) -> PlanOut:
     plan = trip.plan
     stops = [
         StopOut(
@@ -160,6 +234,8 @@ def _out(
             lat=lat,
             lon=lon,
             power_kw=s.site.power_kw,
+            network=s.site.network,
+            connectors=list(s.site.connectors),
             km=round(s.km, 3),
             arrival_soc=round(s.arrival_soc, 2),
             charge_min=round(s.charge_s / 60.0, 2),
@@ -178,12 +254,7 @@ def _out(
         )
         for leg, line in zip(plan.legs, trip.geometry, strict=True)
     ]
-    return TripOut(
-        vin=vin,
-        model=model.name,
-        origin=origin,
-        destination=dest,
-        start_soc=soc,
+    return PlanOut(
         distance_km=round(plan.distance_m / 1000.0, 3),
         drive_min=round(plan.drive_s / 60.0, 2),
         charge_min=round(plan.charge_s / 60.0, 2),
@@ -194,3 +265,134 @@ def _out(
         legs=legs,
         profile=[(round(km, 3), round(s, 2)) for km, s in plan.profile],
     )
+
+
+def _trip_id(platform: Platform, vin: str) -> str:
+    return f"{vin}-{platform.clock()}"
+
+
+def _store(
+    platform: Platform, body: TripIn, out: TripOut, model: VehicleModel, cal: Calibration,
+    trip: PlannedTrip,
+) -> None:  # fmt: skip
+    """Keep the trip as the one the vehicle is on (the newest), for the live check."""
+    watch = platform.trips
+    route = trip.route
+    if watch is None or route is None:
+        return
+    name = platform.registry.get_vehicle(out.vin).model or model.name
+    planned_ms = int(out.id.rsplit("-", 1)[1])
+    watch.save(TripRecord(
+        id=out.id, vin=out.vin, start_ms=planned_ms, end_ms=planned_ms, model=name,
+        energy_factor=cal.factor, request=body.model_dump(mode="json"),
+        answer=out.model_dump_json().encode(), nodes=route.nodes.tolist(),
+        energy_to_wh=route.energy_to_wh.tolist(), targets=list(route.targets),
+        target_names=list(route.target_names), planned_soc=list(route.planned_soc),
+        min_soc=list(route.min_soc), departure_soc=list(route.departure_soc),
+        full_wh=route.full_wh,
+    ))  # fmt: skip
+
+
+class ReplannedOut(BaseModel):
+    total_min: float
+    arrival_soc: float
+    stops: list[str] = Field(description="charger names, in order")
+    stop_soc: list[tuple[float, float]] = Field(description="(arrival, departure) SoC at each")
+    replan_ms: float = Field(description="how long planning again took (wall time)")
+    error: str | None = Field(description="why no plan exists from where the car is")
+
+
+class CheckOut(BaseModel):
+    checked_ms: int
+    sample_ms: int = Field(description="the newest of the position and SoC samples used")
+    lat: float
+    lon: float
+    soc: float
+    off_route_m: float
+    target_name: str = Field(description="the next stop, or the destination")
+    predicted_soc: float = Field(description="% the car will arrive there with")
+    planned_soc: float
+    as_planned: bool
+    message: str
+    replanned: ReplannedOut | None = Field(description="the trip from here, when not as planned")
+
+
+class TripStateOut(BaseModel):
+    id: str
+    vin: str
+    planned_ms: int
+    active: bool = Field(description="the trip the vehicle is on (its newest, followed live)")
+    status: str = Field(description="active | arrived")
+    check: CheckOut | None
+    plan: TripOut
+
+
+def _state(platform: Platform, t: TripRecord, active_ids: set[str]) -> TripStateOut:
+    active = t.id in active_ids
+    check = None if t.check is None else CheckOut.model_validate(msgspec.to_builtins(t.check))
+    return TripStateOut(
+        id=t.id, vin=t.vin, planned_ms=t.start_ms, active=active, status=t.status, check=check,
+        plan=TripOut.model_validate_json(t.answer),
+    )  # fmt: skip
+
+
+def _watch(platform: Platform) -> TripWatch:
+    if platform.trips is None:
+        raise Unavailable("trip planning needs a road network: start the server with VOLTA_ROADS")
+    return platform.trips
+
+
+def _active_ids(platform: Platform, vin: str) -> set[str]:
+    # a server without roads has no trips followed (nor planned)
+    return set() if platform.trips is None else {t.id for t in platform.trips.active(vin)}
+
+
+def _trip(platform: Platform, vin: str, trip_id: str) -> TripRecord:
+    t = platform.derived.get(KIND, TripRecord, trip_id)
+    if t is None or t.vin != vin:
+        raise NotFound(f"vehicle {vin} has no trip {trip_id}")
+    return t
+
+
+@router.get("/{vin}/trips", response_model=list[TripStateOut])
+def list_trips(
+    vin: str,
+    principal: Annotated[Principal, allow(VEHICLE_READ)],
+    platform: PlatformDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> list[TripStateOut]:
+    """The vehicle's planned trips, newest first; the newest (planned within 24 h, not arrived)
+    is the one it is on, checked against its reported position and SoC every 10 s."""
+    active = _active_ids(platform, vin)
+    trips = platform.derived.list(KIND, TripRecord, vin=vin, limit=limit)
+    return [_state(platform, t, active) for t in trips]
+
+
+@router.get("/{vin}/trips/{trip_id}", response_model=TripStateOut)
+def get_trip(
+    vin: str,
+    trip_id: str,
+    principal: Annotated[Principal, allow(VEHICLE_READ)],
+    platform: PlatformDep,
+) -> TripStateOut:
+    """One planned trip with its plan and the last live check."""
+    return _state(platform, _trip(platform, vin, trip_id), _active_ids(platform, vin))
+
+
+@router.post("/{vin}/trips/{trip_id}/check", response_model=TripStateOut)
+def check_trip(
+    vin: str,
+    trip_id: str,
+    principal: Annotated[Principal, allow(PLAN_FOR_VEHICLE)],
+    platform: PlatformDep,
+) -> TripStateOut:
+    """Check the trip now against the vehicle's latest position and SoC (the watch does it
+    every 10 s): where it is, the SoC it will reach its next stop with, and, when that is
+    more than 3 points under the plan, the trip planned again from here. 409 when the trip is
+    not the one the vehicle is on."""
+    t = _trip(platform, vin, trip_id)
+    watch = _watch(platform)
+    if not any(a.id == t.id for a in watch.active(vin)):
+        raise Conflict(f"trip {trip_id} is not the trip vehicle {vin} is on")
+    checked = watch.check(t, force=True)
+    return _state(platform, checked, {checked.id} if checked.status == "active" else set())

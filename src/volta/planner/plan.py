@@ -32,6 +32,8 @@ class Site:
     node: int
     power_kw: float
     name: str = ""
+    connectors: tuple[str, ...] = ()  # as its charger file names them (planner.filters)
+    network: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,11 @@ class TripRequest:
     min_charger_soc: float = 10.0
     max_charge_soc: float = 100.0
     soc_step: float = 1.0
+    # charger nodes the driver's filters refuse: the car may pass them, never charge there
+    no_charge: frozenset[int] = frozenset()
+    # "prefer fewer stops": each stop costs this much extra in the search (not in the answer),
+    # so a plan with a stop less wins unless it is slower by more than this per stop saved
+    stop_penalty_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

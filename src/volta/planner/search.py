@@ -132,9 +132,13 @@ def plan_trip(index: SiteIndex, req: TripRequest) -> Plan:
     time_s[:, k + 1, :] = np.inf
     min_soc = np.full(n, req.min_charger_soc)
     min_soc[k + 1] = req.min_arrival_soc
-    return _search(
-        index, req, _Stops(sel, time_s, dist_m, e_wh, e_wh / index.full_wh * 100.0, min_soc, h)
-    )
+    can_charge = np.zeros(n, dtype=bool)
+    can_charge[1 : k + 1] = ~np.isin(index.nodes, list(req.no_charge))
+    # the stop penalty is paid on arriving at a charger (passing one pays it too: a search cost)
+    penalty = np.where(can_charge, req.stop_penalty_s, 0.0)
+    d_soc = e_wh / index.full_wh * 100.0
+    return _search(index, req, _Stops(sel, time_s, dist_m, e_wh, d_soc, min_soc, h, can_charge,
+                                      penalty))  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +150,8 @@ class _Stops:
     d_soc: FloatArray
     min_soc: FloatArray
     h: FloatArray
+    can_charge: np.ndarray  # bool per stop: a charger the request's filters accept
+    penalty: FloatArray  # search cost added on arriving at each stop (stop_penalty_s)
 
 
 # label: (stop, soc, time, km, parent label, charged here, route driven to get here)
@@ -210,7 +216,7 @@ def _search(index: SiteIndex, req: TripRequest, st: _Stops) -> Plan:
         best[stop] = soc
         if stop == dest:
             return _reconstruct(index, req, labels, lid, st)
-        if 0 < stop < dest and soc < req.max_charge_soc:
+        if st.can_charge[stop] and soc < req.max_charge_soc:
             step = req.soc_step
             nxt = min(math.floor(soc / step + 1e-9) * step + step, req.max_charge_soc)
             dt = index.curves[stop - 1].seconds(soc, nxt)
@@ -223,7 +229,7 @@ def _search(index: SiteIndex, req: TripRequest, st: _Stops) -> Plan:
         route, j = np.nonzero(ok)
         if len(j) == 0:
             continue
-        tj = t + st.time_s[route, stop, j]
+        tj = t + st.time_s[route, stop, j] + st.penalty[j]
         key = tj + h[j]
         order = np.argsort(key, kind="stable")
         km_j = km + st.dist_m[route, stop, j] / 1000.0

@@ -8,25 +8,30 @@ legs back into lines on the map.
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 
 from volta.geo.graph import RoadGraph
 from volta.geo.osm import load_roads
+from volta.planner.alternatives import alternatives
 from volta.planner.chargers import Station
 from volta.planner.energy import edge_energy_wh
+from volta.planner.filters import ChargerFilter
+from volta.planner.live import TripRoute, trip_route
 from volta.planner.network import OffGraph, RoadNetwork
-from volta.planner.plan import Leg, Plan, Site, TripRequest
+from volta.planner.plan import NoFeasiblePlan, Plan, Site, TripRequest
 from volta.planner.search import SiteIndex, plan_trip
 from volta.vehicles.model import VehicleModel
 
-__all__ = ["SNAP_M", "PlannedTrip", "TripPlanner", "planner_for"]
+__all__ = ["FEWER_STOPS_PENALTY_S", "SNAP_M", "PlannedTrip", "TripPlanner", "planner_for"]
 
 SNAP_M = 500.0  # a point farther than this from every road node is refused (OffGraph)
+# "prefer fewer stops": a stop is worth this much driving time to avoid (ABRP-style penalty)
+FEWER_STOPS_PENALTY_S = 15 * 60.0
 
 LatLon = tuple[float, float]
 
@@ -38,6 +43,9 @@ class PlannedTrip:
     plan: Plan
     stop_positions: tuple[LatLon, ...]
     geometry: tuple[tuple[LatLon, ...], ...]  # one line per leg
+    # other charger sequences nearly as fast (planner.alternatives), fastest first
+    alternatives: tuple[PlannedTrip, ...] = ()
+    route: TripRoute | None = None  # the plan on the road, for checking it under way
 
 
 class TripPlanner:
@@ -56,9 +64,10 @@ class TripPlanner:
             except OffGraph:
                 self.unsnapped.append(s.station_id)
                 continue
-            self._keep(best, Site(node, s.power_kw, s.name or s.station_id))
+            site = Site(node, s.power_kw, s.name or s.station_id, s.connectors, s.network)
+            self._keep(best, site)
         self.sites = sorted(best.values(), key=lambda site: site.node)
-        self._indexes: dict[VehicleModel, SiteIndex] = {}
+        self._indexes: dict[tuple[VehicleModel, float], SiteIndex] = {}
         self._lock = threading.Lock()
 
     @staticmethod
@@ -67,15 +76,18 @@ class TripPlanner:
         if site.node not in best or best[site.node].power_kw < site.power_kw:
             best[site.node] = site
 
-    def index(self, model: VehicleModel) -> SiteIndex:
-        """The charger graph for a model (built once: the costs of every charger pair)."""
+    def index(self, model: VehicleModel, energy_factor: float = 1.0) -> SiteIndex:
+        """The charger graph for a model whose energy use is `energy_factor` times its
+        physics' (a car's calibration); built once per model and factor (rounded to 1 %, so
+        cars of a model share a few): the costs of every charger pair."""
+        factor = round(energy_factor, 2)
         with self._lock:
-            index = self._indexes.get(model)
+            index = self._indexes.get((model, factor))
             if index is None:
                 net = self.net
-                energy = edge_energy_wh(model, net.speed_mps, net.grade, net.length_m)
+                energy = edge_energy_wh(model, net.speed_mps, net.grade, net.length_m) * factor
                 index = SiteIndex(net, model, self.sites, energy)
-                self._indexes[model] = index
+                self._indexes[(model, factor)] = index
             return index
 
     def plan(
@@ -87,9 +99,15 @@ class TripPlanner:
         min_arrival_soc: float = 10.0,
         min_charger_soc: float = 10.0,
         max_charge_soc: float = 100.0,
+        filters: ChargerFilter | None = None,
+        prefer_fewer_stops: bool = False,
+        alternatives_within: float = 0.0,
+        energy_factor: float = 1.0,
     ) -> PlannedTrip:
-        """The fastest trip; `OffGraph` when a point is off the map, `PlanError` when none."""
+        """The fastest trip; `OffGraph` when a point is off the map, `PlanError` when none
+        (with the filters named when they are why)."""
         net = self.net
+        filters = filters or ChargerFilter()
         req = TripRequest(
             origin=net.snap_latlon(*origin, max_m=SNAP_M),
             destination=net.snap_latlon(*destination, max_m=SNAP_M),
@@ -97,21 +115,44 @@ class TripPlanner:
             min_arrival_soc=min_arrival_soc,
             min_charger_soc=min_charger_soc,
             max_charge_soc=max_charge_soc,
+            no_charge=frozenset(s.node for s in self.sites if not filters.matches(s)),
+            stop_penalty_s=FEWER_STOPS_PENALTY_S if prefer_fewer_stops else 0.0,
         )
-        index = self.index(model)
-        plan = plan_trip(index, req)
+        index = self.index(model, energy_factor)
+        plan = self._plan(index, req, filters)
+        others = alternatives(index, req, plan, alternatives_within) if alternatives_within else []
+        return replace(
+            self._drawn(index, plan, req),
+            alternatives=tuple(self._drawn(index, p, req) for p in others),
+        )
+
+    def _drawn(self, index: SiteIndex, plan: Plan, req: TripRequest) -> PlannedTrip:
         g = self.graph
         stops = tuple((float(g.lat[s.site.node]), float(g.lon[s.site.node])) for s in plan.stops)
-        lines = tuple(self._line(index, leg) for leg in plan.legs)
-        return PlannedTrip(plan, stops, lines)
+        route = trip_route(index, plan, req.min_charger_soc, req.min_arrival_soc)
+        ends = (0, *route.targets)
+        lines = tuple(
+            tuple((float(g.lat[n]), float(g.lon[n])) for n in route.nodes[a : b + 1])
+            for a, b in pairwise(ends)
+        )
+        return PlannedTrip(plan, stops, lines, route=route)
 
-    def _line(self, index: SiteIndex, leg: Leg) -> tuple[LatLon, ...]:
-        nodes: list[int] = [leg.from_node]
-        for a, b, route in leg.via:
-            _, pred = self.net.tree(a, False, math.inf, index.routes[route])
-            nodes.extend(int(n) for n in self.net.path(pred, b)[1:])
-        g = self.graph
-        return tuple((float(g.lat[n]), float(g.lon[n])) for n in nodes)
+    def _plan(self, index: SiteIndex, req: TripRequest, filters: ChargerFilter) -> Plan:
+        try:
+            return plan_trip(index, req)
+        except NoFeasiblePlan as e:
+            if not req.no_charge:
+                raise
+            kept = len(self.sites) - len(req.no_charge)
+            why = (
+                f"no plan with the charger filters ({filters.describe()}; {kept} of "
+                f"{len(self.sites)} chargers match): {e}"
+            )
+            try:  # would the trip work without them? Then the filters are the reason
+                plan_trip(index, replace(req, no_charge=frozenset()))
+            except NoFeasiblePlan:
+                raise NoFeasiblePlan(why) from e
+            raise NoFeasiblePlan(f"{why}; without the filters the trip can be made") from e
 
 
 @lru_cache(maxsize=4)

@@ -14,6 +14,7 @@ import { mapChrome, MapView } from "./map.js";
 const LAT = "Vehicle.CurrentLocation.Latitude", LON = "Vehicle.CurrentLocation.Longitude";
 const SOC = "Vehicle.Powertrain.TractionBattery.StateOfCharge.Current";
 const LEG_COLORS = ["#1f6feb", "#8250df"]; // legs alternate so a stop shows where one ends
+const ALT_COLOR = "#6e7781"; // alternatives: dashed grey under the chosen plan
 const FOLLOW_MS = 5000;
 const OFF_ROUTE_M = 150; // farther than this from the route's line, the car is "off the route"
 const M_PER_DEG = 111_320;
@@ -94,6 +95,9 @@ export function mount(main, vin) {
         <label>Start SoC % <input id="start-soc" type="number" min="0" max="100" step="1" placeholder="the car's now"></label>
         <label>Min. arrival SoC % <input id="min-arrival" type="number" min="0" max="100" step="1" value="10"></label>
         <label>Charge stops up to % <input id="max-charge" type="number" min="1" max="100" step="1" value="100"></label>
+        <label>Chargers of at least kW <input id="min-power" type="number" min="0" max="1000" step="1" placeholder="any"></label>
+        <label><input id="fewer-stops" type="checkbox"> Prefer fewer stops</label>
+        <label>Alternatives up to % slower <input id="alt-within" type="number" min="0" max="50" step="1" value="5"></label>
         <button type="submit" id="plan-button">Plan trip</button>
       </form>
       <div id="trip-error"></div>
@@ -101,7 +105,7 @@ export function mount(main, vin) {
     <div class="grid cols-2" style="margin-top:16px">
       <section class="panel"><h2>Route</h2><div class="map" id="trip-map"><div class="map-hint" id="map-hint">Click the map to set the destination</div></div></section>
       <section class="panel" id="trip-result"><h2>Plan</h2><p class="empty" id="trip-empty">Pick a destination and press “Plan trip”.</p>
-        <div class="trip-totals" id="trip-totals"></div><p class="trip-live" id="trip-live" hidden></p><div id="trip-stops"></div>
+        <div class="trip-totals" id="trip-totals"></div><p class="trip-live" id="trip-live" hidden></p><p class="trip-live" id="trip-check" hidden></p><div id="trip-stops"></div><div id="trip-alternatives"></div>
         <div id="soc-box" hidden><h3 style="margin:12px 0 4px">State of charge over the distance</h3><canvas id="soc-plot" style="width:100%;height:180px"></canvas></div></section>
     </div>`;
   const $ = (sel) => main.querySelector(sel);
@@ -117,6 +121,15 @@ export function mount(main, vin) {
 
   // The route under the pins: each leg's road, in alternating colours.
   map.overlays.push((ctx) => {
+    // alternatives first, dashed and grey: the chosen plan is drawn over them
+    (trip?.alternatives ?? []).forEach((alt) => {
+      ctx.beginPath();
+      alt.legs.forEach((leg) => leg.geometry.forEach(([lon, lat], j) => {
+        const [x, y] = map.toScreen(lon, lat);
+        if (j === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
+      }));
+      ctx.setLineDash([6, 5]); ctx.strokeStyle = ALT_COLOR; ctx.lineWidth = 3; ctx.stroke(); ctx.setLineDash([]);
+    });
     if (trip) {
       trip.legs.forEach((leg, i) => {
         ctx.beginPath();
@@ -182,6 +195,19 @@ export function mount(main, vin) {
       if (arrival !== undefined) body.min_arrival_soc = arrival;
       const most = optionalNumber("#max-charge", "The charge stops' limit");
       if (most !== undefined) body.max_charge_soc = most;
+      const kw = $("#min-power").value.trim();
+      if (kw) {
+        const v = Number(kw);
+        if (!Number.isFinite(v) || v < 0 || v > 1000) throw new Error("The chargers' power is a number of kW from 0 to 1000");
+        body.min_power_kw = v;
+      }
+      if ($("#fewer-stops").checked) body.prefer_fewer_stops = true;
+      const within = $("#alt-within").value.trim();
+      if (within) {
+        const v = Number(within);
+        if (!Number.isFinite(v) || v < 0 || v > 50) throw new Error("Alternatives are up to 0 to 50 % slower");
+        body.alternatives_within_pct = v;
+      }
     } catch (err) {
       showError(err.message);
       return;
@@ -218,8 +244,10 @@ export function mount(main, vin) {
   function clearTrip() {
     clearTimeout(followTimer);
     $("#trip-live").hidden = true;
+    $("#trip-check").hidden = true;
     $("#trip-totals").innerHTML = "";
     $("#trip-stops").innerHTML = "";
+    $("#trip-alternatives").innerHTML = "";
     $("#soc-box").hidden = true;
     $("#trip-empty").hidden = false;
   }
@@ -242,6 +270,7 @@ export function mount(main, vin) {
           <tr data-stop="${i + 1}"><td>${i + 1}</td><td>${esc(s.name)}</td><td class="num">${num(s.km, 1)}</td><td class="num">${num(s.power_kw, 0)} kW</td>
           <td class="num">${num(s.arrival_soc, 0)} %</td><td class="num">${num(s.departure_soc, 0)} %</td><td class="num">${num(s.charge_min, 0)} min</td></tr>`).join("")}</tbody></table>`
       : `<p class="sub" id="no-stops">No charging stop needed.</p>`;
+    showAlternatives(t);
     $("#soc-box").hidden = false;
     socPlot($("#soc-plot"), t.profile, t.stops);
     route = routePoints(t);
@@ -253,6 +282,25 @@ export function mount(main, vin) {
       const pad = 0.15 * Math.max(Math.max(...lons) - Math.min(...lons), Math.max(...lats) - Math.min(...lats), 0.005);
       map.fit([Math.min(...lons) - pad, Math.min(...lats) - pad, Math.max(...lons) + pad, Math.max(...lats) + pad]);
     }
+  }
+
+  // Other charger sequences nearly as fast: listed with how much slower, "Use" swaps one in.
+  function showAlternatives(t) {
+    const alts = t.alternatives ?? [];
+    const via = (p) => p.stops.length ? p.stops.map((s) => esc(s.name)).join(" → ") : "no stop";
+    $("#trip-alternatives").innerHTML = alts.length
+      ? `<h3 style="margin:12px 0 4px">Alternatives</h3><table id="alternatives-table"><tbody>${alts.map((a, i) => `
+          <tr data-alternative="${i + 1}"><td>via ${via(a)}</td><td class="num">${duration(a.total_min)}</td>
+          <td class="num sub">+${num(a.total_min - t.total_min, 1)} min</td><td><button type="button" data-use="${i}">Use</button></td></tr>`).join("")}</tbody></table>`
+      : "";
+    main.querySelectorAll("[data-use]").forEach((b) => b.addEventListener("click", () => {
+      const i = Number(b.dataset.use);
+      const { alternatives: _, ...chosen } = trip;
+      const others = alts.filter((_, j) => j !== i);
+      trip = { ...chosen, ...alts[i], alternatives: [...others, chosen].sort((a, b) => a.total_min - b.total_min) };
+      showTrip();
+      map.draw();
+    }));
   }
 
   // Where the car is now: the origin pin and the SoC the plan starts from unless one is given;
@@ -272,10 +320,33 @@ export function mount(main, vin) {
       if (!trip) { showError(refusal(err)); return; }
     }
     if (trip && car && route.length > 1) showProgress(soc);
+    if (trip) await showCheck();
     map.draw();
     if (trip && !stopped) followTimer = setTimeout(follow, FOLLOW_MS);
   }
   follow();
+
+  // The server's live check of the trip the car is on (its newest plan; checked every 10 s
+  // from the car's reports): the SoC it will reach its next stop with, and a replan when short.
+  async function showCheck() {
+    const el = $("#trip-check");
+    let latest;
+    try {
+      [latest] = await get(`/v1/vehicles/${encodeURIComponent(vin)}/trips?limit=1`);
+    } catch {
+      return; // the plan and the progress above still stand
+    }
+    const c = latest?.active ? latest.check : null;
+    el.hidden = !c;
+    if (!c) return;
+    el.dataset.asPlanned = String(c.as_planned);
+    const r = c.replanned;
+    const offer = !r ? "" : r.error ? ` No new plan from here: ${r.error}.`
+      : ` Replanned: via ${r.stops.length ? r.stops.join(" → ") : "no stop"}, arriving with ${num(r.arrival_soc, 0)} %.`;
+    el.textContent = c.as_planned
+      ? `On plan: reaching ${c.target_name} with ${num(c.predicted_soc, 0)} % (planned ${num(c.planned_soc, 0)} %).`
+      : `⚠ The car ${c.message}.${offer}`;
+  }
 
   function showProgress(soc) {
     const el = $("#trip-live"), where = along(route, car.lon, car.lat);
