@@ -133,10 +133,21 @@ def _cars(fig: Figures, h: HazardTruth, kinds: tuple[str, ...], min_value: float
     return len({v for ts, v in met if h.start_ms <= ts < end or h.start_ms == 0})
 
 
+def _same_way(s: Seen, h: HazardTruth) -> bool:
+    """Whether a published hazard stands on the direction of travel of the true one (a queue
+    stands on one carriageway; the truth's -1 and the hazard's None are both directions)."""
+    a, b = s.hazard.direction_deg, h.heading_deg
+    return a is None or b < 0 or abs((a - b + 180.0) % 360.0 - 180.0) <= 90.0
+
+
 def _during(s: Seen, h: HazardTruth) -> bool:
     """Whether a published hazard was up at some time of h's episode (or 30 min after)."""
     end = (h.end_ms or 2**62) + 1_800_000
     return h.start_ms == 0 or (s.first_ms < end and s.last_ms >= h.start_ms)
+
+
+def _matches(s: Seen, h: HazardTruth, r: float) -> bool:
+    return _dist(s, h) <= r and _during(s, h) and _same_way(s, h)
 
 
 def precision_recall(fig: Figures, kind: Kind, min_cars: int = 3) -> tuple[float, float, int, int]:
@@ -149,8 +160,8 @@ def precision_recall(fig: Figures, kind: Kind, min_cars: int = 3) -> tuple[float
         truths = [h for h in truths if _cars(fig, h, _MET_BY[kind], felt) >= min_cars]
     pub = fig.published(kind)
     r = MATCH_M[kind]
-    good = sum(1 for s in pub if any(_dist(s, h) <= r and _during(s, h) for h in all_truths))
-    found = sum(1 for h in truths if any(_dist(s, h) <= r and _during(s, h) for s in pub))
+    good = sum(1 for s in pub if any(_matches(s, h, r) for h in all_truths))
+    found = sum(1 for h in truths if any(_matches(s, h, r) for s in pub))
     precision = good / len(pub) if pub else 1.0
     recall = found / len(truths) if truths else 1.0
     return precision, recall, len(pub), len(truths)

@@ -65,6 +65,7 @@ def feature_collection(
                     "last_seen_ms": h.last_seen_ms,
                     "value": h.value,
                     "osm_way": h.osm_way,
+                    "direction_deg": h.direction_deg,
                 },
             }
             for h in hazards

@@ -72,3 +72,6 @@ class Hazard:
     first_seen_ms: int
     last_seen_ms: int
     value: float  # median of the cars' values
+    # the direction of travel it stands on, degrees clockwise from north, for a kind that
+    # concerns one carriageway (a queue); None: both directions of the road
+    direction_deg: float | None = None
