@@ -17,6 +17,9 @@ no clock and does no I/O (every call takes `now_ms`). The rules a user relies on
   it expires: ice melts, queues clear, potholes get fixed.
 - Confidence (0..1) grows with the number of cars, falls with the age of the last report,
   the spread of the positions and the misses.
+- `changes()` hands out the candidates changed (and the ids gone) since its last call, and
+  `restore()` takes them back, so that a process keeps them across a restart
+  (`volta.hazards.store`); what they hold names cars and is never published.
 - What is published (`Hazard`) carries no car, no trace and times floored to `bucket_ms`; a
   candidate with fewer than k distinct cars is never published.
 """
@@ -30,7 +33,7 @@ from statistics import median
 import numpy as np
 
 from volta.hazards.matching import M_PER_DEG, RoadMatcher, local_xy
-from volta.hazards.model import DropReason, Hazard, Kind, Report, Trace
+from volta.hazards.model import Candidate, DropReason, Hazard, Kind, Report, Trace
 
 __all__ = ["Fusion", "FusionConfig"]
 
@@ -105,6 +108,8 @@ class Fusion:
             float(g.lon.max()) + self.cfg.margin_deg,
         )
         self._cells: dict[tuple[int, int], list[_Candidate]] = {}
+        self._by_id: dict[str, _Candidate] = {}
+        self._dirty: set[str] = set()  # changed since the last `changes()`, or gone
         self._next_id = 0
         self.dropped: dict[DropReason, int] = {}
         # what published() gave for (changes so far, minute): map requests cost a look-up
@@ -126,6 +131,7 @@ class Fusion:
             )
             self._next_id += 1
             self._file(c)
+            self._by_id[c.hazard_id] = c
         prev = c.votes.get(report.car)
         if prev is None or prev[0] <= report.ts_ms:
             c.votes[report.car] = (report.ts_ms, report.lat, report.lon, report.value)
@@ -138,6 +144,7 @@ class Fusion:
         }
         self._relocate(c)
         self._changes += 1
+        self._dirty.add(c.hazard_id)
         return None
 
     def _check(self, r: Report, now_ms: int) -> DropReason | None:
@@ -224,6 +231,7 @@ class Fusion:
                     continue
                 c.missed[trace.car] = ts
                 self._changes += 1
+                self._dirty.add(c.hazard_id)
 
     def _along(
         self, xy: np.typing.NDArray[np.float64], i: int, bearing: float, one_way: bool
@@ -249,11 +257,36 @@ class Fusion:
             settled = sum(1 for t in c.missed.values() if t <= now_ms - self.cfg.settle_ms)
             if not c.votes or settled >= self.cfg.misses[c.kind]:
                 self._unfile(c)
+                del self._by_id[c.hazard_id]
                 gone.append(c.hazard_id)
                 self._changes += 1
+                self._dirty.add(c.hazard_id)
             elif len(c.votes) < before:
                 self._relocate(c)
+                self._dirty.add(c.hazard_id)
         return gone
+
+    # -- keeping across restarts --------------------------------------------------------------
+    def changes(self) -> tuple[list[Candidate], list[str], int]:
+        """The candidates changed since the last call, the ids of those gone since, and the
+        next id to give: what a store must write to hold what this fusion holds."""
+        changed = [_record(self._by_id[i]) for i in sorted(self._dirty) if i in self._by_id]
+        gone = sorted(i for i in self._dirty if i not in self._by_id)
+        self._dirty.clear()
+        return changed, gone, self._next_id
+
+    def restore(self, candidates: list[Candidate], next_id: int) -> None:
+        """Take back what a store kept (into an empty fusion, before any report)."""
+        if self._by_id:
+            raise ValueError("restore() needs an empty fusion")
+        for r in candidates:
+            c = _Candidate(r.hazard_id, r.kind, r.lat, r.lon, r.first_ms, r.bearing,
+                           dict(r.votes), dict(r.missed))  # fmt: skip
+            self._file(c)
+            self._by_id[c.hazard_id] = c
+            self._relocate(c)
+        self._next_id = max(next_id, self._next_id)
+        self._changes += 1
 
     # -- publication -----------------------------------------------------------------------
     def candidates(self) -> int:
@@ -314,6 +347,11 @@ class Fusion:
         consistent = 1.0 / (1.0 + spread / self.cfg.radius_m[c.kind])
         unseen = 1.0 - len(c.missed) / (self.cfg.misses[c.kind] + 1.0)
         return many * recent * consistent * unseen
+
+
+def _record(c: _Candidate) -> Candidate:
+    return Candidate(c.hazard_id, c.kind, c.lat, c.lon, c.first_ms, c.bearing,
+                     dict(c.votes), dict(c.missed))  # fmt: skip
 
 
 def _turn(a: float, b: float) -> float:
