@@ -55,7 +55,7 @@ class FusionConfig:
     """How many cars confirm, how near reports must be, how long a hazard lives."""
 
     k: int = 3
-    radius_m: dict[Kind, float] = field(default_factory=lambda: _per_kind(15, 100, 80, 40))
+    radius_m: dict[Kind, float] = field(default_factory=lambda: _per_kind(15, 100, 130, 40))
     # a candidate forgets reports older than this (and goes when it has none left) ...
     silence_ms: dict[Kind, float] = field(
         default_factory=lambda: _per_kind(14 * _DAY, 30 * _DAY, 2 * 60 * _MIN, 30 * _MIN)
