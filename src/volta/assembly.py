@@ -21,6 +21,7 @@ from volta.hazards.follow import HazardFollower
 from volta.hazards.matching import RoadMatcher
 from volta.hazards.notify import MqttNotifier
 from volta.hazards.sensing import RoadSensing
+from volta.hazards.store import open_hazard_table
 from volta.hazards.warnings import HazardWarner
 from volta.ingest.gateway import Gateway
 from volta.ingest.metrics import IngestMetrics
@@ -114,7 +115,8 @@ def road_sensing(
 ) -> HazardFollower | None:
     """Road sensing on `bus`'s stored batches, matched to the roads of `settings.roads`; None
     when no road network is configured. `durable` names a bus consumer (the process that owns
-    the hazards); a scale-out API process follows without one. Not started."""
+    the hazards, and keeps them in `settings.hazards` across restarts); a scale-out API process
+    follows without one (it loads the kept hazards at start, writes none). Not started."""
     if settings.roads is None:
         return None
     matcher = RoadMatcher(load_roads(settings.roads))
@@ -130,6 +132,7 @@ def road_sensing(
         durable="hazards" if durable else None,
         warner=HazardWarner(matcher, notifier.send) if notifier is not None else None,
         notifier=notifier,
+        table=open_hazard_table(settings),
     )
 
 

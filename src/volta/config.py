@@ -53,6 +53,13 @@ class Settings(BaseSettings):
         "dir) or postgresql://… (scale-out: may be the store's URL; own schema)",
     )
     places_schema: str = Field("volta_places", description="PostgreSQL places: their schema")
+    hazards: str = Field(
+        "sqlite",
+        description="where road sensing keeps its candidate hazards across restarts: 'sqlite' "
+        "(hazards.sqlite in the data dir) or postgresql://… (scale-out: may be the store's URL; "
+        "own schema)",
+    )
+    hazards_schema: str = Field("volta_hazards", description="PostgreSQL road sensing: its schema")
     bus: str = Field("memory", description="event bus: 'memory' (in-process) or nats://…")
     mqtt: str | None = Field(None, description="broker URL, e.g. mqtt://127.0.0.1:1883; None = off")
     mqtt_topic_prefix: str = Field("volta/v1", description="topic root; tests use their own")

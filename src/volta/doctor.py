@@ -140,6 +140,22 @@ def check_places(settings: Settings) -> Finding:
     )
 
 
+def check_hazards(settings: Settings) -> Finding:
+    """Road sensing's kept state: the process that owns the hazards writes it, and loads it
+    back at each start."""
+    from volta.derived.engines import postgres_url
+    from volta.hazards.store import DB_FILE
+
+    if not postgres_url(settings.hazards, "VOLTA_HAZARDS"):
+        return _in_data_dir(
+            "hazards", settings, DB_FILE, "the road-sensing owner's; "
+            "VOLTA_HAZARDS=postgresql://… for no shared disk",
+        )  # fmt: skip
+    return _postgres_schema(
+        "hazards", settings, settings.hazards, settings.hazards_schema, "volta.hazards.migrations"
+    )
+
+
 def check_commands(settings: Settings) -> Finding:
     """Remote commands: the API process's own file (no other process reads it)."""
     from volta.commands.store import DB_FILE
@@ -209,6 +225,7 @@ CHECKS: tuple[Callable[[Settings], Finding], ...] = (
     check_registry,
     check_derived,
     check_places,
+    check_hazards,
     check_commands,
     check_bus,
     check_mqtt,

@@ -12,7 +12,9 @@ import statistics
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from volta.geo.distance import haversine_m
 from volta.hazards.detect import DetectConfig
@@ -56,6 +58,10 @@ class Figures:
     seen: dict[str, Seen] = field(default_factory=dict)
     truth: Truth = field(default_factory=Truth)
     drops: dict[str, int] = field(default_factory=dict)
+    start_ms: int = START_MS
+    _passes: dict[tuple[tuple[str, ...], float], dict[int, list[tuple[int, str]]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def published(self, kind: Kind) -> list[Seen]:
         return [s for s in self.seen.values() if s.hazard.kind == kind]
@@ -68,10 +74,13 @@ class Figures:
     ) -> dict[int, list[tuple[int, str]]]:
         """hazard id -> [(ts, vin)] of the cars that met it (with an event value, e.g. a jolt
         in m/s², of at least `min_value`)."""
-        out: dict[int, list[tuple[int, str]]] = defaultdict(list)
-        for e in self.truth.events:
-            if e.kind in kinds and e.value >= min_value:
-                out[e.hazard_id].append((e.ts_ms, e.vin))
+        out = self._passes.get((kinds, min_value))
+        if out is None:  # a week of a large fleet has millions of events: sorted out once
+            out = defaultdict(list)
+            for e in self.truth.events:
+                if e.kind in kinds and e.value >= min_value:
+                    out[e.hazard_id].append((e.ts_ms, e.vin))
+            self._passes[(kinds, min_value)] = out
         return out
 
 
@@ -79,13 +88,20 @@ def _dist(s: Seen, h: HazardTruth) -> float:
     return float(haversine_m(s.hazard.lat, s.hazard.lon, h.lat, h.lon))
 
 
-def run(vehicles: int = 30, hours: float = 24.0, seed: int = 3) -> Figures:
-    """Simulate, sense and record every hazard published, minute by minute."""
+def run(
+    vehicles: int = 30,
+    hours: float = 24.0,
+    seed: int = 3,
+    start_ms: int = START_MS,
+    progress: Callable[[int, Figures], None] | None = None,
+) -> Figures:
+    """Simulate, sense and record every hazard published, minute by minute (`progress` is
+    called with the simulated second and the figures so far after each minute)."""
     t_start = time.perf_counter()
     config = FleetConfig(
         vehicles=vehicles,
         seed=seed,
-        start_ms=START_MS,
+        start_ms=start_ms,
         window_s=60,
         pothole_per_km=3.0,
         faults=FaultRates(0.0, 0.0),
@@ -95,7 +111,7 @@ def run(vehicles: int = 30, hours: float = 24.0, seed: int = 3) -> Figures:
     tel = Telemetry(fleet.vins, seed, extra=ADAS_SIGNALS)
     sensing = RoadSensing(matcher())
     end_s = int(hours * 3600)
-    fig = Figures(vehicles, hours, 0, 0.0)
+    fig = Figures(vehicles, hours, 0, 0.0, start_ms=start_ms)
     while fleet.t < end_s:
         batches = tel.batches(fleet.step(end_s))
         now = fleet.start_ms + fleet.t * 1000
@@ -109,6 +125,8 @@ def run(vehicles: int = 30, hours: float = 24.0, seed: int = 3) -> Figures:
                 fig.seen[h.hazard_id] = Seen(h, now, now)
             else:
                 s.hazard, s.last_ms = h, now
+        if progress is not None:
+            progress(fleet.t, fig)
     fig.truth = fleet.finish()
     fig.drops = {str(k): v for k, v in sensing.drops().items()}
     fig.seconds = time.perf_counter() - t_start
@@ -133,10 +151,21 @@ def _cars(fig: Figures, h: HazardTruth, kinds: tuple[str, ...], min_value: float
     return len({v for ts, v in met if h.start_ms <= ts < end or h.start_ms == 0})
 
 
+def _same_way(s: Seen, h: HazardTruth) -> bool:
+    """Whether a published hazard stands on the direction of travel of the true one (a queue
+    stands on one carriageway; the truth's -1 and the hazard's None are both directions)."""
+    a, b = s.hazard.direction_deg, h.heading_deg
+    return a is None or b < 0 or abs((a - b + 180.0) % 360.0 - 180.0) <= 90.0
+
+
 def _during(s: Seen, h: HazardTruth) -> bool:
     """Whether a published hazard was up at some time of h's episode (or 30 min after)."""
     end = (h.end_ms or 2**62) + 1_800_000
     return h.start_ms == 0 or (s.first_ms < end and s.last_ms >= h.start_ms)
+
+
+def _matches(s: Seen, h: HazardTruth, r: float) -> bool:
+    return _dist(s, h) <= r and _during(s, h) and _same_way(s, h)
 
 
 def precision_recall(fig: Figures, kind: Kind, min_cars: int = 3) -> tuple[float, float, int, int]:
@@ -149,8 +178,8 @@ def precision_recall(fig: Figures, kind: Kind, min_cars: int = 3) -> tuple[float
         truths = [h for h in truths if _cars(fig, h, _MET_BY[kind], felt) >= min_cars]
     pub = fig.published(kind)
     r = MATCH_M[kind]
-    good = sum(1 for s in pub if any(_dist(s, h) <= r and _during(s, h) for h in all_truths))
-    found = sum(1 for h in truths if any(_dist(s, h) <= r and _during(s, h) for s in pub))
+    good = sum(1 for s in pub if any(_matches(s, h, r) for h in all_truths))
+    found = sum(1 for h in truths if any(_matches(s, h, r) for s in pub))
     precision = good / len(pub) if pub else 1.0
     recall = found / len(truths) if truths else 1.0
     return precision, recall, len(pub), len(truths)
@@ -179,13 +208,6 @@ def bumps_published(fig: Figures) -> int:
     return n
 
 
-def _engaged(fig: Figures, hid: int, ts: int, vin: str) -> bool:
-    return any(
-        e.value > 0 and e.ts_ms == ts and e.vin == vin and e.hazard_id == hid
-        for e in fig.truth.events
-    )
-
-
 @dataclass(frozen=True)
 class IceEpisode:
     """One ice episode as sensed: when the third car passed, was confirmed, melted, expired."""
@@ -193,40 +215,46 @@ class IceEpisode:
     hazard_id: int
     third_car_ms: int
     confirmed_ms: int | None
-    melted_ms: int  # 0: still frozen at the end
-    expired_ms: int | None  # None: still published at the end
+    melted_ms: int  # 0: still frozen at the end (or melted in its last 30 minutes)
+    expired_ms: int | None  # None: still published at the end; before melted_ms: no longer
+    # published when it melted (nobody had reported it for the fresh window)
 
 
 def ice_episodes(fig: Figures) -> list[IceEpisode]:
     """Ice episodes met by at least three distinct cars, with the sensing's timing."""
     # a car that crept over the ice without one intervention could not feel it
-    passes = {
-        hid: [(ts, vin) for ts, vin in met if _engaged(fig, hid, ts, vin)]
-        for hid, met in fig.passed_by(("ice",)).items()
-    }
-    end_ms = START_MS + int(fig.hours * 3_600_000)
+    engaged = fig.passed_by(("ice",), min_value=1.0)
+    end_ms = fig.start_ms + int(fig.hours * 3_600_000)
     out = []
     for h in fig.truths("ice"):
         cars: dict[str, int] = {}
-        for ts, vin in sorted(passes.get(h.hazard_id, [])):
+        for ts, vin in sorted(engaged.get(h.hazard_id, [])):
             if h.start_ms <= ts and (h.end_ms == 0 or ts < h.end_ms):
                 cars.setdefault(vin, ts)
         if len(cars) < 3:
             continue
         third = sorted(cars.values())[2]
         near = [s for s in fig.published(Kind.SLIPPERY) if _dist(s, h) <= MATCH_M[Kind.SLIPPERY]]
-        confirmed = min((s.first_ms for s in near if s.first_ms >= h.start_ms), default=None)
+        end = h.end_ms or 2**62
+        confirmed = min((s.first_ms for s in near if h.start_ms <= s.first_ms < end), default=None)
+        # a melt less than 30 minutes before the run's end cannot be judged yet: still frozen
+        melted = h.end_ms if h.end_ms and h.end_ms <= end_ms - 1_800_000 else 0
         expired = None
-        if h.end_ms:
-            last = max((s.last_ms for s in near if s.first_ms < h.end_ms), default=h.end_ms)
+        if melted:
+            up = [s for s in near if s.first_ms < melted and s.last_ms >= h.start_ms]
+            last = max((s.last_ms for s in up), default=melted)
             expired = last if last < end_ms - 60_000 else None
-        out.append(IceEpisode(h.hazard_id, third, confirmed, h.end_ms, expired))
+        out.append(IceEpisode(h.hazard_id, third, confirmed, melted, expired))
     return out
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%MZ")
 
 
 def report(fig: Figures) -> str:
     lines = [
-        f"{fig.vehicles} vehicles, {fig.hours:g} h from 2026-03-25T00:00Z on the Helsinki graph:"
+        f"{fig.vehicles} vehicles, {fig.hours:g} h from {_iso(fig.start_ms)} on the Helsinki graph:"
         f" {fig.samples:,} samples, {fig.seconds:.1f} s",
     ]
     for kind in Kind:
@@ -252,6 +280,8 @@ def report(fig: Figures) -> str:
             else "still published at the end"
             if e.expired_ms is None
             else f"expired {(e.expired_ms - e.melted_ms) / 60_000:.1f} min after melting"
+            if e.expired_ms >= e.melted_ms
+            else "no longer published when it melted"
         )
         lines.append(f"ice {e.hazard_id}: confirmed {conf}; {melt}")
     lines.append(f"dropped: {fig.drops}")

@@ -241,6 +241,7 @@ def test_a_published_hazard_carries_no_car_no_track_and_coarse_times() -> None:
         "first_seen_ms",
         "last_seen_ms",
         "value",
+        "direction_deg",
     }
     text = repr(h)
     assert not any(car in text for car in cars)

@@ -3,21 +3,23 @@
 Open to every signed-in role, vehicles included (the cars behind are who hazards are for): a
 published hazard carries no VIN, no track and 15-minute times (`volta.hazards.fusion`), so it
 is safe to show to anyone who may use the API. The hazards come from the `RoadSensing` the
-server runs, `app.state.road_sensing`; a server without one answers 503.
+server runs, `app.state.road_sensing`; a server without one answers 503. The GeoJSON comes
+from a `HazardLayer` kept in `app.state.hazard_layer` until the published hazards change.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Protocol
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from volta.api.auth import CallerDep, PlatformDep
 from volta.errors import BadRequest, Unavailable
+from volta.hazards.layer import HazardLayer
 from volta.hazards.model import Hazard
 
-__all__ = ["HazardSource", "feature_collection", "parse_bbox", "router"]
+__all__ = ["HazardSource", "parse_bbox", "router"]
 
 router = APIRouter(prefix="/v1/hazards", tags=["hazards"])
 MEDIA_TYPE = "application/geo+json"
@@ -45,41 +47,13 @@ def parse_bbox(text: str) -> tuple[float, float, float, float]:
     return w, s, e, n
 
 
-def feature_collection(
-    hazards: list[Hazard], bbox: tuple[float, float, float, float]
-) -> dict[str, Any]:
-    """The hazards inside bbox as a GeoJSON FeatureCollection of points (lon, lat)."""
-    w, s, e, n = bbox
-    return {
-        "type": "FeatureCollection",
-        "features": [
-            {
-                "type": "Feature",
-                "id": h.hazard_id,
-                "geometry": {"type": "Point", "coordinates": [h.lon, h.lat]},
-                "properties": {
-                    "kind": h.kind.value,
-                    "confidence": h.confidence,
-                    "cars": h.cars,
-                    "first_seen_ms": h.first_seen_ms,
-                    "last_seen_ms": h.last_seen_ms,
-                    "value": h.value,
-                    "osm_way": h.osm_way,
-                },
-            }
-            for h in hazards
-            if w <= h.lon <= e and s <= h.lat <= n
-        ],
-    }
-
-
-@router.get("", response_class=JSONResponse, responses={200: {"content": {MEDIA_TYPE: {}}}})
+@router.get("", response_class=Response, responses={200: {"content": {MEDIA_TYPE: {}}}})
 def hazards(
     request: Request,
     principal: CallerDep,
     platform: PlatformDep,
     bbox: Annotated[str, Query(description="min_lon,min_lat,max_lon,max_lat (degrees)")],
-) -> JSONResponse:
+) -> Response:
     """Confirmed hazards (seen by at least 3 distinct cars) inside the box, as GeoJSON."""
     box = parse_bbox(bbox)
     source: HazardSource | None = getattr(request.app.state, "road_sensing", None)
@@ -87,5 +61,8 @@ def hazards(
         raise Unavailable(
             "road sensing is off on this server: set VOLTA_ROADS to an OSM extract (.osm.pbf)"
         )
-    body = feature_collection(source.hazards(platform.clock()), box)
-    return JSONResponse(body, media_type=MEDIA_TYPE)
+    published = source.hazards(platform.clock())
+    layer: HazardLayer | None = getattr(request.app.state, "hazard_layer", None)
+    if layer is None or not layer.same(published):  # built again only when hazards change
+        layer = request.app.state.hazard_layer = HazardLayer(published)
+    return Response(layer.geojson(box), media_type=MEDIA_TYPE)

@@ -7,6 +7,11 @@ commit), keeps the samples of the signals detection reads, and feeds each car's 
 the cars heading towards a hazard are warned (`volta.hazards.warnings`). Detection is cheap
 (~25,000 driving cars at 1 Hz per core, bench/hazards.py), so it runs in the bus handler, under
 one lock that the route also takes.
+With a `HazardTable`, fusion's candidates are loaded back at start and what changed is written
+every `SAVE_EVERY_MS` and at stop (by the owner only, the durable follower: a scale-out API
+process loads them and follows on its own), so confirmed hazards and the reports gathering
+toward k cars survive a restart; a crash loses at most the last 5 s of fusion changes. Each
+car's detection state (its last seconds) is not kept: a queue a car was in is lost.
 The platform starts one when `VOLTA_ROADS` names an OSM extract (`assembly.road_sensing`).
 """
 
@@ -23,12 +28,14 @@ from volta.hazards.detect import HEADING, LAT, LON, SIGNALS
 from volta.hazards.model import Hazard
 from volta.hazards.notify import MqttNotifier
 from volta.hazards.sensing import RoadSensing
+from volta.hazards.store import HazardTable
 from volta.hazards.warnings import HazardWarner
 from volta.store.base import AcceptedBatch
 
 __all__ = ["HazardFollower"]
 
 _EXPIRE_EVERY_MS = 60_000
+SAVE_EVERY_MS = 5_000
 
 
 class HazardFollower:
@@ -43,6 +50,7 @@ class HazardFollower:
         durable: str | None = "hazards",
         warner: HazardWarner | None = None,
         notifier: MqttNotifier | None = None,
+        table: HazardTable | None = None,
     ) -> None:
         self.bus, self.catalog, self.sensing, self.clock = bus, catalog, sensing, clock
         self.warner = warner
@@ -53,10 +61,19 @@ class HazardFollower:
         self._lock = threading.Lock()
         self._sub: Subscription | None = None
         self._expired_ms = 0
+        self.table = table
+        self._saved_ms = 0
+        self._restored = False
         self.batches = 0
         self.errors = 0
 
     def start(self) -> None:
+        if self.table is not None and not self._restored:
+            candidates, next_id = self.table.load()
+            with self._lock:
+                self.sensing.fusion.restore(candidates, next_id)
+                self.sensing.fusion.changes()  # what was just loaded is what is kept
+            self._restored = True
         if self.notifier is not None:
             self.notifier.start()
         if self._sub is None:
@@ -68,6 +85,16 @@ class HazardFollower:
             self._sub = None
         if self.notifier is not None:
             self.notifier.stop()
+        with self._lock:
+            self._save()
+
+    def _save(self) -> None:
+        """Write what fusion changed since the last save (the owner only; under the lock)."""
+        if self.table is None or self.durable is None:
+            return
+        changed, gone, next_id = self.sensing.fusion.changes()
+        if changed or gone:
+            self.table.save(changed, gone, next_id)
 
     def _on_message(self, message: Message) -> None:
         for event in message.decode(StoredGroup).batches:
@@ -96,6 +123,9 @@ class HazardFollower:
             if now - self._expired_ms >= _EXPIRE_EVERY_MS:
                 self.sensing.expire(now)
                 self._expired_ms = now
+            if now - self._saved_ms >= SAVE_EVERY_MS:
+                self._save()
+                self._saved_ms = now
 
     def _warn(self, vin: str, samples: list[tuple[int, str, object]], now: int) -> None:
         assert self.warner is not None

@@ -7,6 +7,9 @@ no clock and does no I/O (every call takes `now_ms`). The rules a user relies on
   silence window (2 h for ice) and the latest report is fresh (25 min for ice). A car counts
   once however often it reports (its latest report stands), so one car, honest or malicious,
   never confirms or moves a hazard on its own.
+- A slow-down concerns one direction of travel: its reports join only reports of cars driving
+  the same way (within 90°), only cars driving that way can miss it, and it is published with
+  its direction; a queue on one carriageway is never a hazard for the other one.
 - Its position is the median of the cars' positions (one vote a car), snapped onto the road:
   more precise than any single report, and robust to a car that is far off.
 - Cars whose trace passes it along its road (not across) without reporting it are misses;
@@ -14,6 +17,9 @@ no clock and does no I/O (every call takes `now_ms`). The rules a user relies on
   it expires: ice melts, queues clear, potholes get fixed.
 - Confidence (0..1) grows with the number of cars, falls with the age of the last report,
   the spread of the positions and the misses.
+- `changes()` hands out the candidates changed (and the ids gone) since its last call, and
+  `restore()` takes them back, so that a process keeps them across a restart
+  (`volta.hazards.store`); what they hold names cars and is never published.
 - What is published (`Hazard`) carries no car, no trace and times floored to `bucket_ms`; a
   candidate with fewer than k distinct cars is never published.
 """
@@ -27,7 +33,7 @@ from statistics import median
 import numpy as np
 
 from volta.hazards.matching import M_PER_DEG, RoadMatcher, local_xy
-from volta.hazards.model import DropReason, Hazard, Kind, Report, Trace
+from volta.hazards.model import Candidate, DropReason, Hazard, Kind, Report, Trace
 
 __all__ = ["Fusion", "FusionConfig"]
 
@@ -49,7 +55,7 @@ class FusionConfig:
     """How many cars confirm, how near reports must be, how long a hazard lives."""
 
     k: int = 3
-    radius_m: dict[Kind, float] = field(default_factory=lambda: _per_kind(15, 100, 80, 40))
+    radius_m: dict[Kind, float] = field(default_factory=lambda: _per_kind(15, 100, 130, 40))
     # a candidate forgets reports older than this (and goes when it has none left) ...
     silence_ms: dict[Kind, float] = field(
         default_factory=lambda: _per_kind(14 * _DAY, 30 * _DAY, 2 * 60 * _MIN, 30 * _MIN)
@@ -64,6 +70,8 @@ class FusionConfig:
     bucket_ms: int = 15 * _MIN  # published times are floored to this
     future_ms: int = 5 * _MIN
     margin_deg: float = 0.01  # reports this far outside the road graph's box are impossible
+    # kinds that concern one direction of travel only (the others hit both: ice, potholes)
+    directional: frozenset[Kind] = frozenset({Kind.SLOWDOWN})
 
 
 @dataclass
@@ -73,7 +81,7 @@ class _Candidate:
     lat: float
     lon: float
     first_ms: int
-    bearing: float  # of the road it lies on, degrees
+    bearing: float  # of the road it lies on (in its direction of travel), degrees
     # car -> (ts_ms, lat, lon, value) of its latest report: one vote a car
     votes: dict[str, tuple[int, float, float, float]] = field(default_factory=dict)
     missed: dict[str, int] = field(default_factory=dict)  # car -> ts of its pass after the last hit
@@ -100,6 +108,8 @@ class Fusion:
             float(g.lon.max()) + self.cfg.margin_deg,
         )
         self._cells: dict[tuple[int, int], list[_Candidate]] = {}
+        self._by_id: dict[str, _Candidate] = {}
+        self._dirty: set[str] = set()  # changed since the last `changes()`, or gone
         self._next_id = 0
         self.dropped: dict[DropReason, int] = {}
         # what published() gave for (changes so far, minute): map requests cost a look-up
@@ -113,14 +123,15 @@ class Fusion:
         if reason is not None:
             self.dropped[reason] = self.dropped.get(reason, 0) + 1
             return reason
-        c = self._nearest(report.kind, report.lat, report.lon)
+        bearing = float(self.m.bearing[report.edge])
+        c = self._nearest(report.kind, report.lat, report.lon, bearing)
         if c is None:
-            bearing = float(self.m.bearing[report.edge])
             c = _Candidate(
                 f"h{self._next_id}", report.kind, report.lat, report.lon, report.ts_ms, bearing
             )
             self._next_id += 1
             self._file(c)
+            self._by_id[c.hazard_id] = c
         prev = c.votes.get(report.car)
         if prev is None or prev[0] <= report.ts_ms:
             c.votes[report.car] = (report.ts_ms, report.lat, report.lon, report.value)
@@ -133,6 +144,7 @@ class Fusion:
         }
         self._relocate(c)
         self._changes += 1
+        self._dirty.add(c.hazard_id)
         return None
 
     def _check(self, r: Report, now_ms: int) -> DropReason | None:
@@ -160,10 +172,11 @@ class Fusion:
             for c in self._cells.get((cx + dx, cy + dy), ())
         ]
 
-    def _nearest(self, kind: Kind, lat: float, lon: float) -> _Candidate | None:
+    def _nearest(self, kind: Kind, lat: float, lon: float, bearing: float) -> _Candidate | None:
         best, best_d = None, self.cfg.radius_m[kind]
+        one_way = kind in self.cfg.directional
         for c in self._near(lat, lon):
-            if c.kind == kind:
+            if c.kind == kind and not (one_way and _turn(c.bearing, bearing) > 90.0):
                 d = _metres(c.lat, c.lon, lat, lon)
                 if d <= best_d:
                     best, best_d = c, d
@@ -209,7 +222,8 @@ class Fusion:
                 close = np.nonzero(d <= 0.5 * self.cfg.radius_m[c.kind])[0]
                 if len(close) == 0:
                     continue
-                if not self._along(xy, int(close[0]), c.bearing):
+                one_way = c.kind in self.cfg.directional
+                if not self._along(xy, int(close[0]), c.bearing, one_way):
                     continue
                 ts = int(trace.ts_ms[close[0]])
                 vote = c.votes.get(trace.car)
@@ -217,14 +231,20 @@ class Fusion:
                     continue
                 c.missed[trace.car] = ts
                 self._changes += 1
+                self._dirty.add(c.hazard_id)
 
-    def _along(self, xy: np.typing.NDArray[np.float64], i: int, bearing: float) -> bool:
-        """Whether the trace runs along the road at point i (either way), not across it."""
+    def _along(
+        self, xy: np.typing.NDArray[np.float64], i: int, bearing: float, one_way: bool
+    ) -> bool:
+        """Whether the trace runs along the road at point i (either way; with `one_way`, in
+        the direction `bearing`), not across it."""
         a, b = xy[max(i - 1, 0)], xy[min(i + 1, len(xy) - 1)]
         if a[0] == b[0] and a[1] == b[1]:
             return False
-        heading = math.degrees(math.atan2(b[0] - a[0], b[1] - a[1])) % 180.0
-        off = abs((heading - bearing % 180.0 + 90.0) % 180.0 - 90.0)
+        heading = math.degrees(math.atan2(b[0] - a[0], b[1] - a[1])) % 360.0
+        if one_way:
+            return _turn(heading, bearing) <= self.cfg.crossing_deg
+        off = abs((heading % 180.0 - bearing % 180.0 + 90.0) % 180.0 - 90.0)
         return off <= self.cfg.crossing_deg
 
     def expire(self, now_ms: int) -> list[str]:
@@ -237,11 +257,36 @@ class Fusion:
             settled = sum(1 for t in c.missed.values() if t <= now_ms - self.cfg.settle_ms)
             if not c.votes or settled >= self.cfg.misses[c.kind]:
                 self._unfile(c)
+                del self._by_id[c.hazard_id]
                 gone.append(c.hazard_id)
                 self._changes += 1
+                self._dirty.add(c.hazard_id)
             elif len(c.votes) < before:
                 self._relocate(c)
+                self._dirty.add(c.hazard_id)
         return gone
+
+    # -- keeping across restarts --------------------------------------------------------------
+    def changes(self) -> tuple[list[Candidate], list[str], int]:
+        """The candidates changed since the last call, the ids of those gone since, and the
+        next id to give: what a store must write to hold what this fusion holds."""
+        changed = [_record(self._by_id[i]) for i in sorted(self._dirty) if i in self._by_id]
+        gone = sorted(i for i in self._dirty if i not in self._by_id)
+        self._dirty.clear()
+        return changed, gone, self._next_id
+
+    def restore(self, candidates: list[Candidate], next_id: int) -> None:
+        """Take back what a store kept (into an empty fusion, before any report)."""
+        if self._by_id:
+            raise ValueError("restore() needs an empty fusion")
+        for r in candidates:
+            c = _Candidate(r.hazard_id, r.kind, r.lat, r.lon, r.first_ms, r.bearing,
+                           dict(r.votes), dict(r.missed))  # fmt: skip
+            self._file(c)
+            self._by_id[c.hazard_id] = c
+            self._relocate(c)
+        self._next_id = max(next_id, self._next_id)
+        self._changes += 1
 
     # -- publication -----------------------------------------------------------------------
     def candidates(self) -> int:
@@ -282,6 +327,9 @@ class Fusion:
                         first_seen_ms=c.first_ms - c.first_ms % b,
                         last_seen_ms=c.last_ms - c.last_ms % b,
                         value=round(median(v[3] for v in votes), 1),
+                        direction_deg=(
+                            round(c.bearing, 1) if c.kind in self.cfg.directional else None
+                        ),
                     )
                 )
         out.sort(key=lambda h: h.hazard_id)
@@ -299,6 +347,16 @@ class Fusion:
         consistent = 1.0 / (1.0 + spread / self.cfg.radius_m[c.kind])
         unseen = 1.0 - len(c.missed) / (self.cfg.misses[c.kind] + 1.0)
         return many * recent * consistent * unseen
+
+
+def _record(c: _Candidate) -> Candidate:
+    return Candidate(c.hazard_id, c.kind, c.lat, c.lon, c.first_ms, c.bearing,
+                     dict(c.votes), dict(c.missed))  # fmt: skip
+
+
+def _turn(a: float, b: float) -> float:
+    """The angle between two bearings, 0..180 degrees."""
+    return abs((a - b + 180.0) % 360.0 - 180.0)
 
 
 def _metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

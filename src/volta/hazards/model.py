@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+import msgspec
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["DropReason", "Hazard", "Kind", "Report", "Trace"]
+__all__ = ["Candidate", "DropReason", "Hazard", "Kind", "Report", "Trace"]
 
 
 class Kind(StrEnum):
@@ -72,3 +73,20 @@ class Hazard:
     first_seen_ms: int
     last_seen_ms: int
     value: float  # median of the cars' values
+    # the direction of travel it stands on, degrees clockwise from north, for a kind that
+    # concerns one carriageway (a queue); None: both directions of the road
+    direction_deg: float | None = None
+
+
+class Candidate(msgspec.Struct, frozen=True):
+    """What fusion knows of one candidate hazard, confirmed or not: what is kept across a
+    restart (`volta.hazards.store`). It names cars, so it is never published."""
+
+    hazard_id: str
+    kind: Kind
+    lat: float
+    lon: float
+    first_ms: int
+    bearing: float  # of the road it lies on (in its direction of travel), degrees
+    votes: dict[str, tuple[int, float, float, float]]  # car -> its latest (ts, lat, lon, value)
+    missed: dict[str, int]  # car -> ts of its pass without a report since the last one

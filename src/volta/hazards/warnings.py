@@ -6,7 +6,9 @@ direction), then, junction by junction, the road that goes most nearly straight 
 back the way it came) — the electronic horizon of ADAS maps. Nearness alone is not enough: a
 car on a parallel street, one that has passed the hazard or one driving away from it is not
 warned, although in a city every point is a few kilometres of road from every other. Each car
-is warned about each hazard once.
+is warned about each hazard once. A hazard of both directions (a pothole, ice) lies ahead of
+the cars coming from either end of its road; one that stands on one carriageway (a queue,
+`Hazard.direction_deg`) only of the cars driving that way.
 
 Pure and clock-free like the rest of road sensing: `HazardWarner` is told the published hazards
 and each car's latest fix, and hands each warning to a `send(vin, payload)` callable (the MQTT
@@ -59,8 +61,8 @@ class HazardWarner:
         self.matcher = matcher
         self.send = send
         self.horizon_m = horizon_m
-        self._hazards: dict[str, tuple[Hazard, _Placed]] = {}
-        self._by_edge: dict[int, list[str]] = {}
+        self._hazards: dict[str, tuple[Hazard, list[_Placed]]] = {}
+        self._by_edge: dict[int, list[tuple[str, float]]] = {}  # edge -> (hazard id, offset)
         self._cars: dict[str, _Placed] = {}  # each car's latest matched fix
         self._horizons: dict[int, dict[int, float]] = {}
         # what makes a fix and a new hazard cheap with thousands of cars: the hazards ahead of
@@ -102,19 +104,22 @@ class HazardWarner:
         current = {h.hazard_id: h for h in published if h.edge >= 0}
         gone = self._hazards.keys() - current.keys()
         for hazard_id in gone:
-            _, placed = self._hazards.pop(hazard_id)
-            self._by_edge[placed.edge].remove(hazard_id)
+            _, places = self._hazards.pop(hazard_id)
+            for p in places:
+                self._by_edge[p.edge].remove((hazard_id, p.offset_m))
         if gone:
             self._warned = {w for w in self._warned if w[1] not in gone}
         new = [h for h in current.values() if h.hazard_id not in self._hazards]
         for h in new:
-            placed = self._place_hazard(h)
-            self._hazards[h.hazard_id] = (h, placed)
-            self._by_edge.setdefault(placed.edge, []).append(h.hazard_id)
+            places = self._place_hazard(h)
+            self._hazards[h.hazard_id] = (h, places)
+            for p in places:
+                self._by_edge.setdefault(p.edge, []).append((h.hazard_id, p.offset_m))
         if gone or new:
             self._ahead_of.clear()
         ids = {h.hazard_id for h in new}
-        for vin in {v for h in new for v in self._watchers.get(h.edge, ())}:
+        edges = {p.edge for h in new for p in self._hazards[h.hazard_id][1]}
+        for vin in {v for e in edges for v in self._watchers.get(e, ())}:
             self._check(vin, self._cars[vin], now_ms, only=ids)
 
     def car(self, vin: str, lat: float, lon: float, heading: float, now_ms: int) -> None:
@@ -140,19 +145,30 @@ class HazardWarner:
         car = self._cars.get(vin)
         return {} if car is None else dict(self._ahead(car))
 
-    def _place_hazard(self, h: Hazard) -> _Placed:
+    def _place_hazard(self, h: Hazard) -> list[_Placed]:
+        """Where a hazard lies ahead of cars: on its edge, and on the same road the other way
+        unless it concerns one direction only."""
         # the published point is on its edge: its offset is where it projects onto the edge
         heading = np.array([self.matcher.bearing[h.edge]])
         [m] = self.matcher.match(np.array([h.lat]), np.array([h.lon]), heading)
-        return _Placed(h.edge, m.offset_m if m is not None and m.edge == h.edge else 0.0)
+        offset = m.offset_m if m is not None and m.edge == h.edge else 0.0
+        places = [_Placed(h.edge, offset)]
+        g = self.matcher.graph
+        src, dst = int(g.src[h.edge]), int(g.dst[h.edge])
+        if h.direction_deg is None:
+            for back in range(int(g.indptr[dst]), int(g.indptr[dst + 1])):
+                if int(g.dst[back]) == src:
+                    places.append(_Placed(back, max(float(g.length_m[back]) - offset, 0.0)))
+                    break
+        return places
 
     def _ahead(self, car: _Placed) -> list[tuple[str, float]]:
         ahead = self._ahead_of.get(car.edge)
         if ahead is None:  # hazard id, distance from the start of the car's edge
             ahead = [
-                (hazard_id, start + self._hazards[hazard_id][1].offset_m)
+                (hazard_id, start + offset)
                 for edge, start in self.horizon(car.edge).items()
-                for hazard_id in self._by_edge.get(edge, ())
+                for hazard_id, offset in self._by_edge.get(edge, ())
             ]
             self._ahead_of[car.edge] = ahead
         return [

@@ -9,7 +9,8 @@ is unchanged. When on, each hazard sits at a fixed place on the road graph:
 - rough stretches (100-200 m): many small vertical jolts (1.3-2.8 m/s²);
 - speed bumps on slow roads: drivers brake to ~9 km/h and feel a 4.5-7 m/s² jolt;
 - sudden slow-downs: queues of 15-40 minutes on one direction of a road, away from junctions,
-  in which cars crawl 30 m at under 3 km/h;
+  in which cars crawl 30 m at under 3 km/h (the other direction drives on freely; the truth
+  says which direction, `HazardTruth.heading_deg`);
 - noise: potholes a car straddles (no jolt) and sensor glitches (a lone 5-15 m/s² spike).
 
 Randomness comes from generators seeded by (seed, vehicle, departure), never from the
@@ -345,4 +346,13 @@ class Surface:
             start_ms=start,
             end_ms=end,
             length_m=round(2 * site.half_m, 1),
+            heading_deg=self._heading(site.edge) if site.kind == "slowdown" else -1.0,
         )
+
+    def _heading(self, edge: int) -> float:
+        """The bearing of a directed edge, degrees clockwise from north."""
+        g = self.g
+        s, d = int(g.src[edge]), int(g.dst[edge])
+        k = math.cos(math.radians(float(g.lat[s])))
+        east, north = float(g.lon[d] - g.lon[s]) * k, float(g.lat[d] - g.lat[s])
+        return round(math.degrees(math.atan2(east, north)) % 360.0, 1)

@@ -144,6 +144,9 @@ class HazardTruth:
     start_ms: int = 0
     end_ms: int = 0
     length_m: float = 0.0  # of a stretch (ice, rough road); 0 for a point
+    # the direction of travel it affects, degrees clockwise from north (a queue stands on one
+    # carriageway); -1: both directions of the road
+    heading_deg: float = -1.0
 
 
 @dataclass(frozen=True, slots=True)

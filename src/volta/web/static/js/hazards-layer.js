@@ -29,8 +29,12 @@ export function describe(props) {
     `seen by ${props.cars} car${props.cars === 1 ? "" : "s"}`,
     `first seen ${dateTime(props.first_seen_ms)}`,
     `last seen ${dateTime(props.last_seen_ms)}`,
+    // a slow-down stands on one carriageway: say which way the traffic it holds up drives
+    ...(props.direction_deg == null ? [] : [`traffic heading ${COMPASS[Math.round(props.direction_deg / 45) % 8]}`]),
   ];
 }
+
+const COMPASS = ["north", "north-east", "east", "south-east", "south", "south-west", "west", "north-west"];
 
 // Mounts the layer on `mapEl` (the map's container) over `map` (a MapView). Returns stop().
 export function hazardLayer(mapEl, map, { everyMs = REFRESH_MS } = {}) {
