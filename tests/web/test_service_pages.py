@@ -131,6 +131,7 @@ def service(server: Server) -> Service:
     north = next((w.id for w in desk.bookings.workshops(frozenset({"north"}))), None)
     if north is None:
         north = desk.add_workshop("North garage", "north", 1, 60, "UTC", ALL_DAY).id
+    desk.open_case(N2, "dtc:P0A80", "Another car of north", "warning", OPERATOR)
     tech = _person(server, "web-tech-north", Role.TECHNICIAN, organisation="north")
     driver = _person(server, "web-svc-driver", Role.DRIVER, vins=(N1,))
     return Service(north, tech, driver, south.id)
@@ -227,3 +228,54 @@ def test_a_driver_may_not_open_the_workbench_or_another_cars_diagnosis(
     page.goto(f"{server.url}/ui/#/diagnosis/{S1}")
     expect(page.locator("body")).to_have_attribute("data-page", "vehicle")
     assert console.errors == []
+
+
+def test_a_driver_books_a_taken_slot_gets_the_alternatives_then_moves_and_cancels(
+    page: Page, server: Server, service: Service
+) -> None:
+    desk = server.platform.service
+    assert desk is not None
+    console = sign_in_with_password(page, server, "web-svc-driver", service.driver)
+    page.click("#service-link")
+    expect(page.locator("body")).to_have_attribute("data-page", "service")
+    expect(page.locator('#svc-issues [data-code="P0AA6"]')).to_be_visible()
+    expect(page.locator('#svc-issues [data-prediction="tyre_leak"]')).to_contain_text("losing")
+    [leak] = [c for c in desk.cases.find(CaseQuery(vin=N1)) if c.problem_key == "tyre:front-left"]
+    box = page.locator(f'.svc-case[data-case="{leak.id}"]')
+    first = box.locator(".slots-box button[data-book]").first
+    expect(first).to_be_visible()
+    start = int(first.get_attribute("data-book") or "0")
+    # someone books that slot for another car first (the workshop has one bay)
+    [other] = desk.cases.find(CaseQuery(vin=N2))
+    desk.book(other.id, service.north, start, OPERATOR)
+    first.click()
+    expect(box.locator(".case-error .error")).to_contain_text("taken")
+    alternatives = box.locator(".alternatives button[data-book]")
+    expect(alternatives.first).to_be_visible()
+    named = int(alternatives.first.get_attribute("data-book") or "0")
+    assert named != start
+    alternatives.first.click()
+    booked = box.locator(".booked")
+    expect(booked).to_have_attribute("data-start", str(named))
+    expect(box).to_have_attribute("data-state", "appointment_booked")
+    page.screenshot(path=str(SCREENSHOTS / "service.png"), full_page=True)
+    appointment = booked.get_attribute("data-appointment")
+    # move it to another free slot
+    box.locator("button[data-move]").click()
+    target = box.locator(".slots-box button[data-to]").nth(1)
+    to = int(target.get_attribute("data-to") or "0")
+    target.click()
+    expect(booked).to_have_attribute("data-start", str(to))
+    assert desk.bookings.appointment(appointment or "").start_ms == to
+    # cancel asks once more, then the case can be booked again
+    cancel = box.locator("button[data-cancel]")
+    cancel.click()
+    expect(cancel).to_have_text("Cancel for good")
+    cancel.click()
+    expect(box.locator("select[data-workshop]")).to_be_visible()
+    assert desk.bookings.appointment(appointment or "").state == "cancelled"
+    assert desk.cases.get(leak.id).state.value in ("open", "triaged")
+    # another car's service page says no
+    page.goto(f"{server.url}/ui/#/service/{S1}")
+    expect(page.locator("#svc-error .error")).to_contain_text(f"may not see the service of vehicle {S1}")
+    assert [e for e in console.errors if "409" not in e and "403" not in e] == []

@@ -1,5 +1,5 @@
 // The dashboard shell: a hash router (#/fleet, #/vehicle/VIN, #/trip/VIN, #/vehicles, #/alerts,
-// #/reports, #/places, #/health, #/workbench[/CASE], #/diagnosis/VIN, #/signin).
+// #/reports, #/places, #/health, #/workbench[/CASE], #/diagnosis/VIN, #/service/VIN, #/signin).
 
 import * as alerts from "./alerts.js";
 import { get, keepFresh, me, setUnauthorizedHandler, token } from "./api.js";
@@ -9,6 +9,7 @@ import { esc } from "./format.js";
 import * as health from "./health.js";
 import * as places from "./places.js";
 import * as reports from "./reports.js";
+import * as service from "./servicepage.js";
 import * as signin from "./signin.js";
 import * as trip from "./trip.js";
 import * as vehicle from "./vehicle.js";
@@ -37,7 +38,7 @@ const vehicles = {
   },
 };
 
-const PAGES = { fleet, vehicle, vehicles, alerts, reports, places, health, signin, trip, workbench, diagnosis };
+const PAGES = { fleet, vehicle, vehicles, alerts, reports, places, health, signin, trip, workbench, diagnosis, service };
 // Pages for operators only, and for service staff (operators and technicians): everyone else
 // is sent to their own home page.
 const OPERATOR_PAGES = new Set([fleet, alerts, reports, places, health]);

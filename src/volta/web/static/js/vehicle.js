@@ -43,10 +43,11 @@ function show(path, value, digits, scale) {
   return reading(path, value);
 }
 
-// After-sales: staff open the vehicle's diagnosis.
+// After-sales: staff open the vehicle's diagnosis, drivers its service page.
 function serviceLink(vin) {
   const m = me.get(), v = encodeURIComponent(vin);
   if (m?.all_vehicles || m?.role === "technician") return `<a class="button" id="diagnosis-link" href="#/diagnosis/${v}">Diagnosis</a>`;
+  if (m?.role === "driver") return `<a class="button" id="service-link" href="#/service/${v}">Service</a>`;
   return "";
 }
 
