@@ -1,5 +1,6 @@
 // The dashboard shell: a hash router (#/fleet, #/vehicle/VIN, #/trip/VIN, #/vehicles, #/alerts,
-// #/reports, #/places, #/health, #/workbench[/CASE], #/diagnosis/VIN, #/service/VIN, #/signin).
+// #/reports, #/places, #/health, #/workbench[/CASE], #/diagnosis/VIN, #/service/VIN,
+// #/recalls[/ID], #/signin).
 
 import * as alerts from "./alerts.js";
 import { get, keepFresh, me, setUnauthorizedHandler, token } from "./api.js";
@@ -8,6 +9,7 @@ import * as fleet from "./fleet.js";
 import { esc } from "./format.js";
 import * as health from "./health.js";
 import * as places from "./places.js";
+import * as recalls from "./recalls.js";
 import * as reports from "./reports.js";
 import * as service from "./servicepage.js";
 import * as signin from "./signin.js";
@@ -38,10 +40,10 @@ const vehicles = {
   },
 };
 
-const PAGES = { fleet, vehicle, vehicles, alerts, reports, places, health, signin, trip, workbench, diagnosis, service };
+const PAGES = { fleet, vehicle, vehicles, alerts, reports, places, health, signin, trip, workbench, diagnosis, service, recalls };
 // Pages for operators only, and for service staff (operators and technicians): everyone else
 // is sent to their own home page.
-const OPERATOR_PAGES = new Set([fleet, alerts, reports, places, health]);
+const OPERATOR_PAGES = new Set([fleet, alerts, reports, places, health, recalls]);
 const STAFF_PAGES = new Set([workbench, diagnosis]);
 
 function route(extra = {}) {
@@ -69,7 +71,7 @@ function route(extra = {}) {
   // The navigation by role: operators get fleet and ingest health; technicians their workbench;
   // drivers and technicians with more than one vehicle their list; a vehicle token (or one
   // vehicle) needs none.
-  const links = operator ? ["fleet", "alerts", "reports", "places", "health", "workbench"]
+  const links = operator ? ["fleet", "alerts", "reports", "places", "health", "workbench", "recalls"]
     : [...(staff ? ["workbench"] : []), ...(m?.vehicles?.length > 1 ? ["vehicles"] : [])];
   nav.querySelectorAll("a").forEach((a) => {
     a.hidden = !links.includes(a.dataset.page);
