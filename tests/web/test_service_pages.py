@@ -163,7 +163,9 @@ def test_the_workbench_shows_the_organisations_cases_opened_from_alerts_and_work
     page.fill("#wb-move-note", "HV isolation to check")
     page.click("#wb-moves button[data-to=triaged]")
     expect(box).to_have_attribute("data-state", "triaged")
-    expect(page.locator("#wb-history")).to_contain_text("HV isolation to check")
+    expect(page.locator("#wb-history")).to_contain_text(
+        "moved open → triaged: HV isolation to check"
+    )
     page.fill("#wb-note-form input[name=text]", "customer called")
     page.click("#wb-note-form button")
     expect(page.locator("#wb-history li").last).to_contain_text("customer called")

@@ -3,10 +3,17 @@
 // history, notes, parts and labour lines, appointments and the moves allowed now as buttons.
 
 import { get, post } from "./api.js";
-import { dueCell, localTime, MOVE_WORDS, sevPill, statePill } from "./cases.js";
+import { dueCell, localTime, MOVE_WORDS, sevPill, STATE_WORDS, statePill } from "./cases.js";
 import { dateTime, esc, num } from "./format.js";
 
 const EVENT_WORDS = { opened: "opened", alert: "alert again", transition: "moved", note: "note", line: "line", appointment: "appointment" };
+
+// What happened, in words: a move names the states ("moved open → triaged").
+function eventWords(e) {
+  const d = e.detail ?? {};
+  if (e.kind === "transition" && d.to) return `moved ${STATE_WORDS[d.from] ?? d.from} → ${STATE_WORDS[d.to] ?? d.to}${d.remedy ? ` (remedy ${d.remedy})` : ""}`;
+  return EVENT_WORDS[e.kind] ?? e.kind;
+}
 
 export function mount(main, caseId) {
   main.innerHTML = `
@@ -76,7 +83,7 @@ export function mount(main, caseId) {
           <button class="small" type="submit">Add line</button></form>
         <h3>History</h3>
         <ol class="history" id="wb-history">${c.events.map((e) => `
-          <li data-kind="${esc(e.kind)}"><span class="nowrap sub">${esc(dateTime(e.ts_ms))}</span> <b>${esc(e.actor)}</b> <span class="sub">(${esc(e.role)})</span> ${esc(EVENT_WORDS[e.kind] ?? e.kind)}${e.text ? `: ${esc(e.text)}` : ""}</li>`).join("")}</ol>
+          <li data-kind="${esc(e.kind)}"><span class="nowrap sub">${esc(dateTime(e.ts_ms))}</span> <b>${esc(e.actor)}</b> <span class="sub">(${esc(e.role)})</span> ${esc(eventWords(e))}${e.text ? `: ${esc(e.text)}` : ""}</li>`).join("")}</ol>
         <form id="wb-note-form" class="toolbar">
           <input type="text" name="text" maxlength="4000" placeholder="Add a note" aria-label="Note" required style="flex:1">
           <button class="small" type="submit">Add note</button></form>`;
