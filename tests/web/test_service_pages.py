@@ -220,25 +220,17 @@ def test_the_diagnosis_page_decodes_codes_and_plots_the_predictions_evidence(
     assert console.errors == []
 
 
-def test_a_driver_may_not_open_the_workbench_or_another_cars_diagnosis(
-    page: Page, server: Server, service: Service
-) -> None:
-    console = sign_in_with_password(page, server, "web-svc-driver", service.driver)
-    expect(page.locator("body")).to_have_attribute("data-page", "vehicle")
-    expect(page.locator("#diagnosis-link")).to_have_count(0)
-    page.goto(f"{server.url}/ui/#/workbench")
-    expect(page.locator("body")).to_have_attribute("data-page", "vehicle")
-    page.goto(f"{server.url}/ui/#/diagnosis/{S1}")
-    expect(page.locator("body")).to_have_attribute("data-page", "vehicle")
-    assert console.errors == []
-
-
-def test_a_driver_books_a_taken_slot_gets_the_alternatives_then_moves_and_cancels(
+def test_a_driver_gets_a_taken_slots_alternatives_books_moves_cancels_and_sees_only_their_car(
     page: Page, server: Server, service: Service
 ) -> None:
     desk = server.platform.service
     assert desk is not None
     console = sign_in_with_password(page, server, "web-svc-driver", service.driver)
+    expect(page.locator("body")).to_have_attribute("data-page", "vehicle")
+    expect(page.locator("#diagnosis-link")).to_have_count(0)  # staff pages are not theirs
+    for staff_page in ("#/workbench", f"#/diagnosis/{N1}"):
+        page.goto(f"{server.url}/ui/{staff_page}")
+        expect(page.locator("body")).to_have_attribute("data-page", "vehicle")
     page.click("#service-link")
     expect(page.locator("body")).to_have_attribute("data-page", "service")
     expect(page.locator('#svc-issues [data-code="P0AA6"]')).to_be_visible()
