@@ -233,9 +233,8 @@ def _next_sunday_3am() -> int:
 
 
 def _publish(api: Api, vin: str, payloads: list[bytes]) -> None:
-    transport = InProcessTransport(api.platform.gateway)
-    for p in payloads:
-        assert transport.publish(vin, p).accepted, "the batch should be stored"
+    results = InProcessTransport(api.platform.gateway).publish_many([(vin, p) for p in payloads])
+    assert all(r.accepted for r in results), "the batches should be stored"
 
 
 def _queue(api: Api, who: str, key: str) -> list[dict[str, Any]]:
