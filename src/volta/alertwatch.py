@@ -52,6 +52,12 @@ class AlertWatch:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._listeners: list[Callable[[AlertChanges], None]] = []
+
+    def listen(self, fn: Callable[[AlertChanges], None]) -> None:
+        """Call `fn` with what each sync wrote, once written (empty ones too: a listener may
+        have work of its own queued). A listener's error is logged, never the sync's."""
+        self._listeners.append(fn)
 
     def sync(self) -> AlertChanges:
         """Raise, update and clear in the log what changed since the last sync; what it wrote.
@@ -80,6 +86,11 @@ class AlertWatch:
                     cleared_at[(a.facts.vin, a.facts.signal)] = tv.ts_ms
             changes = reconcile(open_alerts, found, cleared_at, now)
             self.log.apply_alerts(changes)
+            for fn in self._listeners:
+                try:
+                    fn(changes)
+                except Exception:  # the log is written; a listener's trouble stays its own
+                    log.exception("alerts: a listener failed on the alert log's changes")
             return changes
 
     def start(self) -> None:

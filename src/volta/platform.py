@@ -27,6 +27,7 @@ from volta.planner.watch import TripWatch
 from volta.processors.processor import DriverServices
 from volta.registry import Registry, open_registry
 from volta.service.desk import ServiceDesk
+from volta.service.intake import CaseIntake
 from volta.service.notify import Dispatcher
 from volta.service.setup import open_desk
 from volta.store import open_store
@@ -136,8 +137,14 @@ class Platform:
         self.service: ServiceDesk | None = None
         self.notifications: Dispatcher | None = None
         opened = open_desk(settings, self.registry, self.twin, self.catalog, clock)
+        self.intake: CaseIntake | None = None
         if opened is not None:
             self.service, self.notifications = opened
+            # alerts that need a workshop open a case (the alert log's on its timer thread,
+            # diagnostics' predictions queued from the bus and opened there too)
+            self.intake = CaseIntake(self.service)
+            self.alerts.listen(self.intake.sync)
+            self.diagnostics.listen(self.intake.predicted)
         self._started = False
         self._stopped = False
         log.info("platform: data dir %s, twin loaded with %d values", settings.data_dir, loaded)

@@ -5,6 +5,7 @@ a warning, and every change is in the audit log with what it was about."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,7 +15,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.security.conftest import VIN, VIN2, bearer, make_settings, populate, sign_in
+from tests.service.leak import leaking_tyre, trouble_code
 from volta.api import create_app
+from volta.clock import wall_ms
+from volta.ingest.inproc import InProcessTransport
 from volta.platform import Platform
 
 WEEKDAYS = {
@@ -27,6 +31,7 @@ class Api:
     client: TestClient
     headers: dict[str, dict[str, str]]
     workshops: dict[str, str]
+    platform: Platform
 
     def call(self, who: str, method: str, path: str, **kw: Any) -> Any:
         return self.client.request(method, path, headers=self.headers[who], **kw)
@@ -46,7 +51,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
                 "timezone": "UTC", "hours": WEEKDAYS})  # fmt: skip
             assert r.status_code == 201, r.text
             workshops[org] = r.json()["id"]
-        yield Api(client, headers, workshops)
+        yield Api(client, headers, workshops, platform)
     platform.stop()
 
 
@@ -222,3 +227,57 @@ def _next_sunday_3am() -> int:
     now = datetime.now(UTC)
     day = now + timedelta(days=(6 - now.weekday()) % 7 or 7)
     return int(day.replace(hour=3, minute=0, second=0, microsecond=0).timestamp() * 1000)
+
+
+# -- cases opened by the alert sources, on the embedded platform ------------------------------
+
+
+def _publish(api: Api, vin: str, payloads: list[bytes]) -> None:
+    results = InProcessTransport(api.platform.gateway).publish_many([(vin, p) for p in payloads])
+    assert all(r.accepted for r in results), "the batches should be stored"
+
+
+def _queue(api: Api, who: str, key: str) -> list[dict[str, Any]]:
+    cases = api.call(who, "GET", "/v1/cases").json()["cases"]
+    return [c for c in cases if c["problem_key"] == key]
+
+
+def test_a_trouble_code_opens_a_case_in_the_technicians_queue_and_repeats_attach(
+    api: Api,
+) -> None:
+    now = wall_ms()
+    _publish(api, VIN, [trouble_code(VIN, now - 60_000, ["P0AA6"], 10**9)])
+    api.platform.alerts.sync()  # what its timer does every 10 s
+    [case] = _queue(api, "tove", "dtc:P0AA6")
+    assert (case["vin"], case["source"], case["severity"]) == (VIN, "alert", "critical")
+    assert case["title"].startswith("Trouble code P0AA6") and case["alert_count"] == 1
+    assert _queue(api, "sami", "dtc:P0AA6") == []  # another organisation's technician
+    # the code clears and comes back: the same open case, counted twice
+    _publish(api, VIN, [trouble_code(VIN, now - 30_000, [], 10**9 + 1)])
+    api.platform.alerts.sync()
+    _publish(api, VIN, [trouble_code(VIN, now, ["P0AA6"], 10**9 + 2)])
+    api.platform.alerts.sync()
+    [again] = _queue(api, "tove", "dtc:P0AA6")
+    assert again["id"] == case["id"] and again["alert_count"] == 2
+    detail = api.call("tove", "GET", f"/v1/cases/{case['id']}").json()
+    assert [e["kind"] for e in detail["events"]].count("alert") >= 1
+
+
+def test_a_predicted_tyre_leak_opens_a_case_before_the_pressure_alert(api: Api) -> None:
+    _publish(api, VIN2, leaking_tyre(VIN2, wall_ms() - 60_000))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # the follower feeds diagnostics from the bus
+        report = api.call("olga", "GET", f"/v1/vehicles/{VIN2}/diagnostics").json()
+        if any(p["active"] for p in report["predictions"]):
+            break
+        time.sleep(0.05)
+    [leak] = [p for p in report["predictions"] if p["kind"] == "tyre_leak"]
+    assert leak["active"] and leak["subject"] == "Front-left"
+    api.platform.alerts.sync()
+    [case] = _queue(api, "sami", "tyre:front-left")
+    assert case["vin"] == VIN2 and case["source"] == "alert" and case["severity"] == "warning"
+    assert "losing" in case["title"]
+    assert _queue(api, "tove", "tyre:front-left") == []
+    # nothing else of this car needs a workshop: its tyres read 230 kPa, no alert in the log
+    assert [c["problem_key"] for c in api.call("sami", "GET", f"/v1/vehicles/{VIN2}/cases")
+            .json()["cases"] if c["source"] == "alert"] == ["tyre:front-left"]  # fmt: skip

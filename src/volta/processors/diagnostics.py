@@ -22,7 +22,7 @@ from volta.bus.events import STORED_ALL
 from volta.catalog import Catalog
 from volta.diagnostics.decode import Descriptions
 from volta.diagnostics.fleet import FleetDiagnostics
-from volta.diagnostics.vehicle import SIGNALS
+from volta.diagnostics.vehicle import SIGNALS, AlertChange
 from volta.errors import VoltaError
 from volta.store.base import AcceptedBatch
 
@@ -51,6 +51,12 @@ class DiagnosticsFollower:
         self._sub: Subscription | None = None
         self.batches = 0
         self.errors = 0
+        self._listeners: list[Callable[[list[AlertChange]], None]] = []
+
+    def listen(self, fn: Callable[[list[AlertChange]], None]) -> None:
+        """Call `fn` with the predictive alerts each batch turned on or off (on the bus's
+        thread, under the lock: `fn` should only queue them)."""
+        self._listeners.append(fn)
 
     def start(self) -> None:
         if self._sub is None:
@@ -86,8 +92,14 @@ class DiagnosticsFollower:
             return
         with self._lock:
             try:
+                veh = self.fleet.vehicles.get(event.vin)
+                seen = len(veh.changes) if veh is not None else 0
                 self.fleet.feed(event.vin, samples)
                 self.batches += 1
+                changes = self.fleet.vehicles[event.vin].changes[seen:]
+                if changes:
+                    for fn in self._listeners:
+                        fn(changes)
             except Exception:  # one car's odd batch must not stop diagnostics for the fleet
                 self.errors += 1
                 log.exception("diagnostics failed on a batch of %s", event.vin)

@@ -42,10 +42,12 @@ export const me = {
 };
 
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  // `body`: the whole answer, for refusals that say more (a 409's `next_free`, `allowed`)
+  constructor(status, code, message, body = null) {
     super(message);
     this.status = status;
     this.code = code;
+    this.body = body;
   }
 }
 
@@ -68,13 +70,13 @@ export async function request(path, { raw = false, tokenOverride = null, signal,
     throw new ApiError(0, "network", "Volta is not reachable: check that the server is running.");
   }
   if (!res.ok) {
-    let code = "error", message = `${res.status} ${res.statusText}`;
+    let code = "error", message = `${res.status} ${res.statusText}`, b = null;
     try {
-      const b = await res.json();
+      b = await res.json();
       code = b.error ?? code;
       message = b.message ?? message;
     } catch { /* not JSON */ }
-    const err = new ApiError(res.status, code, message);
+    const err = new ApiError(res.status, code, message, b);
     if (res.status === 401 && !tokenOverride && t) onUnauthorized(err);
     throw err;
   }

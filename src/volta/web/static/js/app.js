@@ -1,16 +1,21 @@
 // The dashboard shell: a hash router (#/fleet, #/vehicle/VIN, #/trip/VIN, #/vehicles, #/alerts,
-// #/reports, #/places, #/health, #/signin).
+// #/reports, #/places, #/health, #/workbench[/CASE], #/diagnosis/VIN, #/service/VIN,
+// #/recalls[/ID], #/signin).
 
 import * as alerts from "./alerts.js";
 import { get, keepFresh, me, setUnauthorizedHandler, token } from "./api.js";
+import * as diagnosis from "./diagnosis.js";
 import * as fleet from "./fleet.js";
 import { esc } from "./format.js";
 import * as health from "./health.js";
 import * as places from "./places.js";
+import * as recalls from "./recalls.js";
 import * as reports from "./reports.js";
+import * as service from "./servicepage.js";
 import * as signin from "./signin.js";
 import * as trip from "./trip.js";
 import * as vehicle from "./vehicle.js";
+import * as workbench from "./workbench.js";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
@@ -35,9 +40,11 @@ const vehicles = {
   },
 };
 
-const PAGES = { fleet, vehicle, vehicles, alerts, reports, places, health, signin, trip };
-// Pages for operators only: everyone else is sent to their own home page.
-const OPERATOR_PAGES = new Set([fleet, alerts, reports, places, health]);
+const PAGES = { fleet, vehicle, vehicles, alerts, reports, places, health, signin, trip, workbench, diagnosis, service, recalls };
+// Pages for operators only, and for service staff (operators and technicians): everyone else
+// is sent to their own home page.
+const OPERATOR_PAGES = new Set([fleet, alerts, reports, places, health, recalls]);
+const STAFF_PAGES = new Set([workbench, diagnosis]);
 
 function route(extra = {}) {
   unmount();
@@ -50,19 +57,22 @@ function route(extra = {}) {
     return;
   }
   const operator = Boolean(m?.all_vehicles);
+  const staff = operator || m?.role === "technician";
   let page = PAGES[name] ?? (signedIn ? null : fleet);
   if (!signedIn && page !== signin) {
     extra.next = location.hash;
     page = signin;
-  } else if (signedIn && (page === null || (OPERATOR_PAGES.has(page) && !operator))) {
+  } else if (signedIn && (page === null || (OPERATOR_PAGES.has(page) && !operator) || (STAFF_PAGES.has(page) && !staff))) {
     const target = signin.home(m);
     if (location.hash !== target) { location.hash = target; return; }
     page = PAGES[target.slice(2).split("/")[0]] ?? vehicles;
   }
   const pageName = Object.keys(PAGES).find((k) => PAGES[k] === page);
-  // The navigation by role: operators get fleet and ingest health; drivers and technicians
-  // with more than one vehicle their list; a vehicle token (or one vehicle) needs none.
-  const links = operator ? ["fleet", "alerts", "reports", "places", "health"] : (m?.vehicles?.length > 1 ? ["vehicles"] : []);
+  // The navigation by role: operators get fleet and ingest health; technicians their workbench;
+  // drivers and technicians with more than one vehicle their list; a vehicle token (or one
+  // vehicle) needs none.
+  const links = operator ? ["fleet", "alerts", "reports", "places", "health", "workbench", "recalls"]
+    : [...(staff ? ["workbench"] : []), ...(m?.vehicles?.length > 1 ? ["vehicles"] : [])];
   nav.querySelectorAll("a").forEach((a) => {
     a.hidden = !links.includes(a.dataset.page);
     a.classList.toggle("active", a.dataset.page === pageName);

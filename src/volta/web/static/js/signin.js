@@ -5,11 +5,12 @@
 import { ApiError, get, keepFresh, me, post, token } from "./api.js";
 import { esc } from "./format.js";
 
-// Where a credential lands: operators on the fleet, anyone who sees one vehicle on it, others on
-// their list of vehicles.
+// Where a credential lands: operators on the fleet, technicians on their workbench, anyone who
+// sees one vehicle on it, others on their list of vehicles.
 export function home(who) {
   if (!who) return "#/signin";
   if (who.all_vehicles) return "#/fleet";
+  if (who.role === "technician") return "#/workbench";
   if (who.vehicles.length === 1) return `#/vehicle/${who.vehicles[0]}`;
   return "#/vehicles";
 }

@@ -1,7 +1,7 @@
 // Vehicle page: live values over the WebSocket (with reconnect), remote commands, charts and
 // the track of a chosen period from /history, and the driver services where the server has them.
 
-import { ApiError, get, token } from "./api.js";
+import { ApiError, get, me, token } from "./api.js";
 import { Chart } from "./chart.js";
 import { maySend, mountCommands } from "./commands.js";
 import { downloadButton } from "./download.js";
@@ -43,12 +43,21 @@ function show(path, value, digits, scale) {
   return reading(path, value);
 }
 
+// After-sales: staff open the vehicle's diagnosis, drivers its service page.
+function serviceLink(vin) {
+  const m = me.get(), v = encodeURIComponent(vin);
+  if (m?.all_vehicles || m?.role === "technician") return `<a class="button" id="diagnosis-link" href="#/diagnosis/${v}">Diagnosis</a>`;
+  if (m?.role === "driver") return `<a class="button" id="service-link" href="#/service/${v}">Service</a>`;
+  return "";
+}
+
 export function mount(main, vin) {
   main.innerHTML = `
     <a class="back" href="#/fleet">← Fleet</a>
     <div class="toolbar"><h1 class="mono" style="font-size:22px">${esc(vin)}</h1>
       <span id="model" class="sub" style="margin:0"></span><span class="spacer"></span>
       <a class="button" id="plan-trip" href="#/trip/${encodeURIComponent(vin)}">Plan a trip</a>
+      ${serviceLink(vin)}
       <span class="live-pill" id="live">connecting…</span></div>
     <div id="vehicle-error"></div>
     <div class="stack">
