@@ -29,7 +29,9 @@ NATS with JetStream, PostgreSQL with its default (durable) settings.
 Measured: messages/s and samples/s stored (over the time to the last stored batch), stored ==
 sent, p50/p99/max publish → twin latency (sampled vehicles), CPU seconds per component
 (from /proc/<pid>/stat: workers, Mosquitto, NATS, PostgreSQL (postmaster and its backends),
-the API process; publishers report their own).
+the API process; publishers report their own), and the garbage-collection pauses of this
+process (`api_gc`: the scale-out API process, which applies the workers' commits to the twin,
+runs here as `volta serve --workers N` runs it: platform started, interpreter tuned).
 
     .venv/bin/python bench/fleet.py --quick
     .venv/bin/python bench/fleet.py            # 10,000 vehicles x 20 signals, 1 Hz, 300 s
