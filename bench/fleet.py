@@ -29,7 +29,9 @@ NATS with JetStream, PostgreSQL with its default (durable) settings.
 Measured: messages/s and samples/s stored (over the time to the last stored batch), stored ==
 sent, p50/p99/max publish → twin latency (sampled vehicles), CPU seconds per component
 (from /proc/<pid>/stat: workers, Mosquitto, NATS, PostgreSQL (postmaster and its backends),
-the API process; publishers report their own).
+the API process; publishers report their own), and the garbage-collection pauses of this
+process (`api_gc`: the scale-out API process, which applies the workers' commits to the twin,
+runs here as `volta serve --workers N` runs it: platform started, interpreter tuned).
 
     .venv/bin/python bench/fleet.py --quick
     .venv/bin/python bench/fleet.py            # 10,000 vehicles x 20 signals, 1 Hz, 300 s
@@ -40,6 +42,7 @@ The last stdout line is one JSON object.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import multiprocessing as mp
 import os
@@ -225,6 +228,39 @@ class Latency:
         return [lat for _, lat in self.samples]
 
 
+class GcPauses:
+    """This process's garbage collections while it runs (the API process's, which applies the
+    workers' commits to the twin): a full collection holds the GIL for as long as it walks
+    the tracked objects, and every batch waiting for the twin waits that long."""
+
+    def __init__(self) -> None:
+        self.pauses: list[tuple[int, float]] = []  # (generation, wall ms)
+        self._started = 0.0
+
+    def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses.append((info["generation"], (time.perf_counter() - self._started) * 1000))
+
+    def __enter__(self) -> GcPauses:
+        gc.callbacks.append(self._on_gc)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self._on_gc)
+
+    def figures(self) -> dict[str, Any]:
+        full = [ms for g, ms in self.pauses if g == 2]
+        return {
+            "collections": [sum(1 for g, _ in self.pauses if g == k) for k in range(3)],
+            "pause_ms_total": round(sum(ms for _, ms in self.pauses), 1),
+            "max_pause_ms": round(max((ms for _, ms in self.pauses), default=0.0), 1),
+            "full_max_pause_ms": round(max(full, default=0.0), 1),
+            "tracked_objects": len(gc.get_objects()),
+        }
+
+
 def windows(latency: Latency, start_at: float, seconds: float) -> dict[str, Any]:
     """p99 of the first and of the last minute of publishing (the whole run when it is
     shorter than a minute), and p99 per 10 s window, to show where a tail comes from."""
@@ -253,6 +289,7 @@ def scale_out(
     from volta.platform import Platform
     from volta.store.postgres_store import Server
     from volta.supervisor import Supervisor, worker_command
+    from volta.tuning import tune_for_ingest
 
     with PrivatePostgres(durable=True) as pg, PrivateNats() as nats:
         data_dir = Path(tempfile.mkdtemp(prefix="volta-fleet-"))
@@ -269,6 +306,13 @@ def scale_out(
         api_settings = settings.model_copy(update={"mqtt": None})
         platform = Platform(api_settings, require_registered=False, follow_workers=True)
         latency.listen(platform.twin, sampled)
+        # This process is `volta serve --workers N`'s API process: its platform runs (the alert
+        # log's sync among what it starts) and its interpreter is tuned as serve tunes it once
+        # everything is built. Untuned, its full garbage collections walked the start-up heap
+        # and the 10,000-vehicle twin (~400,000 objects) on the thread that applies the
+        # workers' commits: 120 ms of CPU each on this machine (`api_gc` below).
+        platform.start()
+        tune_for_ingest()
         supervisor = Supervisor(
             args.workers,
             settings,
@@ -384,7 +428,8 @@ def run(args: argparse.Namespace, shape: str) -> dict[str, Any]:
         meter = CpuMeter(components)
         time.sleep(max(0.0, start_at - time.time()))
         meter.start()
-        outcomes = [results.get(timeout=args.seconds + 300) for _ in procs]
+        with GcPauses() as gc_pauses:
+            outcomes = [results.get(timeout=args.seconds + 300) for _ in procs]
         for p in procs:
             p.join(timeout=30)
         publishing_s = time.time() - start_at
@@ -429,6 +474,8 @@ def run(args: argparse.Namespace, shape: str) -> dict[str, Any]:
         "max_ms": round(max(lat, default=float("nan")), 1),
         **windows(latency, start_at, args.seconds),
         "cpu_s": {**meter.result, "publishers": round(sum(o["cpu_s"] for o in outcomes), 2)},
+        # this process: the scale-out API process, or the embedded platform
+        "api_gc" if shape == "scale_out" else "volta_process_gc": gc_pauses.figures(),
         "wall_s": round(drained_s, 1),
     }
 
