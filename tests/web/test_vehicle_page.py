@@ -201,7 +201,8 @@ def test_readable_values_and_axes_of_a_parked_car(page: Page, server: Server, pa
     # a 0.1 kW wobble on a 2 kW axis that holds zero; an all-zero speed still has its axis
     power, speed = page.locator("#c-power"), page.locator("#c-speed")
     expect(power).to_have_attribute("data-points", re.compile(r"^[1-9]\d*$"), timeout=10_000)
-    assert float(power.get_attribute("data-y-max") or "nan") == 0
+    # awaited: the live value (0 kW, an all-zero axis to 2) may be drawn before the history
+    expect(power).to_have_attribute("data-y-max", "0", timeout=10_000)
     assert float(power.get_attribute("data-y-min") or "nan") <= -2
     expect(speed).to_have_attribute("data-y-ticks", "0 2 4 6 8 10")
     # the default period is the last 24 hours, drawn from where the car's data begins
