@@ -43,6 +43,7 @@ def test_connections_the_server_dropped_are_replaced() -> None:
                 outcomes.append(reg.authenticate(token) is not None)
             except Unavailable:
                 outcomes.append(False)
-        assert outcomes[-2:] == [True, True] and outcomes.count(False) <= 1
+        # (the termination is a signal to the backend: it may land a call late)
+        assert outcomes.count(False) <= 1 and outcomes[-1], outcomes
     finally:
         reg.close()
