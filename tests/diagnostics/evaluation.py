@@ -19,11 +19,14 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
+import numpy as np
+
 from volta.diagnostics.codes import BMS_COMMUNICATION_LOST
 from volta.diagnostics.fleet import FleetDiagnostics
 from volta.geo.distance import haversine_m
 from volta.sim.faults import FaultRates
 from volta.sim.fleet import Fleet, FleetConfig
+from volta.sim.health import Components
 from volta.sim.signals import SIGNALS, Telemetry
 from volta.sim.truth import FaultTruth, Truth
 
@@ -104,10 +107,45 @@ class Figures:
         }
 
 
+def place_slow_faults(fleet: Fleet, rng: np.random.Generator, n: int, days_left: float) -> None:
+    """Start `n` brake-pad and `n` hot-pack faults where they show within the run: a city car
+    on this small map drives too few km, and seldom fast-charges, for faults begun at random
+    to reach their thresholds in a few weeks. Pads: worn so far that at the car's own daily
+    distance so far they reach the limit 2 to `days_left` - 2 days from now (at the
+    simulator's rates of a fast-wearing pad). Hot packs: cars with no home charger (they
+    charge at the DC fallback stations when low), left at 20-30 % so that they fast-charge
+    soon. Recorded in the truth like any fault; the diagnostics know nothing of it."""
+    s = fleet.state
+    parts = s.faults.parts
+    now = fleet.start_ms + fleet.t * 1000
+    km_day = (s.odometer - s.odometer0) / 1000.0 / max(fleet.t / 86_400, 1.0)
+    free = [v for v in range(len(fleet.vins)) if km_day[v] > 3.0 and not _has(parts, v, "pad")]
+    for v in rng.permutation(free)[:n].tolist():
+        rate = float(rng.uniform(0.02, 0.05))  # %/km at a 75 % regeneration share
+        per_km = rate * (1.0 - parts.regen_share[v]) / 0.25
+        wear = 80.0 - per_km * km_day[v] * float(rng.uniform(2.0, max(days_left - 2.0, 3.0)))
+        parts.start_pad_wear(v, float(np.clip(wear, 60.0, 79.5)), rate, now)
+    public = [v for v, d in enumerate(s.drivers) if d.home_charger_kw == 0]
+    for v in rng.permutation(public)[:n].tolist():
+        if _has(parts, v, "hot"):
+            continue
+        parts.start_hot_battery(v, now)
+        pack, j = s.pack_of(v)  # low enough to stop at a (DC) station within a day or two
+        soc = float(rng.uniform(20.0, 30.0))
+        pack.energy_kwh[j] = soc / 100.0 * pack.capacity_kwh[j]
+        pack.soc_pct[j] = soc
+
+
+def _has(parts: Components, v: int, kind: str) -> bool:
+    key = (v, "pad_wear" if kind == "pad" else "hot_battery")
+    return key in parts.open or key in parts.repair_at
+
+
 def simulate(
-    vehicles: int, days: float, seed: int, per_year: float
+    vehicles: int, days: float, seed: int, per_year: float, placed: int = 0
 ) -> tuple[Truth, FleetDiagnostics]:
-    """Run the fleet and feed its telemetry to the diagnostics, batch by batch."""
+    """Run the fleet and feed its telemetry to the diagnostics, batch by batch; `placed`
+    brake-pad and hot-pack faults start after the first day (`place_slow_faults`)."""
     fleet = Fleet(
         FleetConfig(
             vehicles=vehicles, seed=seed, start_ms=START_MS, faults=FaultRates.everything(per_year)
@@ -128,17 +166,20 @@ def simulate(
             # in time order, as the live follower hands them on
             diag.feed(b.vin, sorted(((b.ts + off, str(p), v) for off, p, v in b.samples), key=_ts))
 
+    rng = np.random.default_rng([seed, 0x5EED])
     while fleet.t < end:
         feed(tel.batches(fleet.step(end)))
+        if placed and fleet.t == 86_400:
+            place_slow_faults(fleet, rng, placed, days - 1.0)
     feed(tel.flush())
     return fleet.finish(), diag
 
 
 def evaluate(
-    vehicles: int = 60, days: float = 21.0, seed: int = 7, per_year: float = 6.0
+    vehicles: int = 60, days: float = 21.0, seed: int = 7, per_year: float = 6.0, placed: int = 0
 ) -> Figures:
     t0 = time.process_time()
-    truth, diag = simulate(vehicles, days, seed, per_year)
+    truth, diag = simulate(vehicles, days, seed, per_year, placed)
     fig = Figures(vehicles, days, 0.0)
     run_end = START_MS + int(days * DAY_MS)
     faults_of: dict[tuple[str, str], list[FaultTruth]] = defaultdict(list)
@@ -286,8 +327,9 @@ def main() -> None:
     ap.add_argument(
         "--per-year", type=float, default=6.0, help="faults of each kind per vehicle-year"
     )
+    ap.add_argument("--placed", type=int, default=0, help="pad and hot-pack faults placed")
     a = ap.parse_args()
-    fig = evaluate(a.vehicles, a.days, a.seed, a.per_year)
+    fig = evaluate(a.vehicles, a.days, a.seed, a.per_year, a.placed)
     print(json.dumps(fig.summary(), indent=1))
 
 

@@ -81,24 +81,29 @@ def test_slow_tyre_leaks_are_predicted_at_least_a_day_before_the_warning_pressur
 
 
 # The goals are recall ≥ 0.98 per kind and ≥ 95 % of charging failures attributed
-# right. This fleet (30 × 14 days, seed 7, 8 faults of each kind per vehicle-year) meets the
-# first for most kinds; where it does not, the test holds the level reached so that a
-# regression fails (docs/aftersales.md gives the figures): 12 V decline caught late in the run
-# (3 of 4), on-board chargers whose failures are put on a station another failing car used
-# (3 of 5), and the attribution of single failures (17 of 29 right here, 85 of 91 on 60 × 21).
-BELOW_GOAL = {"weak_12v": 0.75, "obc_fault": 0.6}
-ATTRIBUTION_REACHED = 0.55
+# right (bench/aftersales_eval.py measures them at full size). This fleet (30 × 14 days, seed
+# 7, 8 faults of each kind per vehicle-year: a fault density no real fleet has) finds every
+# fault and attributes 10 of 10 failures right; over six other small fleets of that density
+# 207 of 221 (a car whose on-board charger failed while the station it used failed too, where
+# the truth names the station; single failures at a station nobody else visited within two
+# days). The attribution bound leaves room for one such failure here.
+BELOW_GOAL: dict[str, float] = {}
+ATTRIBUTION_REACHED = 0.85
 
 
 def test_a_simulated_fleet_s_faults_are_found_named_and_attributed() -> None:
-    fig = evaluate(vehicles=30, days=14.0, seed=7, per_year=8.0)
+    # Trips fit the 1.5 km map: few km a day and seldom a fast charge, so three brake-pad and
+    # three hot-pack faults are placed where they show within the 14 days (`place_slow_faults`).
+    fig = evaluate(vehicles=30, days=14.0, seed=7, per_year=8.0, placed=3)
     s = fig.summary()
     for kind, n in fig.faults.items():
         assert n > 0
         assert fig.recall(kind) >= BELOW_GOAL.get(kind, 0.98), (kind, fig.missed.get(kind), s)
-    # Trips fit the 1.5 km map since the living demo: 14 days of city driving wear no pad to
-    # its threshold, so pad wear is checked by the rule tests (test_rules.py), not here.
     assert {"tyre_leak", "cell_imbalance", "obc_fault", "intermittent"} <= set(fig.faults)
+    # every kind of fault is exercised; pads and hot packs found before their thresholds
+    assert fig.faults.get("pad_wear", 0) >= 3 and fig.faults.get("hot_battery", 0) >= 3, s
+    assert min(fig.lead_h["pad_wear"]) > 24.0, s
+    assert min(fig.lead_h["hot_battery"]) > 0.0, s
     assert fig.false_per_1000() <= 1.0, s
     assert fig.attribution() >= ATTRIBUTION_REACHED, s
     assert fig.software_named, s

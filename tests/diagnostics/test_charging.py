@@ -64,3 +64,44 @@ def test_sessions_that_worked_clear_a_station_and_convict_a_car() -> None:
     assert att.causes == ("car", "car", "car", "charger", "charger")
     assert [c.vin for c in att.cars] == ["OBC"] and att.cars[0].failures == 3
     assert [a.vehicles for a in att.chargers] == [2]
+
+
+def _dc(vin: str, h: int, where: tuple[float, float]) -> ChargeFailure:
+    return ChargeFailure(vin, T0 + h * H, where[0], where[1], dc=True)
+
+
+def test_a_fast_charger_and_the_wallboxes_beside_it_are_different_chargers() -> None:
+    """Cars failing at a DC station are the station's even though a neighbour's AC wallbox,
+    20 m away, charges its car fine all the while."""
+    fails = [_dc(f"V{i}", 10 + 5 * i, STATION) for i in range(3)]
+    home_ok = [_at("NEXT", 8 + 5 * i, STATION, jitter=2e-4) for i in range(4)]
+    att = attribute(fails, home_ok)
+    assert att.causes == ("charger",) * 3
+    assert len(att.chargers) == 1 and att.chargers[0].vehicles == 3
+
+
+def test_a_lone_failure_at_the_car_s_own_wallbox_is_the_car_s() -> None:
+    """No other car charges there (no charge-point operator to alert), and the car charged
+    there fine before: the case goes to the car."""
+    home = (60.17, 24.94)
+    att = attribute([_at("X", 50, home)], [_at("X", 2, home), _at("X", 26, home)])
+    assert att.causes == ("car",)
+
+
+def test_two_failing_neighbours_do_not_make_their_wallboxes_one_broken_charger() -> None:
+    """Two cars with failing on-board chargers live in one building (their wallboxes within
+    the GPS noise): each fails again and again at home, A charging fine in between. Each car's own
+    repeated failures are its own, one other car failing nearby does not blame a charger."""
+    home = (60.17, 24.94)
+    fails = [_at("A", h, home) for h in (0, 20, 50, 75)] + [_at("B", h, home) for h in (95, 115)]
+    att = attribute(fails, [_at("A", h, home) for h in (25, 45, 100, 120)])
+    assert att.causes == ("car",) * 6
+    assert att.chargers == ()
+
+
+def test_the_sessions_nearest_a_failure_say_whether_the_charger_was_broken_then() -> None:
+    """A station fails three cars in 20 h, then is repaired: the sessions that went well
+    a day or two later do not clear the failures next to each other."""
+    fails = [_dc("A", 100, STATION), _dc("B", 110, STATION), _dc("C", 120, STATION)]
+    ok = [_dc("OK1", 150, STATION), _dc("OK2", 160, STATION)]
+    assert attribute(fails, ok).causes == ("charger",) * 3

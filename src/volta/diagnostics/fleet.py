@@ -17,7 +17,7 @@ from volta.diagnostics.codes import CHARGING_ABORTED
 from volta.diagnostics.decode import Descriptions, decode
 from volta.diagnostics.events import DtcEvent
 from volta.diagnostics.reliability import Exposure, Occurrence, Reliability, reliability
-from volta.diagnostics.vehicle import ODOMETER, VehicleDiagnostics
+from volta.diagnostics.vehicle import DC_W, ODOMETER, POWER, VehicleDiagnostics
 
 __all__ = ["FleetDiagnostics"]
 
@@ -67,7 +67,7 @@ class FleetDiagnostics:
             ex.odo0 = odo[1] if ex.odo0 is None else ex.odo0
             ex.odo1 = odo[1]
         if veh.good_sessions:
-            self.good_sessions += [ChargeFailure(vin, t, a, b) for t, a, b in veh.good_sessions]
+            self.good_sessions += [ChargeFailure(vin, *s) for s in veh.good_sessions]
             veh.good_sessions.clear()
         for ev in events:
             if ev.kind != "appeared":
@@ -77,7 +77,10 @@ class FleetDiagnostics:
             )
             ff = ev.freeze_frame
             if ev.code == CHARGING_ABORTED and ff is not None and LAT in ff.values:
-                self.failures.append(ChargeFailure(vin, ev.ts_ms, ff.values[LAT], ff.values[LON]))
+                dc = ff.values.get(POWER, 0.0) > DC_W
+                self.failures.append(
+                    ChargeFailure(vin, ev.ts_ms, ff.values[LAT], ff.values[LON], dc)
+                )
         return events
 
     def attribution(self) -> Attribution:

@@ -144,7 +144,9 @@ class VehicleDiagnostics:
         self._charging_since = 0  # a session going on: since when, where, did it abort
         self._charging_at: tuple[float, float] | None = None
         self._aborted = False
-        self.good_sessions: list[tuple[int, float, float]] = []  # (start, lat, lon), not yet read
+        self._charging_dc = False
+        # (start, lat, lon, DC), not yet read
+        self.good_sessions: list[tuple[int, float, float, bool]] = []
 
     def _hourly(self, key: str, kind: str) -> _Hourly:
         s = self.series.get(key)
@@ -256,10 +258,16 @@ class VehicleDiagnostics:
             self._charging_since = ts
             self._charging_at = (lat[1], lon[1]) if lat and lon else None
             self._aborted = False
+            self._charging_dc = False
+        elif on and self._charging_since:
+            power = self.latest.get(POWER)  # a DC charger and an AC wallbox are two chargers
+            self._charging_dc |= power is not None and power[1] > DC_W
         elif not on and self._charging_since:
             good = ts - self._charging_since >= GOOD_SESSION_MS and not self._aborted
             if good and self._charging_at is not None:
-                self.good_sessions.append((self._charging_since, *self._charging_at))
+                self.good_sessions.append(
+                    (self._charging_since, *self._charging_at, self._charging_dc)
+                )
             self._charging_since = 0
 
     def _session(self) -> Finding | None:
