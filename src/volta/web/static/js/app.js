@@ -1,7 +1,8 @@
 // The dashboard shell: a hash router (#/fleet, #/vehicle/VIN, #/trip/VIN, #/vehicles, #/alerts,
-// #/reports, #/places, #/health, #/signin).
+// #/reports, #/places, #/health, #/campaigns, #/signin).
 
 import * as alerts from "./alerts.js";
+import * as campaigns from "./campaigns.js";
 import { get, keepFresh, me, setUnauthorizedHandler, token } from "./api.js";
 import * as fleet from "./fleet.js";
 import { esc } from "./format.js";
@@ -35,9 +36,9 @@ const vehicles = {
   },
 };
 
-const PAGES = { fleet, vehicle, vehicles, alerts, reports, places, health, signin, trip };
+const PAGES = { fleet, vehicle, vehicles, alerts, reports, places, health, campaigns, signin, trip };
 // Pages for operators only: everyone else is sent to their own home page.
-const OPERATOR_PAGES = new Set([fleet, alerts, reports, places, health]);
+const OPERATOR_PAGES = new Set([fleet, alerts, reports, places, health, campaigns]);
 
 function route(extra = {}) {
   unmount();
@@ -62,7 +63,7 @@ function route(extra = {}) {
   const pageName = Object.keys(PAGES).find((k) => PAGES[k] === page);
   // The navigation by role: operators get fleet and ingest health; drivers and technicians
   // with more than one vehicle their list; a vehicle token (or one vehicle) needs none.
-  const links = operator ? ["fleet", "alerts", "reports", "places", "health"] : (m?.vehicles?.length > 1 ? ["vehicles"] : []);
+  const links = operator ? ["fleet", "alerts", "reports", "places", "health", "campaigns"] : (m?.vehicles?.length > 1 ? ["vehicles"] : []);
   nav.querySelectorAll("a").forEach((a) => {
     a.hidden = !links.includes(a.dataset.page);
     a.classList.toggle("active", a.dataset.page === pageName);
