@@ -226,10 +226,7 @@ def create_campaign(body: CampaignIn, principal: OperatorDep, platform: Platform
 @router.get("", response_model=CampaignList)
 def list_campaigns(principal: OperatorDep, platform: PlatformDep) -> CampaignList:
     """Every campaign, newest first."""
-    runner = _runner(platform)
-    with runner._lock:
-        every = [describe(s) for s in runner.live.values()]
-    return CampaignList(campaigns=[_out(d) for d in sorted(every, key=lambda d: -d["created_ms"])])
+    return CampaignList(campaigns=[_out(d) for d in _runner(platform).describe_all()])
 
 
 @router.get("/{campaign_id}", response_model=CampaignOut)

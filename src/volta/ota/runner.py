@@ -111,7 +111,7 @@ class FolderDirector:
             return
         with locked(self.folder):
             keyring = online_keyring(self.keys, self.folder, "director", DIRECTOR_ONLINE)
-            director = open_director(self.folder, keyring, self.clock)
+            director = open_director(self.folder, keyring, self.clock, vins=list(targets))
             for vin, assignments in targets.items():
                 director.assign(vin, assignments)
             save_director(director, self.folder)
@@ -472,6 +472,12 @@ class CampaignRunner:
         return target
 
     # -- reading -------------------------------------------------------------------------
+
+    def describe_all(self) -> list[dict[str, Any]]:
+        """Every campaign as `progress` gives it, newest first."""
+        with self._lock:
+            every = [describe(s) for s in self.live.values()]
+        return sorted(every, key=lambda d: (-d["created_ms"], d["id"]))
 
     def progress(self, campaign_id: str) -> dict[str, Any]:
         """The campaign with its progress per wave and failure reasons per hardware variant."""
