@@ -198,6 +198,13 @@ def test_refusals_and_reports_that_are_ignored(api: Api) -> None:
         {"id": "z", "version": "1.1.0", "filter": {"ecu_type": "bms"}, "policy": {"waves": [0.5]}},
     )
     assert status == 400 and "last wave must be 1.0" in out["message"]
+    status, out = api.call(
+        "operator",
+        "POST",
+        "/v1/campaigns",
+        {"id": "r", "version": "1.1.0", "filter": {"ecu_type": "bms", "recall_id": "no-such"}},
+    )
+    assert status == 404 and "no-such" in out["message"]
     # a car's reports: an unknown campaign is recorded and ignored, another car's VIN is 403
     status, out = api.call(
         "car",

@@ -5,7 +5,7 @@ and by the trouble-code rate on the new version."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +15,7 @@ from tuf.api.metadata import TargetFile
 from volta.diagnostics.reliability import Exposure, Occurrence
 from volta.errors import BadRequest, Conflict
 from volta.ota.campaign_store import CampaignStore
+from volta.ota.director import Assignment
 from volta.ota.dtc import DtcRule
 from volta.ota.ecu import Ecu
 from volta.ota.primary import Primary
@@ -320,3 +321,60 @@ def test_roll_back_brings_the_cars_that_installed_it_to_a_newer_old_version(worl
     world.check_in(runner, list(back.slots))
     assert runner.progress("bms-110-rollback")["phase"] == "completed"
     assert all(world.cars[v].ecus["BMS"].running.version == "1.1.1" for v in back.slots)
+
+
+def test_a_halted_campaign_still_times_out_the_installs_it_had_started(world: World) -> None:
+    runner = world.runner()
+    policy = Policy(waves=(1.0,), failure_threshold=0.0, install_timeout_ms=60_000)
+    runner.create(CampaignSpec("bms-110", TargetFilter("bms"), "1.1.0", policy), "ops")
+    runner.act("bms-110", "start")
+    one, two = list(runner.live["bms-110"].slots)[:2]
+    runner.report("bms-110", one, "downloading")
+    runner.report("bms-110", two, "downloading")
+    runner.report("bms-110", two, "failed", "image refused")  # halts: threshold 0
+    assert runner.progress("bms-110")["phase"] == "halted"
+    assert runner.live["bms-110"].slots[one].listed  # still downloading
+    world.clock.now_ms += 61_000
+    runner.tick()
+    car = runner.live["bms-110"].campaign.cars[one]
+    assert car.state is Progress.FAILED and "install timeout" in car.reason
+    assert runner.progress("bms-110")["listed"] == 0
+    assert world.ota.director.vehicles[one].targets.signed.targets == {}
+
+
+class Flaky(MemoryDirector):
+    """A director whose signing fails while `down` (a key folder gone, a full disk)."""
+
+    down = True
+
+    def publish(self, targets: Mapping[str, Sequence[Assignment]]) -> None:
+        if self.down:
+            raise OSError("no space left on device")
+        super().publish(targets)
+
+
+def test_director_targets_that_failed_to_sign_are_signed_at_the_next_tick(world: World) -> None:
+    flaky = Flaky(world.ota.director)
+    runner = CampaignRunner(
+        None,
+        flaky,
+        images_of(world.ota.image),
+        lambda: world.fleet,
+        world.clock,
+        push=lambda vin, p: world.pushed.append((vin, p)),
+    )
+    vin = "WVOLTA00000000000"
+    spec = CampaignSpec(
+        "one", TargetFilter("bms", vins=frozenset({vin})), "1.1.0", Policy(waves=(1.0,))
+    )
+    runner.create(spec, "ops")
+    runner.act("one", "start")  # the action counts; the car is not told of an unsigned image
+    assert runner.progress("one")["phase"] == "running" and world.pushed == []
+    assert vin not in world.ota.director.vehicles or not (
+        world.ota.director.vehicles[vin].targets.signed.targets
+    )
+    runner.tick()  # still down: nothing lost
+    flaky.down = False
+    runner.tick()
+    [target] = world.ota.director.vehicles[vin].targets.signed.targets.values()
+    assert custom_of(target)["campaign_id"] == "one"

@@ -38,7 +38,7 @@ from volta.ota.campaign_store import CampaignDef, CampaignStore, CarSlot, Stored
 from volta.ota.director import Assignment, Director
 from volta.ota.dtc import DtcRule, dtc_halt
 from volta.ota.keeper import DIRECTOR_ONLINE
-from volta.ota.rollout import Effects, Ignored, IgnoredLog, Phase, Policy, Progress
+from volta.ota.rollout import STARTED, Effects, Ignored, IgnoredLog, Phase, Policy, Progress
 from volta.ota.storage import locked, online_keyring, open_director, save_director
 from volta.ota.targeting import FleetVehicle, TargetFilter, plan
 from volta.ota.targets import custom_of
@@ -196,6 +196,7 @@ class CampaignRunner:
         self.pushed = 0
         self._lock = threading.RLock()
         self._targets: dict[tuple[str, str], TargetFile] = {}
+        self._unpublished: set[str] = set()  # cars whose director targets failed to sign
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         if store is not None:
@@ -228,10 +229,18 @@ class CampaignRunner:
             }
             used = {slot.variant for slot in slots.values()}
             definition = CampaignDef(
-                spec.id, ecu_type, spec.version, spec.mode.value, spec.target, spec.policy,
-                {v: t for v, t in images.items() if v in used}, now, created_by, spec.window,
+                spec.id,
+                ecu_type,
+                spec.version,
+                spec.mode.value,
+                spec.target,
+                spec.policy,
+                {v: t for v, t in images.items() if v in used},
+                now,
+                created_by,
+                spec.window,
                 rollback_of,
-            )  # fmt: skip
+            )
             stored = Stored(definition, campaign, slots)
             if self.store is not None:
                 self.store.insert(stored, now)
@@ -340,12 +349,20 @@ class CampaignRunner:
                 if car.state not in ACTIVE and car.state is not Progress.RETRY_WAIT:
                     continue
                 d = stored.definition
-                out.append({
-                    "campaign_id": d.id, "ecu_type": d.ecu_type, "version": d.version,
-                    "mode": d.mode, "state": car.state.value, "listed": slot.listed,
-                    "consent_needed": d.mode == UpdateMode.SOFT and slot.consent_ms is None,
-                    "waiting_for": None if slot.listed else self._gate(stored, vin, self.clock()),
-                })  # fmt: skip
+                out.append(
+                    {
+                        "campaign_id": d.id,
+                        "ecu_type": d.ecu_type,
+                        "version": d.version,
+                        "mode": d.mode,
+                        "state": car.state.value,
+                        "listed": slot.listed,
+                        "consent_needed": d.mode == UpdateMode.SOFT and slot.consent_ms is None,
+                        "waiting_for": None
+                        if slot.listed
+                        else self._gate(stored, vin, self.clock()),
+                    }
+                )
         return out
 
     # -- time ----------------------------------------------------------------------------
@@ -357,7 +374,9 @@ class CampaignRunner:
             now = self.clock()
             for stored in list(self.live.values()):
                 campaign = stored.campaign
-                if campaign.phase not in LIVE:
+                counts = campaign.counts()
+                # a halted or cancelled campaign still times out the installs it had started
+                if campaign.phase not in LIVE and not any(counts.get(s) for s in STARTED):
                     continue
                 effects = campaign.tick(now)
                 # diagnostics know the BMS's software version only (volta.diagnostics.fleet)
@@ -367,10 +386,13 @@ class CampaignRunner:
                     if why is not None:
                         effects += campaign.halt(why, now)
                 waiting = tuple(
-                    vin for vin, car in campaign.cars.items()
+                    vin
+                    for vin, car in campaign.cars.items()
                     if car.state is Progress.ASSIGNED and not stored.slots[vin].listed
-                )  # fmt: skip
+                )
                 self._apply(stored, effects + Effects(assign=waiting), now)
+            if self._unpublished:
+                self._publish(set())
 
     def _dtc_reason(self, stored: Stored) -> str | None:
         assert self.dtc is not None
@@ -426,20 +448,42 @@ class CampaignRunner:
                 changed.add(vin)
                 if want:
                     listed.append(vin)
-        if changed:
-            self.director.publish({vin: self._desired(vin) for vin in sorted(changed)})
+        signed = self._publish(changed) if changed else True
         if self.store is not None:
             self.store.save(stored, now, changed)
-        if self.push is not None:
+        if self.push is not None and signed:
             for vin in listed:
                 self._tell(stored, vin)
 
+    def _publish(self, vins: set[str]) -> bool:
+        """Sign the director targets of `vins` (and of any car a failed signing left behind)
+        as the slots say. The slots are the truth: when signing fails (a key folder gone, a
+        full disk) the cars are kept and signed at the next tick, and the action or report
+        that changed them still counts."""
+        todo = sorted(vins | self._unpublished)
+        try:
+            self.director.publish({vin: self._desired(vin) for vin in todo})
+        except Exception:
+            self._unpublished.update(todo)
+            log.exception(
+                "OTA director targets of %d vehicles not signed; retried at the next tick",
+                len(todo),
+            )
+            return False
+        self._unpublished.clear()
+        return True
+
     def _tell(self, stored: Stored, vin: str) -> None:
         d = stored.definition
-        payload = json.dumps({
-            "kind": "ota_update", "campaign_id": d.id, "ecu_type": d.ecu_type,
-            "version": d.version, "mode": d.mode,
-        }).encode()  # fmt: skip
+        payload = json.dumps(
+            {
+                "kind": "ota_update",
+                "campaign_id": d.id,
+                "ecu_type": d.ecu_type,
+                "version": d.version,
+                "mode": d.mode,
+            }
+        ).encode()
         try:
             assert self.push is not None
             self.push(vin, payload)
@@ -498,9 +542,15 @@ def describe(stored: Stored) -> dict[str, Any]:
         if car.state in (Progress.FAILED, Progress.RETRY_WAIT) and car.reason:
             failures.setdefault(slot.variant, Counter())[car.reason] += 1
     return {
-        "id": d.id, "ecu_type": d.ecu_type, "version": d.version, "mode": d.mode,
-        "phase": c.phase.value, "halt_reason": c.halt_reason, "released_waves": c.wave + 1,
-        "vehicles": len(c.cars), "listed": listed,
+        "id": d.id,
+        "ecu_type": d.ecu_type,
+        "version": d.version,
+        "mode": d.mode,
+        "phase": c.phase.value,
+        "halt_reason": c.halt_reason,
+        "released_waves": c.wave + 1,
+        "vehicles": len(c.cars),
+        "listed": listed,
         "waves": [
             {"wave": i + 1, "share": share, "vehicles": sum(w.values()), "states": dict(w)}
             for i, (share, w) in enumerate(zip(c.policy.waves, waves, strict=True))
@@ -508,6 +558,8 @@ def describe(stored: Stored) -> dict[str, Any]:
         ],
         "failures_by_variant": {v: dict(r) for v, r in sorted(failures.items())},
         "ignored_reports": c.ignored.total,
-        "created_ms": d.created_ms, "created_by": d.created_by, "rollback_of": d.rollback_of,
+        "created_ms": d.created_ms,
+        "created_by": d.created_by,
+        "rollback_of": d.rollback_of,
         "images": {v: t.path for v, t in sorted(d.images.items())},
-    }  # fmt: skip
+    }
