@@ -105,8 +105,8 @@ class SimCar:
     base_url: str
     fetcher: FetcherInterface
     faults: UpdateFaults = field(default_factory=UpdateFaults)
-    interrupted: _Interrupted | None = None
-    check_ins: int = 0
+    interrupted: _Interrupted | None = field(default=None, init=False)  # an install cut short
+    check_ins: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         self.counter = CountingFetcher(self.fetcher)
@@ -184,7 +184,10 @@ def serve_updates(
 ) -> None:
     """Between two windows: every car whose check-in second fell in (since_s, fleet.t] checks
     in (its telematics unit wakes for it, parked or not), and `report` gets its steps. A car
-    whose ECUs changed stays awake and reports its full state in its next batch."""
+    whose ECUs changed stays awake and reports its full state in its next batch. Each car
+    checks in at most once per call: step the fleet by at most `period_s` between calls."""
+    if fleet.t - since_s > period_s:
+        raise ValueError(f"{fleet.t - since_s} s since the last check-ins: at most {period_s} s")
     for v, car in enumerate(cars):
         phase = check_in_phase(car.vin, period_s)
         last = fleet.t - (fleet.t - phase) % period_s  # the car's latest check-in second
