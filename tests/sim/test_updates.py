@@ -1,7 +1,8 @@
 """Simulated cars update their ECUs with python-tuf's real client: a campaign to a handful of
 cars of the fleet simulator, where the image fails its health check on one BMS variant (those
-cars roll back), one car loses power mid-install (it keeps its old slot and succeeds when the
-campaign retries) and one sits on a slow link; the installed versions reach the twin through
+cars roll back), one car loses power mid-install (it keeps its old slot), another before its new
+software was confirmed (it boots the old slot again), both succeed when the campaign retries,
+and one sits on a slow link; the installed versions reach the twin through
 the real ingest pipeline."""
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ def test_campaign_to_simulated_cars_rolls_back_the_failing_variant(tmp_path: Pat
     faults = UpdateFaults(
         failing=frozenset({("bms", "bms-b", "2.5.0")}),
         power_loss=frozenset({good[0]}),
+        power_loss_unconfirmed=frozenset({good[2]}),
         slow=frozenset({good[1]}),
     )
     cars = []
@@ -115,6 +117,12 @@ def test_campaign_to_simulated_cars_rolls_back_the_failing_variant(tmp_path: Pat
     cut = steps[good[0]]
     assert cut[2].step.state is State.FAILED and cut[2].step.reason.startswith("power lost")
     assert campaign.cars[good[0]].attempts == 2
+    # the power cut after the switch: back on the confirmed slot at the next boot, then success
+    unconfirmed = [s.step.state for s in steps[good[2]]]
+    assert unconfirmed == [State.DOWNLOADING, State.INSTALLING, State.FAILED, State.ROLLED_BACK,
+                           State.DOWNLOADING, State.INSTALLING, State.SUCCEEDED]  # fmt: skip
+    assert steps[good[2]][3].step.version == before[good[2]]
+    assert campaign.cars[good[2]].attempts == 2
     # the slow link (64 kbit/s) brings the 40 kB image in about 5 s, not milliseconds
     slow = {s.step.state: s.at_ms for s in steps[good[1]]}
     assert slow[State.INSTALLING] - slow[State.DOWNLOADING] >= 4_000

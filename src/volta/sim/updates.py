@@ -9,6 +9,9 @@ would. What the simulator adds is time and trouble (`UpdateFaults`):
 - a car that loses power while it writes an image: the half-written slot is never booted, the
   ECU keeps running its old slot, and at the next boot the car reports the failed attempt
   (the campaign retries it later);
+- a car that loses power after the switch, before the health check confirmed the new software:
+  at the next boot the bootloader falls back to the confirmed slot (a rollback) and the car
+  reports it;
 - slow links: each step is reported when the link has brought what the car fetched so far
   (`CountingFetcher` counts the bytes), so a slow car reports later, as it would.
 
@@ -50,7 +53,9 @@ class UpdateFaults:
 
     # (ECU type, hardware variant, version): that image fails its health check on that variant
     failing: frozenset[tuple[str, str, str]] = frozenset()
-    power_loss: frozenset[str] = frozenset()  # VINs whose power fails during their next install
+    power_loss: frozenset[str] = frozenset()  # VINs whose power fails writing their next image
+    # VINs whose power fails after their next switch, before the new software is confirmed
+    power_loss_unconfirmed: frozenset[str] = frozenset()
     slow: frozenset[str] = frozenset()  # VINs on a slow link
     link_kbps: float = 20_000.0
     slow_kbps: float = 64.0
@@ -91,6 +96,7 @@ class CountingFetcher(FetcherInterface):
 class _Interrupted:
     ecu: Ecu
     version: str
+    switched: bool  # it was booting the new slot, unconfirmed
 
 
 @dataclass
@@ -111,6 +117,7 @@ class SimCar:
     def __post_init__(self) -> None:
         self.counter = CountingFetcher(self.fetcher)
         self._power_fails = self.vin in self.faults.power_loss
+        self._power_fails_unconfirmed = self.vin in self.faults.power_loss_unconfirmed
         self._now_ms = 0
         self._steps: list[TimedStep] = []
         self.primary = Primary(
@@ -131,6 +138,10 @@ class SimCar:
 
     def _health(self, ecu: Ecu, target: TargetFile) -> str | None:
         version = ecu.running.version or ""
+        if self._power_fails_unconfirmed:
+            self._power_fails_unconfirmed = False
+            self.interrupted = _Interrupted(ecu, version, switched=True)
+            raise PowerLoss(f"{self.vin} lost power booting {version}, unconfirmed")
         if (ecu.ecu_type, ecu.hardware_variant, version) in self.faults.failing:
             return f"{ecu.name} {version} resets in a loop on {ecu.hardware_variant}"
         return None
@@ -145,7 +156,7 @@ class SimCar:
             self._power_fails = False
             ecu = next(e for e in self.ecus if e.serial == step.ecu_serial)
             ecu.write_inactive(Slot())  # half-written: nothing the ECU would boot
-            self.interrupted = _Interrupted(ecu, step.version)
+            self.interrupted = _Interrupted(ecu, step.version, switched=False)
             raise PowerLoss(f"{self.vin} lost power installing {step.version}")
 
     def check_in(self, now_ms: int) -> list[TimedStep]:
@@ -154,17 +165,32 @@ class SimCar:
         self._now_ms, self._steps = now_ms, []
         self.counter.metadata_bytes = self.counter.image_bytes = 0
         if self.interrupted is not None:
-            ecu, version = self.interrupted.ecu, self.interrupted.version
-            self.interrupted = None
+            return self._boot(now_ms, self.interrupted)
+        with suppress(PowerLoss):  # the car is off; it reports at its next boot
+            self.primary.check_in()
+        return self._steps
+
+    def _boot(self, now_ms: int, cut: _Interrupted) -> list[TimedStep]:
+        """The boot after a power cut: what the ECU runs is safe, and the car says so."""
+        self.interrupted = None
+        ecu, version = cut.ecu, cut.version
+        if not cut.switched:
             why = (
                 f"power lost while installing {version}: the slot was not completed, "
                 f"{ecu.name} still runs {ecu.running.version} from slot {ecu.active}"
             )
-            step = Step(self.vin, ecu.serial, State.FAILED, version, why)
-            return [TimedStep(now_ms, step)]
-        with suppress(PowerLoss):  # the car is off; it reports at its next boot
-            self.primary.check_in()
-        return self._steps
+            return [TimedStep(now_ms, Step(self.vin, ecu.serial, State.FAILED, version, why))]
+        ecu.switch()  # the bootloader goes back to the last confirmed slot
+        why = (
+            f"power lost before {version} was confirmed: {ecu.name} booted "
+            f"{ecu.running.version} from slot {ecu.active} again"
+        )
+        return [
+            TimedStep(now_ms, Step(self.vin, ecu.serial, State.FAILED, version, why)),
+            TimedStep(
+                now_ms, Step(self.vin, ecu.serial, State.ROLLED_BACK, ecu.running.version or "")
+            ),
+        ]
 
 
 def check_in_phase(vin: str, period_s: int) -> int:
