@@ -24,7 +24,7 @@ report that halts a campaign).
 
     .venv/bin/python bench/ota.py [--quick]
 
-`--quick`: 200 cars end to end, 8 over HTTP, 200 vehicles signed. The last line of stdout is
+`--quick`: 100 cars end to end, 5 over HTTP, 200 vehicles signed. The last line of stdout is
 one JSON object. Wall times on a shared machine are noisy: CPU times are given beside them.
 """
 
@@ -516,7 +516,7 @@ def bench_http(cars: int, tmp: Path, idle_rounds: int = 3) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="200 cars end to end, not 10,000")
+    parser.add_argument("--quick", action="store_true", help="100 cars end to end, not 10,000")
     parser.add_argument("--serve", nargs=4, type=Path, help=argparse.SUPPRESS)  # the child
     args = parser.parse_args()
     if args.serve:
@@ -525,8 +525,8 @@ def main() -> None:
     result: dict[str, float] = {}
     shm = Path("/dev/shm")  # the cars' state directories: python-tuf writes every file it trusts
     with tempfile.TemporaryDirectory(dir=shm if shm.is_dir() else None) as tmp:
-        result |= bench_fleet(200 if args.quick else CARS, Path(tmp) / "cars")
-        result |= bench_http(8 if args.quick else 100, Path(tmp) / "http")
+        result |= bench_fleet(100 if args.quick else CARS, Path(tmp) / "cars")
+        result |= bench_http(5 if args.quick else 100, Path(tmp) / "http")
     result |= bench_director(200 if args.quick else 2000)
     result |= bench_checkin(20 if args.quick else 100)
     result |= bench_campaign()
