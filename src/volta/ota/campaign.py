@@ -38,7 +38,12 @@ NOTHING = Effects()
 # What a car may report in each of its states, and the state it leads to (None: a failure).
 _NEXT: dict[Progress, dict[str, Progress | None]] = {
     Progress.ASSIGNED: {"downloading": Progress.DOWNLOADING, "failed": None},
-    Progress.DOWNLOADING: {"installing": Progress.INSTALLING, "failed": None},
+    # `downloaded` ends a download-only campaign's car (the runner accepts it there only)
+    Progress.DOWNLOADING: {
+        "installing": Progress.INSTALLING,
+        "downloaded": Progress.SUCCEEDED,
+        "failed": None,
+    },
     Progress.INSTALLING: {"succeeded": Progress.SUCCEEDED, "failed": None},
 }
 

@@ -163,6 +163,16 @@ def images_in_folder(folder: Path) -> ImageSource:
     return images
 
 
+def _wrong_for_mode(mode: str, state: str) -> str | None:
+    """Why a step does not belong to a campaign of `mode` (None: it may): a download-only
+    campaign's car ends at `downloaded` and never installs; the others end installed."""
+    if mode == UpdateMode.DOWNLOAD_ONLY and state in ("installing", "succeeded"):
+        return f"{state!r} in a download-only campaign: the car must keep the image, not install"
+    if mode != UpdateMode.DOWNLOAD_ONLY and state == "downloaded":
+        return f"'downloaded' in a {mode} campaign: the car must install the image"
+    return None
+
+
 def rollout_order(campaign_id: str, vins: Iterable[str]) -> list[str]:
     """A fixed shuffle (by a hash of campaign and VIN): each wave a sample of the whole
     selection, not the lowest VINs (often one plant, one hardware variant)."""
@@ -313,7 +323,12 @@ class CampaignRunner:
                 return False, entry.reason
             log_ = stored.campaign.ignored
             before = log_.total
-            effects = stored.campaign.report(vin, state, now, reason)
+            wrong = _wrong_for_mode(stored.definition.mode, state)
+            if wrong is not None and vin in stored.campaign.cars:
+                log_.record(Ignored(now, campaign_id, vin, state, wrong))
+                effects = Effects()
+            else:
+                effects = stored.campaign.report(vin, state, now, reason)
             if log_.total > before:
                 entry = log_.entries[-1]
                 if self.store is not None:

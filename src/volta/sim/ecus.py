@@ -52,9 +52,11 @@ ECU_KINDS: tuple[EcuKind, ...] = (
 )
 
 
-def serial(kind: EcuKind, vin: str) -> str:
-    """An ECU's serial number: its type and the car's VIN (unique in the fleet)."""
-    return f"{kind.ecu_type.upper()}-{vin}"
+def serial(kind: EcuKind) -> str:
+    """The name the director gives the ECU (`custom.ecu_serial`): its branch under
+    Vehicle.OTA, unique within the car, which is what the campaign service's fleet inventory
+    reads from the twin (`volta.ota.inventory`) and so what its director targets name."""
+    return kind.name
 
 
 class FleetEcus:
@@ -68,7 +70,7 @@ class FleetEcus:
             if kind.ecu_type == "bms":
                 for v, vin in enumerate(vins):
                     self.cars[v].append(
-                        Ecu.built(serial(kind, vin), kind.name, "bms", parts.variant[v],
+                        Ecu.built(serial(kind), kind.name, "bms", parts.variant[v],
                                   parts.version[v])
                     )  # fmt: skip
                 continue
@@ -77,7 +79,7 @@ class FleetEcus:
             drawn = rng.choice(len(names), size=len(vins), p=shares / shares.sum()).tolist()
             for v, vin in enumerate(vins):
                 self.cars[v].append(
-                    Ecu.built(serial(kind, vin), kind.name, kind.ecu_type, names[drawn[v]],
+                    Ecu.built(serial(kind), kind.name, kind.ecu_type, names[drawn[v]],
                               kind.version)
                 )  # fmt: skip
 

@@ -33,7 +33,8 @@ from tuf.api.metadata import TargetFile
 from tuf.ngclient import FetcherInterface
 
 from volta.ota.ecu import Ecu, Slot
-from volta.ota.primary import Primary, State, Step
+from volta.ota.targets import custom_of
+from volta.ota.primary import Consent, Primary, State, Step, listed_is_consent
 from volta.sim.ecus import FleetEcus
 
 if TYPE_CHECKING:
@@ -97,6 +98,7 @@ class _Interrupted:
     ecu: Ecu
     version: str
     switched: bool  # it was booting the new slot, unconfirmed
+    campaign_id: str = ""
 
 
 @dataclass
@@ -111,6 +113,9 @@ class SimCar:
     base_url: str
     fetcher: FetcherInterface
     faults: UpdateFaults = field(default_factory=UpdateFaults)
+    # the driver's answer to a soft update (by default the campaign service's listing, given
+    # once the driver accepted it in the app)
+    consent: Consent = listed_is_consent
     interrupted: _Interrupted | None = field(default=None, init=False)  # an install cut short
     check_ins: int = field(default=0, init=False)
 
@@ -130,6 +135,7 @@ class SimCar:
             self.counter,
             self._health,
             self._report,
+            self.consent,
         )
 
     @property
@@ -140,7 +146,8 @@ class SimCar:
         version = ecu.running.version or ""
         if self._power_fails_unconfirmed:
             self._power_fails_unconfirmed = False
-            self.interrupted = _Interrupted(ecu, version, switched=True)
+            campaign = str(custom_of(target).get("campaign_id") or "")
+            self.interrupted = _Interrupted(ecu, version, switched=True, campaign_id=campaign)
             raise PowerLoss(f"{self.vin} lost power booting {version}, unconfirmed")
         if (ecu.ecu_type, ecu.hardware_variant, version) in self.faults.failing:
             return f"{ecu.name} {version} resets in a loop on {ecu.hardware_variant}"
@@ -156,7 +163,7 @@ class SimCar:
             self._power_fails = False
             ecu = next(e for e in self.ecus if e.serial == step.ecu_serial)
             ecu.write_inactive(Slot())  # half-written: nothing the ECU would boot
-            self.interrupted = _Interrupted(ecu, step.version, switched=False)
+            self.interrupted = _Interrupted(ecu, step.version, False, step.campaign_id)
             raise PowerLoss(f"{self.vin} lost power installing {step.version}")
 
     def check_in(self, now_ms: int) -> list[TimedStep]:
@@ -173,22 +180,24 @@ class SimCar:
     def _boot(self, now_ms: int, cut: _Interrupted) -> list[TimedStep]:
         """The boot after a power cut: what the ECU runs is safe, and the car says so."""
         self.interrupted = None
-        ecu, version = cut.ecu, cut.version
+        ecu, version, campaign = cut.ecu, cut.version, cut.campaign_id
         if not cut.switched:
             why = (
                 f"power lost while installing {version}: the slot was not completed, "
                 f"{ecu.name} still runs {ecu.running.version} from slot {ecu.active}"
             )
-            return [TimedStep(now_ms, Step(self.vin, ecu.serial, State.FAILED, version, why))]
+            failed = Step(self.vin, ecu.serial, State.FAILED, version, why, campaign)
+            return [TimedStep(now_ms, failed)]
         ecu.switch()  # the bootloader goes back to the last confirmed slot
         why = (
             f"power lost before {version} was confirmed: {ecu.name} booted "
             f"{ecu.running.version} from slot {ecu.active} again"
         )
+        back = ecu.running.version or ""
         return [
-            TimedStep(now_ms, Step(self.vin, ecu.serial, State.FAILED, version, why)),
+            TimedStep(now_ms, Step(self.vin, ecu.serial, State.FAILED, version, why, campaign)),
             TimedStep(
-                now_ms, Step(self.vin, ecu.serial, State.ROLLED_BACK, ecu.running.version or "")
+                now_ms, Step(self.vin, ecu.serial, State.ROLLED_BACK, back, campaign_id=campaign)
             ),
         ]
 
