@@ -1,9 +1,12 @@
-"""Simulated cars update their ECUs with python-tuf's real client: a campaign to a handful of
-cars of the fleet simulator, where the image fails its health check on one BMS variant (those
-cars roll back), one car loses power mid-install (it keeps its old slot), another before its new
-software was confirmed (it boots the old slot again), both succeed when the campaign retries,
-and one sits on a slow link; the installed versions reach the twin through
-the real ingest pipeline."""
+"""Simulated cars update their ECUs with python-tuf's real client, through the campaign
+service: the cars' ECUs reach the twin through the real ingest pipeline, the `CampaignRunner`
+plans a campaign over that inventory (`volta.ota.inventory`), keeps it in the registry's
+database and signs each car's director targets; the cars report their steps to it (one car over
+HTTP, `POST /v1/vehicles/{vin}/ota/reports`, with its own token). The image fails its health
+check on one BMS variant (those cars roll back), one car loses power mid-install (it keeps its
+old slot), another before its new software was confirmed (it boots the old slot again), both
+succeed when the campaign retries, and one sits on a slow link; the campaign completes as its
+thresholds say, and the installed versions reach the twin."""
 
 from __future__ import annotations
 
@@ -14,11 +17,17 @@ from tests.sim.simrun import START_MS, helsinki
 from volta.catalog import default_catalog
 from volta.config import Settings
 from volta.ingest.inproc import InProcessTransport
-from volta.ota.campaign import Campaign
+from fastapi.testclient import TestClient
+
+from volta.api import create_app
+from volta.ota.campaign_store import CampaignStore
+from volta.ota.inventory import fleet_from_twin
 from volta.ota.primary import State
-from volta.ota.rollout import Effects, Policy, Progress
-from volta.ota.targeting import FleetVehicle, InstalledEcu, TargetFilter, plan
+from volta.ota.rollout import Policy, Progress
+from volta.ota.runner import CampaignRunner, CampaignSpec, MemoryDirector, images_of
+from volta.ota.targeting import TargetFilter
 from volta.platform import Platform
+from volta.registry.sql import SqlRegistry
 from volta.sim.ecus import FleetEcus, ecu_signals
 from volta.sim.faults import FaultRates
 from volta.sim.fleet import Fleet, FleetConfig
@@ -41,10 +50,8 @@ def test_campaign_to_simulated_cars_rolls_back_the_failing_variant(tmp_path: Pat
     assert len(good) >= 3 and bad  # this seed's fleet has both variants
 
     ota = Ota(ManualClock())
-    images = {
-        v: ota.image.add_image("acme", "bms", v, "2.5.0", IMAGE + v.encode())
-        for v in set(variant.values())
-    }
+    for v in set(variant.values()):
+        ota.image.add_image("acme", "bms", v, "2.5.0", IMAGE + v.encode())
     faults = UpdateFaults(
         failing=frozenset({("bms", "bms-b", "2.5.0")}),
         power_loss=frozenset({good[0]}),
@@ -58,50 +65,78 @@ def test_campaign_to_simulated_cars_rolls_back_the_failing_variant(tmp_path: Pat
             SimCar(vin, ecus.of(v), tmp_path / vin, ota.image_root(), ota.director_root(),
                    BASE, ota.fetcher, faults)
         )  # fmt: skip
-    fleet_view = [
-        FleetVehicle(vin, "volta-one", "eu", tuple(
-            InstalledEcu(e.serial, e.ecu_type, e.hardware_variant, e.running.version or "")
-            for e in ecus.of(v)
-        ))
-        for v, vin in enumerate(fleet.vins)
-    ]  # fmt: skip
-    assignments = plan("bms-2.5.0", fleet_view, TargetFilter("bms"), images)
-    # one wave, never halting, two attempts: every car tries, and the power cut is retried
+    # one wave, never halting, two attempts: every car tries, the bad variant's cars fail
+    # twice, and the power cuts are retried
     policy = Policy(waves=(1.0,), failure_threshold=1.0, max_attempts=2, retry_cap_ms=60_000)
-    campaign = Campaign("bms-2.5.0", list(assignments), policy, rand=lambda: 0.0)
-
-    def apply(effects: Effects) -> None:
-        for vin in effects.withdraw:
-            ota.director.assign(vin, [])
-        for vin in effects.assign:
-            ota.director.assign(vin, [assignments[vin]])
-
     steps: dict[str, list[TimedStep]] = {vin: [] for vin in fleet.vins}
-
-    def report(vin: str, step: TimedStep) -> None:
-        steps[vin].append(step)
-        apply(campaign.report(vin, step.step.state.value, step.at_ms, step.step.reason))
+    refused: list[tuple[str, str]] = []
 
     now = [START_MS]
     platform = Platform(Settings(data_dir=tmp_path / "data", mqtt=None), clock=lambda: now[0])
     platform.start()
     try:
-        for vin in fleet.vins:
-            platform.registry.add_vehicle(vin, None)
+        assert isinstance(platform.registry, SqlRegistry)
+        tokens = {vin: platform.registry.add_vehicle(vin, None).token.token for vin in fleet.vins}
+        runner = CampaignRunner(
+            CampaignStore(platform.registry.database),
+            MemoryDirector(ota.director),
+            images_of(ota.image),
+            lambda: list(fleet_from_twin(platform.twin, platform.registry, default_catalog())),
+            lambda: now[0],
+        )
+        platform.campaigns = runner  # the API's routes reach it (its thread is not started)
+        http = TestClient(create_app(platform))
+        over_http = bad[0]
+
+        def report(vin: str, step: TimedStep) -> None:
+            steps[vin].append(step)
+            now[0] = step.at_ms
+            s = step.step
+            if vin == over_http:
+                body = {"campaign_id": s.campaign_id, "state": s.state.value, "reason": s.reason}
+                auth = {"Authorization": f"Bearer {tokens[vin]}"}
+                r = http.post(f"/v1/vehicles/{vin}/ota/reports", json=body, headers=auth)
+                assert r.status_code == 200, r.text
+                accepted, why = r.json()["accepted"], r.json()["reason"]
+            else:
+                accepted, why = runner.report(s.campaign_id, vin, s.state.value, s.reason)
+            if not accepted:
+                refused.append((vin, why))
+
         transport = InProcessTransport(platform.gateway)
         tel = Telemetry(fleet.vins, SEED, extra=ecu_signals(ecus))
-        apply(campaign.start(START_MS))
-        while fleet.t < 3600:
+        started = False
+        while fleet.t < 4200:
             since = fleet.t
             out = tel.batches(fleet.step(fleet.t + 300))
             now[0] = fleet.start_ms + fleet.t * 1000
             transport.publish_many([(b.vin, encode_batch(b, "msgpack")) for b in out])
+            if not started and len(list(runner.fleet())) == len(fleet.vins):
+                # every car has reported its ECUs: the campaign is planned over the twin
+                spec = CampaignSpec("bms-2.5.0", TargetFilter("bms"), "2.5.0", policy)
+                assert len(runner.create(spec, "ops").campaign.cars) == len(fleet.vins)
+                runner.act("bms-2.5.0", "start")
+                started = True
             serve_updates(fleet, tel, ecus, cars, since, report)
-            apply(campaign.tick(now[0]))
+            now[0] = fleet.start_ms + fleet.t * 1000
+            runner.tick()
         twin = {vin: platform.twin.get(vin) for vin in fleet.vins}
+        view = runner.progress("bms-2.5.0")
+        campaign = runner.live["bms-2.5.0"].campaign
+        # the runner's inventory reads back what each car runs now: a next campaign's fleet
+        inventory = {v.vin: {e.serial: e.version for e in v.ecus} for v in runner.fleet()}
     finally:
         platform.stop()
 
+    # the failures are within the threshold: it completes, the reasons kept per variant
+    assert view["phase"] == "completed", view
+    assert view["failures_by_variant"] == {
+        "bms-b": {"health check: BMS 2.5.0 resets in a loop on bms-b": len(bad)}
+    }
+    assert refused == [] and view["ignored_reports"] == 0  # every step followed the last
+    assert view["listed"] == 0 and all(not t.targets.signed.targets for t in (
+        ota.director.vehicles[vin] for vin in fleet.vins
+    ))  # fmt: skip
     for vin in good:
         assert campaign.cars[vin].state is Progress.SUCCEEDED
         bms = ecus.ecu(fleet.vins.index(vin), "BMS")
@@ -139,3 +174,5 @@ def test_campaign_to_simulated_cars_rolls_back_the_failing_variant(tmp_path: Pat
         assert latest(vin, "Vehicle.OTA.BMS.SoftwareVersion") == expected, vin
         assert latest(vin, "Vehicle.OTA.BMS.ActiveSlot") == ("B" if vin in good else "A")
         assert latest(vin, "Vehicle.OTA.Telematics.SoftwareVersion") == "4.2.0"
+        assert inventory[vin]["BMS"] == expected and inventory[vin]["Telematics"] == "4.2.0"
+

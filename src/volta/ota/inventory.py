@@ -25,20 +25,25 @@ ECU_TYPES = {"Telematics": "tcu", "BMS": "bms", "Infotainment": "ivi", "ADAS": "
 def fleet_from_twin(twin: Twin, registry: Registry, catalog: Catalog) -> Iterator[FleetVehicle]:
     """Every registered vehicle with the ECUs it last reported (a car that never reported a
     version and variant of an ECU has none a campaign can target)."""
-    ids = {
+    signals = {
         name: (
-            catalog.get(f"Vehicle.OTA.{name}.SoftwareVersion").id,
-            catalog.get(f"Vehicle.OTA.{name}.HardwareVariant").id,
+            catalog.get(f"Vehicle.OTA.{name}.SoftwareVersion"),
+            catalog.get(f"Vehicle.OTA.{name}.HardwareVariant"),
         )
         for name in ECU_TYPES
     }
     for vin in registry.vins():
         values = twin.get(vin)
         ecus = []
-        for name, (version_id, variant_id) in ids.items():
-            version, variant = values.get(version_id), values.get(variant_id)
-            if version is not None and variant is not None and version.txt and variant.txt:
-                ecus.append(InstalledEcu(name, ECU_TYPES[name], variant.txt, version.txt))
+        for name, (version_signal, variant_signal) in signals.items():
+            stored = values.get(version_signal.id), values.get(variant_signal.id)
+            if stored[0] is None or stored[1] is None:
+                continue
+            # the twin keeps each value in its stored form (a string as JSON text)
+            version = version_signal.from_stored(stored[0].num, stored[0].txt)
+            variant = variant_signal.from_stored(stored[1].num, stored[1].txt)
+            if isinstance(version, str) and isinstance(variant, str) and version and variant:
+                ecus.append(InstalledEcu(name, ECU_TYPES[name], variant, version))
         if ecus:
             vehicle = registry.get_vehicle(vin)
             yield FleetVehicle(vin, vehicle.model or "", vehicle.group or "", tuple(ecus))

@@ -33,7 +33,6 @@ from tuf.api.metadata import TargetFile
 from tuf.ngclient import FetcherInterface
 
 from volta.ota.ecu import Ecu, Slot
-from volta.ota.targets import custom_of
 from volta.ota.primary import Consent, Primary, State, Step, listed_is_consent
 from volta.sim.ecus import FleetEcus
 
@@ -125,6 +124,7 @@ class SimCar:
         self._power_fails_unconfirmed = self.vin in self.faults.power_loss_unconfirmed
         self._now_ms = 0
         self._steps: list[TimedStep] = []
+        self._installing = ""  # the campaign of the install under way
         self.primary = Primary(
             self.vin,
             list(self.ecus),
@@ -146,7 +146,7 @@ class SimCar:
         version = ecu.running.version or ""
         if self._power_fails_unconfirmed:
             self._power_fails_unconfirmed = False
-            campaign = str(custom_of(target).get("campaign_id") or "")
+            campaign = self._installing  # `target` is the image repository's: no campaign
             self.interrupted = _Interrupted(ecu, version, switched=True, campaign_id=campaign)
             raise PowerLoss(f"{self.vin} lost power booting {version}, unconfirmed")
         if (ecu.ecu_type, ecu.hardware_variant, version) in self.faults.failing:
@@ -159,6 +159,8 @@ class SimCar:
         if step.state in (State.SUCCEEDED, State.FAILED) and step.ecu_serial:
             at += self.faults.install_s * 1000
         self._steps.append(TimedStep(at, step))
+        if step.state is State.INSTALLING:
+            self._installing = step.campaign_id
         if step.state is State.INSTALLING and self._power_fails:
             self._power_fails = False
             ecu = next(e for e in self.ecus if e.serial == step.ecu_serial)
@@ -219,7 +221,8 @@ def serve_updates(
 ) -> None:
     """Between two windows: every car whose check-in second fell in (since_s, fleet.t] checks
     in (its telematics unit wakes for it, parked or not), and `report` gets its steps. A car
-    whose ECUs changed stays awake and reports its full state in its next batch. Each car
+    checking in for the first time, or whose ECUs changed, stays awake and reports its full
+    state (with its ECUs' signals) in its next batch. Each car
     checks in at most once per call: step the fleet by at most `period_s` between calls."""
     if fleet.t - since_s > period_s:
         raise ValueError(f"{fleet.t - since_s} s since the last check-ins: at most {period_s} s")
@@ -231,7 +234,9 @@ def serve_updates(
         before = [(e.active, e.running) for e in car.ecus]
         for step in car.check_in(fleet.start_ms + last * 1000):
             report(car.vin, step)
-        if before != [(e.active, e.running) for e in car.ecus]:
+        # a car tells what its ECUs run at its first check-in (Uptane's vehicle manifest; the
+        # campaign service plans over it) and whenever that changed
+        if car.check_ins == 1 or before != [(e.active, e.running) for e in car.ecus]:
             ecus.settled(v)
             s = fleet.state
             s.awake_until[v] = max(int(s.awake_until[v]), fleet.t + fleet.config.awake_s)
