@@ -42,7 +42,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +50,7 @@ import httpx
 
 from volta.clock import wall_ms
 from volta.ota.campaign import Campaign
+from volta.ota.campaign_store import CampaignStore
 from volta.ota.director import Assignment, Director
 from volta.ota.ecu import Ecu
 from volta.ota.fetcher import HttpFetcher
@@ -58,10 +59,12 @@ from volta.ota.keyring import Keyring
 from volta.ota.keys import generate
 from volta.ota.primary import Primary
 from volta.ota.roles import RoleKeys
-from volta.ota.rollout import Effects, Phase, Policy, Progress
+from volta.ota.rollout import Phase, Policy, Progress
+from volta.ota.runner import CampaignRunner, CampaignSpec, MemoryDirector, images_of
 from volta.ota.serving import InProcessFetcher, OtaFiles
 from volta.ota.storage import save_director, save_image_repository
-from volta.ota.targeting import FleetVehicle, InstalledEcu, TargetFilter, plan
+from volta.ota.targeting import FleetVehicle, InstalledEcu, TargetFilter
+from volta.registry import SQLiteRegistry
 from volta.sim.ecus import FleetEcus
 from volta.sim.fleet import Fleet, FleetConfig
 from volta.sim.updates import CountingFetcher, SimCar, TimedStep, UpdateFaults, check_in_phase
@@ -187,11 +190,13 @@ def image_data(variant: str, version: str) -> bytes:
 
 
 class Server:
-    """The OTA service in process: files by path, the director, the campaign; its CPU time
-    counted apart from the cars' (the process's CPU inside its calls)."""
+    """The OTA service in process: files by path and the `CampaignRunner` (its store on SQLite,
+    the director in memory); its CPU time counted apart from the cars' (the process's CPU
+    inside its calls). The director sink notes which cars' targets the runner re-signed: those
+    cars have something new at their next check-in."""
 
-    def __init__(self, files: OtaFiles) -> None:
-        self.files = files
+    def __init__(self, files: OtaFiles, runner: CampaignRunner, sink: NotingDirector) -> None:
+        self.files, self.runner, self.sink = files, runner, sink
         self.cpu_s = 0.0
         self.requests = 0
 
@@ -202,19 +207,25 @@ class Server:
         self.requests += 1
         return data
 
-    def timed(self, fn: Callable[..., Effects], *args: object) -> Effects:
+    def timed(self, fn: Callable[..., object], *args: object) -> set[str]:
+        """Call the runner; the cars whose director targets changed."""
         t = time.process_time()
-        out = fn(*args)
+        fn(*args)
         self.cpu_s += time.process_time() - t
-        return out
+        changed, self.sink.changed = self.sink.changed, set()
+        return changed
 
-    def apply(self, effects: Effects, assignments: dict[str, Assignment]) -> None:
-        t = time.process_time()
-        for v in effects.withdraw:
-            self.files.director.assign(v, [])
-        for v in effects.assign:
-            self.files.director.assign(v, [assignments[v]])
-        self.cpu_s += time.process_time() - t
+
+class NotingDirector(MemoryDirector):
+    """`MemoryDirector`, noting the cars it signed new targets for."""
+
+    def __init__(self, director: Director) -> None:
+        super().__init__(director)
+        self.changed: set[str] = set()
+
+    def publish(self, targets: Mapping[str, Sequence[Assignment]]) -> None:
+        super().publish(targets)
+        self.changed.update(targets)
 
 
 @dataclass
@@ -228,7 +239,7 @@ class Outcome:
     cpu_s: float = 0.0
     server_cpu_s: float = 0.0
     first_failure_to_halt_s: float = 0.0  # simulated: the first failed report to the halt
-    halt_cpu_ms: float = 0.0  # the halting report, the withdrawals signed
+    halt_cpu_ms: float = 0.0  # the halting report: halt, withdrawals signed, stored
     halt_wall_ms: float = 0.0
     withdrawn: int = 0
     started_after_halt: int = 0
@@ -242,13 +253,10 @@ def next_check_in(vin: str, after_ms: int) -> int:
 
 
 def run_campaign(
-    server: Server,
-    campaign: Campaign,
-    assignments: dict[str, Assignment],
-    car: Callable[[str], SimCar],
-    start_ms: int,
+    server: Server, campaign_id: str, clock: list[int], car: Callable[[str], SimCar]
 ) -> Outcome:
-    """Run `campaign` in simulated time until it ends and every car it touched is quiet."""
+    """Start campaign `campaign_id` at `clock[0]` and run it in simulated time until it ends
+    and every car it touched is quiet. The cars report to the runner."""
     out = Outcome()
     events: list[tuple[int, int, str, str, TimedStep | None]] = []
     order = itertools.count()
@@ -256,25 +264,26 @@ def run_campaign(
     server_cpu0, cpu0, wall0 = server.cpu_s, time.process_time(), time.perf_counter()
     halted_at: int | None = None
     first_failure: int | None = None
+    runner = server.runner
+    campaign = runner.get(campaign_id).campaign
+    live = (Phase.RUNNING, Phase.PAUSED)
 
-    def effects(e: Effects, now_ms: int) -> None:
-        server.apply(e, assignments)
-        for v in (*e.assign, *e.withdraw):
+    def schedule(changed: set[str], now_ms: int) -> None:
+        for v in sorted(changed):
             if v not in pending:
                 pending.add(v)
                 heapq.heappush(events, (next_check_in(v, now_ms), next(order), "in", v, None))
 
-    effects(server.timed(campaign.start, start_ms), start_ms)
+    start_ms = clock[0]
+    schedule(server.timed(runner.act, campaign_id, "start"), start_ms)
     heapq.heappush(events, (start_ms + TICK_S * 1000, next(order), "tick", "", None))
     now = start_ms
     while events:
         now, _, kind, v, step = heapq.heappop(events)
+        clock[0] = now
         if kind == "tick":
-            effects(server.timed(campaign.tick, now), now)
-            if any(k != "tick" for _, _, k, _, _ in events) or campaign.phase in (
-                Phase.RUNNING,
-                Phase.PAUSED,
-            ):
+            schedule(server.timed(runner.tick), now)
+            if any(k != "tick" for _, _, k, _, _ in events) or campaign.phase in live:
                 heapq.heappush(events, (now + TICK_S * 1000, next(order), "tick", "", None))
         elif kind == "in":
             pending.discard(v)
@@ -289,21 +298,22 @@ def run_campaign(
                 heapq.heappush(events, (next_check_in(v, now), next(order), "in", v, None))
         else:
             assert step is not None
+            s = step.step
             out.reports += 1
-            if halted_at is not None and step.step.state.value == "downloading":
+            if halted_at is not None and s.state.value == "downloading":
                 out.started_after_halt += 1
-            if first_failure is None and step.step.state.value == "failed":
+            if first_failure is None and s.state.value == "failed":
                 first_failure = now
             was = campaign.phase
             t_cpu, t_wall = time.process_time(), time.perf_counter()
-            e = server.timed(campaign.report, v, step.step.state.value, now, step.step.reason)
-            effects(e, now)
+            changed = server.timed(runner.report, s.campaign_id, v, s.state.value, s.reason)
             if was is not Phase.HALTED and campaign.phase is Phase.HALTED:
                 halted_at = now
                 out.first_failure_to_halt_s = (now - (first_failure or now)) / 1000
                 out.halt_cpu_ms = (time.process_time() - t_cpu) * 1000
                 out.halt_wall_ms = (time.perf_counter() - t_wall) * 1000
-                out.withdrawn = len(e.withdraw)
+                out.withdrawn = campaign.counts().get(Progress.WITHDRAWN, 0)
+            schedule(changed, now)
     out.sim_s = (now - start_ms) / 1000
     out.wall_s = time.perf_counter() - wall0
     out.cpu_s = time.process_time() - cpu0
@@ -312,6 +322,9 @@ def run_campaign(
 
 
 def fleet_view(vins: list[str], ecus: FleetEcus) -> list[FleetVehicle]:
+    """What the runner's inventory reads from the twin (`volta.ota.inventory`): each car's
+    ECUs, named by their VSS branch, with the version they run. Built from the simulated ECUs
+    directly here (the twin path is `tests/sim/test_updates.py`'s)."""
     return [
         FleetVehicle(
             vin,
@@ -332,7 +345,17 @@ def bench_fleet(cars: int, state: Path) -> dict[str, float]:
     vins = fleet.vins
     ecus = FleetEcus(vins, SEED, fleet.state.faults.parts)
     image, director, files = repositories()
-    server = Server(files)
+    clock = [SIM_START_MS]
+    registry = SQLiteRegistry.open(state.parent / "registry", lambda: clock[0])
+    sink = NotingDirector(director)
+    runner = CampaignRunner(
+        CampaignStore(registry.database),
+        sink,
+        images_of(image),
+        lambda: fleet_view(vins, ecus),
+        lambda: clock[0],
+    )
+    server = Server(files, runner, sink)
     fetcher = InProcessFetcher(server.get)
     for v in vins:
         director.vehicle(v)
@@ -353,58 +376,59 @@ def bench_fleet(cars: int, state: Path) -> dict[str, float]:
         return sim_cars[v]
 
     result: dict[str, float] = {"fleet_cars": cars}
-    start = SIM_START_MS
-    for version, name in (("4.3.0", "bad"), ("4.3.1", "fix")):
-        images = {
-            v: image.add_image("acme", "tcu", v, version, image_data(v, version)) for v in VARIANTS
-        }
-        t = time.process_time()
-        assignments = plan(f"tcu-{version}", fleet_view(vins, ecus), TargetFilter("tcu"), images)
-        campaign = Campaign(f"tcu-{version}", list(assignments), Policy(), rand=lambda: 0.5)
-        server.cpu_s += time.process_time() - t
-        out = run_campaign(server, campaign, assignments, car, start)
-        for i, v in enumerate(vins):
-            if v in sim_cars:
-                ecus.settled(i)
-        counts = campaign.counts()
-        result |= {
-            f"{name}_halted": int(campaign.phase is Phase.HALTED),
-            f"{name}_completed": int(campaign.phase is Phase.COMPLETED),
-            f"{name}_waves_released": campaign.wave + 1,
-            f"{name}_succeeded_cars": counts.get(Progress.SUCCEEDED, 0),
-            f"{name}_failed_cars": counts.get(Progress.FAILED, 0),
-            f"{name}_full_check_ins": out.check_ins,
-            f"{name}_reports": out.reports,
-            f"{name}_sim_h": round(out.sim_s / 3600, 2),
-            f"{name}_wall_s": round(out.wall_s, 2),
-            f"{name}_cpu_s": round(out.cpu_s, 2),
-            f"{name}_server_cpu_ms_per_full_check_in": round(
-                out.server_cpu_s * 1000 / max(out.check_ins, 1), 3
-            ),
-            f"{name}_car_cpu_ms_per_full_check_in": round(
-                (out.cpu_s - out.server_cpu_s) * 1000 / max(out.check_ins, 1), 3
-            ),
-            f"{name}_metadata_bytes_per_updated_vehicle": round(
-                statistics.mean(out.metadata_bytes.values()) if out.metadata_bytes else 0
-            ),
-        }
-        if name == "bad":
-            result |= {
-                "halt_after_first_failure_sim_min": round(out.first_failure_to_halt_s / 60, 1),
-                "halt_report_cpu_ms": round(out.halt_cpu_ms, 3),
-                "halt_report_wall_ms": round(out.halt_wall_ms, 3),
-                "halt_withdrawn_cars": out.withdrawn,
-                "halt_downloads_started_after": out.started_after_halt,
-            }
-            if campaign.phase is not Phase.HALTED:
-                raise SystemExit(f"the 4.3.0 campaign ended {campaign.phase}, expected halted")
-            print(f"halted: {campaign.halt_reason}")
+    try:
+        for version, name in (("4.3.0", "bad"), ("4.3.1", "fix")):
+            for v in VARIANTS:
+                image.add_image("acme", "tcu", v, version, image_data(v, version))
+            cid = f"tcu-{version}"
             t = time.process_time()
-            server.apply(campaign.cancel(start + int(out.sim_s * 1000)), assignments)
+            runner.create(CampaignSpec(cid, TargetFilter("tcu"), version, Policy()), "bench")
             server.cpu_s += time.process_time() - t
-        elif campaign.phase is not Phase.COMPLETED:
-            raise SystemExit(f"the 4.3.1 campaign ended {campaign.phase}, expected completed")
-        start += int(out.sim_s * 1000) + 3_600_000
+            out = run_campaign(server, cid, clock, car)
+            for i, v in enumerate(vins):
+                if v in sim_cars:
+                    ecus.settled(i)
+            campaign = runner.get(cid).campaign
+            counts = campaign.counts()
+            result |= {
+                f"{name}_halted": int(campaign.phase is Phase.HALTED),
+                f"{name}_completed": int(campaign.phase is Phase.COMPLETED),
+                f"{name}_waves_released": campaign.wave + 1,
+                f"{name}_succeeded_cars": counts.get(Progress.SUCCEEDED, 0),
+                f"{name}_failed_cars": counts.get(Progress.FAILED, 0),
+                f"{name}_full_check_ins": out.check_ins,
+                f"{name}_reports": out.reports,
+                f"{name}_ignored_reports": campaign.ignored.total,
+                f"{name}_sim_h": round(out.sim_s / 3600, 2),
+                f"{name}_wall_s": round(out.wall_s, 2),
+                f"{name}_cpu_s": round(out.cpu_s, 2),
+                f"{name}_server_cpu_ms_per_full_check_in": round(
+                    out.server_cpu_s * 1000 / max(out.check_ins, 1), 3
+                ),
+                f"{name}_car_cpu_ms_per_full_check_in": round(
+                    (out.cpu_s - out.server_cpu_s) * 1000 / max(out.check_ins, 1), 3
+                ),
+                f"{name}_metadata_bytes_per_updated_vehicle": round(
+                    statistics.mean(out.metadata_bytes.values()) if out.metadata_bytes else 0
+                ),
+            }
+            if name == "bad":
+                result |= {
+                    "halt_after_first_failure_sim_min": round(out.first_failure_to_halt_s / 60, 1),
+                    "halt_report_cpu_ms": round(out.halt_cpu_ms, 3),
+                    "halt_report_wall_ms": round(out.halt_wall_ms, 3),
+                    "halt_withdrawn_cars": out.withdrawn,
+                    "halt_downloads_started_after": out.started_after_halt,
+                }
+                if campaign.phase is not Phase.HALTED:
+                    raise SystemExit(f"the 4.3.0 campaign ended {campaign.phase}, expected halted")
+                print(f"halted: {campaign.halt_reason}")
+                server.timed(runner.act, cid, "cancel")
+            elif campaign.phase is not Phase.COMPLETED:
+                raise SystemExit(f"the 4.3.1 campaign ended {campaign.phase}, expected completed")
+            clock[0] += 3_600_000
+    finally:
+        registry.close()
     versions = Counter(ecus.ecu(i, "Telematics").running.version for i in range(cars))
     result["fleet_cars_on_4_3_1"] = versions.get("4.3.1", 0)
     return result

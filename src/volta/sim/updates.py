@@ -156,7 +156,7 @@ class SimCar:
     def _report(self, step: Step) -> None:
         # The link has brought what was fetched so far; an install takes its time.
         at = self._now_ms + round(self.counter.total * 8 / self.kbps)
-        if step.state in (State.SUCCEEDED, State.FAILED) and step.ecu_serial:
+        if step.state in (State.SUCCEEDED, State.FAILED, State.ROLLED_BACK) and step.ecu_serial:
             at += self.faults.install_s * 1000
         self._steps.append(TimedStep(at, step))
         if step.state is State.INSTALLING:
