@@ -289,8 +289,8 @@ def run_campaign(
             pending.discard(v)
             sim_car = car(v)
             out.check_ins += 1
-            for s in sim_car.check_in(now):
-                heapq.heappush(events, (s.at_ms, next(order), "report", v, s))
+            for timed in sim_car.check_in(now):
+                heapq.heappush(events, (timed.at_ms, next(order), "report", v, timed))
             fetched = sim_car.counter.metadata_bytes
             out.metadata_bytes[v] = out.metadata_bytes.get(v, 0) + fetched
             if sim_car.interrupted is not None:  # off until its next boot

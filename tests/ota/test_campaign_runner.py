@@ -381,3 +381,31 @@ def test_director_targets_that_failed_to_sign_are_signed_at_the_next_tick(world:
     runner.tick()
     [target] = world.ota.director.vehicles[vin].targets.signed.targets.values()
     assert custom_of(target)["campaign_id"] == "one"
+
+
+def test_download_only_cars_keep_the_image_and_a_later_campaign_installs_it(
+    world: World,
+) -> None:
+    runner = world.runner()
+    nmc = TargetFilter("bms", hardware_variants=frozenset({NMC}))
+    one_wave = Policy(waves=(1.0,))
+    runner.create(CampaignSpec("dl", nmc, "1.1.0", one_wave, UpdateMode.DOWNLOAD_ONLY), "ops")
+    runner.act("dl", "start")
+    world.check_in(runner)
+    view = runner.progress("dl")
+    # 'downloaded' ends a download-only car; nothing was installed
+    assert view["phase"] == "completed" and view["waves"][0]["states"] == {"succeeded": 10}
+    assert view["ignored_reports"] == 0
+    assert {p.ecus["BMS"].running.version for p in world.cars.values()} == {"1.0.0"}
+    runner.create(CampaignSpec("install", nmc, "1.1.0", one_wave), "ops")
+    runner.act("install", "start")
+    vin = next(v for v, s in runner.live["install"].slots.items() if s.listed)
+    assert runner.report("install", vin, "downloading") == (True, "")
+    # a car of a forced campaign does not end at 'downloaded': it must install
+    assert runner.report("install", vin, "downloaded") == (
+        False,
+        "'downloaded' in a forced campaign: the car must install the image",
+    )
+    world.check_in(runner, [v for v in world.cars if v != vin])
+    nmc_cars = [v for v in runner.live["install"].slots if v != vin]
+    assert {world.cars[v].ecus["BMS"].running.version for v in nmc_cars} == {"1.1.0"}

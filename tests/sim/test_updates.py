@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fastapi.testclient import TestClient
+
 from tests.ota.otakit import BASE, ManualClock, Ota
 from tests.sim.simrun import START_MS, helsinki
+from volta.api import create_app
 from volta.catalog import default_catalog
 from volta.config import Settings
 from volta.ingest.inproc import InProcessTransport
-from fastapi.testclient import TestClient
-
-from volta.api import create_app
 from volta.ota.campaign_store import CampaignStore
 from volta.ota.inventory import fleet_from_twin
 from volta.ota.primary import State
@@ -50,8 +50,8 @@ def test_campaign_to_simulated_cars_rolls_back_the_failing_variant(tmp_path: Pat
     assert len(good) >= 3 and bad  # this seed's fleet has both variants
 
     ota = Ota(ManualClock())
-    for v in set(variant.values()):
-        ota.image.add_image("acme", "bms", v, "2.5.0", IMAGE + v.encode())
+    for hw in set(variant.values()):
+        ota.image.add_image("acme", "bms", hw, "2.5.0", IMAGE + hw.encode())
     faults = UpdateFaults(
         failing=frozenset({("bms", "bms-b", "2.5.0")}),
         power_loss=frozenset({good[0]}),
@@ -175,4 +175,3 @@ def test_campaign_to_simulated_cars_rolls_back_the_failing_variant(tmp_path: Pat
         assert latest(vin, "Vehicle.OTA.BMS.ActiveSlot") == ("B" if vin in good else "A")
         assert latest(vin, "Vehicle.OTA.Telematics.SoftwareVersion") == "4.2.0"
         assert inventory[vin]["BMS"] == expected and inventory[vin]["Telematics"] == "4.2.0"
-

@@ -156,9 +156,7 @@ class IgnoredList(BaseModel):
 class ReportIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     campaign_id: str = Field(min_length=1, max_length=64)
-    state: Literal[
-        "downloading", "installing", "succeeded", "downloaded", "failed", "rolled_back"
-    ]
+    state: Literal["downloading", "installing", "succeeded", "downloaded", "failed", "rolled_back"]
     reason: str = Field("", max_length=1000)
     ecu_serial: str = Field("", max_length=64)
 

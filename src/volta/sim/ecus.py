@@ -68,7 +68,7 @@ class FleetEcus:
         self.cars: list[list[Ecu]] = [[] for _ in vins]
         for kind in ECU_KINDS:
             if kind.ecu_type == "bms":
-                for v, vin in enumerate(vins):
+                for v in range(len(vins)):
                     self.cars[v].append(
                         Ecu.built(serial(kind), kind.name, "bms", parts.variant[v],
                                   parts.version[v])
@@ -77,7 +77,7 @@ class FleetEcus:
             names = [name for name, _ in kind.variants]
             shares = np.array([share for _, share in kind.variants])
             drawn = rng.choice(len(names), size=len(vins), p=shares / shares.sum()).tolist()
-            for v, vin in enumerate(vins):
+            for v in range(len(vins)):
                 self.cars[v].append(
                     Ecu.built(serial(kind), kind.name, kind.ecu_type, names[drawn[v]],
                               kind.version)
