@@ -89,18 +89,18 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
         reg.add_vehicle(vin, "Model V")
     reg.assign("dana", SOFT)
     reg.assign("erik", OTHER)
-    sids = {
-        n: platform.catalog.get(f"Vehicle.OTA.BMS.{n}").id
-        for n in ("SoftwareVersion", "HardwareVariant")
-    }
+    version, variant = (
+        platform.catalog.get(f"Vehicle.OTA.BMS.{n}") for n in ("SoftwareVersion", "HardwareVariant")
+    )
     now = clock()
+    # in the twin's stored form, as ingest writes it (a string as JSON text)
     platform.twin.load_values(
         [
             value
             for vin in (CAR, OTHER, SOFT, PUSHED)
             for value in (
-                LatestValue(vin, sids["SoftwareVersion"], now, None, "1.0.0"),
-                LatestValue(vin, sids["HardwareVariant"], now, None, NMC),
+                LatestValue(vin, version.id, now, *version.to_stored("1.0.0")),
+                LatestValue(vin, variant.id, now, *variant.to_stored(NMC)),
             )
         ]
     )
