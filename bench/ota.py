@@ -6,8 +6,12 @@ minutes, each car at its own second. A campaign updates every car's telematics u
 in waves of 1 % -> 10 % -> 50 % -> 100 %; the 4.3.0 image fails its health check on the
 `tcu-5g` hardware variant (the ECU rolls back) and the campaign halts itself. The operator
 cancels it and releases 4.3.1, which fixes the variant; that campaign runs through all four
-waves to every car. Server and cars run in this one process (the director, the campaign state
-machine and the repositories in process, `InProcessFetcher`); every car that has something new
+waves to every car. Both campaigns go through the campaign service, `CampaignRunner`: created
+(planned over the fleet's ECUs as its inventory gives them), started, ticked every 5 minutes,
+kept in a SQLite registry database (every report written through), signing each car's director
+targets (`MemoryDirector`); each car reports its steps to it with the campaign id its director
+target names. Server and cars run in this one process (the repositories in process,
+`InProcessFetcher`); every car that has something new
 runs the full `volta.sim.updates.SimCar` (python-tuf's `Updater`: both repositories verified,
 agreement, download, install, health check, rollback). A car with nothing new is not run at
 its idle check-ins: its cost is measured on the HTTP sample.
