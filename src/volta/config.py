@@ -89,6 +89,9 @@ class Settings(BaseSettings):
         description="key folder with the OTA online keys (director targets/snapshot/timestamp, "
         "image snapshot/timestamp): the server signs that metadata anew before it expires",
     )
+    ota_campaign_tick_s: float = Field(
+        30.0, gt=0, description="how often OTA campaigns are ticked (waves, timeouts, retries)"
+    )
     dtc_descriptions: Path | None = Field(
         None,
         description="the maker's DTC descriptions (JSON object code → text, or CSV code,"

@@ -17,10 +17,13 @@ from volta.commands.service import CommandMetrics, CommandService, MqttCommandLi
 from volta.commands.store import SQLiteCommandStore
 from volta.config import Settings
 from volta.derived.engines import open_derived
+from volta.hazards.notify import MqttNotifier
 from volta.ingest.activity import IngestActivity
 from volta.ingest.metrics import IngestMetrics
 from volta.ingest.mqtt import MqttTransport
 from volta.ota.keeper import OtaKeeper
+from volta.ota.runner import CampaignRunner
+from volta.ota.service import open_runner
 from volta.places.engines import open_places
 from volta.planner.service import planner_for
 from volta.planner.watch import TripWatch
@@ -115,6 +118,19 @@ class Platform:
         self.diagnostics = assembly.diagnostics(
             settings, self.catalog, self.bus, self.registry, durable=not follow_workers
         )
+        # OTA campaigns: in the registry's database, signing director targets in the folder
+        self.campaigns: CampaignRunner | None = None
+        self._ota_push: MqttNotifier | None = None
+        opened_runner = open_runner(
+            settings,
+            self.registry,
+            self.twin,
+            self.catalog,
+            self.diagnostics if self.diagnostics_live else None,
+            clock,
+        )
+        if opened_runner is not None:
+            self.campaigns, self._ota_push = opened_runner
         self.mqtt: MqttTransport | None = None
         if settings.mqtt:
             self.mqtt = assembly.mqtt_transport(settings, settings.mqtt, self.gateway)
@@ -146,6 +162,7 @@ class Platform:
             self.alerts.listen(self.intake.sync)
             self.diagnostics.listen(self.intake.predicted)
         self._started = False
+        self._push_started = False
         self._stopped = False
         log.info("platform: data dir %s, twin loaded with %d values", settings.data_dir, loaded)
 
@@ -164,6 +181,11 @@ class Platform:
         self.commands.start()
         if self.ota_keeper is not None:
             self.ota_keeper.start()
+        if self._ota_push is not None:
+            self._ota_push.start()
+            self._push_started = True
+        if self.campaigns is not None:
+            self.campaigns.start()
         self.alerts.start()
         if self.trips is not None:
             self.trips.start()
@@ -187,6 +209,10 @@ class Platform:
         self.commands.close()
         if self.ota_keeper is not None:
             self.ota_keeper.stop()
+        if self.campaigns is not None:
+            self.campaigns.stop()
+        if self._ota_push is not None and self._push_started:
+            self._ota_push.stop()
         if self.notifications is not None:
             self.notifications.stop()
         if self.services is not None:

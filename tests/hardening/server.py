@@ -35,6 +35,7 @@ class Server(server.Server):
             ingest_budget_samples_per_s=0.0,
             roads=default_osm_path(),
             ota_dir=data_dir / "ota",
+            ota_keys=data_dir / "ota-keys",  # OTA campaigns (they sign director targets)
         )
         super().__init__(data_dir, settings=settings)
         self._feed(history_h)

@@ -13,6 +13,7 @@ from volta.catalog import default_catalog
 from volta.ota.director import Assignment
 from volta.ota.ecu import Ecu, Slot
 from volta.ota.primary import State, Step
+from volta.sim.updates import CountingFetcher
 
 from .otakit import VIN, Ota, car
 
@@ -164,3 +165,58 @@ def test_director_target_with_malformed_custom_fields_is_refused(ota: Ota, state
     assert [s.reason for s in steps] == [
         "bms/bms-nmc-96s/bms-1.1.0.img: the director names ECU None, which this vehicle lacks"
     ]
+
+
+def _campaign_target(target: TargetFile, mode: str, campaign: str = "c1") -> TargetFile:
+    """The image as the campaign service lists it: with its campaign and mode in `custom`."""
+    listed = TargetFile(target.length, dict(target.hashes), target.path)
+    custom = {**target.unrecognized_fields["custom"], "campaign_id": campaign}
+    listed.unrecognized_fields["custom"] = {**custom, "update_mode": mode}
+    return listed
+
+
+def test_download_only_image_is_kept_not_installed(ota: Ota, state: StateDir) -> None:
+    image = release_bms(ota)
+    ota.director.assign(VIN, [Assignment("BMS-0001", _campaign_target(image, "download-only"))])
+    primary = car(ota, state("car"))
+    counter = CountingFetcher(ota.fetcher)
+    primary.fetcher = counter
+    assert primary.check_in() == [
+        Step(VIN, "BMS-0001", State.DOWNLOADING, "1.1.0", campaign_id="c1"),
+        Step(VIN, "BMS-0001", State.DOWNLOADED, "1.1.0", campaign_id="c1"),
+    ]
+    bms = primary.ecus["BMS-0001"]
+    assert (bms.active, bms.running.version, bms.slots["B"]) == ("A", "1.0.0", Slot())
+    kept = list((primary.state_dir / "downloads").iterdir())
+    assert [hashlib.sha256(p.read_bytes()).hexdigest() for p in kept] == [
+        hashlib.sha256(BMS_FW).hexdigest()
+    ]
+    assert counter.image_bytes == len(BMS_FW)
+    # still listed at the next check-in: nothing new to do or report
+    assert primary.check_in() == []
+    # a later campaign installs it: from the kept file, without fetching it again
+    counter.image_bytes = 0
+    ota.director.assign(VIN, [Assignment("BMS-0001", _campaign_target(image, "forced", "c2"))])
+    assert [s.state for s in primary.check_in()] == [
+        State.DOWNLOADING,
+        State.INSTALLING,
+        State.SUCCEEDED,
+    ]
+    assert counter.image_bytes == 0
+    assert (bms.active, bms.running.version) == ("B", "1.1.0")
+
+
+def test_soft_update_waits_for_the_drivers_consent(ota: Ota, state: StateDir) -> None:
+    image = _campaign_target(release_bms(ota), "soft")
+    ota.director.assign(VIN, [Assignment("BMS-0001", image)])
+    accepted: set[str] = set()
+    primary = car(ota, state("car"))
+    primary.consent = lambda target: target.unrecognized_fields["custom"]["campaign_id"] in accepted
+    assert primary.check_in() == []  # asked, not accepted: nothing downloaded or installed
+    assert list((primary.state_dir / "downloads").iterdir()) == []
+    assert primary.ecus["BMS-0001"].running.version == "1.0.0"
+    accepted.add("c1")
+    assert primary.check_in()[-1] == Step(
+        VIN, "BMS-0001", State.SUCCEEDED, "1.1.0", campaign_id="c1"
+    )
+    assert primary.ecus["BMS-0001"].running.version == "1.1.0"

@@ -139,7 +139,7 @@ def test_an_older_sqlite_registry_gains_names_and_the_alert_log(tmp_path: Path) 
         )
     again = SQLiteRegistry.open(tmp_path, lambda: NOW)
     try:
-        assert again.schema_version == SCHEMA_VERSION == 4
+        assert again.schema_version == SCHEMA_VERSION == 5
         assert again.update_vehicle(VIN, {"name": "Van 1"}).model == "Model V"
         again.apply_alerts(AlertChanges(raised=[_facts()]))
         assert len(again.open_alerts()) == 1

@@ -81,7 +81,7 @@ def sign_in(client: TestClient, name: str, password: str = PASSWORD) -> str:
 def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Secured]:
     data = tmp_path_factory.mktemp("secured")
     # a server with every optional part on, so that each route answers (none with 503)
-    platform = Platform(make_settings(data, ota_dir=data / "ota"))
+    platform = Platform(make_settings(data, ota_dir=data / "ota", ota_keys=data / "ota-keys"))
     platform.start()
     tokens = populate(platform.registry)
     # An operator's session token signed an hour ago: long expired.

@@ -34,6 +34,7 @@ from volta.diagnostics import api as diagnostics_routes
 from volta.drives import api as drives_routes
 from volta.hazards import api as hazard_routes
 from volta.ota import api as ota_routes
+from volta.ota import campaign_api
 from volta.places import api as places_routes
 from volta.planner import api as trip_routes
 from volta.platform import Platform
@@ -85,6 +86,8 @@ def create_app(platform: Platform, *, run_platform: bool = False) -> FastAPI:
     app.include_router(hazard_routes.router)
     app.include_router(trip_routes.router)
     app.include_router(ota_routes.router)
+    app.include_router(campaign_api.router)
+    app.include_router(campaign_api.vehicle_router)
     for service_routes in (api_cases, api_appointments, api_workshops, api_recalls, api_notify):
         app.include_router(service_routes.router)
     service_access.install(app)

@@ -13,6 +13,10 @@
   `campaign`: the campaign state machine (pure: no clock, no I/O).
 - `targeting`: which vehicles a campaign updates with which image (`plan`), refused before it
   starts when it matches no vehicle or lacks an image for a selected hardware variant.
+- `runner`: campaigns as a service (plan, store, act, report, tick, sign director targets, push);
+  `campaign_store`: their tables in the registry's database; `campaign_api`: their routes;
+  `inventory`: the fleet from the twin; `windows`: maintenance windows; `dtc`: the trouble-code
+  halt; `service`: the runner built from a server's settings.
 - `upload`: a supplier's signed targets metadata, checked before it is served.
 - `targets`: what a target says beyond length and hashes (its `custom` fields).
 - `errors`: OTA errors; python-tuf's errors are translated into them at the boundary.

@@ -38,7 +38,12 @@ NOTHING = Effects()
 # What a car may report in each of its states, and the state it leads to (None: a failure).
 _NEXT: dict[Progress, dict[str, Progress | None]] = {
     Progress.ASSIGNED: {"downloading": Progress.DOWNLOADING, "failed": None},
-    Progress.DOWNLOADING: {"installing": Progress.INSTALLING, "failed": None},
+    # `downloaded` ends a download-only campaign's car (the runner accepts it there only)
+    Progress.DOWNLOADING: {
+        "installing": Progress.INSTALLING,
+        "downloaded": Progress.SUCCEEDED,
+        "failed": None,
+    },
     Progress.INSTALLING: {"succeeded": Progress.SUCCEEDED, "failed": None},
 }
 
@@ -67,6 +72,8 @@ class Campaign:
         self._rand = rand
         self._ends = sorted(set(policy.wave_ends(len(vins))))  # waves that add no car: none
         self.cars: dict[str, CarProgress] = {}
+        # Cars whose progress changed since the store last took them (`take_changed`).
+        self._changed: set[str] = set()
         # States of the released cars, kept as they change: a report costs O(1), not O(cars).
         self._count: Counter[Progress] = Counter()
         self._released = 0
@@ -103,6 +110,15 @@ class Campaign:
         if self.phase in (Phase.CANCELLED, Phase.COMPLETED):
             raise Conflict(f"campaign {self.id} is {self.phase.value} already")
         self.phase = Phase.CANCELLED
+        return self._withdraw_unstarted(now_ms)
+
+    def halt(self, reason: str, now_ms: int) -> Effects:
+        """Halt for a reason found outside the campaign (the fleet's trouble-code rate on the new
+        version): as the failure threshold does, every car that has not started is withdrawn."""
+        if self.phase not in (Phase.RUNNING, Phase.PAUSED) or self.wave < 0:
+            raise Conflict(f"campaign {self.id} is {self.phase.value}; cannot halt")
+        self.phase = Phase.HALTED
+        self.halt_reason = reason
         return self._withdraw_unstarted(now_ms)
 
     def _require(self, phase: Phase, action: str) -> None:
@@ -189,8 +205,35 @@ class Campaign:
         """The cars of every wave released so far."""
         return [c for c in self.cars.values() if c.wave <= self.wave]
 
+    def take_changed(self) -> list[CarProgress]:
+        """The cars whose progress changed since the last call (what a store must write)."""
+        changed = [self.cars[vin] for vin in self._changed]
+        self._changed.clear()
+        return changed
+
+    @classmethod
+    def restore(
+        cls,
+        campaign_id: str,
+        policy: Policy,
+        cars: Sequence[CarProgress],
+        phase: Phase,
+        wave: int,
+        halt_reason: str = "",
+        rand: Callable[[], float] = random.random,
+    ) -> Campaign:
+        """A campaign as a store saved it: `cars` in rollout order, each with its wave."""
+        campaign = cls(campaign_id, [c.vin for c in cars], policy, rand)
+        campaign.cars = {c.vin: c for c in cars}
+        campaign.phase, campaign.wave, campaign.halt_reason = phase, wave, halt_reason
+        released = [c for c in cars if c.wave <= wave]
+        campaign._released = len(released)
+        campaign._count = Counter(c.state for c in released)
+        return campaign
+
     def _set(self, car: CarProgress, **changes: Any) -> None:
         new = replace(car, **changes)
+        self._changed.add(car.vin)
         if car.wave <= self.wave:
             self._count[car.state] -= 1
             self._count[new.state] += 1

@@ -115,6 +115,10 @@ _MIGRATIONS: tuple[str, ...] = (
     resources.files("volta.registry.migrations")
     .joinpath("sqlite_0004_service.sql")
     .read_text(encoding="utf-8"),
+    # 5: OTA campaigns (volta.ota.campaign_store); the PostgreSQL registry's 0004.
+    resources.files("volta.registry.migrations")
+    .joinpath("sqlite_0005_ota_campaigns.sql")
+    .read_text(encoding="utf-8"),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 

@@ -15,6 +15,9 @@ bytes.
 - `signals`: a `Frame` → VSS samples with rates, noise and connectivity gaps → `Batch`es.
 - `truth`: ground-truth records and their Parquet files.
 - `commands`: the car side of remote commands; `senders`: file, HTTP, MQTT, in-process.
+- `ecus`: each car's updatable ECUs (A/B slots, hardware variants) and their `Vehicle.OTA`
+  signals; `updates`: the car side of over-the-air updates (python-tuf's real client) with
+  injected failures (an image failing on one variant, power lost mid-install, slow links).
 - `run`, `fleet_cli`, `cycle_cli`, `cli`: paced runs and the `volta simulate` / `sim-cycle`
   commands.
 

@@ -1,8 +1,9 @@
 // The dashboard shell: a hash router (#/fleet, #/vehicle/VIN, #/trip/VIN, #/vehicles, #/alerts,
-// #/reports, #/places, #/health, #/workbench[/CASE], #/diagnosis/VIN, #/service/VIN,
-// #/recalls[/ID], #/signin).
+// #/reports, #/places, #/health, #/campaigns, #/workbench[/CASE], #/diagnosis/VIN,
+// #/service/VIN, #/recalls[/ID], #/signin).
 
 import * as alerts from "./alerts.js";
+import * as campaigns from "./campaigns.js";
 import { get, keepFresh, me, setUnauthorizedHandler, token } from "./api.js";
 import * as diagnosis from "./diagnosis.js";
 import * as fleet from "./fleet.js";
@@ -40,10 +41,10 @@ const vehicles = {
   },
 };
 
-const PAGES = { fleet, vehicle, vehicles, alerts, reports, places, health, signin, trip, workbench, diagnosis, service, recalls };
+const PAGES = { fleet, vehicle, vehicles, alerts, reports, places, health, campaigns, signin, trip, workbench, diagnosis, service, recalls };
 // Pages for operators only, and for service staff (operators and technicians): everyone else
 // is sent to their own home page.
-const OPERATOR_PAGES = new Set([fleet, alerts, reports, places, health, recalls]);
+const OPERATOR_PAGES = new Set([fleet, alerts, reports, places, health, campaigns, recalls]);
 const STAFF_PAGES = new Set([workbench, diagnosis]);
 
 function route(extra = {}) {
@@ -71,7 +72,7 @@ function route(extra = {}) {
   // The navigation by role: operators get fleet and ingest health; technicians their workbench;
   // drivers and technicians with more than one vehicle their list; a vehicle token (or one
   // vehicle) needs none.
-  const links = operator ? ["fleet", "alerts", "reports", "places", "health", "workbench", "recalls"]
+  const links = operator ? ["fleet", "alerts", "reports", "places", "health", "campaigns", "workbench", "recalls"]
     : [...(staff ? ["workbench"] : []), ...(m?.vehicles?.length > 1 ? ["vehicles"] : [])];
   nav.querySelectorAll("a").forEach((a) => {
     a.hidden = !links.includes(a.dataset.page);
