@@ -37,15 +37,15 @@ def open_runner(
     folder, keys = settings.ota_dir, settings.ota_keys
     if folder is None or keys is None:
         return None
-    ids = {path: catalog.get(path).id for path in (SPEED, CHARGING, SOC, LONGITUDE)}
+    signals = {path: catalog.get(path) for path in (SPEED, CHARGING, SOC, LONGITUDE)}
 
     def state_of(vin: str) -> Mapping[str, Sample]:
         values = twin.get(vin)
         out: dict[str, Sample] = {}
-        for path, sid in ids.items():
-            v = values.get(sid)
-            if v is not None:
-                out[path] = (v.ts_ms, v.num if v.num is not None else v.txt)
+        for path, signal in signals.items():
+            v = values.get(signal.id)
+            if v is not None:  # the twin keeps the stored form (a string as JSON text)
+                out[path] = (v.ts_ms, signal.from_stored(v.num, v.txt))
         return out
 
     notifier = None
