@@ -28,16 +28,18 @@ from volta.geo.osm import load_roads
 from volta.planner.charger_files import load_afdc_csv
 from volta.planner.energy import edge_energy_wh
 from volta.planner.exact import SearchBudgetExceeded, exact_total_s
+from volta.planner.hierarchy_file import cached_hierarchy, fingerprint
 from volta.planner.network import RoadNetwork
 from volta.planner.plan import NoFeasiblePlan, NoRoute, Site, TripRequest
 from volta.planner.roads_bin import EAST_WEST_EXTENT_M, load_roads_bin
 from volta.planner.scenarios import scaled, seeded_sites, seeded_trips
-from volta.planner.search import SiteIndex, plan_trip
+from volta.planner.search import SiteIndex, plan_trip, route_costs
 from volta.vehicles.model import load_model
 
 SHARED = Path("/work/shared/data/planner")
 # On the region graph: fastest and least-energy paths only (each weight is 528 Dijkstras).
 REGION_WEIGHTS = (0.0, None)
+CACHE = Path(__file__).resolve().parents[1] / "build" / "planner-cache"  # contraction hierarchies
 MAX_LABELS = 1_000_000  # the exact search's budget per trip (its Pareto sets can explode)
 
 
@@ -101,8 +103,11 @@ def city(
     return out
 
 
-def region(target_nodes: int, trips: int, seed: int) -> dict[str, float | None]:
-    """Trips of 200-600 km on the generated region graph with the 528 real NY DC stations."""
+def region(
+    target_nodes: int, trips: int, seed: int, exact_trips: int, exact_labels: int
+) -> dict[str, float | None]:
+    """Trips of 200-600 km on the generated region graph with the 528 real NY DC stations; the
+    first `exact_trips` also by the exact search (budget `exact_labels` labels each)."""
     stations = load_afdc_csv(SHARED / "alt_fuel_stations_NY_2025-02.csv").dc_fast()
     lat = np.array([st.lat for st in stations])
     lon = np.array([st.lon for st in stations])
@@ -112,48 +117,90 @@ def region(target_nodes: int, trips: int, seed: int) -> dict[str, float | None]:
     model = load_model("hyundai_kona_electric_2021")
     energy = edge_energy_wh(model, net.speed_mps, net.grade, net.length_m)
     sites = [Site(int(n), st.power_kw, st.name) for n, st in zip(nodes, stations, strict=True)]
+    costs = route_costs(net, model, energy, REGION_WEIGHTS)
+    values = np.stack([net.time_s, net.length_m, energy], axis=1)
+    cached = (CACHE / f"hierarchy-{fingerprint(net, costs, values)}.npz").exists()
     t0, c0 = time.perf_counter(), time.process_time()
-    index = SiteIndex(net, model, sites, energy, weights=REGION_WEIGHTS)
+    hierarchy = cached_hierarchy(CACHE, net, costs, values)
+    hier_s, hier_cpu_s = time.perf_counter() - t0, time.process_time() - c0
+    t0, c0 = time.perf_counter(), time.process_time()
+    index = SiteIndex(net, model, sites, energy, weights=REGION_WEIGHTS, hierarchy=hierarchy)
     index_s, index_cpu_s = time.perf_counter() - t0, time.process_time() - c0
     rng = np.random.default_rng(seed)
     ms: list[float] = []
     cpu_ms: list[float] = []
     stops: list[int] = []
     km: list[float] = []
+    deviation: list[float] = []
+    exact_ms: list[float] = []
+    gave_up = outside = 0
+    x, y = net.x_m[nodes], net.y_m[nodes]
     while len(ms) < trips:
         a, b = (int(i) for i in rng.choice(len(stations), 2, replace=False))
-        x, y = net.x_m[nodes], net.y_m[nodes]
         if not 200_000 <= math.hypot(x[a] - x[b], y[a] - y[b]) <= 500_000:
             continue
         req = TripRequest(int(nodes[a]), int(nodes[b]), start_soc=80.0, min_arrival_soc=10.0)
         t0, c0 = time.perf_counter(), time.process_time()
         plan = plan_trip(index, req)
-        ms.append((time.perf_counter() - t0) * 1000)
-        cpu_ms.append((time.process_time() - c0) * 1000)
+        wall_ms = (time.perf_counter() - t0) * 1000
+        cpu = (time.process_time() - c0) * 1000
+        if not (200 <= plan.distance_m / 1000 <= 600 and 1 <= len(plan.stops) <= 4):
+            outside += 1  # not a trip of the goal (200-600 km, 1-4 stops)
+            continue
+        ms.append(wall_ms)
+        cpu_ms.append(cpu)
         stops.append(len(plan.stops))
         km.append(plan.distance_m / 1000)
+        if len(exact_ms) + gave_up < exact_trips:
+            t0 = time.perf_counter()
+            try:
+                exact = exact_total_s(net, model, sites, energy, req, max_labels=exact_labels)
+            except SearchBudgetExceeded:
+                gave_up += 1
+                continue
+            exact_ms.append((time.perf_counter() - t0) * 1000)
+            deviation.append(plan.total_s / exact - 1.0)
     graph_mb = sum(
         a.nbytes
         for a in (net.x_m, net.y_m, net.src, net.dst, net.length_m, net.speed_mps, net.grade)
     )
     index_mb = sum(a.nbytes for a in (index.time_s, index.distance_m, index.e_wh))
+    compared = len(exact_ms)
     return {
         "region_nodes": net.n_nodes,
         "region_edges": len(net.src),
         "region_sites": len(sites),
         "region_build_s": round(build_s, 1),
+        "region_hierarchy_cached": cached,
+        "region_hierarchy_s": round(hier_s, 1),
+        "region_hierarchy_cpu_s": round(hier_cpu_s, 1),
+        "region_hierarchy_edges": len(hierarchy.src),
+        "region_hierarchy_core_nodes": int(np.sum(hierarchy.level == hierarchy.core)),
         "region_index_s": round(index_s, 1),
         "region_index_cpu_s": round(index_cpu_s, 1),
         "region_graph_mb": round(graph_mb / 1e6, 1),
+        "region_hierarchy_mb": round(hierarchy.nbytes / 1e6, 1),
         "region_index_mb": round(index_mb / 1e6, 1),
         "region_trips": trips,
+        "region_trips_outside_goal_skipped": outside,
         "region_trip_km_median": round(float(np.median(km)), 1),
         "region_stops_min": min(stops),
         "region_stops_max": max(stops),
         "region_plan_median_ms": round(float(np.median(ms)), 1),
         "region_plan_p95_ms": round(float(np.percentile(ms, 95)), 1),
+        "region_plan_max_ms": round(max(ms), 1),
         "region_plan_cpu_median_ms": round(float(np.median(cpu_ms)), 1),
         "region_plan_cpu_p95_ms": round(float(np.percentile(cpu_ms, 95)), 1),
+        "region_plan_cpu_max_ms": round(max(cpu_ms), 1),
+        "region_trips_compared": compared,
+        "region_trips_exact_gave_up": gave_up,
+        "region_max_deviation_pct": round(100 * max(deviation), 3) if deviation else None,
+        "region_min_deviation_pct": round(100 * min(deviation), 3) if deviation else None,
+        "region_exact_median_ms": round(float(np.median(exact_ms)), 1) if compared else None,
+        # median exact time over median fast time (the fast planner on every trip)
+        "region_ratio_vs_naive": (
+            round(float(np.median(exact_ms) / np.median(ms)), 1) if compared else None
+        ),
     }
 
 
@@ -162,6 +209,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer trips and sites (< 30 s)")
     parser.add_argument(
         "--region-nodes", type=int, default=1_000_000, help="region graph size (not in --quick)"
+    )
+    parser.add_argument(
+        "--exact-trips", type=int, default=5, help="region trips also solved by the exact search"
+    )
+    parser.add_argument(
+        "--exact-labels", type=int, default=20_000_000, help="the exact search's budget per trip"
     )
     args = parser.parse_args()
     result: dict[str, float | str | None] = {"mode": "quick" if args.quick else "full"}
@@ -175,7 +228,7 @@ def main() -> None:
         result.update(city("amsterdam", amsterdam, 0.05, sites, trips, seed=2))
     if not args.quick:
         print(json.dumps(result))
-        result.update(region(args.region_nodes, trips=30, seed=3))
+        result.update(region(args.region_nodes, 30, 3, args.exact_trips, args.exact_labels))
     print(json.dumps(result))
 
 
