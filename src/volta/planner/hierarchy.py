@@ -75,8 +75,10 @@ class Hierarchy:
         )
 
     @classmethod
-    def build(cls, src: IntArray, dst: IntArray, n: int, cost: FloatArray,
-              values: FloatArray, max_degree: int = MAX_DEGREE, seed: int = 0) -> Hierarchy:  # fmt: skip
+    def build(
+        cls, src: IntArray, dst: IntArray, n: int, cost: FloatArray, values: FloatArray,
+        max_degree: int = MAX_DEGREE, seed: int = 0,
+    ) -> Hierarchy:  # fmt: skip
         """Contract the graph of edges src→dst (unique pairs) with costs (route, edge) >= 0 and
         values (edge, k) to carry along; nodes with more than `max_degree` neighbours stay in
         the core."""
@@ -211,7 +213,12 @@ def _gather(indptr: IntArray, rows: IntArray) -> IntArray:
 
 
 def _contract(
-    src: IntArray, dst: IntArray, n: int, cost: FloatArray, values: FloatArray, max_degree: int,
+    src: IntArray,
+    dst: IntArray,
+    n: int,
+    cost: FloatArray,
+    values: FloatArray,
+    max_degree: int,
     seed: int,
 ) -> tuple[IntArray, IntArray, IntArray, FloatArray, NDArray[np.float32]]:
     """(level, src, dst, cost, values) of the contracted graph; level = round of contraction,

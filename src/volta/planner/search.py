@@ -42,7 +42,7 @@ from volta.planner.plan import (
 )
 from volta.vehicles.model import VehicleModel
 
-__all__ = ["SiteIndex", "plan_trip", "route_costs"]
+__all__ = ["ROUTE_WEIGHTS", "SiteIndex", "plan_trip", "route_costs"]
 
 
 # Candidate paths between two stops: each minimises time + weight x energy. Weight 0 is the
@@ -82,6 +82,12 @@ class SiteIndex:
             raise ValueError("the hierarchy was built for another network or other route weights")
         self._routes: dict[int, tuple[csr_matrix, csr_matrix]] = {}
         self.curves = [ChargeCurve(model, s.power_kw) for s in sites]
+        # no station charges a % faster than this: with the least energy still to drive, a
+        # lower bound on the charging still to come (A*'s second term)
+        self.fastest_s_per_pct = min(
+            (float(np.diff(c.cumulative_s).min()) / ChargeCurve.STEP_PCT for c in self.curves),
+            default=0.0,
+        )
         self.nodes = np.array([s.node for s in sites], dtype=np.int64)
         self._sweeps = (
             self.hierarchy.targets(self.nodes, reverse=False),
@@ -176,9 +182,16 @@ def plan_trip(index: SiteIndex, req: TripRequest) -> Plan:
     time_s[:, k + 1, :] = np.inf
     min_soc = np.full(n, req.min_charger_soc)
     min_soc[k + 1] = req.min_arrival_soc
+    d_soc = e_wh / index.full_wh * 100.0
+    need = np.full(n, -np.inf)  # SoC below which a stop must still charge on the way
+    if None in index.weights and np.all(index.energy_wh >= 0.0):
+        # least energy to the destination (0 where unreached: still a lower bound); without
+        # regeneration no path uses less, so this many % must be charged at the least
+        need = d_soc[index.weights.index(None), :, -1] + req.min_arrival_soc
     return _search(
-        index, req, _Stops(sel, time_s, dist_m, e_wh, e_wh / index.full_wh * 100.0, min_soc, h)
-    )
+        index, req,
+        _Stops(sel, time_s, dist_m, e_wh, d_soc, min_soc, h, need, index.fastest_s_per_pct),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +202,15 @@ class _Stops:
     e_wh: FloatArray
     d_soc: FloatArray
     min_soc: FloatArray
-    h: FloatArray
+    h: FloatArray  # fastest road time to the destination
+    need: FloatArray  # SoC % each stop needs to reach the destination without charging
+    s_per_pct: float  # the fastest charging anywhere
+
+    def key(self, t: float, stop: int, soc: float) -> float:
+        """A* key: time so far, fastest road time to go, and the charging still needed at the
+        fastest rate. Not consistent across SoC, but a label it orders first at a stop with
+        more SoC is never worse than one it drops (docs/planner.md)."""
+        return t + float(self.h[stop]) + max(0.0, float(self.need[stop]) - soc) * self.s_per_pct
 
 
 # label: (stop, soc, time, km, parent label, charged here, route driven to get here)
@@ -217,7 +238,7 @@ def _search(index: SiteIndex, req: TripRequest, st: _Stops) -> Plan:
     labels: list[_Label] = [(0, req.start_soc, 0.0, 0.0, -1, False, 0)]
     batches: list[_Batch] = []
     # heap entries: (A* key, time, sequence, label id or -1 - batch id, position in the batch)
-    heap: list[tuple[float, float, int, int, int]] = [(h[0], 0.0, 0, 0, 0)]
+    heap: list[tuple[float, float, int, int, int]] = [(st.key(0.0, 0, req.start_soc), 0.0, 0, 0, 0)]
     seq = 1
     best = np.full(n, -np.inf)  # highest SoC expanded at each stop so far
     while heap:
@@ -260,7 +281,7 @@ def _search(index: SiteIndex, req: TripRequest, st: _Stops) -> Plan:
             dt = index.curves[stop - 1].seconds(soc, nxt)
             if math.isfinite(dt):
                 labels.append((stop, nxt, t + dt, km, lid, True, 0))
-                heapq.heappush(heap, (t + dt + h[stop], t + dt, seq, len(labels) - 1, 0))
+                heapq.heappush(heap, (st.key(t + dt, stop, nxt), t + dt, seq, len(labels) - 1, 0))
                 seq += 1
         arrive = soc - st.d_soc[:, stop, :]
         ok = np.isfinite(st.time_s[:, stop, :]) & (arrive >= st.min_soc) & (arrive > best + 1e-9)
@@ -268,7 +289,8 @@ def _search(index: SiteIndex, req: TripRequest, st: _Stops) -> Plan:
         if len(j) == 0:
             continue
         tj = t + st.time_s[route, stop, j]
-        key = tj + h[j]
+        arrive_j = arrive[route, j]
+        key = tj + h[j] + np.maximum(0.0, st.need[j] - arrive_j) * st.s_per_pct
         order = np.argsort(key, kind="stable")
         km_j = km + st.dist_m[route, stop, j] / 1000.0
         batches.append(
@@ -277,7 +299,7 @@ def _search(index: SiteIndex, req: TripRequest, st: _Stops) -> Plan:
                 key[order],
                 j[order],
                 route[order],
-                arrive[route, j][order],
+                arrive_j[order],
                 tj[order],
                 km_j[order],
             )
