@@ -225,25 +225,25 @@ def _contract(
     the core's nodes the highest level."""
     routes = cost.shape[0]
     a, b = src.astype(np.int64), dst.astype(np.int64)
-    c = cost.astype(np.float64)  # (route, edge)
-    v = np.broadcast_to(values.astype(np.float32), (routes, *values.shape)).copy()
+    keys = a * n + b
+    order = np.argsort(keys, kind="stable")  # kept sorted: new shortcuts are found by bisection
+    keys, a, b = keys[order], a[order], b[order]
+    c = cost.astype(np.float64)[:, order]  # (route, edge)
+    v = np.broadcast_to(values.astype(np.float32)[order], (routes, len(a), values.shape[1])).copy()
     level = np.full(n, -1, dtype=np.int64)
     tie = np.random.default_rng(seed).permutation(n).astype(np.int64)
     out: list[tuple[IntArray, IntArray, FloatArray, NDArray[np.float32]]] = []
     rnd = 0
     limit = 2
     while True:
-        alive = level < 0
-        n_alive = int(alive.sum())
-        lo, hi = np.minimum(a, b), np.maximum(a, b)
-        pairs = np.unique(lo * n + hi)
-        pu, pv = pairs // n, pairs % n
-        deg = np.bincount(pu, minlength=n) + np.bincount(pv, minlength=n)
-        cand = alive & (deg <= limit)
+        n_alive = int(np.sum(level < 0))
+        # edges at a node, both directions: twice its neighbours on two-way roads (a cheap
+        # stand-in for counting distinct neighbours; it only orders the contraction)
+        deg = np.bincount(a, minlength=n) + np.bincount(b, minlength=n)
+        cand = (level < 0) & (deg <= 2 * limit)
         prio = deg * n + tie
-        both = cand[pu] & cand[pv]
-        loser = np.where(prio[pu[both]] > prio[pv[both]], pu[both], pv[both])
-        cand[loser] = False
+        both = cand[a] & cand[b]
+        cand[np.where(prio[a[both]] > prio[b[both]], a[both], b[both])] = False
         chosen = int(cand.sum())
         if chosen < max(1, n_alive // 200):  # too few nodes this cheap: allow more neighbours
             if limit >= max_degree:
@@ -265,7 +265,9 @@ def _contract(
         na, nb = a[ie], b[oe]
         nc = c[:, ie] + c[:, oe]
         nv = v[:, ie] + v[:, oe]
-        a, b, c, v = _merge(n, a[keep], b[keep], c[:, keep], v[:, keep], na, nb, nc, nv)
+        keys, a, b, c, v = _merge(
+            n, keys[keep], a[keep], b[keep], c[:, keep], v[:, keep], na, nb, nc, nv
+        )
         level[cand] = rnd
         rnd += 1
     level[level < 0] = rnd
@@ -293,32 +295,37 @@ def _join(left: IntArray, right: IntArray) -> tuple[IntArray, IntArray]:
 
 
 def _merge(
-    n: int, a: IntArray, b: IntArray, c: FloatArray, v: NDArray[np.float32],
+    n: int, keys: IntArray, a: IntArray, b: IntArray, c: FloatArray, v: NDArray[np.float32],
     na: IntArray, nb: IntArray, nc: FloatArray, nv: NDArray[np.float32],
-) -> tuple[IntArray, IntArray, FloatArray, NDArray[np.float32]]:  # fmt: skip
-    """The edges plus the new shortcuts, one per (src, dst): per route the cheapest."""
+) -> tuple[IntArray, IntArray, IntArray, FloatArray, NDArray[np.float32]]:  # fmt: skip
+    """The edges (sorted by key) plus the new shortcuts, one per (src, dst): per route the
+    cheapest; still sorted."""
     if len(na) == 0:
-        return a, b, c, v
+        return keys, a, b, c, v
     new_keys = na * n + nb
-    old_dup = np.isin(a * n + b, new_keys)
-    ga = np.concatenate([a[old_dup], na])
-    gb = np.concatenate([b[old_dup], nb])
-    gc = np.concatenate([c[:, old_dup], nc], axis=1)
-    gv = np.concatenate([v[:, old_dup], nv], axis=1)
-    keys = ga * n + gb
-    uniq, first = np.unique(keys, return_index=True)
-    out_c = np.empty((c.shape[0], len(uniq)))
-    out_v = np.empty((v.shape[0], len(uniq), v.shape[2]), dtype=np.float32)
-    for r in range(c.shape[0]):
-        order = np.lexsort((gc[r], keys))
-        starts = np.searchsorted(keys[order], uniq)
-        pick = order[starts]
-        out_c[r] = gc[r][pick]
-        out_v[r] = gv[r][pick]
-    rest = ~old_dup
+    uniq = np.unique(new_keys)
+    routes = c.shape[0]
+    uc = np.empty((routes, len(uniq)))
+    uv = np.empty((routes, len(uniq), v.shape[2]), dtype=np.float32)
+    for r in range(routes):
+        order = np.lexsort((nc[r], new_keys))
+        pick = order[np.searchsorted(new_keys[order], uniq)]  # the cheapest of each key
+        uc[r], uv[r] = nc[r][pick], nv[r][pick]
+    pos = np.searchsorted(keys, uniq)
+    exists = np.zeros(len(uniq), dtype=bool)
+    inside = pos < len(keys)
+    exists[inside] = keys[pos[inside]] == uniq[inside]
+    p = pos[exists]
+    for r in range(routes):  # an edge that is already there keeps the cheaper of the two
+        better = uc[r][exists] < c[r, p]
+        c[r, p[better]] = uc[r][exists][better]
+        v[r, p[better]] = uv[r][exists][better]
+    fresh = ~exists
+    at, k = pos[fresh], uniq[fresh]
     return (
-        np.concatenate([a[rest], ga[first]]),
-        np.concatenate([b[rest], gb[first]]),
-        np.concatenate([c[:, rest], out_c], axis=1),
-        np.concatenate([v[:, rest], out_v], axis=1),
+        np.insert(keys, at, k),
+        np.insert(a, at, k // n),
+        np.insert(b, at, k % n),
+        np.insert(c, at, uc[:, fresh], axis=1),
+        np.insert(v, at, uv[:, fresh], axis=1),
     )
