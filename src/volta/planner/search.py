@@ -10,8 +10,9 @@
    chargers; then an A* search over labels (stop, SoC, time). A label charges one SoC grid
    step (time from the model's DC curve, capped by the station) or drives to any stop it can
    reach above the minimum SoC. A label is dropped when an earlier one at the same stop had at
-   least its SoC (Pareto dominance: it arrived sooner with more). The heuristic is the fastest
-   road time to the destination, which never overestimates.
+   least its SoC (Pareto dominance: it arrived sooner with more, or so little later that the
+   charging it saves makes up for it). The heuristic is the fastest road time to the
+   destination plus the charging still needed at the fastest rate; it never overestimates.
 
 Pure: no I/O, no clock. Only the candidate paths are considered between stops; the exact
 baseline (`planner.exact`) considers every path.
