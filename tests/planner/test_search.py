@@ -16,11 +16,11 @@ import pytest
 from volta.geo.osm import load_roads
 from volta.planner.energy import ChargeCurve, edge_energy_wh
 from volta.planner.exact import SearchBudgetExceeded, exact_total_s
+from volta.planner.hierarchy import Hierarchy
 from volta.planner.network import OffGraph, RoadNetwork
 from volta.planner.plan import NoFeasiblePlan, NoRoute, Plan, Site, TripRequest
 from volta.planner.roads_bin import load_roads_bin
 from volta.planner.scenarios import scaled, seeded_sites, seeded_trips
-from volta.planner.hierarchy import Hierarchy
 from volta.planner.search import SiteIndex, plan_trip, route_costs
 from volta.vehicles.model import VehicleModel, load_model
 
@@ -199,7 +199,7 @@ def test_hierarchy_gives_the_costs_and_path_sums_of_a_dijkstra_over_the_whole_gr
             for source in rng.choice(helsinki.n_nodes, 3, replace=False):
                 nodes = np.concatenate([fixed, rng.choice(helsinki.n_nodes, 5)])  # 5 not in sweep
                 cost, sums = h.query(int(source), route, nodes, reverse, sweep)
-                ref, pred = helsinki.tree(
+                ref, _ = helsinki.tree(
                     int(source), reverse, np.inf, helsinki.matrices(costs[route])
                 )
                 assert np.array_equal(np.isfinite(cost), np.isfinite(ref[nodes]))
