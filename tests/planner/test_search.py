@@ -17,6 +17,7 @@ from volta.geo.osm import load_roads
 from volta.planner.energy import ChargeCurve, edge_energy_wh
 from volta.planner.exact import SearchBudgetExceeded, exact_total_s
 from volta.planner.hierarchy import Hierarchy
+from volta.planner.hierarchy_file import cached_hierarchy
 from volta.planner.network import OffGraph, RoadNetwork
 from volta.planner.plan import NoFeasiblePlan, NoRoute, Plan, Site, TripRequest
 from volta.planner.roads_bin import load_roads_bin
@@ -212,3 +213,20 @@ def test_hierarchy_gives_the_costs_and_path_sums_of_a_dijkstra_over_the_whole_gr
                 if w is None:
                     along = np.maximum(along, 0.0)
                 assert np.allclose(along[ok], cost[ok], rtol=1e-5, atol=1e-3)
+
+
+def test_a_cached_hierarchy_is_loaded_not_rebuilt_and_a_changed_graph_is_not_served_it(
+    tmp_path: Path,
+) -> None:
+    net = line_road(30)
+    energy = edge_energy_wh(KONA, net.speed_mps, net.grade, net.length_m)
+    costs = route_costs(net, KONA, energy, (0.0, None))
+    values = np.stack([net.time_s, net.length_m, energy], axis=1)
+    built = cached_hierarchy(tmp_path, net, costs, values)
+    (file,) = tmp_path.glob("hierarchy-*.npz")
+    loaded = cached_hierarchy(tmp_path, net, costs, values)
+    assert np.array_equal(loaded.cost, built.cost) and np.array_equal(loaded.level, built.level)
+    assert loaded.query(0, 0, np.array([30]))[0][0] == pytest.approx(30 * 36.0)
+    slower = line_road(30, kmh=50.0)
+    cached_hierarchy(tmp_path, slower, route_costs(slower, KONA, energy, (0.0, None)), values)
+    assert len(list(tmp_path.glob("hierarchy-*.npz"))) == 2 and file.exists()
