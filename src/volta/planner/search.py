@@ -3,9 +3,9 @@
 1. `SiteIndex`: for every pair of chargers, time, distance and energy along a few candidate
    paths (ROUTE_WEIGHTS: fastest, least energy, and time + energy priced between them), bounded
    by a full battery; one query per charger and candidate in a contraction hierarchy of the
-   road network (`planner.hierarchy`: exact shortest paths, milliseconds on a million nodes
-   where a Dijkstra over the whole graph takes a third of a second); built once per road
-   network and vehicle model.
+   road network (`planner.hierarchy`: exact shortest paths, each query touching the core and
+   the targets' ancestors instead of the whole graph); built once per road network and
+   vehicle model.
 2. `plan_trip`: the same queries from the origin and to the destination join them to the
    chargers; then an A* search over labels (stop, SoC, time). A label charges one SoC grid
    step (time from the model's DC curve, capped by the station) or drives to any stop it can
