@@ -16,11 +16,13 @@ import pytest
 from volta.geo.osm import load_roads
 from volta.planner.energy import ChargeCurve, edge_energy_wh
 from volta.planner.exact import SearchBudgetExceeded, exact_total_s
+from volta.planner.hierarchy import Hierarchy
+from volta.planner.hierarchy_file import cached_hierarchy
 from volta.planner.network import OffGraph, RoadNetwork
 from volta.planner.plan import NoFeasiblePlan, NoRoute, Plan, Site, TripRequest
 from volta.planner.roads_bin import load_roads_bin
 from volta.planner.scenarios import scaled, seeded_sites, seeded_trips
-from volta.planner.search import SiteIndex, plan_trip
+from volta.planner.search import SiteIndex, plan_trip, route_costs
 from volta.vehicles.model import VehicleModel, load_model
 
 PLANNER_DATA = Path("/work/shared/data/planner")
@@ -179,3 +181,52 @@ def test_sums_along_a_tree_agree_with_a_walk_along_each_path(helsinki: RoadNetwo
         assert path[-1 if reverse else 0] == 7
         edges = helsinki.edge_index(path[:-1], path[1:])
         assert helsinki.length_m[edges].sum() == pytest.approx(few[2, 1])
+
+
+@pytest.mark.parametrize("max_degree", [3, 24])  # 3: a large core; 24: (nearly) all contracted
+def test_hierarchy_gives_the_costs_and_path_sums_of_a_dijkstra_over_the_whole_graph(
+    helsinki: RoadNetwork, max_degree: int
+) -> None:
+    energy = edge_energy_wh(KONA, helsinki.speed_mps, helsinki.grade, helsinki.length_m)
+    costs = route_costs(helsinki, KONA, energy, (0.0, 1.0, None))
+    values = np.stack([helsinki.time_s, helsinki.length_m, energy], axis=1)
+    h = Hierarchy.build(helsinki.src, helsinki.dst, helsinki.n_nodes, costs, values, max_degree)
+    assert (max_degree == 3) == (np.sum(h.level == h.core) > 20)
+    rng = np.random.default_rng(5)
+    fixed = rng.choice(helsinki.n_nodes, 40, replace=False)
+    for reverse in (False, True):
+        sweep = h.targets(fixed, reverse)
+        for route in range(3):
+            for source in rng.choice(helsinki.n_nodes, 3, replace=False):
+                nodes = np.concatenate([fixed, rng.choice(helsinki.n_nodes, 5)])  # 5 not in sweep
+                cost, sums = h.query(int(source), route, nodes, reverse, sweep)
+                ref, _ = helsinki.tree(
+                    int(source), reverse, np.inf, helsinki.matrices(costs[route])
+                )
+                assert np.array_equal(np.isfinite(cost), np.isfinite(ref[nodes]))
+                ok = np.isfinite(cost)
+                assert np.allclose(cost[ok], ref[nodes][ok], rtol=1e-12)
+                # the values summed along the hierarchy's path cost what the path costs
+                s_per_wh = 3.6 / KONA.dc_peak_kw
+                w = (0.0, 1.0)[route] if route < 2 else None
+                along = sums[:, 2] if w is None else sums[:, 0] + w * s_per_wh * sums[:, 2]
+                if w is None:
+                    along = np.maximum(along, 0.0)
+                assert np.allclose(along[ok], cost[ok], rtol=1e-5, atol=1e-3)
+
+
+def test_a_cached_hierarchy_is_loaded_not_rebuilt_and_a_changed_graph_is_not_served_it(
+    tmp_path: Path,
+) -> None:
+    net = line_road(30)
+    energy = edge_energy_wh(KONA, net.speed_mps, net.grade, net.length_m)
+    costs = route_costs(net, KONA, energy, (0.0, None))
+    values = np.stack([net.time_s, net.length_m, energy], axis=1)
+    built = cached_hierarchy(tmp_path, net, costs, values)
+    (file,) = tmp_path.glob("hierarchy-*.npz")
+    loaded = cached_hierarchy(tmp_path, net, costs, values)
+    assert np.array_equal(loaded.cost, built.cost) and np.array_equal(loaded.level, built.level)
+    assert loaded.query(0, 0, np.array([30]))[0][0] == pytest.approx(30 * 36.0)
+    slower = line_road(30, kmh=50.0)
+    cached_hierarchy(tmp_path, slower, route_costs(slower, KONA, energy, (0.0, None)), values)
+    assert len(list(tmp_path.glob("hierarchy-*.npz"))) == 2 and file.exists()

@@ -1,15 +1,18 @@
 """The fast planner: a charger graph, then a label-setting search over (stop, SoC).
 
 1. `SiteIndex`: for every pair of chargers, time, distance and energy along a few candidate
-   paths (ROUTE_WEIGHTS: fastest, least energy, and time + energy priced between them); one
-   Dijkstra per charger and candidate, bounded by a full battery; built once per road network
-   and vehicle model.
-2. `plan_trip`: the same trees from the origin and to the destination join them to the
+   paths (ROUTE_WEIGHTS: fastest, least energy, and time + energy priced between them), bounded
+   by a full battery; one query per charger and candidate in a contraction hierarchy of the
+   road network (`planner.hierarchy`: exact shortest paths, each query touching the core and
+   the targets' ancestors instead of the whole graph); built once per road network and
+   vehicle model.
+2. `plan_trip`: the same queries from the origin and to the destination join them to the
    chargers; then an A* search over labels (stop, SoC, time). A label charges one SoC grid
    step (time from the model's DC curve, capped by the station) or drives to any stop it can
    reach above the minimum SoC. A label is dropped when an earlier one at the same stop had at
-   least its SoC (Pareto dominance: it arrived sooner with more). The heuristic is the fastest
-   road time to the destination, which never overestimates.
+   least its SoC (Pareto dominance: it arrived sooner with more, or so little later that the
+   charging it saves makes up for it). The heuristic is the fastest road time to the
+   destination plus the charging still needed at the fastest rate; it never overestimates.
 
 Pure: no I/O, no clock. Only the candidate paths are considered between stops; the exact
 baseline (`planner.exact`) considers every path.
@@ -23,8 +26,10 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 import numpy as np
+from scipy.sparse import csr_matrix
 
 from volta.planner.energy import ChargeCurve
+from volta.planner.hierarchy import Hierarchy
 from volta.planner.network import FloatArray, IntArray, RoadNetwork
 from volta.planner.plan import (
     Leg,
@@ -38,7 +43,7 @@ from volta.planner.plan import (
 )
 from volta.vehicles.model import VehicleModel
 
-__all__ = ["SiteIndex", "plan_trip"]
+__all__ = ["ROUTE_WEIGHTS", "SiteIndex", "plan_trip", "route_costs"]
 
 
 # Candidate paths between two stops: each minimises time + weight x energy. Weight 0 is the
@@ -50,11 +55,16 @@ ROUTE_WEIGHTS: tuple[float | None, ...] = (0.0, 0.5, 1.0, 2.0, None)
 
 class SiteIndex:
     """Chargers on one road network for one vehicle model, with the drive costs between every
-    pair along the candidate paths of ROUTE_WEIGHTS."""
+    pair along the candidate paths of ROUTE_WEIGHTS.
+
+    Drive costs come from a contraction hierarchy of the network (`planner.hierarchy`, exact),
+    built here unless one made for the same network, model and weights is given (it is the
+    expensive part: `planner.hierarchy_file` keeps it on disk)."""
 
     def __init__(
         self, net: RoadNetwork, model: VehicleModel, sites: list[Site], energy_wh: FloatArray,
         max_leg_s: float = math.inf, weights: tuple[float | None, ...] = ROUTE_WEIGHTS,
+        hierarchy: Hierarchy | None = None,
     ) -> None:  # fmt: skip
         if not weights or weights[0] != 0.0:
             raise ValueError("the first route weight must be 0 (the fastest path: A*'s heuristic)")
@@ -65,15 +75,25 @@ class SiteIndex:
         self.energy_wh = energy_wh
         self.max_leg_s = max_leg_s
         self.full_wh = model.usable_kwh_new * 1000.0
-        s_per_wh = 3.6 / model.dc_peak_kw
-        positive = np.maximum(energy_wh, 1e-6)  # regeneration: Dijkstra needs weights >= 0
-        self.routes = [
-            net.matrices(positive if w is None else net.time_s + w * s_per_wh * positive)
-            for w in weights
-        ]
-        self.per_edge = np.stack([net.time_s, net.length_m, energy_wh], axis=1)
+        self.hierarchy = hierarchy or Hierarchy.build(
+            net.src, net.dst, net.n_nodes, route_costs(net, model, energy_wh, weights),
+            np.stack([net.time_s, net.length_m, energy_wh], axis=1),
+        )  # fmt: skip
+        if self.hierarchy.n != net.n_nodes or self.hierarchy.cost.shape[0] != len(weights):
+            raise ValueError("the hierarchy was built for another network or other route weights")
+        self._routes: dict[int, tuple[csr_matrix, csr_matrix]] = {}
         self.curves = [ChargeCurve(model, s.power_kw) for s in sites]
+        # no station charges a % faster than this: with the least energy still to drive, a
+        # lower bound on the charging still to come (A*'s second term)
+        self.fastest_s_per_pct = min(
+            (float(np.diff(c.cumulative_s).min()) / ChargeCurve.STEP_PCT for c in self.curves),
+            default=0.0,
+        )
         self.nodes = np.array([s.node for s in sites], dtype=np.int64)
+        self._sweeps = (
+            self.hierarchy.targets(self.nodes, reverse=False),
+            self.hierarchy.targets(self.nodes, reverse=True),
+        )
         k, r = len(sites), len(weights)
         self.time_s = np.full((r, k, k), np.inf)
         self.distance_m = np.zeros((r, k, k))
@@ -83,13 +103,18 @@ class SiteIndex:
                 c = self.costs(site.node, reverse=False, route=route, targets=self.nodes)
                 self.time_s[route, i], self.distance_m[route, i], self.e_wh[route, i] = c
 
+    @property
+    def routes(self) -> _Routes:
+        """Per route, the (forward, backward) scipy matrices of its edge costs, for drawing a
+        leg's road (`RoadNetwork.tree`); built when first asked for."""
+        return _Routes(self)
+
     def costs(
         self, node: int, reverse: bool, route: int, targets: IntArray, bounded: bool = True
     ) -> tuple[FloatArray, FloatArray, FloatArray]:
         """(time s, distance m, energy Wh) from `node` to each target (from each, if reverse)
-        along the route's tree; inf time where unreached. Bounded trees stop where the route's
-        cost passes a full battery's (or max_leg_s's) worth."""
-        net = self.net
+        along the route's shortest paths; inf time where unreached. Bounded: inf time where
+        the route's cost passes a full battery's (or max_leg_s's) worth."""
         weight = self.weights[route]
         if not bounded:
             limit = math.inf
@@ -97,12 +122,38 @@ class SiteIndex:
             limit = self.full_wh
         else:
             limit = self.max_leg_s + weight * 3.6 / self.model.dc_peak_kw * self.full_wh
-        cost, pred = net.tree(node, reverse, limit, self.routes[route])
-        if len(targets) > 64:  # many targets: one pass over the whole tree is cheaper
-            sums = net.tree_sums(pred, self.per_edge, reverse)[targets]
-        else:
-            sums = net.path_sums(pred, targets, self.per_edge, reverse)
-        return np.where(np.isfinite(cost[targets]), sums[:, 0], np.inf), sums[:, 1], sums[:, 2]
+        cost, sums = self.hierarchy.query(
+            node, route, targets, reverse, self._sweeps[1 if reverse else 0]
+        )
+        ok = np.isfinite(cost) & (cost <= limit)
+        return np.where(ok, sums[:, 0], np.inf), sums[:, 1], sums[:, 2]
+
+
+class _Routes:
+    def __init__(self, index: SiteIndex) -> None:
+        self.index = index
+
+    def __getitem__(self, route: int) -> tuple[csr_matrix, csr_matrix]:
+        index = self.index
+        if route not in index._routes:
+            costs = route_costs(
+                index.net, index.model, index.energy_wh, index.weights[route : route + 1]
+            )
+            index._routes[route] = index.net.matrices(costs[0])
+        return index._routes[route]
+
+
+def route_costs(
+    net: RoadNetwork, model: VehicleModel, energy_wh: FloatArray,
+    weights: tuple[float | None, ...],
+) -> FloatArray:  # fmt: skip
+    """Edge costs (route, edge) of the candidate paths: time + w x (s per Wh at the model's DC
+    peak) x energy, or energy alone for None; energy floored at 1e-6 Wh (Dijkstra needs >= 0)."""
+    s_per_wh = 3.6 / model.dc_peak_kw
+    positive = np.maximum(energy_wh, 1e-6)
+    return np.stack(
+        [positive if w is None else net.time_s + w * s_per_wh * positive for w in weights]
+    )
 
 
 def plan_trip(index: SiteIndex, req: TripRequest) -> Plan:
@@ -137,8 +188,17 @@ def plan_trip(index: SiteIndex, req: TripRequest) -> Plan:
     # the stop penalty is paid on arriving at a charger (passing one pays it too: a search cost)
     penalty = np.where(can_charge, req.stop_penalty_s, 0.0)
     d_soc = e_wh / index.full_wh * 100.0
-    return _search(index, req, _Stops(sel, time_s, dist_m, e_wh, d_soc, min_soc, h, can_charge,
-                                      penalty))  # fmt: skip
+    need = np.full(n, -np.inf)  # SoC below which a stop must still charge on the way
+    if None in index.weights and np.all(index.energy_wh >= 0.0):
+        # least energy to the destination (0 where unreached: still a lower bound); without
+        # regeneration no path uses less, so this many % must be charged at the least. Filters
+        # and the stop penalty only take chargers away or add time: the bound still holds.
+        need = d_soc[index.weights.index(None), :, -1] + req.min_arrival_soc
+    return _search(
+        index, req,
+        _Stops(sel, time_s, dist_m, e_wh, d_soc, min_soc, h, need, index.fastest_s_per_pct,
+               can_charge, penalty),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,9 +209,17 @@ class _Stops:
     e_wh: FloatArray
     d_soc: FloatArray
     min_soc: FloatArray
-    h: FloatArray
+    h: FloatArray  # fastest road time to the destination
+    need: FloatArray  # SoC % each stop needs to reach the destination without charging
+    s_per_pct: float  # the fastest charging anywhere
     can_charge: np.ndarray  # bool per stop: a charger the request's filters accept
     penalty: FloatArray  # search cost added on arriving at each stop (stop_penalty_s)
+
+    def key(self, t: float, stop: int, soc: float) -> float:
+        """A* key: time so far, fastest road time to go, and the charging still needed at the
+        fastest rate. Not consistent across SoC, but a label it orders first at a stop with
+        more SoC is never worse than one it drops (docs/planner.md)."""
+        return t + float(self.h[stop]) + max(0.0, float(self.need[stop]) - soc) * self.s_per_pct
 
 
 # label: (stop, soc, time, km, parent label, charged here, route driven to get here)
@@ -179,7 +247,7 @@ def _search(index: SiteIndex, req: TripRequest, st: _Stops) -> Plan:
     labels: list[_Label] = [(0, req.start_soc, 0.0, 0.0, -1, False, 0)]
     batches: list[_Batch] = []
     # heap entries: (A* key, time, sequence, label id or -1 - batch id, position in the batch)
-    heap: list[tuple[float, float, int, int, int]] = [(h[0], 0.0, 0, 0, 0)]
+    heap: list[tuple[float, float, int, int, int]] = [(st.key(0.0, 0, req.start_soc), 0.0, 0, 0, 0)]
     seq = 1
     best = np.full(n, -np.inf)  # highest SoC expanded at each stop so far
     while heap:
@@ -222,7 +290,7 @@ def _search(index: SiteIndex, req: TripRequest, st: _Stops) -> Plan:
             dt = index.curves[stop - 1].seconds(soc, nxt)
             if math.isfinite(dt):
                 labels.append((stop, nxt, t + dt, km, lid, True, 0))
-                heapq.heappush(heap, (t + dt + h[stop], t + dt, seq, len(labels) - 1, 0))
+                heapq.heappush(heap, (st.key(t + dt, stop, nxt), t + dt, seq, len(labels) - 1, 0))
                 seq += 1
         arrive = soc - st.d_soc[:, stop, :]
         ok = np.isfinite(st.time_s[:, stop, :]) & (arrive >= st.min_soc) & (arrive > best + 1e-9)
@@ -230,7 +298,8 @@ def _search(index: SiteIndex, req: TripRequest, st: _Stops) -> Plan:
         if len(j) == 0:
             continue
         tj = t + st.time_s[route, stop, j] + st.penalty[j]
-        key = tj + h[j]
+        arrive_j = arrive[route, j]
+        key = tj + h[j] + np.maximum(0.0, st.need[j] - arrive_j) * st.s_per_pct
         order = np.argsort(key, kind="stable")
         km_j = km + st.dist_m[route, stop, j] / 1000.0
         batches.append(
@@ -239,7 +308,7 @@ def _search(index: SiteIndex, req: TripRequest, st: _Stops) -> Plan:
                 key[order],
                 j[order],
                 route[order],
-                arrive[route, j][order],
+                arrive_j[order],
                 tj[order],
                 km_j[order],
             )
