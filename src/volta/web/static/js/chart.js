@@ -64,6 +64,22 @@ export function timeTicks(t0, t1, count = 6) {
   return ticks;
 }
 
+// The y axis: a grid line and a label per tick, the labels right-aligned left of the plot
+// that starts at x = L and is pw wide.
+export function yGrid(ctx, ticks, decimals, Y, L, pw) {
+  ctx.font = "11px system-ui, sans-serif";
+  ctx.fillStyle = "#5d6b78";
+  ctx.strokeStyle = "#e6ebf0";
+  ctx.lineWidth = 1;
+  ctx.textAlign = "right";
+  ctx.textBaseline = "middle";
+  for (const v of ticks) {
+    const y = Math.round(Y(v)) + 0.5;
+    ctx.beginPath(); ctx.moveTo(L, y); ctx.lineTo(L + pw, y); ctx.stroke();
+    ctx.fillText(v.toFixed(decimals), L - 6, y);
+  }
+}
+
 export class Chart {
   // `xUnit` set: x is a number in that unit (e.g. SoC %), else a time in ms.
   // `zero`: the y axis always holds 0 (power); `minSpan`: the y axis is at least this wide
@@ -120,17 +136,7 @@ export class Chart {
     // Axes are drawn with or without data: an empty or all-zero chart still says what it shows.
     const { lo, hi, decimals, ticks } = yAxis(pts.map((p) => p[1]), this.opts);
     const X = (t) => L + ((t - t0) / Math.max(t1 - t0, 1)) * pw, Y = (v) => T + ph - ((v - lo) / (hi - lo)) * ph;
-    ctx.font = "11px system-ui, sans-serif";
-    ctx.fillStyle = "#5d6b78";
-    ctx.strokeStyle = "#e6ebf0";
-    ctx.lineWidth = 1;
-    ctx.textAlign = "right";
-    ctx.textBaseline = "middle";
-    for (const v of ticks) {
-      const y = Math.round(Y(v)) + 0.5;
-      ctx.beginPath(); ctx.moveTo(L, y); ctx.lineTo(L + pw, y); ctx.stroke();
-      ctx.fillText(v.toFixed(decimals), L - 6, y);
-    }
+    yGrid(ctx, ticks, decimals, Y, L, pw);
     ctx.textAlign = "center";
     ctx.textBaseline = "top";
     let xLabels;

@@ -2,7 +2,7 @@
 // threshold it predicts the crossing of (dashed). x is a time (ms) or km, as the evidence says.
 // `fitLine` is pure, so the line's ends can be checked without drawing.
 
-import { timeTicks, yAxis } from "./chart.js";
+import { timeTicks, yAxis, yGrid } from "./chart.js";
 import { num } from "./format.js";
 
 const DAY = 86_400_000, MINUTE = 60_000;
@@ -53,17 +53,7 @@ export function trendPlot(container, evidence, { color = "#1f6feb" } = {}) {
     const t0 = Math.min(...xs), t1 = Math.max(...xs);
     const { lo, hi, decimals, ticks } = yAxis([...pts.map((p) => p[1]), evidence.threshold], { minSpan: 1 });
     const X = (x) => L + ((x - t0) / Math.max(t1 - t0, 1e-9)) * pw, Y = (v) => T + ph - ((v - lo) / (hi - lo)) * ph;
-    ctx.font = "11px system-ui, sans-serif";
-    ctx.fillStyle = "#5d6b78";
-    ctx.strokeStyle = "#e6ebf0";
-    ctx.lineWidth = 1;
-    ctx.textAlign = "right";
-    ctx.textBaseline = "middle";
-    for (const v of ticks) {
-      const y = Math.round(Y(v)) + 0.5;
-      ctx.beginPath(); ctx.moveTo(L, y); ctx.lineTo(L + pw, y); ctx.stroke();
-      ctx.fillText(v.toFixed(decimals), L - 6, y);
-    }
+    yGrid(ctx, ticks, decimals, Y, L, pw);
     ctx.textAlign = "center";
     ctx.textBaseline = "top";
     const xLabels = evidence.x_unit === "km"
