@@ -6,24 +6,19 @@ Mosquitto onto the car's own notify topic."""
 from __future__ import annotations
 
 import itertools
-import socket
-import threading
-import uuid
 
 import msgspec
 import numpy as np
-import paho.mqtt.client as mqtt
 import pytest
 
+from tests.servicekit.notify import car_listening
 from volta.bus import MemoryBus, StoredGroup
 from volta.catalog import default_catalog
 from volta.hazards.detect import HEADING, LAT, LON, SPEED
 from volta.hazards.follow import HazardFollower
 from volta.hazards.model import Hazard, Kind
-from volta.hazards.notify import MqttNotifier, notify_topic
 from volta.hazards.sensing import RoadSensing
 from volta.hazards.warnings import HazardWarner, HazardWarning
-from volta.mqtt import BrokerAddress, connect, new_client
 
 from .roads import T0, drive, helsinki, long_route, matcher
 from .test_follow import _stored
@@ -149,38 +144,10 @@ def test_three_cars_confirming_a_pothole_warn_the_car_behind_through_the_bus() -
         follower.stop()
 
 
-def _broker() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 1883), timeout=1.0):
-            return True
-    except OSError:
-        return False
-
-
 @pytest.mark.services
 def test_a_warning_reaches_the_car_on_its_own_notify_topic_over_mosquitto() -> None:
-    if not _broker():
-        pytest.skip("no MQTT broker listens on 127.0.0.1:1883 (make services starts one)")
-    run = uuid.uuid4().hex[:12]
-    prefix = f"volta-test-{run}/v1"
-    got: list[bytes] = []
-    arrived = threading.Event()
-    subscribed = threading.Event()
-    address = BrokerAddress("127.0.0.1", 1883, False)
-    car = new_client(address, f"car-{run}")
-    car.on_connect = lambda c, *a: c.subscribe(notify_topic(BEHIND, prefix), qos=1)
-    car.on_subscribe = lambda *a: subscribed.set()
-
-    def on_message(client: object, userdata: object, message: mqtt.MQTTMessage) -> None:
-        got.append(bytes(message.payload))
-        arrived.set()
-
-    car.on_message = on_message
-    connect(car, address)
-    notifier = MqttNotifier("mqtt://127.0.0.1:1883", prefix, f"notifier-{run}")
-    notifier.start()
-    try:
-        assert subscribed.wait(10)
+    with car_listening(BEHIND) as car:
+        notifier, got, arrived = car.notifier, car.got, car.arrived
         warner = HazardWarner(matcher(), notifier.send)
         start = _straight_edge()
         target = list(warner.horizon(start))[2]
@@ -189,7 +156,3 @@ def test_a_warning_reaches_the_car_on_its_own_notify_topic_over_mosquitto() -> N
         assert arrived.wait(10), "no warning arrived"
         w = msgspec.json.decode(got[0], type=HazardWarning)
         assert w.hazard_id == "h1" and notifier.sent == 1
-    finally:
-        notifier.stop()
-        car.disconnect()
-        car.loop_stop()

@@ -6,22 +6,17 @@ waits."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import bearer
+from tests.servicekit.notify import car_listening
 from volta.api import create_app
 from volta.config import Settings
-from volta.hazards.notify import MqttNotifier, notify_topic
-from volta.mqtt import BrokerAddress, connect, new_client
 from volta.ota.director import Director
 from volta.ota.ecu import Ecu
 from volta.ota.fetcher import HttpFetcher
@@ -258,40 +253,13 @@ def test_a_driver_accepts_a_soft_update_for_their_own_car_only(api: Api) -> None
     assert out["listed"] == 1
 
 
-def _broker() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 1883), timeout=1.0):
-            return True
-    except OSError:
-        return False
-
-
 @pytest.mark.services
 def test_the_car_is_told_on_its_own_notify_topic_that_an_update_waits(api: Api) -> None:
-    if not _broker():
-        pytest.skip("no MQTT broker listens on 127.0.0.1:1883 (make services starts one)")
-    run = uuid.uuid4().hex[:12]
-    prefix = f"volta-test-{run}/v1"
-    got: list[bytes] = []
-    arrived, subscribed = threading.Event(), threading.Event()
-    address = BrokerAddress("127.0.0.1", 1883, False)
-    car = new_client(address, f"car-{run}")
-    car.on_connect = lambda c, *a: c.subscribe(notify_topic(PUSHED, prefix), qos=1)
-    car.on_subscribe = lambda *a: subscribed.set()
-
-    def on_message(client: object, userdata: object, message: mqtt.MQTTMessage) -> None:
-        got.append(bytes(message.payload))
-        arrived.set()
-
-    car.on_message = on_message
-    connect(car, address)
-    notifier = MqttNotifier("mqtt://127.0.0.1:1883", prefix, f"ota-{run}")
-    notifier.start()
-    runner = api.platform.campaigns
-    assert runner is not None
-    runner.push = notifier.send
-    try:
-        assert subscribed.wait(10)
+    with car_listening(PUSHED) as car:
+        got, arrived = car.got, car.arrived
+        runner = api.platform.campaigns
+        assert runner is not None
+        runner.push = car.notifier.send
         body = {
             "id": "push",
             "version": "1.1.0",
@@ -303,7 +271,3 @@ def test_the_car_is_told_on_its_own_notify_topic_that_an_update_waits(api: Api) 
         assert arrived.wait(10), "no notice arrived"
         assert b'"kind": "ota_update"' in got[0] and b'"campaign_id": "push"' in got[0]
         assert runner.pushed >= 1
-    finally:
-        notifier.stop()
-        car.disconnect()
-        car.loop_stop()
