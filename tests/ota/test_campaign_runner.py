@@ -51,7 +51,8 @@ class World:
     fleet: list[FleetVehicle]
     states: dict[str, dict[str, Sample]] = field(default_factory=dict)
     pushed: list[tuple[str, bytes]] = field(default_factory=list)
-    dtc: tuple[list[Occurrence], list[Exposure]] = ([], [])
+    # the records by each ECU's software version, as diagnostics give them (records_for)
+    dtc: dict[str, tuple[list[Occurrence], list[Exposure]]] = field(default_factory=dict)
 
     def runner(self, **kw: object) -> CampaignRunner:
         return CampaignRunner(
@@ -62,7 +63,7 @@ class World:
             self.clock,
             state_of=lambda vin: self.states.get(vin, {}),
             push=lambda vin, payload: self.pushed.append((vin, payload)),
-            dtc=lambda: self.dtc,
+            dtc=lambda ecu: self.dtc.get(ecu, ([], [])),
             **kw,  # type: ignore[arg-type]
         )
 
@@ -291,10 +292,13 @@ def test_the_trouble_code_rate_on_the_new_version_halts_it(world: World) -> None
         Exposure(v, "volta-one", "1.1.0", NMC, frozenset(range(10, 15)), 0.0) for v in vins[:2]
     ]
     occ = [Occurrence(vins[0], "P0A80", 1, "volta-one", "1.0.0", NMC)] * 2
-    world.dtc = (occ, exposure)
+    world.dtc["BMS"] = (occ, exposure)
     runner.tick()
     assert runner.progress("bms-110")["phase"] == "running"  # 2 codes on 1.1.0: too few
-    world.dtc = (occ + [Occurrence(vins[0], "P0A80", 2, "volta-one", "1.1.0", NMC)] * 4, exposure)
+    world.dtc["BMS"] = (
+        occ + [Occurrence(vins[0], "P0A80", 2, "volta-one", "1.1.0", NMC)] * 4,
+        exposure,
+    )
     runner.tick()
     view = runner.progress("bms-110")
     assert view["phase"] == "halted" and "trouble codes on 1.1.0" in view["halt_reason"], view
@@ -303,6 +307,32 @@ def test_the_trouble_code_rate_on_the_new_version_halts_it(world: World) -> None
         for v, s in runner.live["bms-110"].slots.items()
         if s.listed
     )
+
+
+def test_a_telematics_campaign_halts_on_the_telematics_versions_code_rate(world: World) -> None:
+    tcu = "tcu-lte-a"
+    world.ota.image.add_image("acme", "tcu", tcu, "5.1.0", b"tcu 5.1.0")
+    telematics = InstalledEcu("Telematics", "tcu", tcu, "5.0.0")
+    world.fleet = [
+        FleetVehicle(v.vin, v.model, v.region, (*v.ecus, telematics)) for v in world.fleet
+    ]
+    runner = world.runner(dtc_rule=DtcRule(max_ratio=1.5, min_vehicle_days=5, min_occurrences=3))
+    runner.create(CampaignSpec("tcu-510", TargetFilter("tcu"), "5.1.0", FAST), "ops")
+    runner.act("tcu-510", "start")
+    vins = list(world.cars)
+    exposure = [Exposure(v, "volta-one", "5.0.0", tcu, frozenset(range(10)), 0.0) for v in vins]
+    exposure += [
+        Exposure(v, "volta-one", "5.1.0", tcu, frozenset(range(10, 15)), 0.0) for v in vins[:2]
+    ]
+    codes = [Occurrence(vins[0], "U0100", 2, "volta-one", "5.1.0", tcu)] * 4
+    # The same records by the BMS's version (all on 1.0.0) say nothing about 5.1.0: no halt.
+    world.dtc["BMS"] = (codes, exposure)
+    runner.tick()
+    assert runner.progress("tcu-510")["phase"] == "running"
+    world.dtc["Telematics"] = (codes, exposure)
+    runner.tick()
+    view = runner.progress("tcu-510")
+    assert view["phase"] == "halted" and "trouble codes on 5.1.0" in view["halt_reason"], view
 
 
 def test_roll_back_brings_the_cars_that_installed_it_to_a_newer_old_version(world: World) -> None:

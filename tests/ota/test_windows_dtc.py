@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from volta.diagnostics.fleet import DAY_MS, FleetDiagnostics
 from volta.diagnostics.reliability import Exposure, Occurrence
+from volta.diagnostics.vehicle import DTC_LIST
 from volta.errors import BadRequest
 from volta.ota.dtc import DtcRule, dtc_halt
 from volta.ota.windows import (
@@ -122,3 +124,31 @@ def test_no_halt_when_the_rate_is_alike_or_the_evidence_thin() -> None:
     assert dtc_halt(many, short, set(CARS), "1.1.0", {"1.0.0"}, RULE) is None
     # cars outside the campaign do not count
     assert dtc_halt(_codes("Z", "1.1.0", 50), exposure, set(CARS), "1.1.0", {"1.0.0"}, RULE) is None
+
+
+def test_the_halt_reads_the_updated_ecus_versions_from_what_cars_send() -> None:
+    """Diagnostics fed as the live follower feeds them: each car reports its Telematics and BMS
+    versions once a day; five cars move to Telematics 5.1.0 on day 30 and raise codes there.
+    By the Telematics version the new rate is 11.7 x the old one; by the BMS's (which did
+    not change) there is nothing to compare."""
+    fleet = FleetDiagnostics()
+    tcu, bms = "Vehicle.OTA.Telematics.SoftwareVersion", "Vehicle.OTA.BMS.SoftwareVersion"
+    for day in range(40):
+        for i, vin in enumerate(CARS):
+            ts = day * DAY_MS + 3_600_000
+            version = "5.1.0" if day >= 30 and i < 5 else "5.0.0"
+            fleet.feed(vin, [(ts, tcu, version), (ts, bms, "1.0.0")])
+            sick = (vin == "V0" and day < 3) or (vin == "V1" and 30 <= day < 35)
+            if sick:  # one code a day: appears, then clears an hour later
+                fleet.feed(vin, [(ts + 60_000, DTC_LIST, ["U0100"])])
+                fleet.feed(vin, [(ts + 3_660_000, DTC_LIST, [])])
+    occurrences, exposure = fleet.records_for("Telematics")
+    assert dtc_halt(occurrences, exposure, set(CARS), "5.1.0", {"5.0.0"}, RULE) == (
+        "trouble codes on 5.1.0: 100.0 per 1,000 vehicle-days (5 in 50), above 1.5 x the old "
+        "version's 8.6 (3 in 350)"  # 5 cars x 30 days + 5 cars x 40 days on 5.0.0
+    )
+    by_bms = fleet.records_for("BMS")
+    assert {e.version for e in by_bms[1]} == {"1.0.0"} == {o.version for o in by_bms[0]}
+    assert dtc_halt(*by_bms, set(CARS), "5.1.0", {"1.0.0"}, RULE) is None
+    # the reliability tables keep grouping by the BMS's version
+    assert {e.version for e in fleet.exposure()} == {"1.0.0"}

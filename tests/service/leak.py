@@ -27,3 +27,9 @@ def trouble_code(vin: str, ts_ms: int, codes: list[str], seq: int) -> bytes:
     """One batch reporting the car's active trouble codes (none: cleared)."""
     value: list[bool | int | float | str] = list(codes)
     return encode_msgpack(Batch(v=1, vin=vin, seq=seq, ts=ts_ms, samples=[(0, DTC_LIST, value)]))
+
+
+def software_version(vin: str, ts_ms: int, ecu: str, version: str, seq: int) -> bytes:
+    """One batch reporting the software version installed on one ECU."""
+    signal = f"Vehicle.OTA.{ecu}.SoftwareVersion"
+    return encode_msgpack(Batch(v=1, vin=vin, seq=seq, ts=ts_ms, samples=[(0, signal, version)]))

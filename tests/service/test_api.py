@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.security.conftest import VIN, VIN2, bearer, make_settings, populate, sign_in
-from tests.service.leak import leaking_tyre, trouble_code
+from tests.service.leak import leaking_tyre, software_version, trouble_code
 from volta.api import create_app
 from volta.clock import wall_ms
 from volta.ingest.inproc import InProcessTransport
@@ -281,3 +281,35 @@ def test_a_predicted_tyre_leak_opens_a_case_before_the_pressure_alert(api: Api) 
     # nothing else of this car needs a workshop: its tyres read 230 kPa, no alert in the log
     assert [c["problem_key"] for c in api.call("sami", "GET", f"/v1/vehicles/{VIN2}/cases")
             .json()["cases"] if c["source"] == "alert"] == ["tyre:front-left"]  # fmt: skip
+
+
+def test_a_recall_is_completed_by_its_fixed_software_reported_in_telemetry(api: Api) -> None:
+    body = {"title": "BMS contactor fix", "remedy": "bms-flash", "filter": {"models": ["Model V"]},
+            "fix": {"ecu": "BMS", "version": "2.4.1"}}  # fmt: skip
+    created = api.call("olga", "POST", "/v1/recalls", json=body)
+    assert created.status_code == 201, created.text
+    recall = created.json()
+    assert recall["fix"] == {"ecu": "BMS", "version": "2.4.1"} and recall["completed"] == 0
+    now = wall_ms()
+    _publish(api, VIN, [software_version(VIN, now, "BMS", "2.4.1", 2 * 10**9)])
+    _publish(api, VIN2, [software_version(VIN2, now, "BMS", "2.4.1-rc.1", 2 * 10**9)])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # the twin follows the gateway's commits on the bus
+        got = api.call("olga", "GET", f"/v1/recalls/{recall['id']}/vehicles").json()["vehicles"]
+        if any(v["completed_ms"] for v in got):
+            break
+        time.sleep(0.05)
+    state = {v["vin"]: (v["completed_via"], v["completed_ms"]) for v in got}
+    assert state == {VIN: ("software", now), VIN2: (None, None)}  # rc < 2.4.1
+    assert api.call("olga", "GET", f"/v1/recalls/{recall['id']}").json()["completed"] == 1
+    points = api.call("olga", "GET", f"/v1/recalls/{recall['id']}/progress").json()["points"]
+    assert (points[-1]["total"], points[-1]["completed"]) == (2, 1)
+    # The car done by software gets no case; the other one does, and its remedy completes it.
+    opened = api.call("olga", "POST", f"/v1/recalls/{recall['id']}/cases").json()
+    assert opened["count"] == 1
+    bad = api.call("olga", "POST", "/v1/recalls", json={**body, "fix": {"ecu": "BMS",
+                   "version": "two"}})  # fmt: skip
+    assert bad.status_code == 400 and "version" in bad.json()["message"]
+    unknown = api.call("olga", "POST", "/v1/recalls", json={**body, "fix": {"ecu": "Toaster",
+                       "version": "1.0.0"}})  # fmt: skip
+    assert unknown.status_code == 400 and "Toaster" in unknown.json()["message"]

@@ -12,7 +12,7 @@ from volta.catalog import default_catalog
 from volta.errors import BadRequest
 from volta.registry import Role
 from volta.service import CaseState, ServiceDesk
-from volta.service.model import Actor, Preferences, RecallFilter
+from volta.service.model import Actor, Preferences, RecallFilter, SoftwareFix
 from volta.service.recalls import VehicleFacts, check_filter, matches, progress
 from volta.store.base import LatestValue
 from volta.twin.state import Twin
@@ -64,14 +64,17 @@ def test_software_versions_come_from_the_twin(engine: Engine) -> None:
     engine.opened.append(registry)
     catalog = default_catalog()
     twin = Twin()
-    twin.load_values(
-        [
-            LatestValue(VIN, catalog.get(BMS).id, NOW, None, "2.1.0"),
-            LatestValue(VIN, catalog.get(BMS_HW).id, NOW, None, "bms-b"),
-            LatestValue(VIN2, catalog.get(BMS).id, NOW, None, "2.2.0"),
-            LatestValue(VIN3, catalog.get(BMS).id, NOW, None, "2.1.0"),
-        ]
-    )
+
+    def report(vin: str, path: str, text: str, ts: int = NOW) -> None:
+        # as ingest keeps it: a string signal's value as JSON text
+        twin.load_values(
+            [LatestValue(vin, catalog.get(path).id, ts, *catalog.get(path).to_stored(text))]
+        )
+
+    report(VIN, BMS, "2.1.0")
+    report(VIN, BMS_HW, "bms-b")
+    report(VIN2, BMS, "2.2.0")
+    report(VIN3, BMS, "2.1.0")
     desk = ServiceDesk(registry.database, registry, engine.clock, twin=twin, catalog=catalog)
     vins, warnings = desk.preview_recall(RecallFilter(ecu="BMS", software_versions=("2.1.0",)))
     assert vins == [VIN, VIN3] and warnings == []
@@ -79,6 +82,20 @@ def test_software_versions_come_from_the_twin(engine: Engine) -> None:
         RecallFilter(ecu="BMS", software_versions=("2.1.0",), hardware_variants=("bms-b",))
     )
     assert vins == [VIN]
+    # A recall fixed by BMS 2.2.0: VIN2 already has it, VIN3 installs it later, VIN does not.
+    recall, vins, _ = desk.create_recall(
+        "BMS cell balancing", "", "bms-flash", RecallFilter(ecu="BMS", software_versions=(
+            "2.1.0", "2.2.0")), OPERATOR, fix=SoftwareFix("BMS", "2.2.0"))  # fmt: skip
+    assert vins == [VIN, VIN2, VIN3] and desk.recalls.get(recall.id).fix == recall.fix
+    assert desk.recalls.counts(recall.id) == (3, 1)
+    report(VIN3, BMS, "2.10.0", NOW + DAY)  # newer by version order, not by text
+    engine.clock.now = NOW + 2 * DAY
+    desk.sync_recall(recall)
+    done = {v.vin: (v.completed_via, v.completed_ms) for v in desk.recalls.vehicles(recall.id)}
+    assert done == {VIN: (None, None), VIN2: ("software", NOW), VIN3: ("software", NOW + DAY)}
+    with pytest.raises(BadRequest, match="version"):
+        desk.create_recall("x", "", "y", RecallFilter(models=("Model V",)), OPERATOR,
+                           fix=SoftwareFix("BMS", "2.2"))  # fmt: skip
 
 
 def test_completion_progress_and_reminders(desk: ServiceDesk, engine: Engine) -> None:
@@ -116,6 +133,7 @@ def test_completion_progress_and_reminders(desk: ServiceDesk, engine: Engine) ->
     desk.transition(other, CaseState.TRIAGED, TECH)
     desk.transition(other, CaseState.RESOLVED, TECH, remedy="inspected-only")
     assert desk.recalls.counts(recall.id) == (2, 1)
+    assert [v.completed_via for v in desk.recalls.vehicles(recall.id)] == ["case", None]
     engine.clock.now = NOW + 2 * DAY + 3_600_000
     points = progress(desk.recalls.vehicles(recall.id), recall.created_ms, engine.clock.now)
     assert [(p.total, p.completed) for p in points] == [(2, 0), (2, 1), (2, 1)]

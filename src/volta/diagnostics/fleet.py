@@ -16,7 +16,7 @@ from volta.diagnostics.charging import Attribution, ChargeFailure, attribute
 from volta.diagnostics.codes import CHARGING_ABORTED
 from volta.diagnostics.decode import Descriptions, decode
 from volta.diagnostics.events import DtcEvent
-from volta.diagnostics.reliability import Exposure, Occurrence, Reliability, reliability
+from volta.diagnostics.reliability import Exposure, Occurrence, Reliability, on_ecu, reliability
 from volta.diagnostics.vehicle import DC_W, ODOMETER, POWER, VehicleDiagnostics
 
 __all__ = ["FleetDiagnostics"]
@@ -24,11 +24,14 @@ __all__ = ["FleetDiagnostics"]
 DAY_MS = 86_400_000
 LAT, LON = "Vehicle.CurrentLocation.Latitude", "Vehicle.CurrentLocation.Longitude"
 VERSION, VARIANT = "Vehicle.OTA.BMS.SoftwareVersion", "Vehicle.OTA.BMS.HardwareVariant"
+OTA_PREFIX, OTA_VERSION, OTA_VARIANT = "Vehicle.OTA.", ".SoftwareVersion", ".HardwareVariant"
 
 
 @dataclass
 class _Exposure:
     days: dict[tuple[str, str], set[int]] = field(default_factory=dict)
+    # per ECU (every ECU reporting a version, the BMS included): (ECU, version, variant) -> days
+    ecu_days: dict[tuple[str, str, str], set[int]] = field(default_factory=dict)
     odo0: float | None = None
     odo1: float = 0.0
 
@@ -60,8 +63,13 @@ class FleetDiagnostics:
         version = veh.text.get(VERSION, "unknown")
         variant = veh.text.get(VARIANT, "unknown")
         ex = self._exposure.setdefault(vin, _Exposure())
+        software = _software(veh.text)
         if veh.last_ms:
-            ex.days.setdefault((version, variant), set()).add(veh.last_ms // DAY_MS)
+            day = veh.last_ms // DAY_MS
+            ex.days.setdefault((version, variant), set()).add(day)
+            for ecu, ecu_version in software:
+                ecu_variant = veh.text.get(OTA_PREFIX + ecu + OTA_VARIANT, "unknown")
+                ex.ecu_days.setdefault((ecu, ecu_version, ecu_variant), set()).add(day)
         odo = veh.latest.get(ODOMETER)
         if odo is not None:
             ex.odo0 = odo[1] if ex.odo0 is None else ex.odo0
@@ -73,7 +81,7 @@ class FleetDiagnostics:
             if ev.kind != "appeared":
                 continue
             self.occurrences.append(
-                Occurrence(vin, ev.code, ev.ts_ms, self._models[vin], version, variant)
+                Occurrence(vin, ev.code, ev.ts_ms, self._models[vin], version, variant, software)
             )
             ff = ev.freeze_frame
             if ev.code == CHARGING_ABORTED and ff is not None and LAT in ff.values:
@@ -103,6 +111,18 @@ class FleetDiagnostics:
                     )
                 )
         return out
+
+    def records_for(self, ecu: str) -> tuple[list[Occurrence], list[Exposure]]:
+        """Occurrences and exposure by one ECU's software (`Vehicle.OTA.<ecu>.*`): each
+        record's `version` and `variant` are that ECU's. What an OTA campaign of that ECU
+        compares its trouble-code rate by (`volta.ota.dtc`)."""
+        exposure = [
+            Exposure(vin, self._models[vin], version, variant, frozenset(days), 0.0)
+            for vin, ex in self._exposure.items()
+            for (name, version, variant), days in sorted(ex.ecu_days.items())
+            if name == ecu
+        ]
+        return on_ecu(self.occurrences, ecu), exposure
 
     def reliability(self) -> Reliability:
         return reliability(self.occurrences, self.exposure(), self.descriptions)
@@ -201,3 +221,12 @@ def _finding(f: Any) -> dict[str, Any]:
             },
         },
     }
+
+
+def _software(text: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """(ECU, version) of every ECU whose `Vehicle.OTA.<ECU>.SoftwareVersion` the car sent."""
+    return tuple(
+        (path[len(OTA_PREFIX) : -len(OTA_VERSION)], value)
+        for path, value in text.items()
+        if path.startswith(OTA_PREFIX) and path.endswith(OTA_VERSION)
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from volta.diagnostics.decode import Descriptions
 
@@ -22,6 +22,7 @@ __all__ = [
     "RateRow",
     "Reliability",
     "SoftwareLink",
+    "on_ecu",
     "reliability",
 ]
 
@@ -32,7 +33,8 @@ LINK_MIN_RATIO = 3.0
 
 @dataclass(frozen=True, slots=True)
 class Occurrence:
-    """A code appeared on a car."""
+    """A code appeared on a car. `version` and `variant` are its BMS's (what the reliability
+    tables group by); `software` is every ECU's (name, version) at that moment."""
 
     vin: str
     code: str
@@ -40,6 +42,13 @@ class Occurrence:
     model: str
     version: str
     variant: str
+    software: tuple[tuple[str, str], ...] = ()
+
+
+def on_ecu(occurrences: list[Occurrence], ecu: str) -> list[Occurrence]:
+    """The occurrences with `version` the given ECU's at that moment ("unknown" when the car
+    had not reported one), so rates can be compared by that ECU's software."""
+    return [replace(o, version=dict(o.software).get(ecu, "unknown")) for o in occurrences]
 
 
 @dataclass(frozen=True, slots=True)

@@ -197,7 +197,8 @@ def _spec(body: CampaignIn, platform: Platform) -> CampaignSpec:
     if f.recall_id is not None:
         if platform.service is None:
             raise Unavailable("this server has no service desk: recalls cannot be targeted")
-        platform.service.recalls.get(f.recall_id)  # NotFound for an unknown recall
+        # NotFound for an unknown recall; cars already on its fixing software are done
+        platform.service.sync_recall(platform.service.recalls.get(f.recall_id))
         recalled = {rv.vin for rv in platform.service.recalls.vehicles(f.recall_id, open_only=True)}
         vins = frozenset(v for v in vins if v in recalled) if vins else frozenset(recalled)
         if not vins:

@@ -122,8 +122,9 @@ ImageSource = Callable[[str, str], dict[str, TargetFile]]
 FleetSource = Callable[[], Iterable[FleetVehicle]]
 StateSource = Callable[[str], Mapping[str, Sample]]
 Push = Callable[[str, bytes], None]
-# every trouble-code occurrence and each car's exposure per version (volta.diagnostics)
-DtcSource = Callable[[], tuple[list[Occurrence], list[Exposure]]]
+# every trouble-code occurrence and each car's exposure, by the software version of the named
+# ECU (`Vehicle.OTA.<ecu>.SoftwareVersion`; volta.diagnostics' `FleetDiagnostics.records_for`)
+DtcSource = Callable[[str], tuple[list[Occurrence], list[Exposure]]]
 
 
 def _matching(targets: Iterable[TargetFile], ecu_type: str, version: str) -> dict[str, TargetFile]:
@@ -394,9 +395,7 @@ class CampaignRunner:
                 if campaign.phase not in LIVE and not any(counts.get(s) for s in STARTED):
                     continue
                 effects = campaign.tick(now)
-                # diagnostics know the BMS's software version only (volta.diagnostics.fleet)
-                bms = stored.definition.ecu_type == "bms"
-                if self.dtc is not None and bms and campaign.phase is Phase.RUNNING:
+                if self.dtc is not None and campaign.phase is Phase.RUNNING:
                     why = self._dtc_reason(stored)
                     if why is not None:
                         effects += campaign.halt(why, now)
@@ -412,7 +411,12 @@ class CampaignRunner:
     def _dtc_reason(self, stored: Stored) -> str | None:
         assert self.dtc is not None
         cars = stored.campaign.cars
-        occurrences, exposure = self.dtc()
+        # the ECU the campaign updates, by the name its cars report it under (the ECU serial
+        # at the director is the VSS branch: volta.ota.inventory)
+        names = Counter(slot.ecu_serial for slot in stored.slots.values())
+        if not names:
+            return None
+        occurrences, exposure = self.dtc(names.most_common(1)[0][0])
         new = stored.definition.version
         old = {e.version for e in exposure if e.vin in cars and e.version != new}
         return dtc_halt(occurrences, exposure, set(cars), new, old, self.dtc_rule)

@@ -56,8 +56,8 @@ def open_runner(
     if diagnostics is not None:
         follower = diagnostics
 
-        def dtc_records() -> tuple[list[Occurrence], list[Exposure]]:
-            return follower.read(lambda f: (list(f.occurrences), f.exposure()))
+        def dtc_records(ecu: str) -> tuple[list[Occurrence], list[Exposure]]:
+            return follower.read(lambda f: f.records_for(ecu))
 
         dtc = dtc_records
     runner = CampaignRunner(

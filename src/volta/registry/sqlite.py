@@ -119,6 +119,10 @@ _MIGRATIONS: tuple[str, ...] = (
     resources.files("volta.registry.migrations")
     .joinpath("sqlite_0005_ota_campaigns.sql")
     .read_text(encoding="utf-8"),
+    # 6: a recall's fixing software version, how each vehicle was completed; PostgreSQL's 0005.
+    resources.files("volta.registry.migrations")
+    .joinpath("sqlite_0006_recall_fix.sql")
+    .read_text(encoding="utf-8"),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 

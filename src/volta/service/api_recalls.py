@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from volta.registry import Role
 from volta.service.access import DeskDep, OperatorDep, StaffDep, actor
-from volta.service.model import Recall, RecallFilter
+from volta.service.model import Recall, RecallFilter, SoftwareFix
 from volta.service.recallbook import filter_to_json
 from volta.service.recalls import progress
 
@@ -45,6 +45,18 @@ class FilterIn(BaseModel):
         )
 
 
+class FixIn(BaseModel):
+    """The software that fixes the recall: a vehicle reporting it (or newer) is done."""
+
+    ecu: str = Field(min_length=1, max_length=64, description="'BMS', 'Telematics'…")
+    version: str = Field(
+        min_length=1, max_length=64, description="MAJOR.MINOR.PATCH[-suffix]; this or newer"
+    )
+
+    def model(self) -> SoftwareFix:
+        return SoftwareFix(self.ecu, self.version)
+
+
 class RecallIn(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     description: str = Field("", max_length=4000)
@@ -52,6 +64,9 @@ class RecallIn(BaseModel):
         min_length=1, max_length=100, description="the fix; a case resolved with it completes"
     )
     filter: FilterIn
+    fix: FixIn | None = Field(
+        None, description="software that completes a vehicle without a case, once installed"
+    )
 
 
 class Preview(BaseModel):
@@ -66,6 +81,7 @@ class RecallOut(BaseModel):
     description: str
     remedy: str
     filter: FilterIn
+    fix: FixIn | None
     state: str
     created_ms: int
     created_by: str
@@ -83,6 +99,9 @@ class RecallVehicleOut(BaseModel):
     vin: str
     added_ms: int
     completed_ms: int | None
+    completed_via: str | None = Field(
+        description="'case' (resolved with the remedy), 'software' (the fix installed) or null"
+    )
     case_id: str | None
     reminders: int
 
@@ -118,6 +137,7 @@ def _out(desk_counts: tuple[int, int], r: Recall, warnings: list[str] | None = N
         description=r.description,
         remedy=r.remedy,
         filter=FilterIn.model_validate(filter_to_json(r.filter)),
+        fix=FixIn(ecu=r.fix.ecu, version=r.fix.version) if r.fix else None,
         state=r.state,
         created_ms=r.created_ms,
         created_by=r.created_by,
@@ -138,20 +158,26 @@ def preview(body: FilterIn, principal: OperatorDep, desk: DeskDep) -> Preview:
 @router.post("", response_model=RecallOut, status_code=201)
 def create(body: RecallIn, principal: OperatorDep, desk: DeskDep) -> RecallOut:
     """Create a campaign; its vehicles are the filter's matches now."""
-    recall, vins, warnings = desk.create_recall(
-        body.title, body.description, body.remedy, body.filter.model(), actor(principal)
+    recall, _vins, warnings = desk.create_recall(
+        body.title,
+        body.description,
+        body.remedy,
+        body.filter.model(),
+        actor(principal),
+        fix=body.fix.model() if body.fix else None,
     )
-    return _out((len(vins), 0), recall, warnings)
+    return _out(desk.recalls.counts(recall.id), recall, warnings)
 
 
 @router.get("", response_model=RecallList)
 def list_recalls(principal: StaffDep, desk: DeskDep) -> RecallList:
-    return RecallList(recalls=[_out(desk.recalls.counts(r.id), r) for r in desk.recalls.all()])
+    recalls = [desk.sync_recall(r) for r in desk.recalls.all()]
+    return RecallList(recalls=[_out(desk.recalls.counts(r.id), r) for r in recalls])
 
 
 @router.get("/{recall_id}", response_model=RecallOut)
 def get_recall(recall_id: str, principal: StaffDep, desk: DeskDep) -> RecallOut:
-    recall = desk.recalls.get(recall_id)
+    recall = desk.sync_recall(desk.recalls.get(recall_id))
     return _out(desk.recalls.counts(recall.id), recall)
 
 
@@ -165,7 +191,7 @@ def recall_vehicles(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> RecallVehicles:
     """The affected vehicles (a technician: those of their organisation) and their state."""
-    desk.recalls.get(recall_id)
+    desk.sync_recall(desk.recalls.get(recall_id))
     vins = frozenset(principal.vins) if principal.role is Role.TECHNICIAN else None
     rows = desk.recalls.vehicles(
         recall_id, vins=vins, open_only=open_only, limit=limit, offset=offset
@@ -177,6 +203,7 @@ def recall_vehicles(
                 vin=r.vin,
                 added_ms=r.added_ms,
                 completed_ms=r.completed_ms,
+                completed_via=r.completed_via,
                 case_id=r.case_id,
                 reminders=r.reminders,
             )
@@ -189,7 +216,7 @@ def recall_vehicles(
 @router.get("/{recall_id}/progress", response_model=ProgressList)
 def recall_progress(recall_id: str, principal: StaffDep, desk: DeskDep) -> ProgressList:
     """Vehicles done per day since the campaign started."""
-    recall = desk.recalls.get(recall_id)
+    recall = desk.sync_recall(desk.recalls.get(recall_id))
     points = progress(desk.recalls.vehicles(recall_id), recall.created_ms, desk.now())
     return ProgressList(
         recall_id=recall_id,

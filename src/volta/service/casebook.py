@@ -447,7 +447,8 @@ def _settle_appointment(tx: Statements, case_id: str, state: str | None) -> None
 def _complete_recall(tx: Statements, case: Case, now_ms: int) -> None:
     """A recall case resolved with the campaign's remedy completes the vehicle."""
     tx.execute(
-        "UPDATE svc_recall_vehicles SET completed_ms = ?, case_id = ? WHERE recall_id = ?"
+        "UPDATE svc_recall_vehicles SET completed_ms = ?, case_id = ?, completed_via = 'case'"
+        " WHERE recall_id = ?"
         " AND vin = ? AND completed_ms IS NULL AND EXISTS (SELECT 1 FROM svc_recalls r"
         " WHERE r.id = svc_recall_vehicles.recall_id AND r.remedy = ?)",
         (now_ms, case.id, case.recall_id, case.vin, case.remedy),

@@ -33,14 +33,15 @@ from volta.service.model import (
     Recall,
     RecallFilter,
     Severity,
+    SoftwareFix,
     Workshop,
 )
 from volta.service.notify import Notifier
 from volta.service.outbox import Outbox
 from volta.service.recallbook import RecallBook
-from volta.service.recalls import VehicleFacts, affected, check_filter
+from volta.service.recalls import VehicleFacts, affected, check_filter, check_fix, is_fixed
 from volta.service.slots import check_layout, check_timezone, parse_hours
-from volta.twin.state import Twin
+from volta.twin.state import Twin, TwinValue
 
 SYSTEM = Actor("volta", "system")
 _OTA = re.compile(r"Vehicle\.OTA\.([A-Za-z0-9_]+)\.(SoftwareVersion|HardwareVariant)")
@@ -68,12 +69,16 @@ class ServiceDesk:
         self._vehicles = vehicles
         self._clock = clock
         self._twin = twin
+        self._catalog = catalog
         self._ota: dict[int, tuple[str, str]] = {}
+        self._version_signal: dict[str, int] = {}  # ECU -> its SoftwareVersion signal id
         if catalog is not None:
             for sig in catalog:
                 m = _OTA.fullmatch(sig.path)
                 if m:
                     self._ota[sig.id] = (m[1], m[2])
+                    if m[2] == "SoftwareVersion":
+                        self._version_signal[m[1]] = sig.id
 
     def now(self) -> int:
         return self._clock()
@@ -239,12 +244,24 @@ class ServiceDesk:
         return vins, [] if vins else [NO_MATCH_WARNING]
 
     def create_recall(
-        self, title: str, description: str, remedy: str, f: RecallFilter, actor: Actor
+        self,
+        title: str,
+        description: str,
+        remedy: str,
+        f: RecallFilter,
+        actor: Actor,
+        fix: SoftwareFix | None = None,
     ) -> tuple[Recall, list[str], list[str]]:
         """The recall with its affected vehicles fixed now; warnings (a filter that matches
-        nothing is kept, with a warning: the maker may register the cars later)."""
+        nothing is kept, with a warning: the maker may register the cars later). With `fix`,
+        a vehicle is also done once the twin shows that software installed (`sync_recall`)."""
         if not title.strip() or not remedy.strip():
             raise BadRequest("a recall needs a title and a remedy code")
+        if fix is not None:
+            check_fix(fix)
+            if self._catalog is not None and fix.ecu not in self._version_signal:
+                known = ", ".join(sorted(self._version_signal))
+                raise BadRequest(f"no ECU {fix.ecu!r} reports a software version (known: {known})")
         vins, warnings = self.preview_recall(f)
         recall = Recall(
             new_id("rc"),
@@ -255,8 +272,10 @@ class ServiceDesk:
             "active",
             self._clock(),
             actor.name,
+            fix=fix,
         )
         self.recalls.add(recall, vins)
+        self.sync_recall(recall)
         self.notifier.emit(
             "recall.created",
             {
@@ -273,7 +292,7 @@ class ServiceDesk:
     def open_recall_cases(self, recall_id: str, actor: Actor) -> int:
         """A case (`recall:<id>`) for each vehicle of the recall not yet done; how many
         were opened now."""
-        recall = self.recalls.get(recall_id)
+        recall = self.sync_recall(self.recalls.get(recall_id))
         opened = 0
         for rv in self.recalls.vehicles(recall_id, open_only=True):
             case, created = self.open_case(
@@ -293,7 +312,7 @@ class ServiceDesk:
     def remind(self, recall_id: str) -> int:
         """Remind the drivers (and subscribers) of every vehicle not yet done; how many
         vehicles were reminded."""
-        recall = self.recalls.get(recall_id)
+        recall = self.sync_recall(self.recalls.get(recall_id))
         pending = [rv.vin for rv in self.recalls.vehicles(recall_id, open_only=True)]
         for vin in pending:
             organisation = self._vehicles.get_vehicle(vin).organisation
@@ -311,6 +330,34 @@ class ServiceDesk:
         self.recalls.reminded(recall_id, pending, self._clock())
         return len(pending)
 
+    def sync_recall(self, recall: Recall) -> Recall:
+        """Complete the recall's open vehicles whose twin shows its fixing software (at the
+        time of that report); the recall. Run before a recall's state is read or acted on: the
+        twin is in memory, and only open vehicles are looked at. Without a twin (a scale-out
+        API process) nothing changes here; the process that has one completes them."""
+        sid = self._version_signal.get(recall.fix.ecu) if recall.fix else None
+        if recall.fix is None or sid is None or self._twin is None or self._catalog is None:
+            return recall
+        now = self._clock()
+        done = []
+        for rv in self.recalls.vehicles(recall.id, open_only=True):
+            value = self._twin.get(rv.vin).get(sid)
+            if value is not None and is_fixed(recall.fix, self._decode(sid, value)):
+                done.append((rv.vin, max(rv.added_ms, min(value.ts_ms, now))))
+        if done:
+            self.recalls.complete_by_software(recall.id, done)
+        return recall
+
+    def _decode(self, sid: int, value: TwinValue) -> str | None:
+        """A twin value of a string signal in its VSS form (the twin keeps JSON text)."""
+        if self._catalog is None:
+            return None
+        try:
+            decoded = self._catalog.from_stored(sid, value.num, value.txt)
+        except ValueError:
+            return None
+        return decoded if isinstance(decoded, str) else None
+
     def vehicle_facts(self) -> Iterator[VehicleFacts]:
         """What recall filters look at, for every registered vehicle."""
         after: str | None = None
@@ -322,9 +369,10 @@ class ServiceDesk:
                 if self._twin is not None and self._ota:
                     for sid, value in self._twin.get(v.vin).items():
                         found = self._ota.get(sid)
-                        if found is not None and value.txt is not None:
+                        text = self._decode(sid, value) if found is not None else None
+                        if found is not None and text is not None:
                             ecu, what = found
-                            (software if what == "SoftwareVersion" else hardware)[ecu] = value.txt
+                            (software if what == "SoftwareVersion" else hardware)[ecu] = text
                 yield VehicleFacts(v.vin, v.model, v.attributes, software, hardware)
             if len(page) < 1000:
                 return

@@ -168,6 +168,16 @@ class Recall:
     created_ms: int
     created_by: str
     last_reminder_ms: int | None = None
+    fix: SoftwareFix | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SoftwareFix:
+    """The software that fixes a recall: a vehicle whose `ecu` reports `version` or newer
+    (`Vehicle.OTA.<ecu>.SoftwareVersion`) is done without a workshop visit."""
+
+    ecu: str
+    version: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +188,7 @@ class RecallVehicle:
     completed_ms: int | None
     case_id: str | None
     reminders: int
+    completed_via: str | None = None  # "case" (resolved with the remedy) or "software"
 
 
 @dataclass(frozen=True, slots=True)

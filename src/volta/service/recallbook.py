@@ -1,6 +1,7 @@
 """Recalls and their vehicles in the registry's database. The affected vehicles are fixed
 when the recall is created (a campaign's scope does not drift); completion is written when a
-recall case is resolved with the campaign's remedy (`casebook`)."""
+recall case is resolved with the campaign's remedy (`casebook`) or when the twin shows the
+recall's fixing software installed (`complete_by_software`, called by the desk)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ from typing import Any
 
 from volta.errors import NotFound
 from volta.registry.database import Database, Row
-from volta.service.model import Recall, RecallFilter, RecallVehicle
+from volta.service.model import Recall, RecallFilter, RecallVehicle, SoftwareFix
 
-_COLUMNS = "id, title, description, remedy, filter, state, created_ms, created_by, last_reminder_ms"
-_VEHICLE_COLUMNS = "recall_id, vin, added_ms, completed_ms, case_id, reminders"
+_COLUMNS = (
+    "id, title, description, remedy, filter, state, created_ms, created_by, last_reminder_ms,"
+    " fix_ecu, fix_version"
+)
+_VEHICLE_COLUMNS = "recall_id, vin, added_ms, completed_ms, case_id, reminders, completed_via"
 
 
 class RecallBook:
@@ -24,7 +28,7 @@ class RecallBook:
         """Store the recall with its affected vehicles, in one transaction."""
         with self._db.transaction() as tx:
             tx.execute(
-                f"INSERT INTO svc_recalls ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
+                f"INSERT INTO svc_recalls ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     recall.id,
                     recall.title,
@@ -35,12 +39,14 @@ class RecallBook:
                     recall.created_ms,
                     recall.created_by,
                     None,
+                    recall.fix.ecu if recall.fix else None,
+                    recall.fix.version if recall.fix else None,
                 ),
             )
             for vin in vins:
                 tx.execute(
-                    f"INSERT INTO svc_recall_vehicles ({_VEHICLE_COLUMNS}) VALUES (?,?,?,?,?,?)",
-                    (recall.id, vin, recall.created_ms, None, None, 0),
+                    f"INSERT INTO svc_recall_vehicles ({_VEHICLE_COLUMNS}) VALUES (?,?,?,?,?,?,?)",
+                    (recall.id, vin, recall.created_ms, None, None, 0, None),
                 )
         return recall
 
@@ -82,7 +88,7 @@ class RecallBook:
             args += [limit, offset]
         with self._db.connection() as c:
             rows = c.rows(sql, args)
-        return [RecallVehicle(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
+        return [RecallVehicle(r[0], r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows]
 
     def counts(self, recall_id: str) -> tuple[int, int]:
         """(vehicles, completed)."""
@@ -92,6 +98,19 @@ class RecallBook:
                 (recall_id,),
             )
         return (int(row[0]), int(row[1])) if row else (0, 0)
+
+    def complete_by_software(self, recall_id: str, done: list[tuple[str, int]]) -> int:
+        """Mark each (vin, when) done by its installed software, unless already done; how
+        many were marked."""
+        marked = 0
+        with self._db.transaction() as tx:
+            for vin, when_ms in done:
+                marked += tx.execute(
+                    "UPDATE svc_recall_vehicles SET completed_ms = ?, completed_via = 'software'"
+                    " WHERE recall_id = ? AND vin = ? AND completed_ms IS NULL",
+                    (when_ms, recall_id, vin),
+                )
+        return marked
 
     def link_case(self, recall_id: str, vin: str, case_id: str) -> None:
         with self._db.connection() as c:
@@ -132,6 +151,7 @@ def filter_from_json(d: dict[str, Any]) -> RecallFilter:
 
 
 def _recall(r: Row) -> Recall:
+    fix = SoftwareFix(r[9], r[10]) if r[9] is not None and r[10] is not None else None
     return Recall(
-        r[0], r[1], r[2], r[3], filter_from_json(json.loads(r[4])), r[5], r[6], r[7], r[8]
+        r[0], r[1], r[2], r[3], filter_from_json(json.loads(r[4])), r[5], r[6], r[7], r[8], fix
     )

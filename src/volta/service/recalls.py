@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from volta.errors import BadRequest
-from volta.service.model import RecallFilter, RecallVehicle
+from volta.errors import BadRequest, ValidationError
+from volta.ota.version import version_key
+from volta.service.model import RecallFilter, RecallVehicle, SoftwareFix
 
 _ECU = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 DAY_MS = 86_400_000
@@ -55,6 +56,28 @@ def check_filter(f: RecallFilter) -> RecallFilter:
     if f.ecu is not None and not _ECU.fullmatch(f.ecu):
         raise BadRequest(f"invalid ECU name {f.ecu!r}: letters, digits and _ (e.g. 'BMS')")
     return f
+
+
+def check_fix(fix: SoftwareFix) -> SoftwareFix:
+    """`fix` if its ECU is a plain name and its version orders (MAJOR.MINOR.PATCH[-suffix])."""
+    if not _ECU.fullmatch(fix.ecu):
+        raise BadRequest(f"invalid ECU name {fix.ecu!r}: letters, digits and _ (e.g. 'BMS')")
+    try:
+        version_key(fix.version)
+    except ValidationError as e:
+        raise BadRequest(f"fixed software version: {e}") from None
+    return fix
+
+
+def is_fixed(fix: SoftwareFix, installed: str | None) -> bool:
+    """Whether the installed version is the fixing one or newer; an unreadable or missing
+    version is not (the car has not shown it is fixed)."""
+    if installed is None:
+        return False
+    try:
+        return version_key(installed) >= version_key(fix.version)
+    except ValidationError:
+        return False
 
 
 def matches(f: RecallFilter, v: VehicleFacts) -> bool:

@@ -93,7 +93,7 @@ export function mount(main, recallId) {
       box.innerHTML = `
         <div class="toolbar"><h2 style="margin:0" id="rc-title">${esc(r.title)}</h2><span class="spacer"></span>
           <button class="small" id="rc-open-cases">Open cases</button><button class="small" id="rc-remind">Remind drivers</button></div>
-        <p class="sub">${esc(filterText(r.filter))} · remedy <b class="mono">${esc(r.remedy)}</b>${r.last_reminder_ms ? ` · last reminder ${esc(localTime(r.last_reminder_ms))}` : ""}</p>
+        <p class="sub">${esc(filterText(r.filter))} · remedy <b class="mono">${esc(r.remedy)}</b>${r.fix ? ` · or ${esc(r.fix.ecu)} software <b class="mono">${esc(r.fix.version)}</b> or newer installed` : ""}${r.last_reminder_ms ? ` · last reminder ${esc(localTime(r.last_reminder_ms))}` : ""}</p>
         ${r.description ? `<p>${esc(r.description)}</p>` : ""}
         <p id="rc-summary"><b>${r.completed}</b> of <b>${r.vehicles}</b> vehicles done (${num(pct(r.completed, r.vehicles), 0)} %) ${bar(r.completed, r.vehicles)}</p>
         <div id="rc-done"></div>
@@ -102,7 +102,7 @@ export function mount(main, recallId) {
           <div id="rc-vehicles">${vehicles.length
             ? `<table id="rc-vehicle-table"><thead><tr><th>Vehicle</th><th>Done</th><th>Case</th><th class="num">Reminders</th></tr></thead><tbody>${vehicles.map((x) => `
                 <tr data-vin="${esc(x.vin)}" data-done="${x.completed_ms !== null}"><td><a class="mono" href="#/diagnosis/${encodeURIComponent(x.vin)}">${esc(x.vin)}</a></td>
-                <td>${x.completed_ms !== null ? `✓ ${esc(dateTime(x.completed_ms))}` : `<span class="sub">not yet</span>`}</td>
+                <td>${x.completed_ms !== null ? `✓ ${esc(dateTime(x.completed_ms))}${x.completed_via === "software" ? ` <span class="sub">software installed</span>` : ""}` : `<span class="sub">not yet</span>`}</td>
                 <td>${x.case_id ? `<a href="#/workbench/${encodeURIComponent(x.case_id)}">case</a>` : "—"}</td><td class="num">${x.reminders}</td></tr>`).join("")}</tbody></table>`
             : `<p class="empty">No vehicle matched the filter when the recall was created.</p>`}</div>
         </div>`;
