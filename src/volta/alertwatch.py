@@ -19,6 +19,7 @@ from volta.alerts import Alert, evaluate, fade_alerts, reconcile
 from volta.battery.watch import FadeWatch
 from volta.catalog import Catalog
 from volta.clock import Clock
+from volta.periodic import Periodic
 from volta.registry import AlertChanges, AlertLog
 from volta.twin.state import Twin, TwinValue
 
@@ -50,8 +51,13 @@ class AlertWatch:
         self.interval_s = interval_s
         self.sources = list(sources)  # more alerts of now (e.g. trips under way)
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._job = Periodic(
+            "alert-watch",
+            lambda: self.interval_s,
+            self.sync,
+            log,
+            "alerts: could not bring the alert log up to date",
+        )
         self._listeners: list[Callable[[AlertChanges], None]] = []
 
     def listen(self, fn: Callable[[AlertChanges], None]) -> None:
@@ -94,21 +100,7 @@ class AlertWatch:
             return changes
 
     def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="alert-watch", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            try:
-                self.sync()
-            except Exception:  # a database that is down now may be up at the next round
-                log.exception("alerts: could not bring the alert log up to date")
+        self._job.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        self._job.stop()

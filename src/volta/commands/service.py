@@ -43,6 +43,7 @@ from volta.commands.wire import (
     vin_from_ack_topic,
 )
 from volta.errors import NotFound, VoltaError
+from volta.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -104,8 +105,14 @@ class CommandService:
         self.link: MqttCommandLink | None = None
         self.acks_refused = 0
         self.acks_undecodable = 0
-        self._stop = threading.Event()
-        self._sweeper: threading.Thread | None = None
+        self._sweeper = Periodic(
+            "volta-commands-sweep",
+            lambda: self.sweep_s,
+            self._sweep_and_log,
+            log,
+            "commands: sweep failed",
+            timeout_s=5,
+        )
 
     # -- operator side ----------------------------------------------------------------
     def issue(
@@ -217,27 +224,16 @@ class CommandService:
     def start(self) -> None:
         if self.link is not None:
             self.link.start()
-        if self._sweeper is None and self.sweep_s > 0:
-            self._stop.clear()
-            self._sweeper = threading.Thread(
-                target=self._sweep_loop, name="volta-commands-sweep", daemon=True
-            )
+        if self.sweep_s > 0:
             self._sweeper.start()
 
-    def _sweep_loop(self) -> None:
-        while not self._stop.wait(self.sweep_s):
-            try:
-                n = self.sweep()
-                if n:
-                    log.info("commands: %d expired", n)
-            except Exception:  # the sweep must outlive a bad moment of the disk
-                log.exception("commands: sweep failed")
+    def _sweep_and_log(self) -> None:
+        n = self.sweep()
+        if n:
+            log.info("commands: %d expired", n)
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._sweeper is not None:
-            self._sweeper.join(timeout=5)
-            self._sweeper = None
+        self._sweeper.stop()
         if self.link is not None:
             self.link.stop()
 

@@ -12,7 +12,6 @@ with the offline keys can fix.
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from volta.ota.storage import (
     save_director,
     save_image_repository,
 )
+from volta.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +51,14 @@ class OtaKeeper:
         self.keys = keys
         self.clock = clock
         self.interval_s = interval_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._job = Periodic(
+            "ota-keeper",
+            lambda: self.interval_s,
+            self._renew_and_log,
+            log,
+            "OTA re-signing failed",
+            at_start=True,
+        )
 
     def renew_once(self) -> Renewal:
         """One pass over both repositories, under the folder's writer lock."""
@@ -80,30 +86,21 @@ class OtaKeeper:
 
     def start(self) -> None:
         """Renew now, then every `interval_s` in a thread until `stop`."""
-        self._thread = threading.Thread(target=self._run, name="ota-keeper", daemon=True)
-        self._thread.start()
+        self._job.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        self._job.stop()
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                done = self.renew_once()
-                if done.image or done.vehicles:
-                    log.info(
-                        "OTA metadata signed anew: image %s, %d vehicles",
-                        done.image or "-",
-                        len(done.vehicles),
-                    )
-                if done.offline_due:
-                    log.warning(
-                        "OTA metadata signed offline expires soon: %s (sign it anew with the "
-                        "offline keys)",
-                        ", ".join(done.offline_due),
-                    )
-            except Exception:  # a bad folder must not end the job: the next pass tries again
-                log.exception("OTA re-signing failed")
-            self._stop.wait(self.interval_s)
+    def _renew_and_log(self) -> None:
+        done = self.renew_once()
+        if done.image or done.vehicles:
+            log.info(
+                "OTA metadata signed anew: image %s, %d vehicles",
+                done.image or "-",
+                len(done.vehicles),
+            )
+        if done.offline_due:
+            log.warning(
+                "OTA metadata signed offline expires soon: %s (sign it anew with the offline keys)",
+                ", ".join(done.offline_due),
+            )

@@ -44,6 +44,7 @@ from volta.ota.targeting import FleetVehicle, TargetFilter, plan
 from volta.ota.targets import custom_of
 from volta.ota.version import is_newer
 from volta.ota.windows import MaintenanceWindow, Sample, closed_because
+from volta.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -208,8 +209,9 @@ class CampaignRunner:
         self._lock = threading.RLock()
         self._targets: dict[tuple[str, str], TargetFile] = {}
         self._unpublished: set[str] = set()  # cars whose director targets failed to sign
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._job = Periodic(
+            "ota-campaigns", lambda: self.tick_s, self.tick, log, "OTA campaign tick failed"
+        )
         if store is not None:
             for stored in store.load():
                 self.live[stored.definition.id] = stored
@@ -423,20 +425,10 @@ class CampaignRunner:
 
     def start(self) -> None:
         """Tick every `tick_s` in a thread until `stop`."""
-        self._thread = threading.Thread(target=self._run, name="ota-campaigns", daemon=True)
-        self._thread.start()
+        self._job.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.tick_s):
-            try:
-                self.tick()
-            except Exception:  # a failed tick must not end the job: the next one tries again
-                log.exception("OTA campaign tick failed")
+        self._job.stop()
 
     # -- applying what campaigns decide ----------------------------------------------------
 

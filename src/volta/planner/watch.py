@@ -23,6 +23,7 @@ from volta.alerts import Alert, Severity
 from volta.catalog import Catalog
 from volta.clock import Clock
 from volta.derived.store import DerivedStore
+from volta.periodic import Periodic
 from volta.planner.filters import ChargerFilter
 from volta.planner.live import check
 from volta.planner.plan import PlanError
@@ -60,8 +61,13 @@ class TripWatch:
         self.clock = clock
         self.interval_s = interval_s
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._job = Periodic(
+            "trip-watch",
+            lambda: self.interval_s,
+            self._check_all_locked,
+            log,
+            "trips: could not check the active trips",
+        )
 
     def save(self, trip: TripRecord) -> None:
         self.derived.upsert(KIND, [trip])
@@ -166,25 +172,14 @@ class TripWatch:
         return out
 
     def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="trip-watch", daemon=True)
-        self._thread.start()
+        self._job.start()
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            try:
-                with self._lock:
-                    self.check_all()
-            except Exception:  # a store that is down now may be up at the next round
-                log.exception("trips: could not check the active trips")
+    def _check_all_locked(self) -> None:
+        with self._lock:
+            self.check_all()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        self._job.stop()
 
 
 def _num(body: dict[str, object], key: str, default: float) -> float:
