@@ -7,12 +7,16 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from volta.demo_fleet import HISTORY_S as DEMO_HISTORY_S
 
 from .server import Server
+
+if TYPE_CHECKING:  # playwright is imported when a browser test runs, not at collection
+    from playwright.sync_api import BrowserContext, Page
 
 CHROMIUM = os.environ.get("VOLTA_CHROMIUM", "/usr/bin/chromium")
 REPO = Path(__file__).resolve().parents[2]
@@ -54,7 +58,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 # Package scope: Playwright's sync API keeps an event loop running in this thread while it is
 # open, and tests after tests/web (e.g. tests/api's asyncio.run) need none to be running.
 @pytest.fixture(scope="package")
-def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
     from playwright.sync_api import sync_playwright
 
     profile = tmp_path_factory.mktemp("chromium-profile")
@@ -68,6 +72,14 @@ def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object
         )
         yield context
         context.close()
+
+
+@pytest.fixture
+def page(browser_context: BrowserContext) -> Iterator[Page]:
+    """A fresh tab of the package's browser, closed after the test."""
+    p = browser_context.new_page()
+    yield p
+    p.close()
 
 
 @pytest.fixture(scope="session")

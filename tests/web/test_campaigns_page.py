@@ -14,7 +14,7 @@ from .server import Server
 if chromium_missing():
     pytest.skip(f"browser tests skipped: {chromium_missing()}", allow_module_level=True)
 
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.ota.otakit import ManualClock, Ota
 from volta.ota.rollout import Policy
@@ -26,13 +26,6 @@ from .test_dashboard import sign_in
 pytestmark = pytest.mark.slow
 
 NMC, LFP = "bms-nmc-96s", "bms-lfp-108s"
-
-
-@pytest.fixture
-def page(browser_context: BrowserContext) -> Iterator[Page]:
-    p = browser_context.new_page()
-    yield p
-    p.close()
 
 
 @pytest.fixture

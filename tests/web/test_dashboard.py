@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -20,7 +19,7 @@ from .server import Server
 if chromium_missing():
     pytest.skip(f"browser tests skipped: {chromium_missing()}", allow_module_level=True)
 
-from playwright.sync_api import BrowserContext, ConsoleMessage, Page, expect
+from playwright.sync_api import ConsoleMessage, Page, expect
 
 from volta.clock import wall_ms
 
@@ -38,13 +37,6 @@ class Console:
     def _message(self, msg: ConsoleMessage) -> None:
         if msg.type == "error":
             self.errors.append(msg.text)
-
-
-@pytest.fixture
-def page(browser_context: BrowserContext) -> Iterator[Page]:
-    p = browser_context.new_page()
-    yield p
-    p.close()
 
 
 def sign_in(page: Page, server: Server, token: str | None = None, at: str = "#/fleet") -> Console:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -22,7 +21,7 @@ from .server import Server
 if chromium_missing():
     pytest.skip(f"browser tests skipped: {chromium_missing()}", allow_module_level=True)
 
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 
 from .test_dashboard import sign_in
 
@@ -33,13 +32,6 @@ CARS = ["JHMZZ1A1XRV888881", "JHMZZ1A1XRV888882", "JHMZZ1A1XRV888883"]
 START_M = 200.0
 SPEED = 9.0  # m/s
 JOLT_S = 12  # the second of the drive with the 9 m/s² jolt
-
-
-@pytest.fixture
-def page(browser_context: BrowserContext) -> Iterator[Page]:
-    p = browser_context.new_page()
-    yield p
-    p.close()
 
 
 def _hazards(server: Server) -> list[dict[str, Any]]:

@@ -4,7 +4,6 @@ far enough for them to fit."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,7 +14,7 @@ from .server import Server
 if chromium_missing():
     pytest.skip(f"browser tests skipped: {chromium_missing()}", allow_module_level=True)
 
-from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import Page
 
 from .test_dashboard import sign_in
 
@@ -51,13 +50,6 @@ PIXELS_AT_CLASS = """([cls, k]) => {
   for (let i = 0; i < d.length; i += 4) out.push([d[i], d[i + 1], d[i + 2]]);
   return out;
 }"""
-
-
-@pytest.fixture
-def page(browser_context: BrowserContext) -> Iterator[Page]:
-    p = browser_context.new_page()
-    yield p
-    p.close()
 
 
 def _map_ready(page: Page, server: Server) -> None:

@@ -9,7 +9,6 @@ import csv
 import io
 import re
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,13 +36,6 @@ pytestmark = pytest.mark.slow
 DTC_LIST = "Vehicle.Diagnostics.DTCList"
 REPORT_VIN = "JHMZZ1A1XRV246810"  # no other test uses it
 DAY_MS = 86_400_000
-
-
-@pytest.fixture
-def page(browser_context: BrowserContext) -> Iterator[Page]:
-    p = browser_context.new_page()
-    yield p
-    p.close()
 
 
 def api(server: Server, method: str, path: str, **kw: Any) -> Any:

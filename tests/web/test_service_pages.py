@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +25,7 @@ from .server import Server
 if chromium_missing():
     pytest.skip(f"browser tests skipped: {chromium_missing()}", allow_module_level=True)
 
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 
 from volta.clock import wall_ms
 from volta.registry import Role
@@ -49,13 +48,6 @@ class Service:
     tech: str  # password of the north technician "web-tech-north"
     driver: str  # password of N1's driver "web-svc-driver"
     south_case: str
-
-
-@pytest.fixture
-def page(browser_context: BrowserContext) -> Iterator[Page]:
-    p = browser_context.new_page()
-    yield p
-    p.close()
 
 
 def api(server: Server, method: str, path: str, token: str | None = None, **kw: Any) -> Any:

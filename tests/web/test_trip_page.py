@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -22,7 +21,7 @@ from .server import Server
 if chromium_missing():
     pytest.skip(f"browser tests skipped: {chromium_missing()}", allow_module_level=True)
 
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 
 from .test_dashboard import _user, sign_in, sign_in_with_password
 
@@ -33,13 +32,6 @@ TRIP_CAR = "JHMZZ1A1XRV191919"
 LIVE_CAR = "JHMZZ1A1XRV191920"  # a car that reports while the page follows it
 MODEL = "chevrolet_bolt_ev_2020"
 LEG_COLORS = [(0x1F, 0x6F, 0xEB), (0x82, 0x50, 0xDF)]  # trip.js: legs alternate
-
-
-@pytest.fixture
-def page(browser_context: BrowserContext) -> Iterator[Page]:
-    p = browser_context.new_page()
-    yield p
-    p.close()
 
 
 @pytest.fixture(scope="module")

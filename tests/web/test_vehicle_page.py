@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -39,13 +38,6 @@ TB = "Vehicle.Powertrain.TractionBattery."
 # processor re-detects from a car's first sample on, and would replace a hand-made logbook).
 PARKED = "JHMZZ1A1XRV555555"
 LOGBOOK = "JHMZZ1A1XRV444444"
-
-
-@pytest.fixture
-def page(browser_context: BrowserContext) -> Iterator[Page]:
-    p = browser_context.new_page()
-    yield p
-    p.close()
 
 
 @pytest.fixture(scope="module")
