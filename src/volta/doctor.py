@@ -110,50 +110,49 @@ def check_registry(settings: Settings) -> Finding:
     return Finding("registry", found.ok, f"{found.detail}; {keys}")
 
 
+def _side_store(
+    name: str, settings: Settings, url: str, env: str, schema: str, db_file: str, role: str
+) -> Finding:
+    """A store in the data dir (SQLite `db_file`) by default, or in a PostgreSQL schema when
+    `env` names a server (migrations `volta.<name>.migrations`); `role`: who writes, who reads."""
+    from volta.derived.engines import postgres_url
+
+    if not postgres_url(url, env):
+        return _in_data_dir(
+            name, settings, db_file, f"{role}; {env}=postgresql://… for no shared disk"
+        )
+    return _postgres_schema(name, settings, url, schema, f"volta.{name}.migrations")
+
+
 def check_derived(settings: Settings) -> Finding:
     """Where the processors write drives, charges and battery health for the API to read."""
-    from volta.derived.engines import postgres_url
     from volta.derived.store import DB_FILE
 
-    if not postgres_url(settings.derived, "VOLTA_DERIVED"):
-        return _in_data_dir(
-            "derived", settings, DB_FILE, "the processors write it and the API reads it; "
-            "VOLTA_DERIVED=postgresql://… for no shared disk",
-        )  # fmt: skip
-    return _postgres_schema(
-        "derived", settings, settings.derived, settings.derived_schema, "volta.derived.migrations"
-    )
+    return _side_store(
+        "derived", settings, settings.derived, "VOLTA_DERIVED", settings.derived_schema, DB_FILE,
+        "the processors write it and the API reads it",
+    )  # fmt: skip
 
 
 def check_places(settings: Settings) -> Finding:
     """Where places and tariffs live: the API writes them, the processors tag with them."""
-    from volta.derived.engines import postgres_url
     from volta.places.store import DB_FILE
 
-    if not postgres_url(settings.places, "VOLTA_PLACES"):
-        return _in_data_dir(
-            "places", settings, DB_FILE, "the API writes them and the processors read them; "
-            "VOLTA_PLACES=postgresql://… for no shared disk",
-        )  # fmt: skip
-    return _postgres_schema(
-        "places", settings, settings.places, settings.places_schema, "volta.places.migrations"
-    )
+    return _side_store(
+        "places", settings, settings.places, "VOLTA_PLACES", settings.places_schema, DB_FILE,
+        "the API writes them and the processors read them",
+    )  # fmt: skip
 
 
 def check_hazards(settings: Settings) -> Finding:
     """Road sensing's kept state: the process that owns the hazards writes it, and loads it
     back at each start."""
-    from volta.derived.engines import postgres_url
     from volta.hazards.store import DB_FILE
 
-    if not postgres_url(settings.hazards, "VOLTA_HAZARDS"):
-        return _in_data_dir(
-            "hazards", settings, DB_FILE, "the road-sensing owner's; "
-            "VOLTA_HAZARDS=postgresql://… for no shared disk",
-        )  # fmt: skip
-    return _postgres_schema(
-        "hazards", settings, settings.hazards, settings.hazards_schema, "volta.hazards.migrations"
-    )
+    return _side_store(
+        "hazards", settings, settings.hazards, "VOLTA_HAZARDS", settings.hazards_schema, DB_FILE,
+        "the road-sensing owner's",
+    )  # fmt: skip
 
 
 def check_commands(settings: Settings) -> Finding:
