@@ -21,7 +21,7 @@ from tests.sim.simrun import helsinki
 from volta.api import create_app
 from volta.cli import _register_all, app
 from volta.config import Settings
-from volta.demo import DEMO_USER, RESEND_S, _last_heard_ms, _register_fleet, feed
+from volta.demo import DEMO_ORGANISATION, DEMO_USER, RESEND_S, _last_heard_ms, _register_fleet, feed
 from volta.demo_fleet import DemoFleet, open_fleet, plan
 from volta.devservices import free_port
 from volta.platform import Platform
@@ -179,6 +179,13 @@ def test_two_starts_on_one_data_dir_give_one_fleet_and_one_history(tmp_path: Pat
     assert len(done) <= len(truth.drives)
     assert {c["dc"] for c in charges if c["final"]} == {False, True}
     assert platform.store.stats().quarantined == 0
+    # the fleet's cases have a workshop to go to: one, however often the demo starts
+    assert platform.service is not None
+    (workshop,) = platform.service.bookings.workshops()
+    assert workshop.organisation == DEMO_ORGANISATION
+    assert platform.service.bookings.free(workshop, later, 1)
+    organisations = {platform.registry.get_vehicle(v).organisation for v in fleet_now["vin"]}
+    assert organisations == {DEMO_ORGANISATION}
     platform.stop()
 
 

@@ -189,6 +189,13 @@ def _demo_user(platform: Platform) -> str:
 RESEND_S = 600
 
 
+# The demo fleet's service organisation and its workshop, so that cases opened from the
+# fleet's alerts have technicians to go to and slots to book (a new data dir gets them once).
+DEMO_ORGANISATION = "volta-service"
+DEMO_WORKSHOP = "Volta Service Helsinki"
+_DEMO_HOURS = {d: [["08:00", "18:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat")}
+
+
 def _register_fleet(platform: Platform, config: FleetConfig) -> None:
     from volta.sim.fleet import roster
     from volta.sim.labels import fleet_labels
@@ -202,6 +209,11 @@ def _register_fleet(platform: Platform, config: FleetConfig) -> None:
         elif platform.registry.get_vehicle(vin).name is None:  # a data dir from before names
             names = {"name": label.name, "plate": label.plate, "group": label.group}
             platform.registry.update_vehicle(vin, names)
+        if platform.registry.get_vehicle(vin).organisation is None:
+            platform.registry.set_organisation(vin, DEMO_ORGANISATION)
+    desk = platform.service
+    if desk is not None and not desk.bookings.workshops(frozenset({DEMO_ORGANISATION})):
+        desk.add_workshop(DEMO_WORKSHOP, DEMO_ORGANISATION, 3, 60, "Europe/Helsinki", _DEMO_HOURS)
 
 
 def _last_heard_ms(platform: Platform, config: FleetConfig) -> int:
