@@ -45,12 +45,6 @@ class Fit:
     charge_efficiency: float
     mae: float
 
-    def drivetrain(self, base: Drivetrain = SHARED_DRIVETRAIN) -> Drivetrain:
-        """`base` with the two fitted values."""
-        return dataclasses.replace(
-            base, regen_fraction=self.regen_fraction, charge_efficiency=self.charge_efficiency
-        )
-
 
 @dataclass(frozen=True, slots=True)
 class Validation:
@@ -79,7 +73,7 @@ class Validation:
 
 
 def _usable(tests: list[EpaTest]) -> list[EpaTest]:
-    return [t for t in tests if usable(t) is None and t.cycle is not None]
+    return [t for t in tests if usable(t) is None]
 
 
 def _battery_table(rows: list[EpaTest], base: Drivetrain) -> FloatArray:
