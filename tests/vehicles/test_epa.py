@@ -2,8 +2,9 @@
 
 Every usable row: the model from the row's test weight and road load plus the one shared
 drivetrain drives the row's cycle; its energy from the wall per km is compared with the raw
-dynamometer result. Nothing is fitted per car. Measured (docs/planner.md): MAE 7.1 % over 120
-rows, median 4.6 %, worst Audi e-tron S on UDDS (-31.6 %): the issue's 5 % goal is not met.
+dynamometer result. Nothing is fitted per car: two drivetrain values are fitted across all cars,
+and the figure quoted is leave-one-maker-out (docs/planner.md): MAE 6.7 % over 120 rows, median
+4.6 %, worst Audi e-tron S on UDDS (-29.0 %). The issue's 5 % goal is not met.
 """
 
 from __future__ import annotations
@@ -15,14 +16,17 @@ import pytest
 from typer.testing import CliRunner
 
 from volta.cli import _register_all, app
-from volta.vehicles.cycles import load_cycle, wall_wh_per_km
+from volta.vehicles.cycles import load_cycle
 from volta.vehicles.epa import (
+    SHARED_DRIVETRAIN,
     EpaTest,
+    maker,
     measured_wall_wh_per_km,
     model_from_epa,
     read_test_cars,
     usable,
 )
+from volta.vehicles.epa_fit import Fit, Validation, cross_validate, validate
 from volta.vehicles.model import ModelError, load_model
 
 DATA = Path(__file__).parent / "data" / "testcar_2022_bev.csv"
@@ -33,24 +37,46 @@ def tests_() -> list[EpaTest]:
     return read_test_cars(DATA)
 
 
-def _errors(rows: list[EpaTest]) -> dict[int, float]:
-    out = {}
-    for t in rows:
-        if usable(t) is None and t.cycle is not None:
-            predicted = wall_wh_per_km(model_from_epa(t), t.cycle)
-            out[t.line] = predicted / measured_wall_wh_per_km(t) - 1.0
-    return out
+@pytest.fixture(scope="module")
+def held_out(tests_: list[EpaTest]) -> tuple[Fit, Validation]:
+    return cross_validate(tests_)  # ~3 s: 51 regen fractions x 120 cycle simulations
 
 
 def test_shared_drivetrain_predicts_wall_energy_of_every_usable_row(tests_: list[EpaTest]) -> None:
-    errors = _errors(tests_)
-    assert len(errors) == 120
-    abs_err = np.abs(np.array(list(errors.values())))
-    assert abs_err.mean() <= 0.075  # measured 7.14 %; the issue's goal of 5 % is not reached
-    assert np.median(abs_err) <= 0.05  # measured 4.6 %
-    worst = max(errors, key=lambda line: abs(errors[line]))
-    assert worst == 128  # Audi e-tron S on UDDS: three induction motors, -31.6 %
-    assert errors[worst] == pytest.approx(-0.316, abs=0.005)
+    v = validate(tests_)
+    assert len(v.errors) == 120
+    assert v.mae() <= 0.065  # measured 6.38 % in-sample; the quoted figure is held out (below)
+    assert v.median() <= 0.045  # measured 4.32 %
+    assert v.worst()[0] == 128  # Audi e-tron S on UDDS: three induction motors, -28.4 %
+
+
+def test_held_out_makers_are_predicted_within_the_measured_error(
+    held_out: tuple[Fit, Validation],
+) -> None:
+    # each maker's rows come from a fit on the other makers only; the issue's goal is 5 %
+    _, v = held_out
+    assert len(v.errors) == 120
+    assert v.mae() <= 0.068  # measured 6.69 %
+    assert v.median() <= 0.047  # measured 4.60 %
+    assert v.mae("udds") <= 0.090  # measured 8.92 %: low-load losses differ most between makers
+    assert v.mae("hwfet") <= 0.046  # measured 4.47 %
+    line, err = v.worst()
+    assert line == 128  # Audi e-tron S on UDDS
+    assert err == pytest.approx(-0.290, abs=0.005)
+
+
+def test_shipped_drivetrain_is_the_fit_across_all_cars(held_out: tuple[Fit, Validation]) -> None:
+    fit, _ = held_out
+    assert fit.regen_fraction == SHARED_DRIVETRAIN.regen_fraction
+    assert fit.charge_efficiency == pytest.approx(SHARED_DRIVETRAIN.charge_efficiency, abs=5e-4)
+
+
+def test_lucid_rows_are_grouped_under_their_maker(tests_: list[EpaTest]) -> None:
+    # the list puts the model year in Lucid's make column; the held-out split must not
+    by_line = {t.line: t for t in tests_}
+    assert by_line[54].make == "2022"
+    assert maker(by_line[54]) == "LUCID"
+    assert maker(by_line[3]) == "BMW"
 
 
 def test_rows_left_out_are_named_with_why(tests_: list[EpaTest]) -> None:
@@ -90,7 +116,7 @@ def test_from_epa_writes_a_model_file_that_loads_back_equal(tmp_path: Path) -> N
         ["models", "from-epa", str(DATA), "--line", "30", "--out", str(out), "--usable-kwh", "74"],
     )
     assert result.exit_code == 0, result.output
-    assert "udds: model 140.3 Wh/km from the wall, EPA dyno 139.2 Wh/km (+0.8%)" in result.output
+    assert "udds: model 146.5 Wh/km from the wall, EPA dyno 139.2 Wh/km (+5.3%)" in result.output
     written = load_model(str(out))
     rows = {t.line: t for t in read_test_cars(DATA)}
     assert written == model_from_epa(rows[30], usable_kwh=74.0)
@@ -114,3 +140,14 @@ def test_a_malformed_row_names_its_line(tmp_path: Path) -> None:
     bad.write_text("\n".join([*lines[:3], "BMW,i4,heavy,R,Charge Depleting UDDS,1,MPG,1,1,1"]))
     with pytest.raises(ModelError, match="line 4"):
         read_test_cars(bad)
+
+
+def test_check_epa_prints_in_sample_and_held_out_figures(
+    held_out: tuple[Fit, Validation], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _register_all()
+    monkeypatch.setattr("volta.vehicles.epa_fit.cross_validate", lambda tests: held_out)
+    result = CliRunner().invoke(app, ["models", "check-epa", str(DATA)])
+    assert result.exit_code == 0, result.output
+    assert "left out: line 26 CHEVROLET BOLT EV: 129 MPGe is the fuel-economy" in result.output
+    assert "leave one maker out: 120 rows, MAE 6.69%, median 4.60%" in result.output

@@ -55,6 +55,50 @@ def from_epa(
         typer.echo(f"not compared with the dyno: {reason}")
 
 
+@models.command("check-epa")
+def check_epa(
+    csv_path: Annotated[Path, typer.Argument(help="EPA Test Car List CSV (battery-EV rows)")],
+    rows: Annotated[bool, typer.Option(help="also print every row's error")] = False,
+) -> None:
+    """The shared drivetrain against every usable row: in-sample and leave-one-maker-out."""
+    from volta.vehicles.epa import SHARED_DRIVETRAIN, maker, read_test_cars, usable
+    from volta.vehicles.epa_fit import cross_validate, validate
+    from volta.vehicles.model import ModelError
+
+    try:
+        tests = read_test_cars(csv_path)
+    except (ModelError, OSError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    shipped = validate(tests)
+    fit, held_out = cross_validate(tests)
+    by_line = {t.line: t for t in tests}
+    if rows:
+        for line, err in shipped.errors.items():
+            t = by_line[line]
+            typer.echo(
+                f"line {line:4d} {maker(t):14s} {t.model[:34]:34s} {t.cycle:5s}"
+                f" {err:+7.1%} (held out {held_out.errors[line]:+7.1%})"
+            )
+    for t in tests:
+        reason = usable(t)
+        if reason is not None:
+            typer.echo(f"left out: line {t.line} {t.make} {t.model}: {reason}")
+    for name, v in (("shipped drivetrain, in-sample", shipped), ("leave one maker out", held_out)):
+        line, err = v.worst()
+        t = by_line[line]
+        typer.echo(
+            f"{name}: {len(v.errors)} rows, MAE {v.mae():.2%}, median {v.median():.2%}"
+            f" (UDDS MAE {v.mae('udds'):.2%}, HWFET {v.mae('hwfet'):.2%});"
+            f" worst line {line} {t.make} {t.model} {t.cycle} {err:+.1%}"
+        )
+    typer.echo(
+        f"fit on all rows: regen_fraction {fit.regen_fraction}, charge_efficiency"
+        f" {fit.charge_efficiency} (shipped: {SHARED_DRIVETRAIN.regen_fraction},"
+        f" {SHARED_DRIVETRAIN.charge_efficiency})"
+    )
+
+
 def register(app: typer.Typer) -> None:
     """Add `volta models ...` to the CLI."""
     app.add_typer(models, name="models")

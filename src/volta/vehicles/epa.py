@@ -24,6 +24,7 @@ __all__ = [
     "SHARED_DRIVETRAIN",
     "Drivetrain",
     "EpaTest",
+    "maker",
     "measured_wall_wh_per_km",
     "model_from_epa",
     "read_test_cars",
@@ -70,7 +71,12 @@ class EpaTest:
 
 @dataclass(frozen=True, slots=True)
 class Drivetrain:
-    """What the EPA list does not give, the same for every car (sources in docs/planner.md)."""
+    """What the EPA list does not give, the same for every car (sources in docs/planner.md).
+
+    `regen_fraction` and `charge_efficiency` are fitted across all makers at once
+    (`volta.vehicles.epa_fit`; a test checks the fit still gives these values); the rest is
+    fixed from the literature.
+    """
 
     motor_eff_points: tuple[tuple[float, float], ...] = (
         (0.0, 0.80),
@@ -84,8 +90,9 @@ class Drivetrain:
     gear_efficiency: float = 0.97
     motor_kw_per_kg: float = 0.09  # peak power per kg of test weight (2022 BEVs: 0.06-0.3)
     regen_kw_per_kg: float = 0.04
+    regen_fraction: float = 0.89  # share of braking power the brake blending gives the motor
     aux_w: float = 250.0  # 12 V loads, pumps, electronics; HVAC is off on the dyno
-    charge_efficiency: float = 0.87  # wall to battery on a Level 2 charger, pack losses included
+    charge_efficiency: float = 0.89  # wall to battery (Level 2), pack losses included
     frontal_area_m2: float = 2.4  # only to express C as a drag coefficient; C itself is used
 
 
@@ -119,6 +126,13 @@ def read_test_cars(path: Path) -> list[EpaTest]:
             except (KeyError, TypeError, ValueError) as exc:
                 raise ModelError(f"{path}: line {line}: not an EPA test car row: {exc}") from exc
     return out
+
+
+def maker(test: EpaTest) -> str:
+    """The maker in upper case; Lucid's rows carry the model year in the make column."""
+    if test.make.isdigit():
+        return test.model.split()[0].upper()
+    return test.make.upper()
 
 
 def usable(test: EpaTest) -> str | None:
@@ -188,6 +202,7 @@ def model_from_epa(
         regen_max_kw=round(drivetrain.regen_kw_per_kg * mass, 1),
         regen_min_speed_mps=0.5,
         regen_full_speed_mps=2.0,
+        regen_fraction=drivetrain.regen_fraction,
         aux_w=drivetrain.aux_w,
         usable_kwh_new=usable_kwh,
         ac_efficiency=drivetrain.charge_efficiency,
