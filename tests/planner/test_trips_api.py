@@ -419,9 +419,7 @@ def test_named_places_resolve_and_a_driver_never_gets_another_car_s_home(trips: 
     # several places or none
     status, body = _plan(trips, CAR, destination="Hesburger")
     assert status == 422 and body["error"] == "ambiguous_place", body
-    assert len(body["candidates"]) == 3 and {p["kind"] for p in body["candidates"]} == {
-        "fast_food"
-    }
+    assert len(body["candidates"]) == 3 and {p["kind"] for p in body["candidates"]} == {"fast_food"}
     assert "'Hesburger' names 3 places: Hesburger (fast_food, 60.1" in body["message"]
     status, body = _plan(trips, CAR, destination="no such place at all")
     assert status == 422 and body["error"] == "unknown_place"
