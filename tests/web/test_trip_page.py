@@ -21,7 +21,7 @@ from .server import Server
 if chromium_missing():
     pytest.skip(f"browser tests skipped: {chromium_missing()}", allow_module_level=True)
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Request, expect
 
 from .test_dashboard import _user, sign_in, sign_in_with_password
 
@@ -192,7 +192,12 @@ def test_places_by_name_are_suggested_and_a_malformed_point_is_explained(
     sign_in(page, server, at=f"#/trip/{trip_car}")
     expect(page.locator("body")).to_have_attribute("data-page", "trip")
     sent: list[dict[str, Any]] = []
-    page.on("request", lambda r: r.url.endswith("/trips") and sent.append(r.post_data_json))
+
+    def record(r: Request) -> None:
+        if r.url.endswith("/trips"):
+            sent.append(r.post_data_json or {})
+
+    page.on("request", record)
     page.fill("#destination", "60.17, 240")
     page.click("#plan-button")
     expect(page.locator("#trip-error-text")).to_contain_text("longitude −180…180")
