@@ -18,9 +18,11 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import accumulate
 from pathlib import Path
 
 import osmium
@@ -128,22 +130,36 @@ def _level(query: str, key: str) -> int | None:
 
 
 class Gazetteer:
-    """Candidates to search by name; immutable, so shared between threads."""
+    """Candidates to search by name; immutable, so shared between threads.
+
+    Every candidate's normalized names are kept in one newline-separated text, so a query is
+    one regular-expression scan in C over it (a large extract has millions of names) instead
+    of a Python loop over the candidates; only the names it hits are looked at."""
 
     def __init__(self, candidates: Iterable[Candidate] = ()) -> None:
         self.candidates = tuple(candidates)
+        self._keys = [k for c in self.candidates for k in c.keys]
+        self._owner = [i for i, c in enumerate(self.candidates) for _ in c.keys]
+        self._starts = list(accumulate((len(k) + 1 for k in self._keys), initial=0))
+        self._text = "\n".join(self._keys)  # a normalized name has no newline
 
     def __len__(self) -> int:
         return len(self.candidates)
 
     def matches(self, query: str) -> list[Match]:
         """Every candidate the (normalized) query matches, at its best level."""
-        out = []
-        for c in self.candidates:
-            levels = [lv for lv in (_level(query, k) for k in c.keys) if lv is not None]
-            if levels:
-                out.append(Match(c, min(levels)))
-        return out
+        best: dict[int, int] = {}
+        hit: set[int] = set()
+        for m in re.finditer(re.escape(query), self._text):
+            j = bisect_right(self._starts, m.start()) - 1
+            if j in hit:
+                continue
+            hit.add(j)
+            level = _level(query, self._keys[j])
+            i = self._owner[j]
+            if level is not None and level < best.get(i, INSIDE + 1):
+                best[i] = level
+        return [Match(self.candidates[i], level) for i, level in best.items()]
 
 
 def search(query: str, *books: Gazetteer, limit: int | None = LISTED) -> list[Match]:

@@ -85,12 +85,12 @@ class TripPlanner:
     """Plans trips on one road network for any vehicle model; thread-safe."""
 
     def __init__(
-        self, graph: RoadGraph, stations: Iterable[Station] = (), features: Gazetteer | None = None,
+        self, graph: RoadGraph, stations: Iterable[Station] = (), places_from: Path | None = None,
         cache_dir: Path | None = None, cache_min_nodes: int | None = None,
     ) -> None:  # fmt: skip
-        """`features`: the map's named places; `cache_dir`: where the contraction hierarchies
-        of maps with at least `cache_min_nodes` (default CACHE_MIN_NODES) nodes are kept across
-        restarts."""
+        """`places_from`: the OSM extract whose named places `features` are; `cache_dir`:
+        where the contraction hierarchies of maps with at least `cache_min_nodes` (default
+        CACHE_MIN_NODES) nodes are kept across restarts."""
         self.graph = graph
         self.net = RoadNetwork.from_road_graph(graph)
         best: dict[int, Site] = {}
@@ -116,11 +116,17 @@ class TripPlanner:
                       ids.get(s.name, ()))
             for s in self.sites
         )  # fmt: skip
-        self.features = features or Gazetteer()
+        self._places_from = places_from
         least = CACHE_MIN_NODES if cache_min_nodes is None else cache_min_nodes
         self.cache_dir = cache_dir if self.net.n_nodes >= least else None
         self._indexes: dict[tuple[VehicleModel, float], SiteIndex] = {}
         self._lock = threading.Lock()
+
+    @property
+    def features(self) -> Gazetteer:
+        """The map's named places, read from the extract when first asked for (planning
+        needs none of them)."""
+        return osm_places(self._places_from) if self._places_from else Gazetteer()
 
     @staticmethod
     def _keep(best: dict[int, Site], site: Site) -> None:
@@ -278,7 +284,7 @@ def planner_for(roads: Path, chargers: Path | None, cache_dir: Path | None = Non
     from volta.planner.charger_files import load_chargers
 
     stations = load_chargers(chargers).stations if chargers is not None else ()
-    return TripPlanner(load_roads(roads), stations, osm_places(roads), cache_dir)
+    return TripPlanner(load_roads(roads), stations, roads, cache_dir)
 
 
 def server_planner(settings: Settings) -> TripPlanner:
