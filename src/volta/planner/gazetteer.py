@@ -192,11 +192,12 @@ def resolve(query: str, *books: Gazetteer) -> Candidate:
     tied = [m for m in found if m.order[:2] == best.order[:2]]
     if len(tied) == 1:
         return best.candidate
-    listed = [m.candidate for m in found if m.level == best.level][:LISTED]
-    more = sum(m.level == best.level for m in found) - len(listed)
-    names = "; ".join(c.describe() for c in listed) + (f"; and {more} more" if more else "")
+    alike = [m.candidate for m in found if m.level == best.level]  # as good a match
+    listed = alike[:LISTED]
+    more = f"; and {len(alike) - len(listed)} more" if len(alike) > len(listed) else ""
+    names = "; ".join(c.describe() for c in listed) + more
     raise AmbiguousPlace(
-        f"{query!r} names {len(tied)} places: {names}. Give a longer name or the coordinates",
+        f"{query!r} names {len(alike)} places: {names}. Give a longer name or the coordinates",
         listed,
     )
 
