@@ -1,8 +1,8 @@
 // Trip page (#/trip/VIN): plan a trip for a vehicle with its charging stops. Click the road map
 // to set the destination (or the origin; by default the car's last position), or type a place's
 // name (the car's saved places, chargers, the map's streets and places: suggested as you type
-// from GET /v1/vehicles/{vin}/places/search; a name not picked is resolved by the server), set the SoC
-// limits, and POST /v1/vehicles/{vin}/trips draws each leg's road, the stops and the SoC over
+// from GET /v1/vehicles/{vin}/places/search; a name not picked is resolved by the server), set
+// the SoC limits, and POST /v1/vehicles/{vin}/trips draws each leg's road, the stops and the SoC over
 // the distance, and lists the stops and totals. The API's refusals (422/400/503) are shown as
 // it words them. While a plan is shown, the car's reported position and SoC are followed: how far
 // along the route it is and its SoC against the plan's.
@@ -215,7 +215,7 @@ export function mount(main, vin) {
         } catch {
           return; // no suggestions: the name typed is still sent
         }
-        if (stopped || box.value.trim() !== q) return;
+        if (stopped || box.value.trim() !== q || document.activeElement !== box) return; // typed on, or left
         list.innerHTML = found.length
           ? found.map((c, i) => `<li><button type="button" data-suggestion="${i}">${esc(c.name)} <span class="sub">${esc(c.kind.replaceAll("_", " "))}</span></button></li>`).join("")
           : `<li class="sub none">No place of that name</li>`;
