@@ -25,7 +25,7 @@ from volta.ota.keeper import OtaKeeper
 from volta.ota.runner import CampaignRunner
 from volta.ota.service import open_runner
 from volta.places.engines import open_places
-from volta.planner.service import planner_for
+from volta.planner.service import server_planner
 from volta.planner.watch import TripWatch
 from volta.processors.processor import DriverServices
 from volta.registry import Registry, open_registry
@@ -88,9 +88,8 @@ class Platform:
         # Trips under way are checked against this process's twin (volta.planner.watch)
         self.trips: TripWatch | None = None
         if settings.roads is not None:
-            roads, chargers = settings.roads, settings.chargers
             self.trips = TripWatch(
-                self.derived, self.twin, self.catalog, lambda: planner_for(roads, chargers), clock
+                self.derived, self.twin, self.catalog, lambda: server_planner(settings), clock
             )
         # The alert log follows this process's twin (volta.alertwatch says why here).
         self.alerts = AlertWatch(

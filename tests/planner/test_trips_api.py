@@ -29,7 +29,8 @@ from volta.geo.graph import RoadGraph
 from volta.geo.osm import default_osm_path, load_roads
 from volta.planner.calibration import calibrate, predicted_wh
 from volta.planner.scenarios import scaled
-from volta.planner.service import TripPlanner, planner_for
+from volta.planner.service import TripPlanner, server_planner
+from volta.planner.trips import KIND, TripRecord
 from volta.platform import Platform
 from volta.registry import Role
 from volta.vehicles.model import load_model
@@ -207,7 +208,7 @@ def test_a_server_without_roads_answers_503(tmp_path: Path) -> None:
 
 def test_stations_far_from_the_roads_are_left_out_and_named(trips: Trips) -> None:
     settings = trips.client.app.state.platform.settings  # type: ignore[attr-defined]
-    planner = planner_for(settings.roads, settings.chargers)
+    planner = server_planner(settings)
     assert planner.unsnapped == ["osm:52.520000,13.405000"]
     names = {s.name for s in planner.sites}
     assert set(trips.stations) <= names  # and the extract's own (AC) stations
@@ -383,3 +384,56 @@ def test_a_trip_under_way_is_checked_from_the_twin_alerted_and_replanned(trips: 
     r = trips.client.get(f"/v1/vehicles/{SMALL}/trips/{plan['id']}",
                          headers=bearer(trips.driver_of_small))  # fmt: skip
     assert r.status_code == 404  # not a trip of this car
+
+
+def test_named_places_resolve_and_a_driver_never_gets_another_car_s_home(trips: Trips) -> None:
+    """Origin and destination by name: the car's own saved place ("home", its driver's, never
+    another car's), a charger, a street typed without its accents; several places or none
+    are a 422 naming the candidates; the stored trip keeps the point for its replans."""
+    c, g = trips.client, trips.graph
+    mid = _point(g, int(np.argsort(g.lon)[len(g.lon) // 2]))
+    homes = {SMALL: trips.east, CAR: mid}
+    for vin, where in homes.items():
+        r = c.post(f"/v1/vehicles/{vin}/places", headers=bearer(trips.operator),
+                   json={"name": "Home", "radius_m": 50, **where})  # fmt: skip
+        assert r.status_code == 201, r.text
+    status, body = _plan(trips, SMALL, trips.driver_of_small, origin="toolonlahdenkatu",
+                         destination="HOME", start_soc=90)  # fmt: skip
+    assert status == 200, body
+    assert body["destination"] == trips.east
+    assert body["destination_place"] == {"name": "Home", "kind": "saved place", **trips.east}
+    assert body["origin_place"]["name"] == "Töölönlahdenkatu"
+    assert body["origin_place"]["kind"] == "street"
+    assert body["legs"][0]["geometry"][-1] == [trips.east["lon"], trips.east["lat"]]
+    stored = c.app.state.platform.derived.get(KIND, TripRecord, body["id"])  # type: ignore[attr-defined]
+    assert stored.request["destination"] == trips.east  # what a replan under way drives to
+    # the car's own "Home" for the operator planning for CAR
+    status, body = _plan(trips, CAR, destination="home")
+    assert status == 200 and body["destination"] == mid, body
+    # a charger by its name
+    name, (lat, lon) = next(iter(trips.stations.items()))
+    status, body = _plan(trips, CAR, destination=name.lower())
+    assert status == 200, body
+    assert body["destination_place"]["kind"] == "charger"
+    assert haversine_m(lat, lon, body["destination"]["lat"], body["destination"]["lon"]) < 500
+    # several places or none
+    status, body = _plan(trips, CAR, destination="Hesburger")
+    assert status == 422 and body["error"] == "ambiguous_place", body
+    assert len(body["candidates"]) == 3 and {p["kind"] for p in body["candidates"]} == {"fast_food"}
+    assert "'Hesburger' names 3 places: Hesburger (fast_food, 60.1" in body["message"]
+    status, body = _plan(trips, CAR, destination="no such place at all")
+    assert status == 422 and body["error"] == "unknown_place"
+    assert body["message"] == "no place named 'no such place at all'"
+    # the search: the driver's car's home, not the other car's; another car's search is 403
+    r = c.get(f"/v1/vehicles/{SMALL}/places/search", params={"q": "hom"},
+              headers=bearer(trips.driver_of_small))  # fmt: skip
+    assert r.status_code == 200, r.text
+    found = r.json()["candidates"]
+    assert found[0] == {"name": "Home", "kind": "saved place", **trips.east}
+    assert all((p["lat"], p["lon"]) != (mid["lat"], mid["lon"]) for p in found)
+    r = c.get(f"/v1/vehicles/{CAR}/places/search", params={"q": "home"},
+              headers=bearer(trips.driver_of_small))  # fmt: skip
+    assert r.status_code == 403
+    r = c.get(f"/v1/vehicles/{SMALL}/places/search", params={"q": "kiasm", "limit": 5},
+              headers=bearer(trips.driver_of_small))  # fmt: skip
+    assert [p["name"] for p in r.json()["candidates"]] == ["Kiasma", "Kiasma kaupunkipyöräasema"]

@@ -21,7 +21,7 @@ from .server import Server
 if chromium_missing():
     pytest.skip(f"browser tests skipped: {chromium_missing()}", allow_module_level=True)
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Request, expect
 
 from .test_dashboard import _user, sign_in, sign_in_with_password
 
@@ -183,17 +183,46 @@ def test_an_off_road_destination_shows_the_planners_reason(
     expect(page.locator("#stops-table")).to_have_count(0)
 
 
-def test_a_malformed_point_is_explained_without_asking_the_server(
+def test_places_by_name_are_suggested_and_a_malformed_point_is_explained(
     page: Page, server: Server, trip_car: str
 ) -> None:
+    """A name typed in the destination box offers the matching places; the one picked is sent
+    as its coordinates. A name not picked is sent as typed and resolved by the server. Text
+    meant as coordinates but malformed is explained without asking the server."""
     sign_in(page, server, at=f"#/trip/{trip_car}")
     expect(page.locator("body")).to_have_attribute("data-page", "trip")
-    asked: list[str] = []
-    page.on("request", lambda r: asked.append(r.url) if r.url.endswith("/trips") else None)
-    page.fill("#destination", "Helsinki")
+    sent: list[dict[str, Any]] = []
+
+    def record(r: Request) -> None:
+        if r.url.endswith("/trips"):
+            sent.append(r.post_data_json or {})
+
+    page.on("request", record)
+    page.fill("#destination", "60.17, 240")
     page.click("#plan-button")
-    expect(page.locator("#trip-error-text")).to_contain_text('"latitude, longitude"')
-    assert asked == []
+    expect(page.locator("#trip-error-text")).to_contain_text("longitude −180…180")
+    assert sent == []
+    # the museum and the bike station by it both start with "kiasm": the list offers both
+    page.fill("#destination", "")
+    page.locator("#destination").press_sequentially("kiasm")
+    offered = page.locator("#destination-suggestions li")
+    expect(offered).to_have_count(2)
+    expect(offered.first).to_contain_text("Kiasma museum")
+    offered.first.locator("button").click()
+    expect(page.locator("#destination")).to_have_value("Kiasma")
+    expect(page.locator("#destination-suggestions")).to_be_hidden()
+    page.fill("#origin", "asema-aukio")  # typed, not picked: the server resolves it
+    page.fill("#start-soc", "80")
+    page.click("#plan-button")
+    expect(page.locator("#trip-result")).to_have_attribute("data-state", "planned")
+    kiasma = httpx.get(
+        f"{server.url}/v1/vehicles/{trip_car}/places/search",
+        params={"q": "Kiasma"},
+        headers={"Authorization": f"Bearer {server.operator}"},
+    ).json()["candidates"][0]
+    assert sent[-1]["destination"] == {"lat": kiasma["lat"], "lon": kiasma["lon"]}
+    assert sent[-1]["origin"] == "asema-aukio"
+    expect(page.locator("#trip-map .trip-pin.destination")).to_have_count(1)
 
 
 def test_a_server_without_a_road_network_says_trip_planning_is_unavailable(

@@ -1,5 +1,5 @@
 """The one table from Volta's errors to HTTP answers. Every error body is
-`{"error": code, "message": reason}`."""
+`{"error": code, "message": reason}` (a place name that is not one place adds `candidates`)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from volta.errors import (
     ValidationError,
     VoltaError,
 )
+from volta.planner.gazetteer import AmbiguousPlace, PlaceError, PlaceNotFound
 from volta.planner.network import OffGraph
 from volta.planner.plan import PlanError
 
@@ -44,6 +45,8 @@ ERROR_TABLE: dict[type[VoltaError], tuple[int, str]] = {
     ValidationError: (422, "invalid_value"),
     PlanError: (422, "no_plan"),
     OffGraph: (422, "off_road"),
+    PlaceNotFound: (422, "unknown_place"),
+    AmbiguousPlace: (422, "ambiguous_place"),
     BadRequest: (400, "bad_request"),
     Unavailable: (503, "unavailable"),
     # The server's own settings are wrong (a session lifetime, a map file): not the caller's
@@ -71,20 +74,23 @@ def status_of(error: type[VoltaError]) -> tuple[int, str]:
 
 
 def error_response(
-    status: int, code: str, message: str, retry_after_s: float | None = None
-) -> JSONResponse:
+    status: int, code: str, message: str, retry_after_s: float | None = None,
+    extra: dict[str, object] | None = None,
+) -> JSONResponse:  # fmt: skip
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if status == 503:
         headers = {"Retry-After": "1"}
     if retry_after_s is not None:
         headers = {"Retry-After": str(max(1, math.ceil(retry_after_s)))}
-    return JSONResponse({"error": code, "message": message}, status_code=status, headers=headers)
+    body = {"error": code, "message": message, **(extra or {})}
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def response_for(exc: VoltaError) -> JSONResponse:
     status, code = status_of(type(exc))
     retry = exc.retry_after_s if isinstance(exc, RateLimited) else None
-    return error_response(status, code, str(exc) or code, retry)
+    extra = exc.extra() if isinstance(exc, PlaceError) else None  # the candidates to pick from
+    return error_response(status, code, str(exc) or code, retry, extra)
 
 
 async def _volta_error(request: Request, exc: Exception) -> JSONResponse:

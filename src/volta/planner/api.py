@@ -4,8 +4,11 @@ The car's registered model gives the energy and the charging curve; where the tr
 with how much charge default to the car's last reported position and state of charge. The
 road network is the server's OSM extract (`VOLTA_ROADS`) with its charging stations and those
 of `VOLTA_CHARGERS`; a server without one answers 503. Every signed-in role that may see the
-vehicle may plan for it, the vehicle itself included (its own navigation); planning changes
-nothing, so it is not audited.
+vehicle may plan for it, the vehicle itself included (its own navigation).
+
+Origin and destination are points or names (`planner.gazetteer`): the vehicle's own saved
+places and the fleet's (`volta.places`; never another vehicle's), the chargers, the map's named
+features. `GET /v1/vehicles/{vin}/places/search` offers the candidates for a name.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from volta.drives.core import Drive
 from volta.errors import BadRequest, Conflict, NotFound, Unavailable
 from volta.planner.calibration import Calibration, calibrate
 from volta.planner.filters import ChargerFilter
-from volta.planner.service import PlannedTrip, planner_for
+from volta.planner.gazetteer import FLEET, SAVED, Candidate, Gazetteer, resolve, search
+from volta.planner.service import PlannedTrip, TripPlanner, server_planner
 from volta.planner.trips import KIND, TripRecord
 from volta.planner.watch import TripWatch
 from volta.platform import Platform
@@ -50,9 +54,23 @@ class Point(BaseModel):
     lon: float = Field(ge=-180, le=180, description="degrees (WGS84)")
 
 
+PlaceName = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=100,
+        description="a saved place of the vehicle (home), a charger, a street or another named "
+        "place of the map; case and accents do not matter, the start of a name will do",
+        examples=["home"],
+    ),
+]
+
+
 class TripIn(BaseModel):
-    destination: Point
-    origin: Point | None = Field(None, description="default: the vehicle's last position")
+    destination: Point | PlaceName = Field(description="coordinates or a place's name")
+    origin: Point | PlaceName | None = Field(
+        None, description="coordinates or a place's name; default: the vehicle's last position"
+    )
     start_soc: float | None = Field(
         None, ge=0, le=100, description="% at departure; default: the vehicle's SoC now"
     )
@@ -121,6 +139,21 @@ class CalibrationOut(BaseModel):
     km: float
 
 
+class PlaceOut(BaseModel):
+    name: str
+    kind: str = Field(
+        description="saved place (the vehicle's), fleet place, charger, street, or what the map "
+        "says the place is (suburb, museum, restaurant, ...)"
+    )
+    lat: float
+    lon: float
+
+
+class PlaceSearchOut(BaseModel):
+    q: str
+    candidates: list[PlaceOut] = Field(description="best first")
+
+
 class TripOut(PlanOut):
     id: str = Field(description="the stored trip: GET /v1/vehicles/{vin}/trips/{id}")
     vin: str
@@ -128,6 +161,10 @@ class TripOut(PlanOut):
     calibration: CalibrationOut
     origin: Point
     destination: Point
+    origin_place: PlaceOut | None = Field(None, description="what a named origin resolved to")
+    destination_place: PlaceOut | None = Field(
+        None, description="what a named destination resolved to"
+    )
     start_soc: float
     alternatives: list[PlanOut] = Field(
         description="other charger sequences within alternatives_within_pct of this total time"
@@ -153,7 +190,7 @@ def calibration_of(platform: Platform, vin: str, model: VehicleModel) -> Calibra
     return calibrate(model, drives)
 
 
-def _now(platform: Platform, vin: str, body: TripIn) -> tuple[Point, float]:
+def _now(platform: Platform, vin: str, body: TripIn, origin: Point | None) -> tuple[Point, float]:
     """Where the trip starts and with how much charge: the body's, else the car's latest."""
     values = platform.twin.get(vin)
 
@@ -161,7 +198,6 @@ def _now(platform: Platform, vin: str, body: TripIn) -> tuple[Point, float]:
         v = values.get(platform.catalog.get(path).id)
         return None if v is None else v.num
 
-    origin = body.origin
     if origin is None:
         lat, lon = latest(LAT), latest(LON)
         if lat is None or lon is None:
@@ -181,18 +217,24 @@ def plan_trip(
     platform: PlatformDep,
 ) -> TripOut:
     """The fastest trip (driving + charging) to the destination. 422 when a point is more
-    than 500 m from the map's roads or when no plan exists (the message says why: e.g. no
-    charger reachable with the charge left); 503 when the server has no road network."""
+    than 500 m from the map's roads, when a name means no place or several (the candidates are
+    listed) or when no plan exists (the message says why: e.g. no charger reachable with the
+    charge left); 503 when the server has no road network."""
     roads = platform.settings.roads
     if roads is None:
         raise Unavailable("trip planning needs a road network: start the server with VOLTA_ROADS")
     model = _model_of(platform, vin)
-    origin, soc = _now(platform, vin, body)
+    planner = server_planner(platform.settings)
+    books = _books(platform, vin, planner)
+    origin_place, dest_place = (_place(books, p) for p in (body.origin, body.destination))
+    origin, soc = _now(platform, vin, body, _point(body.origin, origin_place))
+    destination = _point(body.destination, dest_place)
+    assert destination is not None  # required by TripIn
     cal = calibration_of(platform, vin, model) if body.calibrated else Calibration()
-    trip = planner_for(roads, platform.settings.chargers).plan(
+    trip = planner.plan(
         model,
         (origin.lat, origin.lon),
-        (body.destination.lat, body.destination.lon),
+        (destination.lat, destination.lon),
         start_soc=soc,
         min_arrival_soc=body.min_arrival_soc,
         min_charger_soc=body.min_charger_soc,
@@ -202,9 +244,58 @@ def plan_trip(
         alternatives_within=body.alternatives_within_pct / 100.0,
         energy_factor=cal.factor,
     )
-    out = _out(vin, model, origin, body.destination, soc, trip, cal, _trip_id(platform, vin))
-    _store(platform, body, out, model, cal, trip)
+    out = _out(vin, model, origin, destination, soc, trip, cal, _trip_id(platform, vin))
+    out.origin_place, out.destination_place = origin_place, dest_place
+    # kept with the points the names meant: a replan under way goes to the same place
+    request = body.model_dump(mode="json") | {"destination": destination.model_dump()}
+    if origin_place is not None:
+        request["origin"] = origin.model_dump()
+    _store(platform, request, out, model, cal, trip)
     return out
+
+
+def _books(platform: Platform, vin: str, planner: TripPlanner | None) -> list[Gazetteer]:
+    """Where the vehicle's trips may find a name: its own saved places and the fleet's (never
+    another vehicle's), then the planner's chargers and the map's named features."""
+    saved = Gazetteer(
+        Candidate(p.name, SAVED if p.vin == vin else FLEET, p.lat, p.lon)
+        for p in platform.places.list(vin)
+    )
+    return [saved] if planner is None else [saved, planner.chargers, planner.features]
+
+
+def _place(books: list[Gazetteer], given: Point | str | None) -> PlaceOut | None:
+    """The place a name means (422 when none or several), None for a point or nothing."""
+    if not isinstance(given, str):
+        return None
+    return _place_out(resolve(given, *books))
+
+
+def _place_out(c: Candidate) -> PlaceOut:
+    return PlaceOut(name=c.name, kind=c.kind, lat=c.lat, lon=c.lon)
+
+
+def _point(given: Point | str | None, place: PlaceOut | None) -> Point | None:
+    if place is not None:
+        return Point(lat=place.lat, lon=place.lon)
+    return given if isinstance(given, Point) else None
+
+
+@router.get("/{vin}/places/search", response_model=PlaceSearchOut)
+def search_places(
+    vin: str,
+    principal: Annotated[Principal, allow(VEHICLE_READ)],
+    platform: PlatformDep,
+    q: Annotated[str, Query(min_length=1, max_length=100, description="a name or its start")],
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> PlaceSearchOut:
+    """Places a trip of this vehicle can start or end at, by name, best first: its own saved
+    places and the fleet's, then (on a server with a road network) the chargers and the map's
+    named streets and places. Namesakes within 300 m count once."""
+    roads = platform.settings.roads
+    planner = server_planner(platform.settings) if roads is not None else None
+    found = search(q, *_books(platform, vin, planner), limit=limit)
+    return PlaceSearchOut(q=q, candidates=[_place_out(m.candidate) for m in found])
 
 
 def _out(
@@ -272,8 +363,8 @@ def _trip_id(platform: Platform, vin: str) -> str:
 
 
 def _store(
-    platform: Platform, body: TripIn, out: TripOut, model: VehicleModel, cal: Calibration,
-    trip: PlannedTrip,
+    platform: Platform, request: dict[str, object], out: TripOut, model: VehicleModel,
+    cal: Calibration, trip: PlannedTrip,
 ) -> None:  # fmt: skip
     """Keep the trip as the one the vehicle is on (the newest), for the live check."""
     watch = platform.trips
@@ -284,7 +375,7 @@ def _store(
     planned_ms = int(out.id.rsplit("-", 1)[1])
     watch.save(TripRecord(
         id=out.id, vin=out.vin, start_ms=planned_ms, end_ms=planned_ms, model=name,
-        energy_factor=cal.factor, request=body.model_dump(mode="json"),
+        energy_factor=cal.factor, request=request,
         answer=out.model_dump_json().encode(), nodes=route.nodes.tolist(),
         energy_to_wh=route.energy_to_wh.tolist(), targets=list(route.targets),
         target_names=list(route.target_names), planned_soc=list(route.planned_soc),

@@ -1,6 +1,8 @@
 // Trip page (#/trip/VIN): plan a trip for a vehicle with its charging stops. Click the road map
-// to set the destination (or the origin; by default the car's last position), set the SoC
-// limits, and POST /v1/vehicles/{vin}/trips draws each leg's road, the stops and the SoC over
+// to set the destination (or the origin; by default the car's last position), or type a place's
+// name (the car's saved places, chargers, the map's streets and places: suggested as you type
+// from GET /v1/vehicles/{vin}/places/search; a name not picked is resolved by the server), set
+// the SoC limits, and POST /v1/vehicles/{vin}/trips draws each leg's road, the stops and the SoC over
 // the distance, and lists the stops and totals. The API's refusals (422/400/503) are shown as
 // it words them. While a plan is shown, the car's reported position and SoC are followed: how far
 // along the route it is and its SoC against the plan's.
@@ -73,7 +75,17 @@ export function parsePoint(text, what) {
   return { lat, lon };
 }
 
+// What an origin/destination box holds: null (empty), { lat, lon } or a place's name (a string).
+// Text of digits and separators only is meant as coordinates, so a malformed one is explained.
+export function parsePlace(text, what) {
+  const t = text.trim();
+  if (!t) return null;
+  if (/^[-+\d\s.,;°]+$/.test(t)) return parsePoint(t, what);
+  return t;
+}
+
 const showPoint = (p) => `${p.lat.toFixed(5)}, ${p.lon.toFixed(5)}`;
+const SUGGEST_MS = 200; // typing pause before asking for suggestions
 
 // Minutes as "1 h 05 min" or "42 min".
 export function duration(min) {
@@ -90,8 +102,10 @@ export function mount(main, vin) {
       <form id="trip-form" class="trip-form" novalidate>
         <label>A click on the map sets
           <select id="click-sets"><option value="destination">the destination</option><option value="origin">the origin</option></select></label>
-        <label>Origin (lat, lon) <input id="origin" placeholder="the car's position"></label>
-        <label>Destination (lat, lon) <input id="destination" placeholder="click the map"></label>
+        <label class="place-box">Origin (place or lat, lon) <input id="origin" placeholder="the car's position" autocomplete="off">
+          <ul class="suggestions" id="origin-suggestions" hidden></ul></label>
+        <label class="place-box">Destination (place or lat, lon) <input id="destination" placeholder="click the map or type a name" autocomplete="off">
+          <ul class="suggestions" id="destination-suggestions" hidden></ul></label>
         <label>Start SoC % <input id="start-soc" type="number" min="0" max="100" step="1" placeholder="the car's now"></label>
         <label>Min. arrival SoC % <input id="min-arrival" type="number" min="0" max="100" step="1" value="10"></label>
         <label>Charge stops up to % <input id="max-charge" type="number" min="1" max="100" step="1" value="100"></label>
@@ -117,7 +131,12 @@ export function mount(main, vin) {
   pins.className = "pin-layer";
   mapEl.append(pins);
 
-  const point = (id) => { try { return parsePoint($(id).value, id.slice(1)); } catch { return null; } };
+  // a box's point: its coordinates, or those of the suggestion picked (while its name is kept)
+  const point = (id) => {
+    const el = $(id), picked = el.dataset.pickedName;
+    if (picked && picked === el.value) return { lat: Number(el.dataset.lat), lon: Number(el.dataset.lon) };
+    try { const p = parsePlace(el.value, id.slice(1)); return typeof p === "string" ? null : p; } catch { return null; }
+  };
 
   // The route under the pins: each leg's road, in alternating colours.
   map.overlays.push((ctx) => {
@@ -146,11 +165,11 @@ export function mount(main, vin) {
 
   function placePins() {
     const items = [];
-    const origin = point("#origin") ?? car;
+    const origin = point("#origin") ?? trip?.origin ?? car;
     if (origin) items.push(["origin", "A", origin, "origin"]);
     (trip?.stops ?? []).forEach((s, i) => items.push(["stop", String(i + 1), s, s.name]));
-    const dest = point("#destination");
-    if (dest) items.push(["destination", "B", dest, "destination"]);
+    const dest = point("#destination") ?? trip?.destination;
+    if (dest) items.push(["destination", "B", dest, trip?.destination_place?.name ?? "destination"]);
     if (trip && car) items.push(["car", "●", car, "the car now"]);
     pins.innerHTML = items.map(([cls, label, p, title]) => {
       const [x, y] = map.toScreen(p.lon, p.lat);
@@ -162,11 +181,65 @@ export function mount(main, vin) {
     if (!map.roads) return; // before the road map is drawn a click means nothing
     const which = $("#click-sets").value;
     $(`#${which}`).value = showPoint({ lat, lon });
+    hideSuggestions(`#${which}`);
     if (which === "origin") $("#click-sets").value = "destination";
     $("#map-hint").textContent = `${which === "origin" ? "Origin" : "Destination"} set: press “Plan trip”`;
     map.draw();
   };
   ["#origin", "#destination"].forEach((id) => $(id).addEventListener("change", () => map.draw()));
+
+  // Suggestions under a box as its name is typed: a click puts the place's name in the box and
+  // keeps its coordinates (sent instead of the name, so namesakes never make it ambiguous).
+  const suggestTimers = {};
+  let suggestAbort = null;
+  function hideSuggestions(id) {
+    const list = $(`${id}-suggestions`);
+    list.hidden = true;
+    list.innerHTML = "";
+  }
+  ["#origin", "#destination"].forEach((id) => {
+    const box = $(id), list = $(`${id}-suggestions`);
+    box.addEventListener("input", () => {
+      clearTimeout(suggestTimers[id]);
+      const q = box.value.trim();
+      let kind;
+      try { kind = typeof parsePlace(q, id.slice(1)); } catch { kind = "object"; }
+      if (q.length < 2 || kind !== "string") { hideSuggestions(id); return; }
+      suggestTimers[id] = setTimeout(async () => {
+        suggestAbort?.abort();
+        suggestAbort = new AbortController();
+        let found;
+        try {
+          const path = `/v1/vehicles/${encodeURIComponent(vin)}/places/search?q=${encodeURIComponent(q)}&limit=8`;
+          found = (await get(path, { signal: suggestAbort.signal })).candidates;
+        } catch {
+          return; // no suggestions: the name typed is still sent
+        }
+        if (stopped || box.value.trim() !== q || document.activeElement !== box) return; // typed on, or left
+        list.innerHTML = found.length
+          ? found.map((c, i) => `<li><button type="button" data-suggestion="${i}">${esc(c.name)} <span class="sub">${esc(c.kind.replaceAll("_", " "))}</span></button></li>`).join("")
+          : `<li class="sub none">No place of that name</li>`;
+        list.hidden = false;
+        list.querySelectorAll("[data-suggestion]").forEach((b) => b.addEventListener("click", () => {
+          const c = found[Number(b.dataset.suggestion)];
+          Object.assign(box.dataset, { pickedName: c.name, lat: String(c.lat), lon: String(c.lon) });
+          box.value = c.name;
+          hideSuggestions(id);
+          map.draw();
+        }));
+      }, SUGGEST_MS);
+    });
+    box.addEventListener("keydown", (e) => { if (e.key === "Escape") hideSuggestions(id); });
+    // a click elsewhere closes the list; one on it keeps the box focused until it is handled
+    list.addEventListener("mousedown", (e) => e.preventDefault());
+    box.addEventListener("blur", () => hideSuggestions(id));
+  });
+
+  // The body's origin/destination: coordinates, a picked suggestion's, or the name typed.
+  function placeOf(id, what) {
+    const p = point(id);
+    return p ?? parsePlace($(id).value, what);
+  }
 
   const showError = (message) => {
     $("#trip-error").innerHTML = message ? `<p class="error" id="trip-error-text">${esc(message)}</p>` : "";
@@ -184,10 +257,10 @@ export function mount(main, vin) {
     e.preventDefault();
     let body;
     try {
-      const destination = parsePoint($("#destination").value, "Destination");
-      if (!destination) throw new Error("Pick a destination first: click the map where the trip ends.");
+      const destination = placeOf("#destination", "Destination");
+      if (!destination) throw new Error("Pick a destination first: click the map where the trip ends, or type a place.");
       body = { destination };
-      const origin = parsePoint($("#origin").value, "Origin");
+      const origin = placeOf("#origin", "Origin");
       if (origin) body.origin = origin;
       const start = optionalNumber("#start-soc", "Start SoC");
       if (start !== undefined) body.start_soc = start;
