@@ -1,0 +1,101 @@
+"""The diagnostics of a scale-out API process, read from the table the processors write.
+
+Following every batch beside the twin made the API process's twin fall behind at 10,000
+vehicles (volta.platform says so), so there diagnostics run in `volta processors`, which keep
+their state in the shared `DiagnosticsTable` (`VOLTA_DIAGNOSTICS`). A `DiagnosticsMirror`
+answers the same readers as the live `DiagnosticsFollower` (`read`, `report`) from a copy of
+that state, brought up to date before a read when it is older than `REFRESH_S`: only the parts
+written since (by revision) and the records added since are read and decoded. What it answers
+is therefore at most the processors' save interval plus `REFRESH_S` behind the cars.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
+
+from volta.diagnostics.decode import Descriptions
+from volta.diagnostics.fleet import FleetDiagnostics
+from volta.diagnostics.store import DiagnosticsKeeper, DiagnosticsTable
+from volta.diagnostics.vehicle import AlertChange
+
+__all__ = ["REFRESH_S", "DiagnosticsMirror", "DiagnosticsSource"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+REFRESH_S = 2.0
+
+
+class DiagnosticsMirror:
+    """A read-only copy of the kept diagnostics, refreshed on read."""
+
+    def __init__(
+        self,
+        table: DiagnosticsTable,
+        descriptions: Descriptions | None = None,
+        *,
+        refresh_s: float = REFRESH_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.fleet = FleetDiagnostics(descriptions=descriptions)
+        self.keeper = DiagnosticsKeeper(table)
+        self.refresh_s = refresh_s
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._read_at = -float("inf")
+        self._warned = False
+
+    def start(self) -> None:
+        """Nothing runs in the background: a read brings the copy up to date."""
+
+    def stop(self) -> None:
+        self.keeper.table.close()
+
+    def listen(self, fn: Callable[[list[AlertChange]], None]) -> None:
+        """Predictive alerts turn on where diagnostics run (the processors), not here: a
+        listener of a scale-out API process is never called."""
+        if not self._warned:
+            self._warned = True
+            log.warning(
+                "diagnostics run in the processors: their predictive alerts open no service "
+                "cases in this API process"
+            )
+
+    def refresh(self) -> None:
+        """Read what was written since the last refresh."""
+        with self._lock:
+            self._refresh()
+
+    def _refresh(self) -> None:
+        self.keeper.restore(self.fleet)
+        self._read_at = self.clock()
+
+    def read(self, fn: Callable[[FleetDiagnostics], T]) -> T:
+        """Run a reader over the copy, refreshed first when older than `refresh_s`."""
+        with self._lock:
+            if self.clock() - self._read_at >= self.refresh_s:
+                self._refresh()
+            return fn(self.fleet)
+
+    def report(self, vin: str) -> dict[str, Any] | None:
+        return self.read(lambda f: f.report(vin))
+
+
+class DiagnosticsSource(Protocol):
+    """What the API and the OTA campaigns read diagnostics from: the live follower (embedded)
+    or a mirror of what the processors keep (a scale-out API process)."""
+
+    fleet: FleetDiagnostics
+
+    def read(self, fn: Callable[[FleetDiagnostics], T]) -> T: ...
+
+    def report(self, vin: str) -> dict[str, Any] | None: ...
+
+    def listen(self, fn: Callable[[list[AlertChange]], None]) -> None: ...
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
