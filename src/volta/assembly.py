@@ -139,7 +139,7 @@ def road_sensing(
 
 
 def diagnostics(
-    settings: Settings, catalog: Catalog, bus: Bus, registry: Registry | None, *, live: bool
+    settings: Settings, catalog: Catalog, bus: Bus, registry: Registry, *, live: bool
 ) -> DiagnosticsSource:
     """After-sales diagnostics, with the maker's DTC descriptions of `settings.dtc_descriptions`
     (a bad file is a `ConfigError`), kept in `settings.diagnostics`. `live`: followed on
@@ -156,8 +156,6 @@ def diagnostics(
         return DiagnosticsMirror(table, descriptions)
 
     def model_of(vin: str) -> str:
-        if registry is None:
-            return "unknown"
         try:
             return registry.get_vehicle(vin).model or "unknown"
         except NotFound:  # a VIN the registry does not know (benchmarks admit any)

@@ -164,7 +164,8 @@ def check_diagnostics(settings: Settings) -> Finding:
     return _side_store(
         "diagnostics", settings, settings.diagnostics, "VOLTA_DIAGNOSTICS",
         settings.diagnostics_schema, DB_FILE,
-        "the processors (or the embedded process) write it and the API reads it",
+        "written by the process that runs diagnostics, the embedded one or the processors, "
+        "and read by the API",
     )  # fmt: skip
 
 

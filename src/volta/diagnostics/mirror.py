@@ -5,8 +5,10 @@ vehicles (volta.platform says so), so there diagnostics run in `volta processors
 their state in the shared `DiagnosticsTable` (`VOLTA_DIAGNOSTICS`). A `DiagnosticsMirror`
 answers the same readers as the live `DiagnosticsFollower` (`read`, `report`) from a copy of
 that state, brought up to date before a read when it is older than `REFRESH_S`: only the parts
-written since (by revision) and the records added since are read and decoded. What it answers
-is therefore at most the processors' save interval plus `REFRESH_S` behind the cars.
+written since (by revision) and the records added since are read and decoded, and for one
+vehicle's diagnosis only that vehicle's parts (a fleet-wide reader decodes every car that
+changed: ~0.2 s of CPU per 1,000 cars). What it answers is at most the processors' save
+interval plus `REFRESH_S` behind the cars.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class DiagnosticsMirror:
         self.clock = clock
         self._lock = threading.Lock()
         self._read_at = -float("inf")
+        self._vehicle_read_at: dict[str, float] = {}
         self._warned = False
 
     def start(self) -> None:
@@ -81,7 +84,14 @@ class DiagnosticsMirror:
             return fn(self.fleet)
 
     def report(self, vin: str) -> dict[str, Any] | None:
-        return self.read(lambda f: f.report(vin))
+        """One vehicle's diagnosis: its parts and the fleet's records brought up to date."""
+        with self._lock:
+            now = self.clock()
+            read_at = max(self._read_at, self._vehicle_read_at.get(vin, -float("inf")))
+            if now - read_at >= self.refresh_s:
+                self.keeper.restore(self.fleet, vin)
+                self._vehicle_read_at[vin] = now
+            return self.fleet.report(vin)
 
 
 class DiagnosticsSource(Protocol):

@@ -32,15 +32,19 @@ class PostgresDiagnostics:
     def __init__(self, url: str, *, schema: str = DEFAULT_SCHEMA, timeout: float = 5.0) -> None:
         self.tables = SideTables(url, schema, MIGRATIONS, timeout=timeout, pool_size=2)
 
-    def load(self, after_rev: int = 0, after: Mapping[str, int] | None = None) -> Kept:
+    def load(
+        self, after_rev: int = 0, after: Mapping[str, int] | None = None, vin: str | None = None
+    ) -> Kept:
         since = after or {}
+        which = b" AND vin = %s" if vin is not None else b""
+        args = (after_rev,) if vin is None else (after_rev, vin)
 
         def load(conn: Conn) -> Kept:
             # one moment for both tables: a save is one transaction
             with conn.transaction():
                 conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                 parts = conn.execute(
-                    "SELECT vin, part, rev, body FROM parts WHERE rev > %s", (after_rev,)
+                    b"SELECT vin, part, rev, body FROM parts WHERE rev > %s" + which, args
                 ).fetchall()
                 records = []
                 for kind in snapshot.RECORDS:

@@ -10,11 +10,13 @@ Each vehicle is two parts, because they change at different rates:
 The fleet-wide records (charging failures, sessions that worked, code occurrences) are
 append-only lists: each record is kept once, by its place in its list (the attribution of
 charging failures depends on their order). MessagePack through msgspec: the rule and event
-dataclasses are encoded as they are. Pure.
+dataclasses are encoded as they are; a history is compressed (zlib) as well. Pure.
 """
 
 from __future__ import annotations
 
+import copy
+import zlib
 from collections import deque
 from typing import Any
 
@@ -33,11 +35,11 @@ __all__ = [
     "STATE",
     "apply_part",
     "decode_record",
-    "encode_history",
-    "encode_record",
-    "encode_state",
+    "encode",
     "history_mark",
+    "history_of",
     "record_lists",
+    "state_of",
 ]
 
 STATE, HISTORY = "state", "history"
@@ -132,55 +134,57 @@ def record_lists(fleet: FleetDiagnostics) -> dict[str, list[Any]]:
     }
 
 
-def encode_record(record: object) -> bytes:
-    return _encode(record)
-
-
 def decode_record(kind: str, body: bytes) -> Any:
     return _DECODERS[kind].decode(body)
 
 
-def encode_state(fleet: FleetDiagnostics, vin: str) -> bytes:
+def state_of(fleet: FleetDiagnostics, vin: str) -> _State:
+    """The vehicle's `state` part, copied (feeding may go on while it is encoded)."""
     veh = fleet.vehicles[vin]
     ex = fleet._exposure.get(vin) or _Exposure()
-    return _encode(
-        _State(
-            veh.first_ms,
-            veh.last_ms,
-            veh.latest,
-            veh.text,
-            list(veh.tracker.records.values()),
-            veh.tracker.last_ts,
-            [_Head(k, s.keep_ms, s.hour, s.sx, s.sy, s.n) for k, s in veh.series.items()],
-            veh._dc,
-            veh._dc_start,
-            veh._charging_since,
-            veh._charging_at,
-            veh._aborted,
-            veh._charging_dc,
-            veh.good_sessions,
-            fleet._models.get(vin, "unknown"),
-            [(v, h, sorted(d)) for (v, h), d in ex.days.items()],
-            [(e, v, h, sorted(d)) for (e, v, h), d in ex.ecu_days.items()],
-            ex.odo0,
-            ex.odo1,
-        )
+    return _State(
+        veh.first_ms,
+        veh.last_ms,
+        dict(veh.latest),
+        dict(veh.text),
+        [copy.copy(r) for r in veh.tracker.records.values()],  # updated in place
+        veh.tracker.last_ts,
+        [_Head(k, s.keep_ms, s.hour, s.sx, s.sy, s.n) for k, s in veh.series.items()],
+        list(veh._dc),
+        veh._dc_start,
+        veh._charging_since,
+        veh._charging_at,
+        veh._aborted,
+        veh._charging_dc,
+        list(veh.good_sessions),
+        fleet._models.get(vin, "unknown"),
+        [(v, h, sorted(d)) for (v, h), d in ex.days.items()],
+        [(e, v, h, sorted(d)) for (e, v, h), d in ex.ecu_days.items()],
+        ex.odo0,
+        ex.odo1,
     )
 
 
-def encode_history(veh: VehicleDiagnostics) -> bytes:
-    return _encode(
-        _History(
-            [_Points(k, s.keep_ms, list(s.pts)) for k, s in veh.series.items()],
-            list(veh.findings.values()),
-            [
-                _On(k, s, a.since_ms, None if a.finding is veh.findings.get((k, s)) else a.finding)
-                for (k, s), a in veh.active.items()
-            ],
-            veh.changes,
-            veh.events,
-        )
+def history_of(veh: VehicleDiagnostics) -> _History:
+    """The vehicle's `history` part, copied (findings and alerts are immutable)."""
+    return _History(
+        [_Points(k, s.keep_ms, list(s.pts)) for k, s in veh.series.items()],
+        list(veh.findings.values()),
+        [
+            _On(k, s, a.since_ms, None if a.finding is veh.findings.get((k, s)) else a.finding)
+            for (k, s), a in veh.active.items()
+        ],
+        list(veh.changes),
+        list(veh.events),
     )
+
+
+def encode(part: _State | _History | object) -> bytes:
+    """A part (`state_of`, `history_of`) or a record as MessagePack; a history compressed
+    too (~26 kB → ~4 kB for three days of points, ~0.2 ms, once an hour per car)."""
+    if isinstance(part, _History):
+        return zlib.compress(_encode(part), 1)
+    return _encode(part)
 
 
 def history_mark(veh: VehicleDiagnostics) -> tuple[object, ...]:
@@ -218,7 +222,11 @@ def apply_part(fleet: FleetDiagnostics, vin: str, part: str, body: bytes) -> Non
     if part == STATE:
         _apply_state(fleet, vin, _STATE.decode(body))
     elif part == HISTORY:
-        _apply_history(_vehicle(fleet, vin), _HISTORY.decode(body))
+        try:
+            raw = zlib.decompress(body)
+        except zlib.error as e:
+            raise msgspec.DecodeError(f"not a kept history: {e}") from e
+        _apply_history(_vehicle(fleet, vin), _HISTORY.decode(raw))
 
 
 def _apply_state(fleet: FleetDiagnostics, vin: str, st: _State) -> None:

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import msgspec
 
@@ -31,6 +31,7 @@ from volta.sqlite import open_sqlite
 
 __all__ = [
     "DB_FILE",
+    "Collected",
     "DiagnosticsKeeper",
     "DiagnosticsTable",
     "Kept",
@@ -69,12 +70,23 @@ class Kept:
         return max((p[2] for p in self.parts), default=0)
 
 
+@dataclass
+class Collected:
+    """What a save writes, not encoded yet: parts (vin, part, `snapshot` part) and records
+    (kind, seq, record)."""
+
+    parts: list[tuple[str, str, Any]] = field(default_factory=list)
+    records: list[tuple[str, int, Any]] = field(default_factory=list)
+
+
 class DiagnosticsTable(Protocol):
     """The kept diagnostics of a fleet."""
 
-    def load(self, after_rev: int = 0, after: Mapping[str, int] | None = None) -> Kept:
-        """The parts of revisions above `after_rev` and the records of each kind from place
-        `after[kind]` on (0: all), read as of one moment."""
+    def load(
+        self, after_rev: int = 0, after: Mapping[str, int] | None = None, vin: str | None = None
+    ) -> Kept:
+        """The parts of revisions above `after_rev` (of `vin` only, if given) and the records
+        of each kind from place `after[kind]` on (0: all), read as of one moment."""
         ...
 
     def save(self, parts: list[Part], records: list[Record], rev: int) -> None:
@@ -99,13 +111,17 @@ class SQLiteDiagnostics:
         data_dir.mkdir(parents=True, exist_ok=True)
         return cls(data_dir / DB_FILE)
 
-    def load(self, after_rev: int = 0, after: Mapping[str, int] | None = None) -> Kept:
+    def load(
+        self, after_rev: int = 0, after: Mapping[str, int] | None = None, vin: str | None = None
+    ) -> Kept:
         after = after or {}
         with self._lock:
             self._db.execute("BEGIN")  # one moment for both tables
             try:
                 parts = self._db.execute(
-                    "SELECT vin, part, rev, body FROM parts WHERE rev > ?", (after_rev,)
+                    "SELECT vin, part, rev, body FROM parts WHERE rev > ?"
+                    + (" AND vin = ?" if vin is not None else ""),
+                    (after_rev,) if vin is None else (after_rev, vin),
                 ).fetchall()
                 records = []
                 for kind in snapshot.RECORDS:
@@ -164,62 +180,81 @@ class DiagnosticsKeeper:
         self.rev = 0  # the newest revision read or written
         self.kept = dict.fromkeys(snapshot.RECORDS, 0)  # records kept (or read), per kind
         self._marks: dict[str, tuple[object, ...]] = {}  # vin -> its history as last kept
+        self._waiting: set[str] = set()  # vehicles whose changed history waits (the limit)
         self.skipped = 0  # kept parts that could not be read (an older or newer format)
+        self._rev_of: dict[str, int] = {}  # vehicles read alone: the newest revision read
 
-    def restore(self, fleet: FleetDiagnostics) -> list[str]:
-        """Put what the table holds beyond what was read before into `fleet`; returns the
-        vehicles whose history changed."""
-        kept = self.table.load(self.rev, self.kept)
-        changed = []
-        for vin, part, _, body in kept.parts:
+    def restore(self, fleet: FleetDiagnostics, vin: str | None = None) -> None:
+        """Put what the table holds beyond what was read before into `fleet`: every
+        vehicle's, or only `vin`'s (and the records: a reader of one vehicle)."""
+        after = self.rev if vin is None else max(self.rev, self._rev_of.get(vin, 0))
+        kept = self.table.load(after, self.kept, vin)
+        for v, part, _, body in kept.parts:
             try:
-                snapshot.apply_part(fleet, vin, part, body)
+                snapshot.apply_part(fleet, v, part, body)
             except (msgspec.DecodeError, KeyError) as e:
                 # written by another Volta: that vehicle builds up again from new data
                 self.skipped += 1
-                log.warning("diagnostics: cannot read the kept %s of %s (%s)", part, vin, e)
+                log.warning("diagnostics: cannot read the kept %s of %s (%s)", part, v, e)
                 continue
             if part == snapshot.HISTORY:
-                changed.append(vin)
-                self._marks[vin] = snapshot.history_mark(fleet.vehicles[vin])
+                self._marks[v] = snapshot.history_mark(fleet.vehicles[v])
         lists = snapshot.record_lists(fleet)
         for kind, seq, body in kept.records:
             if seq == len(lists[kind]):  # in order, each once
                 lists[kind].append(snapshot.decode_record(kind, body))
         self.kept = {kind: len(lst) for kind, lst in lists.items()}
-        self.rev = max(self.rev, kept.rev)
-        return changed
+        if vin is None:
+            self.rev = max(self.rev, kept.rev)
+        else:
+            self._rev_of[vin] = max(after, kept.rev)
 
     def collect(
-        self, fleet: FleetDiagnostics, vins: Iterable[str]
-    ) -> tuple[list[Part], list[Record]]:
-        """The parts of `vins` (the vehicles fed since the last collect) that changed and the
-        records added since the last collect."""
-        parts: list[Part] = []
+        self, fleet: FleetDiagnostics, vins: Iterable[str], history_limit: int | None = None
+    ) -> Collected:
+        """What changed: the `state` of `vins` (the vehicles fed since the last collect), the
+        `history` of those whose history changed, and the records added, copied so that they
+        can be encoded and written without the lock. At most `history_limit` histories: the
+        rest wait for the next collects (every series of every car closes its hour at the
+        same moment, so their writes are spread over the saves after it)."""
+        vins = set(vins) & fleet.vehicles.keys()
+        out = Collected()
         for vin in vins:
-            veh = fleet.vehicles.get(vin)
-            if veh is None:
-                continue
-            parts.append((vin, snapshot.STATE, snapshot.encode_state(fleet, vin)))
+            out.parts.append((vin, snapshot.STATE, snapshot.state_of(fleet, vin)))
+        histories = 0
+        for vin in [*self._waiting, *(vins - self._waiting)]:
+            veh = fleet.vehicles[vin]
             mark = snapshot.history_mark(veh)
-            if mark != self._marks.get(vin):
+            if mark == self._marks.get(vin):
+                self._waiting.discard(vin)
+            elif history_limit is not None and histories >= history_limit:
+                self._waiting.add(vin)
+            else:
+                histories += 1
+                self._waiting.discard(vin)
                 self._marks[vin] = mark
-                parts.append((vin, snapshot.HISTORY, snapshot.encode_history(veh)))
-        records: list[Record] = []
+                out.parts.append((vin, snapshot.HISTORY, snapshot.history_of(veh)))
         for kind, lst in snapshot.record_lists(fleet).items():
             start = self.kept[kind]
-            records += [
-                (kind, start + i, snapshot.encode_record(r)) for i, r in enumerate(lst[start:])
-            ]
+            out.records += [(kind, seq, r) for seq, r in enumerate(lst[start:], start)]
             self.kept[kind] = len(lst)
-        return parts, records
+        return out
 
-    def write(self, parts: list[Part], records: list[Record]) -> None:
-        """Store what `collect` gave as the next revision. On failure the caller should
-        collect everything again (`forget`): the marks and places moved on already."""
-        if parts or records:
+    @property
+    def waiting(self) -> int:
+        """Histories that changed and wait for a later collect (`history_limit`)."""
+        return len(self._waiting)
+
+    def write(self, collected: Collected) -> None:
+        """Encode and store what `collect` gave, as the next revision. On failure the caller
+        should `forget`: the marks and places moved on already."""
+        if collected.parts or collected.records:
             self.rev += 1
-            self.table.save(parts, records, self.rev)
+            self.table.save(
+                [(vin, part, snapshot.encode(obj)) for vin, part, obj in collected.parts],
+                [(kind, seq, snapshot.encode(r)) for kind, seq, r in collected.records],
+                self.rev,
+            )
 
     def forget(self) -> None:
         """After a failed write: what was collected goes again with the next collect."""

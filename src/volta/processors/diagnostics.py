@@ -7,7 +7,7 @@ fleet's diagnostics: DTC events with freeze frames, the predictive rules (evalua
 hour of a signal closes), charging failures, reliability. The rules are cheap (bench/aftersales.py),
 so they run in the bus handler under one lock that the API's readers also take.
 With a `DiagnosticsTable` (`volta.diagnostics.store`) the state is loaded back at start and what
-changed is written every `SAVE_EVERY_S` and at stop, on a thread of its own (only the encoding
+changed is written every `SAVE_EVERY_S` and at stop, on a thread of its own (only copying it
 holds the lock); a crash loses at most the last 5 s. A vehicle keeps its latest
 `KEEP_CHANGES` alert changes; its code events are in the tracker's records (per code: first and
 last seen, occurrences, the freeze frames), so the event list is not kept.
@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 _ts = itemgetter(0)
 SAVE_EVERY_S = 5.0
+# A history (hourly points, findings with their evidence) is ~25 kB and every car's closes at
+# the same hour's end: written at most this many per save, 10,000 cars' take ~25 s.
+HISTORY_PER_SAVE = 2_000
 KEEP_CHANGES = 100  # per vehicle: the alert changes a diagnosis keeps (the rest are in cases)
 
 
@@ -94,20 +97,27 @@ class DiagnosticsFollower:
         self._saver.stop()
         if self.keeper is not None and not self._closed:
             self._closed = True
-            if self._restored:  # never the state of a follower that did not load the kept one
-                self.save()
-            self.keeper.table.close()
+            try:
+                if self._restored:  # never the state of a follower that did not load the kept one
+                    self.save(everything=True)
+            except Exception:  # the server is down: stopping must still close everything
+                log.exception("diagnostics: the last save failed; what changed since is lost")
+            finally:
+                self.keeper.table.close()
 
-    def save(self) -> None:
-        """Write what changed since the last save: encoded under the lock, written outside it
-        so that feeding goes on meanwhile. After a failed write the next save writes all."""
+    def save(self, everything: bool = False) -> None:
+        """Write what changed since the last save: copied under the lock, encoded and written
+        outside it so that feeding goes on meanwhile; at most `HISTORY_PER_SAVE` histories
+        unless `everything`. After a failed write the next save writes all."""
         if self.keeper is None:
             return
         with self._lock:
             vins, self._dirty = self._dirty, set()
-            parts, records = self.keeper.collect(self.fleet, vins)
+            collected = self.keeper.collect(
+                self.fleet, vins, None if everything else HISTORY_PER_SAVE
+            )
         try:
-            self.keeper.write(parts, records)
+            self.keeper.write(collected)
         except Exception:
             with self._lock:
                 self.keeper.forget()
