@@ -10,8 +10,9 @@ Each vehicle gets three days of hourly history (bench/aftersales.py's `warm`), t
 - `load`: a new process loads it all back; a reader (a scale-out API process) brings its
   copy up to date after the saves since its last read: of one vehicle (`report_one`, one
   car's diagnosis) or of all (`refresh`, what a fleet-wide route does).
-`lock_ms` is the part of a save that holds the diagnostics lock (encoding; feeding waits
-for it), `write_ms` the rest (the database, on the saver's own thread). CPU is this process's
+`lock_ms` is the part of a save that holds the diagnostics lock (encoding the states, copying
+the histories; feeding waits for it), `write_ms` the rest (encoding the histories, the
+database; on the saver's own thread). CPU is this process's
 (`process_time`: the PostgreSQL server's work is not in it).
 
     .venv/bin/python bench/diagnostics_keep.py [--quick] [--vehicles N] [--postgres URL]
@@ -94,7 +95,7 @@ def fleet_of(
     fleet = follower.fleet
     [vin] = fleet.vehicles
     parts = [
-        (snapshot.STATE, snapshot.encode(snapshot.state_of(fleet, vin))),
+        (snapshot.STATE, snapshot.encode_state(fleet, vin)),
         (snapshot.HISTORY, snapshot.encode(snapshot.history_of(fleet.vehicles[vin]))),
     ]
     for v in range(1, n):

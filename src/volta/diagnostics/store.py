@@ -212,15 +212,15 @@ class DiagnosticsKeeper:
     def collect(
         self, fleet: FleetDiagnostics, vins: Iterable[str], history_limit: int | None = None
     ) -> Collected:
-        """What changed: the `state` of `vins` (the vehicles fed since the last collect), the
-        `history` of those whose history changed, and the records added, copied so that they
-        can be encoded and written without the lock. At most `history_limit` histories: the
+        """What changed: the `state` of `vins` (the vehicles fed since the last collect),
+        encoded, the `history` of those whose history changed and the records added, copied,
+        to be encoded and written without the lock. At most `history_limit` histories: the
         rest wait for the next collects (every series of every car closes its hour at the
         same moment, so their writes are spread over the saves after it)."""
         vins = set(vins) & fleet.vehicles.keys()
         out = Collected()
         for vin in vins:
-            out.parts.append((vin, snapshot.STATE, snapshot.state_of(fleet, vin)))
+            out.parts.append((vin, snapshot.STATE, snapshot.encode_state(fleet, vin)))
         histories = 0
         for vin in [*self._waiting, *(vins - self._waiting)]:
             veh = fleet.vehicles[vin]

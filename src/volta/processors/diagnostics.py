@@ -7,8 +7,9 @@ fleet's diagnostics: DTC events with freeze frames, the predictive rules (evalua
 hour of a signal closes), charging failures, reliability. The rules are cheap (bench/aftersales.py),
 so they run in the bus handler under one lock that the API's readers also take.
 With a `DiagnosticsTable` (`volta.diagnostics.store`) the state is loaded back at start and what
-changed is written every `SAVE_EVERY_S` and at stop, on a thread of its own (only copying it
-holds the lock); a crash loses at most the last 5 s. A vehicle keeps its latest
+changed is written every `SAVE_EVERY_S` and at stop, on a thread of its own (under the lock
+only the small states are encoded and the changed histories copied); a crash loses at most the
+last 5 s. A vehicle keeps its latest
 `KEEP_CHANGES` alert changes; its code events are in the tracker's records (per code: first and
 last seen, occurrences, the freeze frames), so the event list is not kept.
 """
@@ -106,9 +107,10 @@ class DiagnosticsFollower:
                 self.keeper.table.close()
 
     def save(self, everything: bool = False) -> None:
-        """Write what changed since the last save: copied under the lock, encoded and written
-        outside it so that feeding goes on meanwhile; at most `HISTORY_PER_SAVE` histories
-        unless `everything`. After a failed write the next save writes all."""
+        """Write what changed since the last save: taken under the lock (`collect`), the
+        histories encoded and all written outside it so that feeding goes on meanwhile; at most
+        `HISTORY_PER_SAVE` histories unless `everything`. After a failed write the next save
+        writes all."""
         if self.keeper is None:
             return
         with self._lock:
