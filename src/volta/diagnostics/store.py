@@ -172,7 +172,7 @@ def open_diagnostics_table(settings: Settings) -> DiagnosticsTable:
 
 class DiagnosticsKeeper:
     """Keeps one `FleetDiagnostics` in a table: `restore` loads what was kept (or, called
-    again, what was written since), `collect` encodes what changed (under the caller's lock:
+    again, what was written since), `collect` takes what changed (under the caller's lock:
     it reads the fleet) and `write` stores it (outside the lock). Not thread-safe by itself."""
 
     def __init__(self, table: DiagnosticsTable) -> None:
