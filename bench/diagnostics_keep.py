@@ -17,7 +17,7 @@ database; on the saver's own thread). CPU is this process's
 
     .venv/bin/python bench/diagnostics_keep.py [--quick] [--vehicles N] [--postgres URL]
 
-`--quick`: 1,000 vehicles instead of 10,000. The last line of stdout is one JSON object.
+`--quick`: 500 vehicles instead of 10,000. The last line of stdout is one JSON object.
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ def main() -> None:
     ap.add_argument("--vehicles", type=int)
     ap.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
     a = ap.parse_args()
-    n = a.vehicles or (1000 if a.quick else 10_000)
+    n = a.vehicles or (500 if a.quick else 10_000)
     result: dict[str, Any] = {"vehicles": n, "t0": T0}
     with tempfile.TemporaryDirectory() as tmp:
         result["sqlite"] = run(lambda: SQLiteDiagnostics.open(Path(tmp)), n)
