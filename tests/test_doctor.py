@@ -28,9 +28,9 @@ def pg_url() -> Iterator[str]:
 
 def test_embedded_defaults_are_healthy(tmp_path: Path) -> None:
     findings = diagnose(Settings(data_dir=tmp_path, store="duckdb", bus="memory", mqtt=None))
-    assert [f.ok for f in findings] == [True] * 8
+    assert [f.ok for f in findings] == [True] * 9
     where = {f.component: f.detail for f in findings}
-    for component in ("registry", "derived", "places", "hazards", "commands"):
+    for component in ("registry", "derived", "places", "hazards", "diagnostics", "commands"):
         name = f"{component}.sqlite"
         assert where[component].startswith(
             f"SQLite at {tmp_path.resolve() / name} (not created yet"
@@ -118,7 +118,7 @@ def test_scale_out_parts_on_postgresql_say_where_they_live_and_their_schema(
 
     settings = Settings(
         data_dir=tmp_path, store="duckdb", bus="memory", mqtt=None, registry=pg_url,
-        derived=pg_url, places=pg_url, hazards=pg_url, registry_key="ab" * 32,
+        derived=pg_url, places=pg_url, hazards=pg_url, diagnostics=pg_url, registry_key="ab" * 32,
         session_key="cd" * 32,
     )  # fmt: skip
     where = Server(pg_url).where
@@ -129,6 +129,9 @@ def test_scale_out_parts_on_postgresql_say_where_they_live_and_their_schema(
     )
     assert found["places"].detail.startswith(f"{where}, schema volta_places: not created yet")
     assert found["hazards"].detail.startswith(f"{where}, schema volta_hazards: not created yet")
+    assert found["diagnostics"].detail.startswith(
+        f"{where}, schema volta_diagnostics: not created yet"
+    )
     assert found["registry"].detail.endswith("keys from VOLTA_REGISTRY_KEY and VOLTA_SESSION_KEY")
     PostgresDerivedStore(pg_url).close()  # a processors process opened it: migrated
     derived = diagnose(settings)[2]

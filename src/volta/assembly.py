@@ -15,6 +15,8 @@ from volta.config import Settings
 from volta.derived.columns import signal_ids
 from volta.derived.store import DerivedStore
 from volta.diagnostics.decode import Descriptions, load_descriptions
+from volta.diagnostics.mirror import DiagnosticsMirror, DiagnosticsSource
+from volta.diagnostics.store import open_diagnostics_table
 from volta.errors import NotFound
 from volta.geo.osm import load_roads
 from volta.hazards.follow import HazardFollower
@@ -137,16 +139,21 @@ def road_sensing(
 
 
 def diagnostics(
-    settings: Settings, catalog: Catalog, bus: Bus, registry: Registry, *, durable: bool
-) -> DiagnosticsFollower:
-    """After-sales diagnostics on `bus`'s stored batches, with the maker's DTC descriptions of
-    `settings.dtc_descriptions` (a bad file is a `ConfigError`). `durable` names a bus consumer;
-    a scale-out API process follows without one. Not started."""
+    settings: Settings, catalog: Catalog, bus: Bus, registry: Registry, *, live: bool
+) -> DiagnosticsSource:
+    """After-sales diagnostics, with the maker's DTC descriptions of `settings.dtc_descriptions`
+    (a bad file is a `ConfigError`), kept in `settings.diagnostics`. `live`: followed on
+    `bus`'s stored batches by this process (the embedded platform, `volta processors`: the
+    durable consumer, loading the kept state at start and writing it as it goes); else read
+    from what the processors keep (a scale-out API process). Not started."""
     descriptions = (
         load_descriptions(settings.dtc_descriptions)
         if settings.dtc_descriptions is not None
         else Descriptions()
     )
+    table = open_diagnostics_table(settings)
+    if not live:
+        return DiagnosticsMirror(table, descriptions)
 
     def model_of(vin: str) -> str:
         try:
@@ -154,6 +161,4 @@ def diagnostics(
         except NotFound:  # a VIN the registry does not know (benchmarks admit any)
             return "unknown"
 
-    return DiagnosticsFollower(
-        bus, catalog, model_of, descriptions, durable="diagnostics" if durable else None
-    )
+    return DiagnosticsFollower(bus, catalog, model_of, descriptions, table=table)

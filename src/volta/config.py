@@ -60,6 +60,15 @@ class Settings(BaseSettings):
         "own schema)",
     )
     hazards_schema: str = Field("volta_hazards", description="PostgreSQL road sensing: its schema")
+    diagnostics: str = Field(
+        "sqlite",
+        description="where after-sales diagnostics keep their state across restarts and for "
+        "the API processes: 'sqlite' (diagnostics.sqlite in the data dir) or postgresql://… "
+        "(scale-out: may be the store's URL; own schema)",
+    )
+    diagnostics_schema: str = Field(
+        "volta_diagnostics", description="PostgreSQL diagnostics: their schema"
+    )
     bus: str = Field("memory", description="event bus: 'memory' (in-process) or nats://…")
     mqtt: str | None = Field(None, description="broker URL, e.g. mqtt://127.0.0.1:1883; None = off")
     mqtt_topic_prefix: str = Field("volta/v1", description="topic root; tests use their own")

@@ -155,6 +155,20 @@ def check_hazards(settings: Settings) -> Finding:
     )  # fmt: skip
 
 
+def check_diagnostics(settings: Settings) -> Finding:
+    """Where after-sales diagnostics keep their state: the process that follows them (the
+    embedded one, or `volta processors`) writes it and loads it back at each start; a
+    scale-out API process reads it."""
+    from volta.diagnostics.store import DB_FILE
+
+    return _side_store(
+        "diagnostics", settings, settings.diagnostics, "VOLTA_DIAGNOSTICS",
+        settings.diagnostics_schema, DB_FILE,
+        "written by the process that runs diagnostics, the embedded one or the processors, "
+        "and read by the API",
+    )  # fmt: skip
+
+
 def check_commands(settings: Settings) -> Finding:
     """Remote commands: the API process's own file (no other process reads it)."""
     from volta.commands.store import DB_FILE
@@ -225,6 +239,7 @@ CHECKS: tuple[Callable[[Settings], Finding], ...] = (
     check_derived,
     check_places,
     check_hazards,
+    check_diagnostics,
     check_commands,
     check_bus,
     check_mqtt,

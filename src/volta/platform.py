@@ -109,13 +109,12 @@ class Platform:
         self.ota_keeper: OtaKeeper | None = None
         if settings.ota_dir is not None and settings.ota_keys is not None:
             self.ota_keeper = OtaKeeper(settings.ota_dir, settings.ota_keys, clock)
-        # after-sales diagnostics (in memory): in the embedded process only. Following every
-        # batch beside the twin in the scale-out API process made the twin fall behind at
-        # 10,000 vehicles (publish->twin p99 28 s instead of 0.7 s on this 2-core machine), so
-        # there the routes answer 503 until diagnostics get a process of their own.
-        self.diagnostics_live = not follow_workers
+        # after-sales diagnostics, kept in `settings.diagnostics`: followed here in the embedded
+        # process; a scale-out API process reads what the processors keep. (Following every
+        # batch beside the twin there made the twin fall behind at 10,000 vehicles: publish->twin
+        # p99 28 s instead of 0.7 s on this 2-core machine.)
         self.diagnostics = assembly.diagnostics(
-            settings, self.catalog, self.bus, self.registry, durable=not follow_workers
+            settings, self.catalog, self.bus, self.registry, live=not follow_workers
         )
         # OTA campaigns: in the registry's database, signing director targets in the folder
         self.campaigns: CampaignRunner | None = None
@@ -125,7 +124,7 @@ class Platform:
             self.registry,
             self.twin,
             self.catalog,
-            self.diagnostics if self.diagnostics_live else None,
+            self.diagnostics,
             clock,
         )
         if opened_runner is not None:
@@ -172,8 +171,7 @@ class Platform:
             self.services.start()
         if self.road_sensing is not None:
             self.road_sensing.start()
-        if self.diagnostics_live:
-            self.diagnostics.start()
+        self.diagnostics.start()
         self.gateway.start()
         if self.mqtt is not None:
             self.mqtt.start()
@@ -218,8 +216,7 @@ class Platform:
             self.services.stop()
         if self.road_sensing is not None:
             self.road_sensing.stop()
-        if self.diagnostics_live:
-            self.diagnostics.stop()
+        self.diagnostics.stop()
         self.bus.close()
         self.derived.close()
         self.places.close()

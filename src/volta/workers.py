@@ -3,8 +3,9 @@
 A gateway worker (`volta gateway --index I --workers N`) is the gateway, the MQTT transport
 on its share of the telemetry shards (`volta.wire.topics`) in its own persistent session
 (`{client_id}-{I}`), the PostgreSQL store and the NATS bus: no API, no processors, no twin.
-The processors process (`volta processors`) runs the driver services on the bus's durable
-consumer and writes the derived store. The API process (`volta serve --workers N` without a
+The processors process (`volta processors`) runs the driver services and the after-sales
+diagnostics on the bus's durable consumers and writes the derived store and the diagnostics
+state, which the API process reads. The API process (`volta serve --workers N` without a
 broker of its own, or `volta serve --api-only`: a `Platform` following the workers) reads
 PostgreSQL and the derived store and keeps its twin current from the `StoredGroup`s each
 worker publishes per commit (`stored.{index}`, which the processors consume too). Keeping the
@@ -188,6 +189,7 @@ def warn_if_disk_shared(settings: Settings, who: str) -> None:
         for what, name, engine in (
             ("the derived store", "VOLTA_DERIVED", settings.derived),
             ("places", "VOLTA_PLACES", settings.places),
+            ("diagnostics", "VOLTA_DIAGNOSTICS", settings.diagnostics),
         )
         if engine == "sqlite"
     ]
@@ -205,8 +207,9 @@ def warn_if_disk_shared(settings: Settings, who: str) -> None:
 
 
 def run_processors(settings: Settings) -> None:
-    """Run the driver services (drives, charges, battery health, places) on the bus's durable
-    consumer until SIGTERM or SIGINT, then finish what is queued and stop."""
+    """Run the driver services (drives, charges, battery health, places) and the after-sales
+    diagnostics on the bus's durable consumers until SIGTERM or SIGINT, then finish what is
+    queued and stop."""
     check_shared_engines(settings, "the processors")
     warn_if_disk_shared(settings, "processors")
     stop = background_process(settings)
@@ -217,23 +220,32 @@ def run_processors(settings: Settings) -> None:
 
 
 class Processors:
-    """The driver services with what they read and write, as one process runs them."""
+    """The driver services and the after-sales diagnostics with what they read and write, as
+    one process runs them."""
 
     def __init__(self, settings: Settings, *, catalog: Catalog | None = None) -> None:
+        catalog = catalog or default_catalog()
         self.store = open_store(settings)
         self.bus: Bus = open_bus(settings)
         self.derived = open_derived(settings)
         self.places = open_places(settings)
+        self.registry = open_registry(settings)  # the vehicles' models, for reliability
         self.services = assembly.driver_services(
-            catalog or default_catalog(), self.store, self.bus, self.derived, self.places
+            catalog, self.store, self.bus, self.derived, self.places
+        )
+        self.diagnostics = assembly.diagnostics(
+            settings, catalog, self.bus, self.registry, live=True
         )
 
     def __enter__(self) -> Processors:
+        self.diagnostics.start()
         self.services.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.services.stop()
+        self.diagnostics.stop()
+        self.registry.close()
         self.bus.close()
         self.places.close()
         self.derived.close()

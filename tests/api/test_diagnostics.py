@@ -3,14 +3,11 @@ car's batches go through the gateway and the bus to the diagnostics follower."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi.testclient import TestClient
 
 from volta.api import create_app
 from volta.clock import wall_ms
 from volta.platform import Platform
-from volta.registry import Role
 
 from .conftest import SOC, SPEED, VIN, Api, batch, bearer, make_settings
 
@@ -100,18 +97,33 @@ def test_any_code_can_be_looked_up_and_a_malformed_one_comes_back_raw(api: Api) 
     }
 
 
-def test_a_scale_out_api_process_says_diagnostics_do_not_run_there(tmp_path: Path) -> None:
-    """The API process of a scale-out deployment follows the workers for its twin only: the
-    diagnostics routes answer 503 with the reason instead of an empty (wrong) diagnosis."""
-    platform = Platform(make_settings(tmp_path), follow_workers=True)
-    try:
-        operator = platform.registry.issue_token(Role.OPERATOR).token
-        platform.registry.add_vehicle(VIN, "Model V")
-        client = TestClient(create_app(platform))
-        for path in (f"/v1/vehicles/{VIN}/diagnostics", "/v1/fleet/reliability"):
-            r = client.get(path, headers=bearer(operator))
-            assert r.status_code == 503 and "embedded process only" in r.json()["message"]
-        r = client.get("/v1/diagnostics/codes/P0A80", headers=bearer(operator))
-        assert r.status_code == 200  # what a code means needs no live data
-    finally:
-        platform.stop()
+def test_diagnostics_survive_a_restart_and_a_scale_out_api_process_reads_them(api: Api) -> None:
+    """Stopped and started again, the platform answers what it answered and goes on from
+    there; an API process following scale-out workers answers the same from the kept state
+    (here the data dir's diagnostics.sqlite; PostgreSQL in tests/integration)."""
+    t = wall_ms() - 120_000
+    samples = [[0, SPEED, 87.5], [0, SOC, 64.0], [1000, DTC_LIST, ["P1B10"]]]
+    assert api.post_batch(batch(samples, seq=1, ts=t)).status_code == 200
+    paths = (f"/v1/vehicles/{VIN}/diagnostics", "/v1/fleet/reliability")
+    before = {path: _get(api, path) for path in paths}
+    assert before[paths[0]]["codes"][0]["freeze_frame"]["values"] == {SPEED: 87.5, SOC: 64.0}
+    api.platform.stop()
+    data_dir = api.platform.settings.data_dir
+    for follow_workers in (True, False):
+        platform = Platform(make_settings(data_dir), follow_workers=follow_workers)
+        platform.start()
+        try:
+            with TestClient(create_app(platform)) as client:
+                again = Api(client, platform, api.operator, api.vehicle, api.other_vehicle)
+                assert {path: _get(again, path) for path in paths} == before, follow_workers
+                if follow_workers:
+                    continue
+                # the live one goes on: the code clears, comes back, still first seen at t
+                for seq, codes in ((2, []), (3, ["P1B10"])):
+                    body = batch([[0, DTC_LIST, codes]], seq=seq, ts=t + seq * 10_000)
+                    assert again.post_batch(body).status_code == 200
+                [code] = _get(again, paths[0])["codes"]
+                assert code["occurrences"] == 2 and code["first_seen_ms"] == t + 1000
+                assert code["freeze_frame"]["values"] == {SPEED: 87.5, SOC: 64.0}
+        finally:
+            platform.stop()

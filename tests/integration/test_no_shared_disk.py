@@ -2,8 +2,8 @@
 --api-only`), two gateway workers (`volta gateway`) and the processors (`volta processors`),
 each started in its OWN EMPTY data dir, on private PostgreSQL, NATS and Mosquitto. Places are
 written through the API, a simulated fleet sends through the broker, and the API answers
-state, history, drives, charges and places as the cars sent them and as the simulator's truth
-has them; no process wrote anything of the platform's into its data dir.
+state, history, drives, charges, places and diagnostics as the cars sent them and as the
+simulator's truth has them; no process wrote anything of the platform's into its data dir.
 
 Skipped only when a server binary is missing (initdb/pg_ctl, nats-server, mosquitto).
 """
@@ -27,6 +27,7 @@ import pytest
 
 from tests.sim.simrun import Day, simulate
 from volta.devservices import free_port
+from volta.diagnostics.vehicle import SIGNALS as DIAGNOSED
 from volta.places.core import distance_m
 from volta.registry import Role
 from volta.registry.postgres import PostgresRegistry
@@ -91,7 +92,10 @@ def deployment(servers: Servers, day: Day, tmp_path: Path) -> Iterator[Deploymen
     prefix = f"nodisk-{run}/v1"
     common = {
         **os.environ,
-        **{f"VOLTA_{part}": db_url for part in ("STORE", "REGISTRY", "DERIVED", "PLACES")},
+        **{
+            f"VOLTA_{part}": db_url
+            for part in ("STORE", "REGISTRY", "DERIVED", "PLACES", "DIAGNOSTICS")
+        },
         "VOLTA_REGISTRY_KEY": key,
         "VOLTA_SESSION_KEY": session_key,
         "VOLTA_BUS": f"{servers.nats.url}?prefix=nodisk_{run}",
@@ -265,6 +269,24 @@ def test_api_workers_and_processors_share_no_disk(
             elif off >= 120:
                 assert g[f"{which}_place_id"] != homes[drive.vin], (which, off, g)
     assert tagged, "a drive began or ended at a home"
+
+    # Diagnostics: followed by the processors, kept in PostgreSQL, answered by the API process
+    # (the models from the registry the processors read).
+    for v in truth.vehicles:
+        newest = max(
+            b.ts + off
+            for b in day.batches
+            if b.vin == v.vin
+            for off, p, _ in b.samples
+            if p in DIAGNOSED
+        )
+
+        def last_seen(vin: str = v.vin) -> object:
+            return d.get(f"/v1/vehicles/{vin}/diagnostics")["last_seen_ms"]
+
+        assert wait_for(lambda: last_seen() == newest, timeout_s=30), (v.vin, last_seen(), newest)  # noqa: B023
+    rates = d.get("/v1/fleet/reliability")["rates"]
+    assert {r["model"] for r in rates} == {v.model for v in truth.vehicles}
 
     # Nothing of the platform on any process's disk: the workers' and the processors' data
     # dirs are empty; the API keeps only its remote commands there (its own, no one else's).

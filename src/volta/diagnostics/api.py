@@ -10,6 +10,9 @@
   operator) and cars whose own charging fails. Operators.
 - `GET /v1/diagnostics/codes/{code}`: what a code means by its J2012 structure and the known
   descriptions; a code that does not follow J2012 comes back raw (`valid: false`). Any role.
+
+The embedded process answers from its live diagnostics; a scale-out API process from what the
+processors keep (`volta.diagnostics.mirror`, a few seconds behind).
 """
 
 from __future__ import annotations
@@ -22,28 +25,15 @@ from fastapi import APIRouter, Path
 from volta.api.auth import CallerDep, CommanderDep, OperatorDep, PlatformDep
 from volta.diagnostics.decode import decode
 from volta.diagnostics.fleet import FleetDiagnostics
-from volta.errors import Unavailable
-from volta.platform import Platform
-from volta.processors.diagnostics import DiagnosticsFollower
 
 router = APIRouter(tags=["diagnostics"])
-
-
-def _live(platform: Platform) -> DiagnosticsFollower:
-    """The platform's diagnostics, or 503 where they do not run (a scale-out API process)."""
-    if not platform.diagnostics_live:
-        raise Unavailable(
-            "after-sales diagnostics run in the embedded process only: a scale-out API process"
-            " does not follow them (docs/aftersales.md)"
-        )
-    return platform.diagnostics
 
 
 @router.get("/v1/vehicles/{vin}/diagnostics")
 def vehicle_diagnostics(vin: str, principal: CommanderDep, platform: PlatformDep) -> dict[str, Any]:
     """Trouble codes with freeze frames, predictions with evidence, charging failures. A
     vehicle that has sent nothing yet has empty lists."""
-    report = _live(platform).report(vin)
+    report = platform.diagnostics.report(vin)
     if report is None:
         return {
             "vin": vin,
@@ -66,7 +56,7 @@ def _reliability(fleet: FleetDiagnostics) -> dict[str, Any]:
 def fleet_reliability(principal: OperatorDep, platform: PlatformDep) -> dict[str, Any]:
     """Rates (occurrences per 1,000 vehicle-days) by model × software version × month, mean km
     between faults per model, the top issues and the software-linked codes."""
-    return _live(platform).read(_reliability)
+    return platform.diagnostics.read(_reliability)
 
 
 def _charging(fleet: FleetDiagnostics) -> dict[str, Any]:
@@ -84,7 +74,7 @@ def charging_faults(principal: OperatorDep, platform: PlatformDep) -> dict[str, 
     """Charging failures attributed: a charger failing several cars is one alert for the
     charge-point operator (not a case on each car); a car failing wherever it plugs in is the
     car's."""
-    return _live(platform).read(_charging)
+    return platform.diagnostics.read(_charging)
 
 
 @router.get("/v1/diagnostics/codes/{code}")

@@ -7,13 +7,13 @@ from collections.abc import Mapping
 from volta.catalog import Catalog
 from volta.clock import Clock
 from volta.config import Settings
+from volta.diagnostics.mirror import DiagnosticsSource
 from volta.diagnostics.reliability import Exposure, Occurrence
 from volta.hazards.notify import MqttNotifier
 from volta.ota.campaign_store import CampaignStore
 from volta.ota.inventory import fleet_from_twin
 from volta.ota.runner import CampaignRunner, FolderDirector, images_in_folder
 from volta.ota.windows import CHARGING, LONGITUDE, SOC, SPEED, Sample
-from volta.processors.diagnostics import DiagnosticsFollower
 from volta.registry import Registry
 from volta.registry.sql import SqlRegistry
 from volta.twin.state import Twin
@@ -26,7 +26,7 @@ def open_runner(
     registry: Registry,
     twin: Twin,
     catalog: Catalog,
-    diagnostics: DiagnosticsFollower | None,
+    diagnostics: DiagnosticsSource | None,
     clock: Clock,
 ) -> tuple[CampaignRunner, MqttNotifier | None] | None:
     """The runner (not started) and the MQTT client it tells cars with, when the server has

@@ -61,8 +61,9 @@ def recompute_command(
 def processors_command(
     log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
 ) -> None:
-    """Run the driver services as a process of their own, on the NATS bus and the PostgreSQL
-    store of VOLTA_BUS and VOLTA_STORE (`volta serve --workers N` starts one)."""
+    """Run the driver services and the after-sales diagnostics as a process of their own, on
+    the NATS bus and the PostgreSQL store of VOLTA_BUS and VOLTA_STORE (`volta serve --workers
+    N` starts one)."""
     from volta import logs
     from volta.config import Settings
     from volta.workers import run_processors

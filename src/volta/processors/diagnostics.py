@@ -6,7 +6,12 @@ temperature, brake pads, the BMS's software) and feeds each car's batch, in time
 fleet's diagnostics: DTC events with freeze frames, the predictive rules (evaluated as each
 hour of a signal closes), charging failures, reliability. The rules are cheap (bench/aftersales.py),
 so they run in the bus handler under one lock that the API's readers also take.
-The state lives in memory: after a restart it builds up again from new data.
+With a `DiagnosticsTable` (`volta.diagnostics.store`) the state is loaded back at start and what
+changed is written every `SAVE_EVERY_S` and at stop, on a thread of its own (under the lock
+only the small states are encoded and the changed histories copied); a crash loses at most the
+last 5 s. A vehicle keeps its latest
+`KEEP_CHANGES` alert changes; its code events are in the tracker's records (per code: first and
+last seen, occurrences, the freeze frames), so the event list is not kept.
 """
 
 from __future__ import annotations
@@ -22,8 +27,10 @@ from volta.bus.events import STORED_ALL
 from volta.catalog import Catalog
 from volta.diagnostics.decode import Descriptions
 from volta.diagnostics.fleet import FleetDiagnostics
+from volta.diagnostics.store import DiagnosticsKeeper, DiagnosticsTable
 from volta.diagnostics.vehicle import SIGNALS, AlertChange
 from volta.errors import VoltaError
+from volta.periodic import Periodic
 from volta.store.base import AcceptedBatch
 
 __all__ = ["DiagnosticsFollower"]
@@ -31,6 +38,11 @@ __all__ = ["DiagnosticsFollower"]
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 _ts = itemgetter(0)
+SAVE_EVERY_S = 5.0
+# A history (hourly points, findings with their evidence) is ~25 kB and every car's closes at
+# the same hour's end: written at most this many per save, 10,000 cars' take ~25 s.
+HISTORY_PER_SAVE = 2_000
+KEEP_CHANGES = 100  # per vehicle: the alert changes a diagnosis keeps (the rest are in cases)
 
 
 class DiagnosticsFollower:
@@ -43,6 +55,7 @@ class DiagnosticsFollower:
         model_of: Callable[[str], str],
         descriptions: Descriptions | None = None,
         durable: str | None = "diagnostics",
+        table: DiagnosticsTable | None = None,
     ) -> None:
         self.bus, self.catalog, self.durable = bus, catalog, durable
         self.fleet = FleetDiagnostics(model_of, descriptions)
@@ -52,6 +65,13 @@ class DiagnosticsFollower:
         self.batches = 0
         self.errors = 0
         self._listeners: list[Callable[[list[AlertChange]], None]] = []
+        self.keeper = DiagnosticsKeeper(table) if table is not None else None
+        self._restored = self._closed = False
+        self._dirty: set[str] = set()  # vehicles fed since the last save
+        self._saver = Periodic(
+            "volta-diagnostics-save", lambda: SAVE_EVERY_S, self.save, log,
+            "diagnostics: writing the kept state failed",
+        )  # fmt: skip
 
     def listen(self, fn: Callable[[list[AlertChange]], None]) -> None:
         """Call `fn` with the predictive alerts each batch turned on or off (on the bus's
@@ -59,13 +79,52 @@ class DiagnosticsFollower:
         self._listeners.append(fn)
 
     def start(self) -> None:
+        """Load the kept state (once), then follow the bus and save every few seconds."""
+        if self.keeper is not None and not self._restored:
+            with self._lock:
+                self.keeper.restore(self.fleet)
+            self._restored = True
+            log.info("diagnostics: %d vehicles loaded back", len(self.fleet.vehicles))
         if self._sub is None:
             self._sub = self.bus.subscribe(STORED_ALL, self._on_message, durable=self.durable)
+            if self.keeper is not None:
+                self._saver.start()
 
     def stop(self) -> None:
+        """Stop following, write what changed and close the table."""
         if self._sub is not None:
             self._sub.close()
             self._sub = None
+        self._saver.stop()
+        if self.keeper is not None and not self._closed:
+            self._closed = True
+            try:
+                if self._restored:  # never the state of a follower that did not load the kept one
+                    self.save(everything=True)
+            except Exception:  # the server is down: stopping must still close everything
+                log.exception("diagnostics: the last save failed; what changed since is lost")
+            finally:
+                self.keeper.table.close()
+
+    def save(self, everything: bool = False) -> None:
+        """Write what changed since the last save: taken under the lock (`collect`), the
+        histories encoded and all written outside it so that feeding goes on meanwhile; at most
+        `HISTORY_PER_SAVE` histories unless `everything`. After a failed write the next save
+        writes all."""
+        if self.keeper is None:
+            return
+        with self._lock:
+            vins, self._dirty = self._dirty, set()
+            collected = self.keeper.collect(
+                self.fleet, vins, None if everything else HISTORY_PER_SAVE
+            )
+        try:
+            self.keeper.write(collected)
+        except Exception:
+            with self._lock:
+                self.keeper.forget()
+                self._dirty.update(self.fleet.vehicles)
+            raise
 
     def _on_message(self, message: Message) -> None:
         for event in message.decode(StoredGroup).batches:
@@ -94,9 +153,13 @@ class DiagnosticsFollower:
             try:
                 veh = self.fleet.vehicles.get(event.vin)
                 seen = len(veh.changes) if veh is not None else 0
+                self._dirty.add(event.vin)
                 self.fleet.feed(event.vin, samples)
                 self.batches += 1
-                changes = self.fleet.vehicles[event.vin].changes[seen:]
+                veh = self.fleet.vehicles[event.vin]
+                changes = veh.changes[seen:]
+                del veh.changes[:-KEEP_CHANGES]
+                veh.events.clear()
                 if changes:
                     for fn in self._listeners:
                         fn(changes)

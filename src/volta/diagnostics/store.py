@@ -1,0 +1,262 @@
+"""Where the diagnostics state is kept across restarts and shared with the API: a
+`DiagnosticsTable`.
+
+Two tables, on SQLite (`diagnostics.sqlite` in the data dir, embedded) or PostgreSQL
+(`volta.diagnostics.postgres`, scale-out); `open_diagnostics_table` picks by the settings:
+- `parts`: each vehicle's `state` and `history` (`volta.diagnostics.snapshot`), with the
+  revision of the save that wrote it last;
+- `records`: the fleet's append-only records (charging failures, sessions that worked, code
+  occurrences), each once, by its place in its list.
+One process writes (the one that follows the bus: the embedded platform or `volta
+processors`), through a `DiagnosticsKeeper`: it loads everything back at start and then writes
+only what changed, every few seconds and at a clean stop. Readers (a scale-out API process,
+`volta.diagnostics.mirror`) ask for the rows of revisions and places after those they have.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import msgspec
+
+from volta.config import Settings
+from volta.diagnostics import snapshot
+from volta.diagnostics.fleet import FleetDiagnostics
+from volta.sqlite import open_sqlite
+
+__all__ = [
+    "DB_FILE",
+    "Collected",
+    "DiagnosticsKeeper",
+    "DiagnosticsTable",
+    "Kept",
+    "SQLiteDiagnostics",
+    "open_diagnostics_table",
+]
+
+log = logging.getLogger(__name__)
+
+DB_FILE = "diagnostics.sqlite"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS parts (
+    vin TEXT NOT NULL, part TEXT NOT NULL, rev INTEGER NOT NULL, body BLOB NOT NULL,
+    PRIMARY KEY (vin, part)
+);
+CREATE INDEX IF NOT EXISTS parts_rev ON parts (rev);
+CREATE TABLE IF NOT EXISTS records (
+    kind TEXT NOT NULL, seq INTEGER NOT NULL, body BLOB NOT NULL, PRIMARY KEY (kind, seq)
+);
+"""
+
+Part = tuple[str, str, bytes]  # (vin, part, body)
+Record = tuple[str, int, bytes]  # (kind, seq, body)
+
+
+@dataclass
+class Kept:
+    """Rows read from a table: parts newer than a revision, records after given places."""
+
+    parts: list[tuple[str, str, int, bytes]] = field(default_factory=list)  # + rev
+    records: list[Record] = field(default_factory=list)  # by kind, then seq
+
+    @property
+    def rev(self) -> int:
+        return max((p[2] for p in self.parts), default=0)
+
+
+@dataclass
+class Collected:
+    """What a save writes, not encoded yet: parts (vin, part, `snapshot` part) and records
+    (kind, seq, record)."""
+
+    parts: list[tuple[str, str, Any]] = field(default_factory=list)
+    records: list[tuple[str, int, Any]] = field(default_factory=list)
+
+
+class DiagnosticsTable(Protocol):
+    """The kept diagnostics of a fleet."""
+
+    def load(
+        self, after_rev: int = 0, after: Mapping[str, int] | None = None, vin: str | None = None
+    ) -> Kept:
+        """The parts of revisions above `after_rev` (of `vin` only, if given) and the records
+        of each kind from place `after[kind]` on (0: all), read as of one moment."""
+        ...
+
+    def save(self, parts: list[Part], records: list[Record], rev: int) -> None:
+        """Write the parts (replacing a vehicle's earlier ones) as revision `rev` and add the
+        records (one already kept is left as it is): all in one transaction."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class SQLiteDiagnostics:
+    """`DiagnosticsTable` on one SQLite file in WAL mode (a reader in another process on the
+    same disk never waits for the writer)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = str(path)
+        self._db = open_sqlite(path, _SCHEMA, "diagnostics state")
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, data_dir: Path) -> SQLiteDiagnostics:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        return cls(data_dir / DB_FILE)
+
+    def load(
+        self, after_rev: int = 0, after: Mapping[str, int] | None = None, vin: str | None = None
+    ) -> Kept:
+        after = after or {}
+        with self._lock:
+            self._db.execute("BEGIN")  # one moment for both tables
+            try:
+                parts = self._db.execute(
+                    "SELECT vin, part, rev, body FROM parts WHERE rev > ?"
+                    + (" AND vin = ?" if vin is not None else ""),
+                    (after_rev,) if vin is None else (after_rev, vin),
+                ).fetchall()
+                records = []
+                for kind in snapshot.RECORDS:
+                    records += self._db.execute(
+                        "SELECT kind, seq, body FROM records WHERE kind = ? AND seq >= ?"
+                        " ORDER BY seq",
+                        (kind, after.get(kind, 0)),
+                    ).fetchall()
+            finally:
+                self._db.execute("COMMIT")
+        return Kept(parts, records)
+
+    def save(self, parts: list[Part], records: list[Record], rev: int) -> None:
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO parts VALUES (?, ?, ?, ?)",
+                    [(vin, part, rev, body) for vin, part, body in parts],
+                )
+                self._db.executemany("INSERT OR IGNORE INTO records VALUES (?, ?, ?)", records)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def open_diagnostics_table(settings: Settings) -> DiagnosticsTable:
+    """The table on the engine `settings.diagnostics` names: `diagnostics.sqlite` in the data
+    dir ('sqlite', the default) or PostgreSQL (postgresql://…; ConfigError for anything
+    else)."""
+    from volta.derived.engines import postgres_url
+
+    if postgres_url(settings.diagnostics, "VOLTA_DIAGNOSTICS"):
+        # Imported here: the embedded default never loads psycopg.
+        from volta.diagnostics.postgres import PostgresDiagnostics
+
+        return PostgresDiagnostics(
+            settings.diagnostics,
+            schema=settings.diagnostics_schema,
+            timeout=settings.store_timeout_s,
+        )
+    return SQLiteDiagnostics.open(settings.data_dir)
+
+
+class DiagnosticsKeeper:
+    """Keeps one `FleetDiagnostics` in a table: `restore` loads what was kept (or, called
+    again, what was written since), `collect` takes what changed (under the caller's lock:
+    it reads the fleet) and `write` stores it (outside the lock). Not thread-safe by itself."""
+
+    def __init__(self, table: DiagnosticsTable) -> None:
+        self.table = table
+        self.rev = 0  # the newest revision read or written
+        self.kept = dict.fromkeys(snapshot.RECORDS, 0)  # records kept (or read), per kind
+        self._marks: dict[str, tuple[object, ...]] = {}  # vin -> its history as last kept
+        self._waiting: set[str] = set()  # vehicles whose changed history waits (the limit)
+        self.skipped = 0  # kept parts that could not be read (an older or newer format)
+        self._rev_of: dict[str, int] = {}  # vehicles read alone: the newest revision read
+
+    def restore(self, fleet: FleetDiagnostics, vin: str | None = None) -> None:
+        """Put what the table holds beyond what was read before into `fleet`: every
+        vehicle's, or only `vin`'s (and the records: a reader of one vehicle)."""
+        after = self.rev if vin is None else max(self.rev, self._rev_of.get(vin, 0))
+        kept = self.table.load(after, self.kept, vin)
+        for v, part, _, body in kept.parts:
+            try:
+                snapshot.apply_part(fleet, v, part, body)
+            except (msgspec.DecodeError, KeyError) as e:
+                # written by another Volta: that vehicle builds up again from new data
+                self.skipped += 1
+                log.warning("diagnostics: cannot read the kept %s of %s (%s)", part, v, e)
+                continue
+            if part == snapshot.HISTORY:
+                self._marks[v] = snapshot.history_mark(fleet.vehicles[v])
+        lists = snapshot.record_lists(fleet)
+        for kind, seq, body in kept.records:
+            if seq == len(lists[kind]):  # in order, each once
+                lists[kind].append(snapshot.decode_record(kind, body))
+        self.kept = {kind: len(lst) for kind, lst in lists.items()}
+        if vin is None:
+            self.rev = max(self.rev, kept.rev)
+        else:
+            self._rev_of[vin] = max(after, kept.rev)
+
+    def collect(
+        self, fleet: FleetDiagnostics, vins: Iterable[str], history_limit: int | None = None
+    ) -> Collected:
+        """What changed: the `state` of `vins` (the vehicles fed since the last collect),
+        encoded, the `history` of those whose history changed and the records added, copied,
+        to be encoded and written without the lock. At most `history_limit` histories: the
+        rest wait for the next collects (every series of every car closes its hour at the
+        same moment, so their writes are spread over the saves after it)."""
+        vins = set(vins) & fleet.vehicles.keys()
+        out = Collected()
+        for vin in vins:
+            out.parts.append((vin, snapshot.STATE, snapshot.encode_state(fleet, vin)))
+        histories = 0
+        for vin in [*self._waiting, *(vins - self._waiting)]:
+            veh = fleet.vehicles[vin]
+            mark = snapshot.history_mark(veh)
+            if mark == self._marks.get(vin):
+                self._waiting.discard(vin)
+            elif history_limit is not None and histories >= history_limit:
+                self._waiting.add(vin)
+            else:
+                histories += 1
+                self._waiting.discard(vin)
+                self._marks[vin] = mark
+                out.parts.append((vin, snapshot.HISTORY, snapshot.history_of(veh)))
+        for kind, lst in snapshot.record_lists(fleet).items():
+            start = self.kept[kind]
+            out.records += [(kind, seq, r) for seq, r in enumerate(lst[start:], start)]
+            self.kept[kind] = len(lst)
+        return out
+
+    @property
+    def waiting(self) -> int:
+        """Histories that changed and wait for a later collect (`history_limit`)."""
+        return len(self._waiting)
+
+    def write(self, collected: Collected) -> None:
+        """Encode and store what `collect` gave, as the next revision. On failure the caller
+        should `forget`: the marks and places moved on already."""
+        if collected.parts or collected.records:
+            self.rev += 1
+            self.table.save(
+                [(vin, part, snapshot.encode(obj)) for vin, part, obj in collected.parts],
+                [(kind, seq, snapshot.encode(r)) for kind, seq, r in collected.records],
+                self.rev,
+            )
+
+    def forget(self) -> None:
+        """After a failed write: what was collected goes again with the next collect."""
+        self._marks.clear()
+        self.kept = dict.fromkeys(snapshot.RECORDS, 0)

@@ -1,0 +1,195 @@
+"""After-sales diagnostics survive a restart and reach the API processes: the state is kept
+(SQLite in the data dir, embedded; PostgreSQL, scale-out) and loaded back by the next process,
+which goes on exactly where the first stopped; a reader (a scale-out API process) answers what
+the writer answered.
+
+The fleet: simulated cars with every kind of fault, three days of telemetry, fed as the live
+follower feeds it, with trouble codes, predictions with their evidence, charging failures and
+sessions, and code occurrences in the state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from operator import itemgetter
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+
+from tests.derived.pgrun import SERVICES_RUN
+from volta.config import Settings
+from volta.diagnostics import snapshot
+from volta.diagnostics.fleet import FleetDiagnostics
+from volta.diagnostics.mirror import DiagnosticsMirror
+from volta.diagnostics.store import (
+    DB_FILE,
+    DiagnosticsKeeper,
+    DiagnosticsTable,
+    SQLiteDiagnostics,
+    open_diagnostics_table,
+)
+from volta.diagnostics.vehicle import VehicleDiagnostics
+from volta.sim.faults import FaultRates
+from volta.sim.fleet import Fleet, FleetConfig
+from volta.sim.signals import SIGNALS, Telemetry
+
+from ..sim.simrun import START_MS, helsinki
+
+Batch = tuple[str, list[tuple[int, str, object]]]
+_ts = itemgetter(0)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _drop_services_database() -> Iterator[None]:
+    yield
+    SERVICES_RUN.drop()
+
+
+@pytest.fixture(scope="module")
+def fleet_days() -> tuple[list[Batch], dict[str, str]]:
+    """Ten cars, three days, faults of every kind frequent enough to show (the simulator's
+    motion at 10 s, as tests.diagnostics.evaluation runs it)."""
+    fleet = Fleet(
+        FleetConfig(vehicles=10, seed=3, start_ms=START_MS, faults=FaultRates.everything(100.0)),
+        helsinki(),
+    )
+    rates = {
+        s.path: (max(s.drive_period_s, 10), s.park_period_s) for s in SIGNALS if s.drive_period_s
+    }
+    tel = Telemetry(fleet.vins, 3, rates=rates)
+    end = 3 * 86_400
+    raw = []
+    while fleet.t < end:
+        raw += tel.batches(fleet.step(end))
+    raw += tel.flush()
+    batches: list[Batch] = [
+        (b.vin, sorted(((b.ts + off, str(p), v) for off, p, v in b.samples), key=_ts)) for b in raw
+    ]
+    return batches, {v.vin: v.model for v in fleet.truth.vehicles}
+
+
+def _sqlite(tmp_path: Path) -> Callable[[], DiagnosticsTable]:
+    return lambda: open_diagnostics_table(Settings(data_dir=tmp_path))
+
+
+def _postgresql(tmp_path: Path) -> Callable[[], DiagnosticsTable]:
+    url, schema = SERVICES_RUN.ensure(), SERVICES_RUN.new_schema()
+    return lambda: open_diagnostics_table(
+        Settings(data_dir=tmp_path, diagnostics=url, diagnostics_schema=schema)
+    )
+
+
+ENGINES = {"sqlite": _sqlite, "postgresql": _postgresql}
+
+
+@pytest.fixture(params=sorted(ENGINES))
+def table_opener(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Callable[[], DiagnosticsTable]]:
+    """Opens the table of one engine on one fresh state, as each new process would."""
+    make = ENGINES[request.param](tmp_path)
+    opened: list[DiagnosticsTable] = []
+
+    def factory() -> DiagnosticsTable:
+        opened.append(make())
+        return opened[-1]
+
+    yield factory
+    for table in opened:
+        table.close()
+
+
+def _answers(fleet: FleetDiagnostics) -> Any:
+    """Everything the diagnostics routes and the OTA halt read."""
+    return msgspec.to_builtins(
+        {
+            "reports": {vin: fleet.report(vin) for vin in sorted(fleet.vehicles)},
+            "reliability": fleet.reliability(),
+            "attribution": fleet.attribution(),
+            "bms": fleet.records_for("BMS")[0],
+        }
+    )
+
+
+def _feed(fleet: FleetDiagnostics, batches: list[Batch]) -> set[str]:
+    for vin, samples in batches:
+        fleet.feed(vin, samples)
+    return {vin for vin, _ in batches}
+
+
+def _save(
+    keeper: DiagnosticsKeeper, fleet: FleetDiagnostics, vins: set[str], limit: int | None = None
+) -> None:
+    """Save until no history waits (at most `limit` histories a save)."""
+    keeper.write(keeper.collect(fleet, vins, limit))
+    while keeper.waiting:
+        keeper.write(keeper.collect(fleet, (), limit))
+
+
+def test_a_restarted_process_answers_the_same_and_goes_on_exactly_where_it_stopped(
+    fleet_days: tuple[list[Batch], dict[str, str]],
+    table_opener: Callable[[], DiagnosticsTable],
+) -> None:
+    batches, models = fleet_days
+    half = len(batches) // 2
+    never_stopped = FleetDiagnostics(model_of=models.__getitem__)
+    first = FleetDiagnostics(model_of=models.__getitem__)
+    keeper = DiagnosticsKeeper(table_opener())
+    reader = DiagnosticsMirror(table_opener(), refresh_s=0.0)  # a scale-out API process
+    # saved every quarter of the first half: each save writes only what changed, at most
+    # three histories at a time
+    for part in range(4):
+        chunk = batches[part * half // 4 : (part + 1) * half // 4]
+        _feed(never_stopped, chunk)
+        _save(keeper, first, _feed(first, chunk), limit=3)
+        vin = chunk[-1][0]  # one car's diagnosis reads that car's parts only
+        assert reader.report(vin) == never_stopped.report(vin)
+        assert reader.read(_answers) == _answers(never_stopped)
+    before = _answers(first)
+    assert sum(len(r["codes"]) for r in before["reports"].values()) >= 5
+    assert any(r["predictions"] for r in before["reports"].values())
+    assert before["reliability"]["top_issues"]
+
+    second = FleetDiagnostics(model_of=lambda vin: "never asked: the model is kept")
+    second_keeper = DiagnosticsKeeper(table_opener())
+    second_keeper.restore(second)
+    assert _answers(second) == before
+    # the rest of the days: as if there had been no restart (the hour being averaged, the
+    # session under way, the codes' occurrences, the records' order all carried over)
+    rest = batches[half:]
+    _save(second_keeper, second, _feed(second, rest))
+    _feed(never_stopped, rest)
+    assert _answers(second) == _answers(never_stopped)
+    assert reader.read(_answers) == _answers(never_stopped)
+
+    third = FleetDiagnostics()
+    DiagnosticsKeeper(table_opener()).restore(third)
+    after = _answers(third)
+    assert after == _answers(never_stopped)
+    assert any(p["active"] for r in after["reports"].values() for p in r["predictions"])
+    assert after["attribution"]["causes"]
+
+
+def test_every_attribute_of_a_vehicles_diagnostics_is_kept() -> None:
+    """A new attribute of `VehicleDiagnostics` must be added to the kept parts
+    (volta.diagnostics.snapshot), or a restart would lose it."""
+    assert set(vars(VehicleDiagnostics("V"))) == snapshot.KEPT_ATTRIBUTES
+
+
+def test_a_part_that_cannot_be_read_leaves_that_vehicle_to_build_up_again(tmp_path: Path) -> None:
+    table = SQLiteDiagnostics.open(tmp_path)
+    fleet = FleetDiagnostics()
+    fleet.feed("V1", [(1_000, "Vehicle.Diagnostics.DTCList", ["P1B10"])])
+    fleet.feed("V2", [(1_000, "Vehicle.Diagnostics.DTCList", ["P1B10"])])
+    keeper = DiagnosticsKeeper(table)
+    keeper.write(keeper.collect(fleet, {"V1", "V2"}))
+    table.save([("V2", snapshot.STATE, b"\xc1 written by another Volta")], [], 99)
+    restored = FleetDiagnostics()
+    other = DiagnosticsKeeper(table)
+    other.restore(restored)
+    assert other.skipped == 1
+    assert restored.report("V1") == fleet.report("V1")
+    assert (tmp_path / DB_FILE).is_file()
+    table.close()
