@@ -1,11 +1,13 @@
-// Trip page (#/trip/VIN): plan a trip for a vehicle with its charging stops. Click the road map
+// Trip page (#/trip/VIN): plan a trip for a vehicle with its charging stops; #/trip: for a
+// vehicle model picked from GET /v1/models, no car (origin and start SoC given, no progress). Click the road map
 // to set the destination (or the origin; by default the car's last position), or type a place's
 // name (the car's saved places, chargers, the map's streets and places: suggested as you type
 // from GET /v1/vehicles/{vin}/places/search; a name not picked is resolved by the server), set
 // the SoC limits, and POST /v1/vehicles/{vin}/trips draws each leg's road, the stops and the SoC over
 // the distance, and lists the stops and totals. The API's refusals (422/400/503) are shown as
 // it words them. While a plan is shown, the car's reported position and SoC are followed: how far
-// along the route it is and its SoC against the plan's.
+// along the route it is and its SoC against the plan's. For a model the same page plans with
+// POST /v1/trips/plan and suggests from GET /v1/trips/places (fleet places, chargers, the map).
 
 import { get, post } from "./api.js";
 import { yAxis } from "./chart.js";
@@ -94,19 +96,24 @@ export function duration(min) {
 }
 
 export function mount(main, vin) {
+  const forCar = Boolean(vin); // otherwise for a vehicle model: no car to start from or follow
+  const head = forCar
+    ? `<a class="back" href="#/vehicle/${encodeURIComponent(vin)}">← ${esc(vin)}</a>
+      <div class="toolbar"><h1 style="margin:0">Plan a trip</h1><span class="sub mono" style="margin:0">${esc(vin)}</span>
+      <span id="trip-model" class="sub" style="margin:0"></span><span class="spacer"></span><a href="#/trip" id="for-a-model">Plan for a model instead</a></div>`
+    : `<div class="toolbar"><h1 style="margin:0">Plan a trip</h1>
+      <label>for a <select id="model-pick"><option value="">Loading the models…</option></select></label></div>`;
   main.innerHTML = `
-    <a class="back" href="#/vehicle/${encodeURIComponent(vin)}">← ${esc(vin)}</a>
-    <div class="toolbar"><h1 style="margin:0">Plan a trip</h1><span class="sub mono" style="margin:0">${esc(vin)}</span>
-      <span id="trip-model" class="sub" style="margin:0"></span></div>
+    ${head}
     <section class="panel">
       <form id="trip-form" class="trip-form" novalidate>
         <label>A click on the map sets
           <select id="click-sets"><option value="destination">the destination</option><option value="origin">the origin</option></select></label>
-        <label class="place-box">Origin (place or lat, lon) <input id="origin" placeholder="the car's position" autocomplete="off">
+        <label class="place-box">Origin (place or lat, lon) <input id="origin" placeholder="${forCar ? "the car's position" : "click the map or type a name"}" autocomplete="off">
           <ul class="suggestions" id="origin-suggestions" hidden></ul></label>
         <label class="place-box">Destination (place or lat, lon) <input id="destination" placeholder="click the map or type a name" autocomplete="off">
           <ul class="suggestions" id="destination-suggestions" hidden></ul></label>
-        <label>Start SoC % <input id="start-soc" type="number" min="0" max="100" step="1" placeholder="the car's now"></label>
+        <label>Start SoC % <input id="start-soc" type="number" min="0" max="100" step="1" placeholder="${forCar ? "the car's now" : "required"}"></label>
         <label>Min. arrival SoC % <input id="min-arrival" type="number" min="0" max="100" step="1" value="10"></label>
         <label>Charge stops up to % <input id="max-charge" type="number" min="1" max="100" step="1" value="100"></label>
         <label>Chargers of at least kW <input id="min-power" type="number" min="0" max="1000" step="1" placeholder="any"></label>
@@ -117,7 +124,7 @@ export function mount(main, vin) {
       <div id="trip-error"></div>
     </section>
     <div class="grid cols-2" style="margin-top:16px">
-      <section class="panel"><h2>Route</h2><div class="map" id="trip-map"><div class="map-hint" id="map-hint">Click the map to set the destination</div></div></section>
+      <section class="panel"><h2>Route</h2><div class="map" id="trip-map"><div class="map-hint" id="map-hint">Click the map to set the ${forCar ? "destination" : "origin"}</div></div></section>
       <section class="panel" id="trip-result"><h2>Plan</h2><p class="empty" id="trip-empty">Pick a destination and press “Plan trip”.</p>
         <div class="trip-totals" id="trip-totals"></div><p class="trip-live" id="trip-live" hidden></p><p class="trip-live" id="trip-check" hidden></p><div id="trip-stops"></div><div id="trip-alternatives"></div>
         <div id="soc-box" hidden><h3 style="margin:12px 0 4px">State of charge over the distance</h3><canvas id="soc-plot" style="width:100%;height:180px"></canvas></div></section>
@@ -127,6 +134,7 @@ export function mount(main, vin) {
   const map = new MapView(mapEl);
   mapChrome(mapEl, map);
   let stopped = false, car = null, trip = null, busy = null, route = [], followTimer = null;
+  if (!forCar) $("#click-sets").value = "origin"; // a model's trip has no car's position
   const pins = document.createElement("div");
   pins.className = "pin-layer";
   mapEl.append(pins);
@@ -210,7 +218,8 @@ export function mount(main, vin) {
         suggestAbort = new AbortController();
         let found;
         try {
-          const path = `/v1/vehicles/${encodeURIComponent(vin)}/places/search?q=${encodeURIComponent(q)}&limit=8`;
+          const search = forCar ? `/v1/vehicles/${encodeURIComponent(vin)}/places/search` : "/v1/trips/places";
+          const path = `${search}?q=${encodeURIComponent(q)}&limit=8`;
           found = (await get(path, { signal: suggestAbort.signal })).candidates;
         } catch {
           return; // no suggestions: the name typed is still sent
@@ -264,6 +273,12 @@ export function mount(main, vin) {
       if (origin) body.origin = origin;
       const start = optionalNumber("#start-soc", "Start SoC");
       if (start !== undefined) body.start_soc = start;
+      if (!forCar) {
+        body.model = $("#model-pick").value;
+        if (!body.model) throw new Error("Pick the vehicle model the trip is for.");
+        if (!origin) throw new Error("Pick an origin: click the map where the trip starts, or type a place.");
+        if (start === undefined) throw new Error("Give the start SoC: a model has no charge of its own.");
+      }
       const arrival = optionalNumber("#min-arrival", "Minimum arrival SoC");
       if (arrival !== undefined) body.min_arrival_soc = arrival;
       const most = optionalNumber("#max-charge", "The charge stops' limit");
@@ -291,7 +306,8 @@ export function mount(main, vin) {
     $("#plan-button").disabled = true;
     $("#trip-result").dataset.state = "planning";
     try {
-      const answer = await post(`/v1/vehicles/${encodeURIComponent(vin)}/trips`, body, { signal: busy.signal });
+      const path = forCar ? `/v1/vehicles/${encodeURIComponent(vin)}/trips` : "/v1/trips/plan";
+      const answer = await post(path, body, { signal: busy.signal });
       if (stopped) return;
       trip = answer;
       showTrip();
@@ -310,7 +326,7 @@ export function mount(main, vin) {
   function refusal(err) {
     if (err.status === 503) return `Trip planning is not available on this server: ${err.message}`;
     if (err.status === 422 || err.status === 400) return `No trip: ${err.message}`;
-    if (err.status === 403 || err.status === 404) return `You cannot plan trips for this vehicle: ${err.message}`;
+    if (err.status === 403 || err.status === 404) return `You cannot plan trips${forCar ? " for this vehicle" : ""}: ${err.message}`;
     return `The planner failed: ${err.message}`;
   }
 
@@ -330,7 +346,7 @@ export function mount(main, vin) {
     $("#trip-empty").hidden = true;
     $("#trip-result").dataset.state = "planned";
     $("#trip-result").dataset.stops = String(t.stops.length);
-    $("#trip-model").textContent = t.model;
+    if (forCar) $("#trip-model").textContent = t.model;
     const total = (label, value, key) => `<div data-total="${key}"><b>${value}</b><span class="sub">${label}</span></div>`;
     $("#trip-totals").innerHTML =
       total("total", duration(t.total_min), "total") + total("driving", duration(t.drive_min), "drive") +
@@ -379,6 +395,7 @@ export function mount(main, vin) {
   // Where the car is now: the origin pin and the SoC the plan starts from unless one is given;
   // once a trip is planned, every few seconds, how far along it the car is.
   async function follow() {
+    if (!forCar) return;
     let soc = null;
     try {
       const s = (await get(`/v1/vehicles/${encodeURIComponent(vin)}/state`)).signals ?? {};
@@ -433,6 +450,19 @@ export function mount(main, vin) {
     const planned = plannedSoc(trip.profile, where.km);
     el.textContent = `The car now: ${num(where.km, 1)} of ${num(trip.distance_km, 1)} km along the route` +
       (soc === null ? "" : ` · SoC ${num(soc, 0)} % (planned here: ${num(planned, 0)} %)`);
+  }
+  // The models to pick from (the first one picked).
+  if (!forCar) {
+    (async () => {
+      try {
+        const models = await get("/v1/models");
+        if (stopped) return;
+        $("#model-pick").innerHTML = models.map((m) =>
+          `<option value="${esc(m.name)}">${esc(m.display_name)} · ${num(m.usable_kwh, 0)} kWh</option>`).join("");
+      } catch (err) {
+        if (!stopped && err.status !== 401) showError(`The vehicle models could not be read: ${err.message}`);
+      }
+    })();
   }
   (async () => {
     try {
