@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
@@ -499,3 +500,33 @@ def test_a_model_plans_without_a_car_as_a_car_of_that_model_would(trips: Trips) 
     assert status == 422 and body["error"] == "off_road"
     status, body = plan(model=KONA, **ask | {"networks": ["Nobody"]})
     assert status == 422 and body["error"] == "no_plan" and "charger filters" in body["message"]
+
+
+def test_a_cold_day_and_a_load_cost_energy_for_a_car_and_a_model_alike(trips: Trips) -> None:
+    """`ambient_c` adds the cabin's heating for the whole drive time; `payload_kg` adds mass;
+    both routes (a car's, a model's) plan with them the same way."""
+    ask = {"origin": trips.west, "destination": trips.east, "start_soc": 80}
+    r = trips.client.post("/v1/trips/plan", json={"model": KONA, **ask},
+                          headers=bearer(trips.operator))  # fmt: skip
+    mild = r.json()
+    r = trips.client.post("/v1/trips/plan", json={"model": KONA, **ask, "ambient_c": -10},
+                          headers=bearer(trips.operator))  # fmt: skip
+    cold = r.json()
+    assert r.status_code == 200 and cold["drive_min"] == mild["drive_min"]  # the same road
+    # Kona: setpoint 21 °C, dead band 3 K, 120 W/K + 150 W base = 3.51 kW over the drive
+    heating_kwh = (120.0 * (21 + 10 - 3) + 150.0) / 1000.0 * cold["drive_min"] / 60.0
+    assert cold["energy_kwh"] - mild["energy_kwh"] == pytest.approx(heating_kwh, rel=0.03)
+    _, car = _plan(trips, CAR, **ask, ambient_c=-10, calibrated=False)
+    assert car["energy_kwh"] == cold["energy_kwh"] and car["legs"] == cold["legs"]
+    # a replan under way keeps the cold: arriving with less than without it
+    platform = trips.client.app.state.platform  # type: ignore[attr-defined]
+    stored = platform.derived.get(KIND, TripRecord, car["id"])
+    warm = msgspec.structs.replace(stored, request=stored.request | {"ambient_c": 20})
+    start = (trips.west["lat"], trips.west["lon"], 80.0)
+    planner = server_planner(platform.settings)
+    again_cold, again_warm = (platform.trips.replan(planner, t, *start) for t in (stored, warm))
+    assert again_cold.arrival_soc == cold["arrival_soc"] < again_warm.arrival_soc
+    _, loaded = _plan(trips, CAR, **ask, payload_kg=600, calibrated=False)
+    assert loaded["energy_kwh"] > mild["energy_kwh"]
+    status, body = _plan(trips, CAR, **ask, ambient_c=-60)
+    assert status == 422 and "ambient_c" in body["message"]

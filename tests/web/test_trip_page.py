@@ -240,8 +240,14 @@ def test_places_by_name_are_suggested_and_a_malformed_point_is_explained(
     expect(page.locator("#destination-suggestions")).to_be_hidden()
     page.fill("#origin", "asema-aukio")  # typed, not picked: the server resolves it
     page.fill("#start-soc", "80")
+    page.fill("#ambient", "-60")
+    page.click("#plan-button")
+    expect(page.locator("#trip-error-text")).to_contain_text("outside temperature is −40 to 50")
+    page.fill("#ambient", "-5")
+    page.fill("#payload", "300")
     page.click("#plan-button")
     expect(page.locator("#trip-result")).to_have_attribute("data-state", "planned")
+    assert (sent[-1]["ambient_c"], sent[-1]["payload_kg"]) == (-5, 300)
     kiasma = httpx.get(
         f"{server.url}/v1/vehicles/{trip_car}/places/search",
         params={"q": "Kiasma"},

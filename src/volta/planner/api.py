@@ -31,7 +31,7 @@ from volta.errors import BadRequest, Conflict, NotFound, Unavailable
 from volta.planner.calibration import Calibration, calibrate
 from volta.planner.filters import ChargerFilter
 from volta.planner.gazetteer import FLEET, SAVED, Candidate, Gazetteer, resolve, search
-from volta.planner.service import PlannedTrip, TripPlanner, server_planner
+from volta.planner.service import AMBIENT_C, PlannedTrip, TripPlanner, server_planner
 from volta.planner.trips import KIND, TripRecord
 from volta.planner.watch import TripWatch
 from volta.platform import Platform
@@ -98,6 +98,13 @@ class TripOptions(BaseModel):
     )
     alternatives_within_pct: float = Field(
         5.0, ge=0, le=50, description="also answer other charger sequences this % slower at most"
+    )
+    ambient_c: float = Field(
+        AMBIENT_C, ge=-40, le=50,
+        description="outside temperature, °C (to 1 °C): the cabin's heating or cooling power",
+    )  # fmt: skip
+    payload_kg: float = Field(
+        0.0, ge=0, le=1500, description="people and luggage aboard, kg (to 10 kg)"
     )
 
 
@@ -316,6 +323,8 @@ def _planned(
         prefer_fewer_stops=body.prefer_fewer_stops,
         alternatives_within=body.alternatives_within_pct / 100.0,
         energy_factor=energy_factor,
+        ambient_c=body.ambient_c,
+        payload_kg=body.payload_kg,
     )
     out = PlannedOut(
         model=model.name,

@@ -117,6 +117,8 @@ export function mount(main, vin) {
         <label>Min. arrival SoC % <input id="min-arrival" type="number" min="0" max="100" step="1" value="10"></label>
         <label>Charge stops up to % <input id="max-charge" type="number" min="1" max="100" step="1" value="100"></label>
         <label>Chargers of at least kW <input id="min-power" type="number" min="0" max="1000" step="1" placeholder="any"></label>
+        <label>Outside °C <input id="ambient" type="number" min="-40" max="50" step="1" placeholder="20"></label>
+        <label>Payload kg <input id="payload" type="number" min="0" max="1500" step="10" placeholder="0"></label>
         <label><input id="fewer-stops" type="checkbox"> Prefer fewer stops</label>
         <label>Alternatives up to % slower <input id="alt-within" type="number" min="0" max="50" step="1" value="5"></label>
         <button type="submit" id="plan-button">Plan trip</button>
@@ -254,13 +256,15 @@ export function mount(main, vin) {
     $("#trip-error").innerHTML = message ? `<p class="error" id="trip-error-text">${esc(message)}</p>` : "";
   };
 
-  function optionalNumber(id, what) {
+  // A box's number, undefined when empty; `why` thrown when it is not one from lo to hi.
+  function inRange(id, lo, hi, why) {
     const t = $(id).value.trim();
     if (!t) return undefined;
     const v = Number(t);
-    if (!Number.isFinite(v) || v < 0 || v > 100) throw new Error(`${what} is a percentage from 0 to 100`);
+    if (!Number.isFinite(v) || v < lo || v > hi) throw new Error(why);
     return v;
   }
+  const optionalNumber = (id, what) => inRange(id, 0, 100, `${what} is a percentage from 0 to 100`);
 
   $("#trip-form").addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -283,19 +287,15 @@ export function mount(main, vin) {
       if (arrival !== undefined) body.min_arrival_soc = arrival;
       const most = optionalNumber("#max-charge", "The charge stops' limit");
       if (most !== undefined) body.max_charge_soc = most;
-      const kw = $("#min-power").value.trim();
-      if (kw) {
-        const v = Number(kw);
-        if (!Number.isFinite(v) || v < 0 || v > 1000) throw new Error("The chargers' power is a number of kW from 0 to 1000");
-        body.min_power_kw = v;
-      }
+      const kw = inRange("#min-power", 0, 1000, "The chargers' power is a number of kW from 0 to 1000");
+      if (kw !== undefined) body.min_power_kw = kw;
+      const ambient = inRange("#ambient", -40, 50, "The outside temperature is −40 to 50 °C");
+      if (ambient !== undefined) body.ambient_c = ambient;
+      const payload = inRange("#payload", 0, 1500, "The payload is 0 to 1,500 kg");
+      if (payload !== undefined) body.payload_kg = payload;
       if ($("#fewer-stops").checked) body.prefer_fewer_stops = true;
-      const within = $("#alt-within").value.trim();
-      if (within) {
-        const v = Number(within);
-        if (!Number.isFinite(v) || v < 0 || v > 50) throw new Error("Alternatives are up to 0 to 50 % slower");
-        body.alternatives_within_pct = v;
-      }
+      const within = inRange("#alt-within", 0, 50, "Alternatives are up to 0 to 50 % slower");
+      if (within !== undefined) body.alternatives_within_pct = within;
     } catch (err) {
       showError(err.message);
       return;
