@@ -456,7 +456,7 @@ def test_a_model_plans_without_a_car_as_a_car_of_that_model_would(trips: Trips) 
         return r.status_code, r.json()
 
     # so little charge that the trip needs a stop: the model's answer is the car's
-    ask = {"origin": trips.west, "destination": trips.east, "start_soc": 11,
+    ask: dict[str, Any] = {"origin": trips.west, "destination": trips.east, "start_soc": 11,
            "min_arrival_soc": 11, "alternatives_within_pct": 50}  # fmt: skip
     stored = len(platform.derived.list(KIND, TripRecord, limit=1000))
     status, by_model = plan(trips.driver_of_small, model=KONA, **ask)
@@ -505,7 +505,7 @@ def test_a_model_plans_without_a_car_as_a_car_of_that_model_would(trips: Trips) 
 def test_a_cold_day_and_a_load_cost_energy_for_a_car_and_a_model_alike(trips: Trips) -> None:
     """`ambient_c` adds the cabin's heating for the whole drive time; `payload_kg` adds mass;
     both routes (a car's, a model's) plan with them the same way."""
-    ask = {"origin": trips.west, "destination": trips.east, "start_soc": 80}
+    ask: dict[str, Any] = {"origin": trips.west, "destination": trips.east, "start_soc": 80}
     r = trips.client.post("/v1/trips/plan", json={"model": KONA, **ask},
                           headers=bearer(trips.operator))  # fmt: skip
     mild = r.json()
