@@ -208,6 +208,11 @@ def test_an_off_road_destination_shows_the_planners_reason(
     expect(error).to_contain_text("from the nearest road node", timeout=30_000)
     expect(error).to_contain_text("limit 500 m")
     expect(page.locator("#stops-table")).to_have_count(0)
+    # an operator finds the planner without a car above the fleet's map
+    page.goto(f"{server.url}/ui/#/fleet")
+    page.click("#plan-model-trip")
+    expect(page.locator("#model-pick")).to_have_value(MODEL)
+    expect(page.locator("#click-sets")).to_have_value("origin")
 
 
 def test_places_by_name_are_suggested_and_a_malformed_point_is_explained(

@@ -100,9 +100,11 @@ class TripOptions(BaseModel):
         5.0, ge=0, le=50, description="also answer other charger sequences this % slower at most"
     )
     ambient_c: float = Field(
-        AMBIENT_C, ge=-40, le=50,
+        AMBIENT_C,
+        ge=-40,
+        le=50,
         description="outside temperature, °C (to 1 °C): the cabin's heating or cooling power",
-    )  # fmt: skip
+    )
     payload_kg: float = Field(
         0.0, ge=0, le=1500, description="people and luggage aboard, kg (to 10 kg)"
     )
@@ -282,7 +284,8 @@ def plan_trip(
     destination = _point(body.destination, dest_place)
     assert destination is not None  # required by TripIn
     cal = calibration_of(platform, vin, model) if body.calibrated else Calibration()
-    trip, planned = _planned(planner, model, body, origin, destination, soc, cal.factor)
+    places = (origin_place, dest_place)
+    trip, planned = _planned(planner, model, body, origin, destination, places, soc, cal.factor)
     out = TripOut(
         id=_trip_id(platform, vin),
         vin=vin,
@@ -291,7 +294,6 @@ def plan_trip(
         ),
         **planned.model_dump(),
     )
-    out.origin_place, out.destination_place = origin_place, dest_place
     # kept with the points the names meant: a replan under way goes to the same place
     request = body.model_dump(mode="json") | {"destination": destination.model_dump()}
     if origin_place is not None:
@@ -308,9 +310,10 @@ def _planner(platform: Platform) -> TripPlanner:
 
 def _planned(
     planner: TripPlanner, model: VehicleModel, body: TripOptions, origin: Point, dest: Point,
-    soc: float, energy_factor: float = 1.0,
+    places: tuple[PlaceOut | None, PlaceOut | None], soc: float, energy_factor: float = 1.0,
 ) -> tuple[PlannedTrip, PlannedOut]:  # fmt: skip
-    """The trip the body asks for from `origin` with `soc`, and its answer (no places named)."""
+    """The trip the body asks for from `origin` with `soc`, and its answer; `places`: what
+    the origin's and the destination's names meant."""
     trip = planner.plan(
         model,
         (origin.lat, origin.lon),
@@ -330,6 +333,8 @@ def _planned(
         model=model.name,
         origin=origin,
         destination=dest,
+        origin_place=places[0],
+        destination_place=places[1],
         start_soc=soc,
         alternatives=[_plan_out(alt) for alt in trip.alternatives],
         **_plan_out(trip).model_dump(),
@@ -412,9 +417,9 @@ def plan_model_trip(
     origin = _point(body.origin, origin_place)
     destination = _point(body.destination, dest_place)
     assert origin is not None and destination is not None  # required by ModelTripIn
-    _, out = _planned(planner, load_model(body.model), body, origin, destination, body.start_soc)
-    out.origin_place, out.destination_place = origin_place, dest_place
-    return out
+    places = (origin_place, dest_place)
+    model = load_model(body.model)
+    return _planned(planner, model, body, origin, destination, places, body.start_soc)[1]
 
 
 @models_router.get("/v1/trips/places", response_model=PlaceSearchOut)

@@ -1,12 +1,13 @@
 // Trip page (#/trip/VIN): plan a trip for a vehicle with its charging stops; #/trip: for a
-// vehicle model picked from GET /v1/models, no car (origin and start SoC given, no progress). Click the road map
-// to set the destination (or the origin; by default the car's last position), or type a place's
-// name (the car's saved places, chargers, the map's streets and places: suggested as you type
-// from GET /v1/vehicles/{vin}/places/search; a name not picked is resolved by the server), set
-// the SoC limits, and POST /v1/vehicles/{vin}/trips draws each leg's road, the stops and the SoC over
-// the distance, and lists the stops and totals. The API's refusals (422/400/503) are shown as
-// it words them. While a plan is shown, the car's reported position and SoC are followed: how far
-// along the route it is and its SoC against the plan's. For a model the same page plans with
+// vehicle model picked from GET /v1/models, no car (origin and start SoC required, no progress).
+// Click the road map to set the destination (or the origin; by default the car's last position),
+// or type a place's name (the car's saved places, chargers, the map's streets and places:
+// suggested as you type from GET /v1/vehicles/{vin}/places/search; a name not picked is resolved
+// by the server), set the SoC limits, the outside temperature and the payload, and
+// POST /v1/vehicles/{vin}/trips draws each leg's road, the stops and the SoC over the distance,
+// and lists the stops and totals. The API's refusals (422/400/503) are shown as it words them.
+// While a plan is shown, the car's reported position and SoC are followed: how far along the
+// route it is and its SoC against the plan's. For a model the same page plans with
 // POST /v1/trips/plan and suggests from GET /v1/trips/places (fleet places, chargers, the map).
 
 import { get, post } from "./api.js";
