@@ -192,6 +192,7 @@ def test_a_driver_plans_a_trip_with_a_charging_stop_by_clicking_the_map(
     expect(page.locator("#soc-box")).to_be_visible()
     expect(page.locator("#trip-map .trip-pin.stop")).to_have_attribute("title", stop["name"])
     expect(page.locator("#trip-live")).to_be_hidden()
+    page.screenshot(path=str(SCREENSHOTS / "trip-model.png"), full_page=True)
     assert console.errors == []
 
 
