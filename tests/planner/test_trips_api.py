@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
@@ -437,3 +438,95 @@ def test_named_places_resolve_and_a_driver_never_gets_another_car_s_home(trips: 
     r = c.get(f"/v1/vehicles/{SMALL}/places/search", params={"q": "kiasm", "limit": 5},
               headers=bearer(trips.driver_of_small))  # fmt: skip
     assert [p["name"] for p in r.json()["candidates"]] == ["Kiasma", "Kiasma kaupunkipyöräasema"]
+
+
+def test_a_model_plans_without_a_car_as_a_car_of_that_model_would(trips: Trips) -> None:
+    """`POST /v1/trips/plan`: the same plan as a car of the model (uncalibrated) from the same
+    point and charge, for every person but not a vehicle's token; nothing stored; the fleet's
+    places resolve, a car's own never; a model the server lacks, a missing start SoC and an
+    unplannable trip are 422 with the reason."""
+    c, platform = trips.client, trips.client.app.state.platform  # type: ignore[attr-defined]
+    models = c.get("/v1/models", headers=bearer(trips.driver_of_small)).json()
+    assert {"name": KONA, "display_name": "2021 Hyundai Kona Electric 64 kWh"} in [
+        {k: m[k] for k in ("name", "display_name")} for m in models
+    ]
+
+    def plan(token: str | None = None, **body: object) -> tuple[int, dict[str, Any]]:
+        r = c.post("/v1/trips/plan", json=body, headers=bearer(token or trips.operator))
+        return r.status_code, r.json()
+
+    # so little charge that the trip needs a stop: the model's answer is the car's
+    ask: dict[str, Any] = {"origin": trips.west, "destination": trips.east, "start_soc": 11,
+           "min_arrival_soc": 11, "alternatives_within_pct": 50}  # fmt: skip
+    stored = len(platform.derived.list(KIND, TripRecord, limit=1000))
+    status, by_model = plan(trips.driver_of_small, model=KONA, **ask)
+    assert status == 200, by_model
+    _, by_car = _plan(trips, CAR, **ask, calibrated=False)
+    assert by_model["stops"] and by_model["stops"] == by_car["stops"]
+    same = ("legs", "profile", "total_min", "alternatives", "origin", "destination", "model")
+    assert {k: by_model[k] for k in same} == {k: by_car[k] for k in same}
+    assert "id" not in by_model and "vin" not in by_model
+    assert len(platform.derived.list(KIND, TripRecord, limit=1000)) == stored + 1  # the car's
+    vehicle = platform.registry.issue_token(Role.VEHICLE, vin=CAR).token
+    assert plan(vehicle, model=KONA, **ask)[0] == 403
+    # names: a fleet place and a charger resolve; a car's own place is not the model's
+    r = c.post("/v1/places", headers=bearer(trips.operator),
+               json={"name": "Volta Depot", "radius_m": 50, **trips.east})  # fmt: skip
+    assert r.status_code == 201, r.text
+    r = c.post(f"/v1/vehicles/{CAR}/places", headers=bearer(trips.operator),
+               json={"name": "Volta Garage", "radius_m": 50, **trips.east})  # fmt: skip
+    assert r.status_code == 201, r.text
+    status, body = plan(model=KONA, origin=next(iter(trips.stations)), destination="volta dep",
+                        start_soc=80)  # fmt: skip
+    assert status == 200, body
+    assert body["destination_place"] == {"name": "Volta Depot", "kind": "fleet place",
+                                         **trips.east}  # fmt: skip
+    assert body["origin_place"]["kind"] == "charger"
+    status, body = plan(model=KONA, origin=trips.west, destination="volta garage", start_soc=80)
+    assert status == 422 and body["error"] == "unknown_place", body
+    r = c.get("/v1/trips/places", params={"q": "volta"}, headers=bearer(trips.driver_of_small))
+    assert [p["name"] for p in r.json()["candidates"]] == ["Volta Depot"]
+    # what cannot be planned
+    status, body = plan(model="Model V", **ask)
+    assert status == 422 and body["error"] == "invalid_request"
+    assert "unknown vehicle model 'Model V'; known: " in body["message"] and KONA in body["message"]
+    small = platform.registry.get_vehicle(SMALL).model  # a model file's path: never read
+    assert plan(model=small, **ask)[0] == 422
+    status, body = plan(model=KONA, origin=trips.west, destination=trips.east)
+    assert status == 422 and "start_soc: Field required" in body["message"], body
+    status, body = plan(model=KONA, destination=trips.east, start_soc=50)
+    assert status == 422 and "origin" in body["message"]
+    status, body = plan(model=KONA, origin=trips.west, destination=BERLIN, start_soc=50)
+    assert status == 422 and body["error"] == "off_road"
+    status, body = plan(model=KONA, **ask | {"networks": ["Nobody"]})
+    assert status == 422 and body["error"] == "no_plan" and "charger filters" in body["message"]
+
+
+def test_a_cold_day_and_a_load_cost_energy_for_a_car_and_a_model_alike(trips: Trips) -> None:
+    """`ambient_c` adds the cabin's heating for the whole drive time; `payload_kg` adds mass;
+    both routes (a car's, a model's) plan with them the same way."""
+    ask: dict[str, Any] = {"origin": trips.west, "destination": trips.east, "start_soc": 80}
+    r = trips.client.post("/v1/trips/plan", json={"model": KONA, **ask},
+                          headers=bearer(trips.operator))  # fmt: skip
+    mild = r.json()
+    r = trips.client.post("/v1/trips/plan", json={"model": KONA, **ask, "ambient_c": -10},
+                          headers=bearer(trips.operator))  # fmt: skip
+    cold = r.json()
+    assert r.status_code == 200 and cold["drive_min"] == mild["drive_min"]  # the same road
+    # Kona: setpoint 21 °C, dead band 3 K, 120 W/K + 150 W base = 3.51 kW over the drive
+    heating_kwh = (120.0 * (21 + 10 - 3) + 150.0) / 1000.0 * cold["drive_min"] / 60.0
+    assert cold["energy_kwh"] - mild["energy_kwh"] == pytest.approx(heating_kwh, rel=0.03)
+    _, car = _plan(trips, CAR, **ask, ambient_c=-10, calibrated=False)
+    assert car["energy_kwh"] == cold["energy_kwh"] and car["legs"] == cold["legs"]
+    # a replan under way keeps the cold: arriving with less than without it
+    platform = trips.client.app.state.platform  # type: ignore[attr-defined]
+    stored = platform.derived.get(KIND, TripRecord, car["id"])
+    warm = msgspec.structs.replace(stored, request=stored.request | {"ambient_c": 20})
+    start = (trips.west["lat"], trips.west["lon"], 80.0)
+    planner = server_planner(platform.settings)
+    again_cold, again_warm = (platform.trips.replan(planner, t, *start) for t in (stored, warm))
+    assert again_cold.arrival_soc == cold["arrival_soc"] < again_warm.arrival_soc
+    _, loaded = _plan(trips, CAR, **ask, payload_kg=600, calibrated=False)
+    assert loaded["energy_kwh"] > mild["energy_kwh"]
+    status, body = _plan(trips, CAR, **ask, ambient_c=-60)
+    assert status == 422 and "ambient_c" in body["message"]

@@ -162,6 +162,12 @@ def test_every_route_answers_every_principal_as_declared(secured: Secured) -> No
     assert seen[("GET", "/v1/users", "operator_user")] == 200
     assert seen[("GET", "/v1/users", "driver")] == 403
     assert seen[("GET", "/v1/audit", "anonymous")] == 401
+    # A trip for a model (no car): every person may plan one (the empty body is refused as
+    # invalid, not forbidden), a vehicle's token may not.
+    for name in ("operator_user", "technician", "driver", "foreign_driver"):
+        assert seen[("POST", "/v1/trips/plan", name)] == 422, name
+    assert seen[("POST", "/v1/trips/plan", "vehicle")] == 403
+    assert seen[("GET", "/v1/trips/places", "vehicle")] == 403
     # Every route × every principal was asked (the report quotes this size).
     assert checked == sum(len(r.methods) for r in routes) * len(secured.who)
     assert len(routes) > 40 and any(r.websocket for r in routes)

@@ -165,6 +165,34 @@ def test_a_driver_plans_a_trip_with_a_charging_stop_by_clicking_the_map(
     expect(rows.first).to_contain_text(first["stops"][0]["name"])
     expect(page.locator("#alternatives-table tr")).to_have_count(len(alts))
     expect(page.locator("#alternatives-table")).to_contain_text(stop["name"])
+
+    # The same trip for the car's model, no car: picked, given a start SoC, planned alike
+    # (the car has no drives to calibrate it), with nothing of a car followed.
+    origin, destination = page.input_value("#origin"), page.input_value("#destination")
+    page.click("#for-a-model")
+    expect(page.locator("#model-pick")).to_have_value(MODEL)  # the models are listed
+    page.select_option("#model-pick", MODEL)
+    page.fill("#origin", origin)
+    page.fill("#destination", destination)
+    page.fill("#min-arrival", "11")
+    page.fill("#alt-within", "50")
+    page.click("#plan-button")
+    expect(page.locator("#trip-error-text")).to_contain_text("Give the start SoC")
+    page.fill("#start-soc", "11")
+    with page.expect_request(lambda r: r.url.endswith("/v1/trips/plan")) as sent:
+        page.click("#plan-button")
+    assert (sent.value.post_data_json or {}).get("model") == MODEL
+    expect(result).to_have_attribute("data-state", "planned", timeout=30_000)
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text(stop["name"])
+    expect(rows.first).to_contain_text(f"{stop['charge_min']:.0f} min")
+    expect(page.locator("[data-total=distance] b")).to_have_text(
+        f"{expected['distance_km']:.1f} km"
+    )
+    expect(page.locator("#soc-box")).to_be_visible()
+    expect(page.locator("#trip-map .trip-pin.stop")).to_have_attribute("title", stop["name"])
+    expect(page.locator("#trip-live")).to_be_hidden()
+    page.screenshot(path=str(SCREENSHOTS / "trip-model.png"), full_page=True)
     assert console.errors == []
 
 
@@ -181,6 +209,11 @@ def test_an_off_road_destination_shows_the_planners_reason(
     expect(error).to_contain_text("from the nearest road node", timeout=30_000)
     expect(error).to_contain_text("limit 500 m")
     expect(page.locator("#stops-table")).to_have_count(0)
+    # an operator finds the planner without a car above the fleet's map
+    page.goto(f"{server.url}/ui/#/fleet")
+    page.click("#plan-model-trip")
+    expect(page.locator("#model-pick")).to_have_value(MODEL)
+    expect(page.locator("#click-sets")).to_have_value("origin")
 
 
 def test_places_by_name_are_suggested_and_a_malformed_point_is_explained(
@@ -213,8 +246,14 @@ def test_places_by_name_are_suggested_and_a_malformed_point_is_explained(
     expect(page.locator("#destination-suggestions")).to_be_hidden()
     page.fill("#origin", "asema-aukio")  # typed, not picked: the server resolves it
     page.fill("#start-soc", "80")
+    page.fill("#ambient", "-60")
+    page.click("#plan-button")
+    expect(page.locator("#trip-error-text")).to_contain_text("outside temperature is −40 to 50")
+    page.fill("#ambient", "-5")
+    page.fill("#payload", "300")
     page.click("#plan-button")
     expect(page.locator("#trip-result")).to_have_attribute("data-state", "planned")
+    assert (sent[-1]["ambient_c"], sent[-1]["payload_kg"]) == (-5, 300)
     kiasma = httpx.get(
         f"{server.url}/v1/vehicles/{trip_car}/places/search",
         params={"q": "Kiasma"},

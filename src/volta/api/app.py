@@ -85,6 +85,7 @@ def create_app(platform: Platform, *, run_platform: bool = False) -> FastAPI:
     app.include_router(commands_routes.router)
     app.include_router(hazard_routes.router)
     app.include_router(trip_routes.router)
+    app.include_router(trip_routes.models_router)
     app.include_router(ota_routes.router)
     app.include_router(campaign_api.router)
     app.include_router(campaign_api.vehicle_router)

@@ -1,4 +1,5 @@
-"""`POST /v1/vehicles/{vin}/trips`: the fastest trip for a vehicle, with its charging stops.
+"""`POST /v1/vehicles/{vin}/trips`: the fastest trip for a vehicle, with its charging stops;
+`POST /v1/trips/plan`: the same for a vehicle model, no car (`GET /v1/models` lists them).
 
 The car's registered model gives the energy and the charging curve; where the trip starts and
 with how much charge default to the car's last reported position and state of charge. The
@@ -9,6 +10,11 @@ vehicle may plan for it, the vehicle itself included (its own navigation).
 Origin and destination are points or names (`planner.gazetteer`): the vehicle's own saved
 places and the fleet's (`volta.places`; never another vehicle's), the chargers, the map's named
 features. `GET /v1/vehicles/{vin}/places/search` offers the candidates for a name.
+
+A model's trip is a car's without the car: origin and start SoC are given, the consumption is the
+model's physics (no calibration), names are the fleet's places, chargers and map features
+(`GET /v1/trips/places`), and nothing is stored (no car to follow). People may plan one; a
+vehicle's token may not (it plans as itself).
 """
 
 from __future__ import annotations
@@ -17,29 +23,33 @@ from typing import Annotated, Literal
 
 import msgspec
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
-from volta.api.auth import ALL_ROLES, VEHICLE_READ, PlatformDep, Policy, allow
+from volta.api.auth import ALL_ROLES, ANY, VEHICLE_READ, PlatformDep, Policy, allow
 from volta.drives.core import Drive
 from volta.errors import BadRequest, Conflict, NotFound, Unavailable
 from volta.planner.calibration import Calibration, calibrate
 from volta.planner.filters import ChargerFilter
 from volta.planner.gazetteer import FLEET, SAVED, Candidate, Gazetteer, resolve, search
-from volta.planner.service import PlannedTrip, TripPlanner, server_planner
+from volta.planner.service import AMBIENT_C, PlannedTrip, TripPlanner, server_planner
 from volta.planner.trips import KIND, TripRecord
 from volta.planner.watch import TripWatch
 from volta.platform import Platform
-from volta.registry import Principal
-from volta.vehicles.model import ModelError, VehicleModel, load_model
+from volta.registry import Principal, Role
+from volta.vehicles.model import ModelError, VehicleModel, list_models, load_model
 
-__all__ = ["router"]
+__all__ = ["models_router", "router"]
 
 router = APIRouter(prefix="/v1/vehicles", tags=["trips"])
+# Trips without a car: the server's vehicle models and the places they can go.
+models_router = APIRouter(tags=["trips"])
 
 CALIBRATION_DRIVES = 200  # the newest drives a car's calibration is learnt from
 
 # Planning stores the trip as the one the vehicle is on (followed live): audited.
 PLAN_FOR_VEHICLE = Policy(ALL_ROLES, vin=True)
+# Planning for a model is for people (a car plans for itself); it stores nothing: not audited.
+PLAN_FOR_MODEL = Policy(frozenset({Role.OPERATOR, Role.TECHNICIAN, Role.DRIVER}), audit=False)
 
 LAT = "Vehicle.CurrentLocation.Latitude"
 LON = "Vehicle.CurrentLocation.Longitude"
@@ -59,21 +69,18 @@ PlaceName = Annotated[
     Field(
         min_length=1,
         max_length=100,
-        description="a saved place of the vehicle (home), a charger, a street or another named "
-        "place of the map; case and accents do not matter, the start of a name will do",
+        description="a saved place of the vehicle (home) or of the fleet, a charger, a street "
+        "or another named place of the map; case and accents do not matter, the start of a "
+        "name will do",
         examples=["home"],
     ),
 ]
 
 
-class TripIn(BaseModel):
+class TripOptions(BaseModel):
+    """What a trip asks for, with a car or a model: where to and the driver's preferences."""
+
     destination: Point | PlaceName = Field(description="coordinates or a place's name")
-    origin: Point | PlaceName | None = Field(
-        None, description="coordinates or a place's name; default: the vehicle's last position"
-    )
-    start_soc: float | None = Field(
-        None, ge=0, le=100, description="% at departure; default: the vehicle's SoC now"
-    )
     min_arrival_soc: float = Field(10.0, ge=0, le=100, description="% left at the destination")
     min_charger_soc: float = Field(10.0, ge=0, le=100, description="% left at each charger")
     max_charge_soc: float = Field(
@@ -92,9 +99,44 @@ class TripIn(BaseModel):
     alternatives_within_pct: float = Field(
         5.0, ge=0, le=50, description="also answer other charger sequences this % slower at most"
     )
+    ambient_c: float = Field(
+        AMBIENT_C,
+        ge=-40,
+        le=50,
+        description="outside temperature, °C (to 1 °C): the cabin's heating or cooling power",
+    )
+    payload_kg: float = Field(
+        0.0, ge=0, le=1500, description="people and luggage aboard, kg (to 10 kg)"
+    )
+
+
+class TripIn(TripOptions):
+    """A trip for a car: from where it is with the charge it has, unless told otherwise."""
+
+    origin: Point | PlaceName | None = Field(
+        None, description="coordinates or a place's name; default: the vehicle's last position"
+    )
+    start_soc: float | None = Field(
+        None, ge=0, le=100, description="% at departure; default: the vehicle's SoC now"
+    )
     calibrated: bool = Field(
         True, description="use the vehicle's own consumption from its finished drives"
     )
+
+
+class ModelTripIn(TripOptions):
+    """A trip for a vehicle model, no car: where it starts and with how much charge are given."""
+
+    model: str = Field(description="one of the server's vehicle models (GET /v1/models)")
+    origin: Point | PlaceName = Field(description="coordinates or a place's name")
+    start_soc: float = Field(ge=0, le=100, description="% at departure")
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, name: str) -> str:
+        if name not in list_models():  # never a path: the server's own models only
+            raise ValueError(f"unknown vehicle model {name!r}; known: {', '.join(list_models())}")
+        return name
 
 
 class StopOut(BaseModel):
@@ -154,11 +196,10 @@ class PlaceSearchOut(BaseModel):
     candidates: list[PlaceOut] = Field(description="best first")
 
 
-class TripOut(PlanOut):
-    id: str = Field(description="the stored trip: GET /v1/vehicles/{vin}/trips/{id}")
-    vin: str
+class PlannedOut(PlanOut):
+    """A planned trip, for a car or a model."""
+
     model: str
-    calibration: CalibrationOut
     origin: Point
     destination: Point
     origin_place: PlaceOut | None = Field(None, description="what a named origin resolved to")
@@ -169,6 +210,21 @@ class TripOut(PlanOut):
     alternatives: list[PlanOut] = Field(
         description="other charger sequences within alternatives_within_pct of this total time"
     )
+
+
+class TripOut(PlannedOut):
+    """A car's planned trip, stored as the one it is on."""
+
+    id: str = Field(description="the stored trip: GET /v1/vehicles/{vin}/trips/{id}")
+    vin: str
+    calibration: CalibrationOut
+
+
+class ModelOut(BaseModel):
+    name: str = Field(description="what `model` names in POST /v1/trips/plan")
+    display_name: str
+    usable_kwh: float = Field(description="usable battery energy when new")
+    dc_peak_kw: float = Field(description="the model's peak DC charging power")
 
 
 def _model_of(platform: Platform, vin: str) -> VehicleModel:
@@ -220,32 +276,24 @@ def plan_trip(
     than 500 m from the map's roads, when a name means no place or several (the candidates are
     listed) or when no plan exists (the message says why: e.g. no charger reachable with the
     charge left); 503 when the server has no road network."""
-    roads = platform.settings.roads
-    if roads is None:
-        raise Unavailable("trip planning needs a road network: start the server with VOLTA_ROADS")
+    planner = _planner(platform)
     model = _model_of(platform, vin)
-    planner = server_planner(platform.settings)
     books = _books(platform, vin, planner)
     origin_place, dest_place = (_place(books, p) for p in (body.origin, body.destination))
     origin, soc = _now(platform, vin, body, _point(body.origin, origin_place))
     destination = _point(body.destination, dest_place)
     assert destination is not None  # required by TripIn
     cal = calibration_of(platform, vin, model) if body.calibrated else Calibration()
-    trip = planner.plan(
-        model,
-        (origin.lat, origin.lon),
-        (destination.lat, destination.lon),
-        start_soc=soc,
-        min_arrival_soc=body.min_arrival_soc,
-        min_charger_soc=body.min_charger_soc,
-        max_charge_soc=body.max_charge_soc,
-        filters=ChargerFilter.of(body.min_power_kw, body.connectors, body.networks),
-        prefer_fewer_stops=body.prefer_fewer_stops,
-        alternatives_within=body.alternatives_within_pct / 100.0,
-        energy_factor=cal.factor,
+    places = (origin_place, dest_place)
+    trip, planned = _planned(planner, model, body, origin, destination, places, soc, cal.factor)
+    out = TripOut(
+        id=_trip_id(platform, vin),
+        vin=vin,
+        calibration=CalibrationOut(
+            factor=round(cal.factor, 4), drives=cal.drives, km=round(cal.km, 3)
+        ),
+        **planned.model_dump(),
     )
-    out = _out(vin, model, origin, destination, soc, trip, cal, _trip_id(platform, vin))
-    out.origin_place, out.destination_place = origin_place, dest_place
     # kept with the points the names meant: a replan under way goes to the same place
     request = body.model_dump(mode="json") | {"destination": destination.model_dump()}
     if origin_place is not None:
@@ -254,12 +302,53 @@ def plan_trip(
     return out
 
 
-def _books(platform: Platform, vin: str, planner: TripPlanner | None) -> list[Gazetteer]:
-    """Where the vehicle's trips may find a name: its own saved places and the fleet's (never
-    another vehicle's), then the planner's chargers and the map's named features."""
+def _planner(platform: Platform) -> TripPlanner:
+    if platform.settings.roads is None:
+        raise Unavailable("trip planning needs a road network: start the server with VOLTA_ROADS")
+    return server_planner(platform.settings)
+
+
+def _planned(
+    planner: TripPlanner, model: VehicleModel, body: TripOptions, origin: Point, dest: Point,
+    places: tuple[PlaceOut | None, PlaceOut | None], soc: float, energy_factor: float = 1.0,
+) -> tuple[PlannedTrip, PlannedOut]:  # fmt: skip
+    """The trip the body asks for from `origin` with `soc`, and its answer; `places`: what
+    the origin's and the destination's names meant."""
+    trip = planner.plan(
+        model,
+        (origin.lat, origin.lon),
+        (dest.lat, dest.lon),
+        start_soc=soc,
+        min_arrival_soc=body.min_arrival_soc,
+        min_charger_soc=body.min_charger_soc,
+        max_charge_soc=body.max_charge_soc,
+        filters=ChargerFilter.of(body.min_power_kw, body.connectors, body.networks),
+        prefer_fewer_stops=body.prefer_fewer_stops,
+        alternatives_within=body.alternatives_within_pct / 100.0,
+        energy_factor=energy_factor,
+        ambient_c=body.ambient_c,
+        payload_kg=body.payload_kg,
+    )
+    out = PlannedOut(
+        model=model.name,
+        origin=origin,
+        destination=dest,
+        origin_place=places[0],
+        destination_place=places[1],
+        start_soc=soc,
+        alternatives=[_plan_out(alt) for alt in trip.alternatives],
+        **_plan_out(trip).model_dump(),
+    )
+    return trip, out
+
+
+def _books(platform: Platform, vin: str | None, planner: TripPlanner | None) -> list[Gazetteer]:
+    """Where a trip may find a name: the vehicle's own saved places (none without a vehicle)
+    and the fleet's (never another vehicle's), then the planner's chargers and the map's named
+    features."""
+    places = platform.places.list(vin) if vin else [p for p in platform.places.list() if not p.vin]
     saved = Gazetteer(
-        Candidate(p.name, SAVED if p.vin == vin else FLEET, p.lat, p.lon)
-        for p in platform.places.list(vin)
+        Candidate(p.name, SAVED if vin and p.vin == vin else FLEET, p.lat, p.lon) for p in places
     )
     return [saved] if planner is None else [saved, planner.chargers, planner.features]
 
@@ -292,29 +381,57 @@ def search_places(
     """Places a trip of this vehicle can start or end at, by name, best first: its own saved
     places and the fleet's, then (on a server with a road network) the chargers and the map's
     named streets and places. Namesakes within 300 m count once."""
+    return _search(platform, vin, q, limit)
+
+
+def _search(platform: Platform, vin: str | None, q: str, limit: int) -> PlaceSearchOut:
     roads = platform.settings.roads
     planner = server_planner(platform.settings) if roads is not None else None
     found = search(q, *_books(platform, vin, planner), limit=limit)
     return PlaceSearchOut(q=q, candidates=[_place_out(m.candidate) for m in found])
 
 
-def _out(
-    vin: str, model: VehicleModel, origin: Point, dest: Point, soc: float, trip: PlannedTrip,
-    cal: Calibration, trip_id: str,
-) -> TripOut:  # fmt: skip
-    return TripOut(
-        id=trip_id,
-        vin=vin,
-        model=model.name,
-        calibration=CalibrationOut(
-            factor=round(cal.factor, 4), drives=cal.drives, km=round(cal.km, 3)
-        ),
-        origin=origin,
-        destination=dest,
-        start_soc=soc,
-        alternatives=[_plan_out(alt) for alt in trip.alternatives],
-        **_plan_out(trip).model_dump(),
-    )
+@models_router.get("/v1/models", response_model=list[ModelOut])
+def list_vehicle_models(principal: Annotated[Principal, allow(ANY)]) -> list[ModelOut]:
+    """The vehicle models this server knows (a trip can be planned for each)."""
+    return [
+        ModelOut(name=m.name, display_name=m.display_name, usable_kwh=m.usable_kwh_new,
+                 dc_peak_kw=m.dc_peak_kw)
+        for m in map(load_model, list_models())
+    ]  # fmt: skip
+
+
+@models_router.post("/v1/trips/plan", response_model=PlannedOut)
+def plan_model_trip(
+    body: ModelTripIn,
+    principal: Annotated[Principal, allow(PLAN_FOR_MODEL)],
+    platform: PlatformDep,
+) -> PlannedOut:
+    """The fastest trip for a vehicle model, no car: its physics' consumption, from the origin
+    with `start_soc`. Names are the fleet's places, the chargers and the map's named places
+    (never a vehicle's own). Nothing is stored. 422 as for a vehicle's trip, and for a model the
+    server does not know (the known ones are named)."""
+    planner = _planner(platform)
+    books = _books(platform, None, planner)
+    origin_place, dest_place = (_place(books, p) for p in (body.origin, body.destination))
+    origin = _point(body.origin, origin_place)
+    destination = _point(body.destination, dest_place)
+    assert origin is not None and destination is not None  # required by ModelTripIn
+    places = (origin_place, dest_place)
+    model = load_model(body.model)
+    return _planned(planner, model, body, origin, destination, places, body.start_soc)[1]
+
+
+@models_router.get("/v1/trips/places", response_model=PlaceSearchOut)
+def search_model_trip_places(
+    principal: Annotated[Principal, allow(PLAN_FOR_MODEL)],
+    platform: PlatformDep,
+    q: Annotated[str, Query(min_length=1, max_length=100, description="a name or its start")],
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> PlaceSearchOut:
+    """Places a trip without a car (POST /v1/trips/plan) can start or end at, by name, best
+    first: the fleet's places, then the chargers and the map's named streets and places."""
+    return _search(platform, None, q, limit)
 
 
 def _plan_out(trip: PlannedTrip) -> PlanOut:

@@ -28,8 +28,13 @@ def edge_energy_wh(
     payload_kg: float = 0.0,
 ) -> FloatArray:
     """Battery energy (Wh, < 0 where regeneration wins) to drive each edge at constant speed,
-    with auxiliaries and the HVAC load for the ambient temperature."""
-    m = replace(model, mass_kg=model.mass_kg + payload_kg) if payload_kg else model
+    with auxiliaries and the HVAC load for the ambient temperature, `payload_kg` added to the
+    mass (and to a coast-down A coefficient: its rolling resistance grows with the weight)."""
+    m = model
+    if payload_kg:
+        heavier = (model.mass_kg + payload_kg) / model.mass_kg
+        a_n = None if model.road_load_a_n is None else model.road_load_a_n * heavier
+        m = replace(model, mass_kg=model.mass_kg + payload_kg, road_load_a_n=a_n)
     v = np.maximum(speed_mps, 0.1)
     p_wheel = wheel_power_w(m, v, 0.0, grade)
     aux = m.aux_w + hvac_power_w(m, np.full(v.shape, ambient_c), np.ones(v.shape, dtype=bool))

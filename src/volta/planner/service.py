@@ -17,6 +17,7 @@ import logging
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -42,10 +43,12 @@ from volta.planner.search import ROUTE_WEIGHTS, SiteIndex, plan_trip, route_cost
 from volta.vehicles.model import VehicleModel
 
 __all__ = [
+    "AMBIENT_C",
     "CACHE_DIR",
     "CACHE_FILES",
     "CACHE_MIN_NODES",
     "FEWER_STOPS_PENALTY_S",
+    "INDEXES_KEPT",
     "SNAP_M",
     "PlannedTrip",
     "TripPlanner",
@@ -65,6 +68,11 @@ CACHE_MIN_NODES = 20_000
 # Files kept (the most recently used): one per model and calibration factor, up to ~1 GB each
 # at a million nodes.
 CACHE_FILES = 8
+# Charger graphs kept in memory (one per model, calibration, temperature and payload): each
+# holds its road graph's hierarchy, ~1 GB at a million nodes; one dropped is loaded again from
+# CACHE_DIR (large maps) or rebuilt (small ones, in well under a second).
+INDEXES_KEPT = 8
+AMBIENT_C = 20.0  # the default: no heating or cooling (inside the shipped models' dead band)
 
 LatLon = tuple[float, float]
 
@@ -119,7 +127,10 @@ class TripPlanner:
         self._places_from = places_from
         least = CACHE_MIN_NODES if cache_min_nodes is None else cache_min_nodes
         self.cache_dir = cache_dir if self.net.n_nodes >= least else None
-        self._indexes: dict[tuple[VehicleModel, float], SiteIndex] = {}
+        # least recently used first
+        self._indexes: OrderedDict[tuple[VehicleModel, float, float, float], SiteIndex] = (
+            OrderedDict()
+        )
         self._lock = threading.Lock()
 
     @property
@@ -134,21 +145,32 @@ class TripPlanner:
         if site.node not in best or best[site.node].power_kw < site.power_kw:
             best[site.node] = site
 
-    def index(self, model: VehicleModel, energy_factor: float = 1.0) -> SiteIndex:
+    def index(
+        self, model: VehicleModel, energy_factor: float = 1.0, ambient_c: float = AMBIENT_C,
+        payload_kg: float = 0.0,
+    ) -> SiteIndex:  # fmt: skip
         """The charger graph for a model whose energy use is `energy_factor` times its
-        physics' (a car's calibration); built once per model and factor (rounded to 1 %, so
-        cars of a model share a few): the costs of every charger pair."""
-        factor = round(energy_factor, 2)
+        physics' (a car's calibration) at `ambient_c` (heating or cooling) with `payload_kg`
+        aboard: the costs of every charger pair. Built once per model, factor (rounded to 1 %,
+        so cars of a model share a few), temperature (to 1 °C) and payload (to 10 kg); the
+        INDEXES_KEPT most recently used are kept."""
+        key = (model, round(energy_factor, 2), float(round(ambient_c)), round(payload_kg, -1))
+        _, factor, ambient, payload = key
         with self._lock:
-            index = self._indexes.get((model, factor))
+            index = self._indexes.get(key)
             if index is None:
                 net = self.net
-                energy = edge_energy_wh(model, net.speed_mps, net.grade, net.length_m) * factor
+                energy = factor * edge_energy_wh(
+                    model, net.speed_mps, net.grade, net.length_m, ambient, payload
+                )
                 hierarchy = None
                 if self.cache_dir is not None:
                     hierarchy = _kept_hierarchy(self.cache_dir, net, model, energy)
                 index = SiteIndex(net, model, self.sites, energy, hierarchy=hierarchy)
-                self._indexes[(model, factor)] = index
+                self._indexes[key] = index
+                while len(self._indexes) > INDEXES_KEPT:
+                    self._indexes.popitem(last=False)
+            self._indexes.move_to_end(key)
             return index
 
     def plan(
@@ -164,9 +186,11 @@ class TripPlanner:
         prefer_fewer_stops: bool = False,
         alternatives_within: float = 0.0,
         energy_factor: float = 1.0,
+        ambient_c: float = AMBIENT_C,
+        payload_kg: float = 0.0,
     ) -> PlannedTrip:
         """The fastest trip; `OffGraph` when a point is off the map, `PlanError` when none
-        (with the filters named when they are why)."""
+        (with the filters named when they are why). `ambient_c` and `payload_kg`: see index."""
         net = self.net
         filters = filters or ChargerFilter()
         req = TripRequest(
@@ -179,7 +203,7 @@ class TripPlanner:
             no_charge=frozenset(s.node for s in self.sites if not filters.matches(s)),
             stop_penalty_s=FEWER_STOPS_PENALTY_S if prefer_fewer_stops else 0.0,
         )
-        index = self.index(model, energy_factor)
+        index = self.index(model, energy_factor, ambient_c, payload_kg)
         plan = self._plan(index, req, filters)
         others = alternatives(index, req, plan, alternatives_within) if alternatives_within else []
         return replace(

@@ -27,7 +27,7 @@ from volta.periodic import Periodic
 from volta.planner.filters import ChargerFilter
 from volta.planner.live import check
 from volta.planner.plan import PlanError
-from volta.planner.service import TripPlanner
+from volta.planner.service import AMBIENT_C, TripPlanner
 from volta.planner.trips import ACTIVE_MS, KIND, CheckRecord, Replanned, TripRecord, route_of
 from volta.twin.state import Twin
 from volta.vehicles.model import load_model
@@ -132,6 +132,8 @@ class TripWatch:
                 ),
                 prefer_fewer_stops=bool(r.get("prefer_fewer_stops", False)),
                 energy_factor=trip.energy_factor,
+                ambient_c=_num(r, "ambient_c", AMBIENT_C),
+                payload_kg=_num(r, "payload_kg", 0.0),
             )
         except PlanError as e:
             ms = (time.perf_counter() - started) * 1000.0

@@ -1,4 +1,4 @@
-// The dashboard shell: a hash router (#/fleet, #/vehicle/VIN, #/trip/VIN, #/vehicles, #/alerts,
+// The dashboard shell: a hash router (#/fleet, #/vehicle/VIN, #/trip[/VIN], #/vehicles, #/alerts,
 // #/reports, #/places, #/health, #/campaigns, #/workbench[/CASE], #/diagnosis/VIN,
 // #/service/VIN, #/recalls[/ID], #/signin).
 

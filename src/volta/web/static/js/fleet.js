@@ -29,7 +29,7 @@ export function mount(main) {
     <div class="counts" id="counts"></div>
     <div class="grid cols-2">
       <section class="panel">
-        <div class="toolbar"><h2 style="margin:0">Map</h2><span class="spacer"></span>
+        <div class="toolbar"><h2 style="margin:0">Map</h2><a href="#/trip" id="plan-model-trip">Plan a trip for a model</a><span class="spacer"></span>
           <label>Colour by <select id="colour"><option value="state">state</option><option value="soc">state of charge</option></select></label>
         </div>
         <div class="map" id="fleet-map"><div class="legend" id="legend"></div></div>

@@ -1,11 +1,14 @@
-// Trip page (#/trip/VIN): plan a trip for a vehicle with its charging stops. Click the road map
-// to set the destination (or the origin; by default the car's last position), or type a place's
-// name (the car's saved places, chargers, the map's streets and places: suggested as you type
-// from GET /v1/vehicles/{vin}/places/search; a name not picked is resolved by the server), set
-// the SoC limits, and POST /v1/vehicles/{vin}/trips draws each leg's road, the stops and the SoC over
-// the distance, and lists the stops and totals. The API's refusals (422/400/503) are shown as
-// it words them. While a plan is shown, the car's reported position and SoC are followed: how far
-// along the route it is and its SoC against the plan's.
+// Trip page (#/trip/VIN): plan a trip for a vehicle with its charging stops; #/trip: for a
+// vehicle model picked from GET /v1/models, no car (origin and start SoC required, no progress).
+// Click the road map to set the destination (or the origin; by default the car's last position),
+// or type a place's name (the car's saved places, chargers, the map's streets and places:
+// suggested as you type from GET /v1/vehicles/{vin}/places/search; a name not picked is resolved
+// by the server), set the SoC limits, the outside temperature and the payload, and
+// POST /v1/vehicles/{vin}/trips draws each leg's road, the stops and the SoC over the distance,
+// and lists the stops and totals. The API's refusals (422/400/503) are shown as it words them.
+// While a plan is shown, the car's reported position and SoC are followed: how far along the
+// route it is and its SoC against the plan's. For a model the same page plans with
+// POST /v1/trips/plan and suggests from GET /v1/trips/places (fleet places, chargers, the map).
 
 import { get, post } from "./api.js";
 import { yAxis } from "./chart.js";
@@ -94,22 +97,29 @@ export function duration(min) {
 }
 
 export function mount(main, vin) {
+  const forCar = Boolean(vin); // otherwise for a vehicle model: no car to start from or follow
+  const head = forCar
+    ? `<a class="back" href="#/vehicle/${encodeURIComponent(vin)}">← ${esc(vin)}</a>
+      <div class="toolbar"><h1 style="margin:0">Plan a trip</h1><span class="sub mono" style="margin:0">${esc(vin)}</span>
+      <span id="trip-model" class="sub" style="margin:0"></span><span class="spacer"></span><a href="#/trip" id="for-a-model">Plan for a model instead</a></div>`
+    : `<div class="toolbar"><h1 style="margin:0">Plan a trip</h1>
+      <label>for a <select id="model-pick"><option value="">Loading the models…</option></select></label></div>`;
   main.innerHTML = `
-    <a class="back" href="#/vehicle/${encodeURIComponent(vin)}">← ${esc(vin)}</a>
-    <div class="toolbar"><h1 style="margin:0">Plan a trip</h1><span class="sub mono" style="margin:0">${esc(vin)}</span>
-      <span id="trip-model" class="sub" style="margin:0"></span></div>
+    ${head}
     <section class="panel">
       <form id="trip-form" class="trip-form" novalidate>
         <label>A click on the map sets
           <select id="click-sets"><option value="destination">the destination</option><option value="origin">the origin</option></select></label>
-        <label class="place-box">Origin (place or lat, lon) <input id="origin" placeholder="the car's position" autocomplete="off">
+        <label class="place-box">Origin (place or lat, lon) <input id="origin" placeholder="${forCar ? "the car's position" : "click the map or type a name"}" autocomplete="off">
           <ul class="suggestions" id="origin-suggestions" hidden></ul></label>
         <label class="place-box">Destination (place or lat, lon) <input id="destination" placeholder="click the map or type a name" autocomplete="off">
           <ul class="suggestions" id="destination-suggestions" hidden></ul></label>
-        <label>Start SoC % <input id="start-soc" type="number" min="0" max="100" step="1" placeholder="the car's now"></label>
+        <label>Start SoC % <input id="start-soc" type="number" min="0" max="100" step="1" placeholder="${forCar ? "the car's now" : "required"}"></label>
         <label>Min. arrival SoC % <input id="min-arrival" type="number" min="0" max="100" step="1" value="10"></label>
         <label>Charge stops up to % <input id="max-charge" type="number" min="1" max="100" step="1" value="100"></label>
         <label>Chargers of at least kW <input id="min-power" type="number" min="0" max="1000" step="1" placeholder="any"></label>
+        <label>Outside °C <input id="ambient" type="number" min="-40" max="50" step="1" placeholder="20"></label>
+        <label>Payload kg <input id="payload" type="number" min="0" max="1500" step="10" placeholder="0"></label>
         <label><input id="fewer-stops" type="checkbox"> Prefer fewer stops</label>
         <label>Alternatives up to % slower <input id="alt-within" type="number" min="0" max="50" step="1" value="5"></label>
         <button type="submit" id="plan-button">Plan trip</button>
@@ -117,7 +127,7 @@ export function mount(main, vin) {
       <div id="trip-error"></div>
     </section>
     <div class="grid cols-2" style="margin-top:16px">
-      <section class="panel"><h2>Route</h2><div class="map" id="trip-map"><div class="map-hint" id="map-hint">Click the map to set the destination</div></div></section>
+      <section class="panel"><h2>Route</h2><div class="map" id="trip-map"><div class="map-hint" id="map-hint">Click the map to set the ${forCar ? "destination" : "origin"}</div></div></section>
       <section class="panel" id="trip-result"><h2>Plan</h2><p class="empty" id="trip-empty">Pick a destination and press “Plan trip”.</p>
         <div class="trip-totals" id="trip-totals"></div><p class="trip-live" id="trip-live" hidden></p><p class="trip-live" id="trip-check" hidden></p><div id="trip-stops"></div><div id="trip-alternatives"></div>
         <div id="soc-box" hidden><h3 style="margin:12px 0 4px">State of charge over the distance</h3><canvas id="soc-plot" style="width:100%;height:180px"></canvas></div></section>
@@ -127,6 +137,7 @@ export function mount(main, vin) {
   const map = new MapView(mapEl);
   mapChrome(mapEl, map);
   let stopped = false, car = null, trip = null, busy = null, route = [], followTimer = null;
+  if (!forCar) $("#click-sets").value = "origin"; // a model's trip has no car's position
   const pins = document.createElement("div");
   pins.className = "pin-layer";
   mapEl.append(pins);
@@ -210,7 +221,8 @@ export function mount(main, vin) {
         suggestAbort = new AbortController();
         let found;
         try {
-          const path = `/v1/vehicles/${encodeURIComponent(vin)}/places/search?q=${encodeURIComponent(q)}&limit=8`;
+          const search = forCar ? `/v1/vehicles/${encodeURIComponent(vin)}/places/search` : "/v1/trips/places";
+          const path = `${search}?q=${encodeURIComponent(q)}&limit=8`;
           found = (await get(path, { signal: suggestAbort.signal })).candidates;
         } catch {
           return; // no suggestions: the name typed is still sent
@@ -245,13 +257,15 @@ export function mount(main, vin) {
     $("#trip-error").innerHTML = message ? `<p class="error" id="trip-error-text">${esc(message)}</p>` : "";
   };
 
-  function optionalNumber(id, what) {
+  // A box's number, undefined when empty; `why` thrown when it is not one from lo to hi.
+  function inRange(id, lo, hi, why) {
     const t = $(id).value.trim();
     if (!t) return undefined;
     const v = Number(t);
-    if (!Number.isFinite(v) || v < 0 || v > 100) throw new Error(`${what} is a percentage from 0 to 100`);
+    if (!Number.isFinite(v) || v < lo || v > hi) throw new Error(why);
     return v;
   }
+  const optionalNumber = (id, what) => inRange(id, 0, 100, `${what} is a percentage from 0 to 100`);
 
   $("#trip-form").addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -264,23 +278,25 @@ export function mount(main, vin) {
       if (origin) body.origin = origin;
       const start = optionalNumber("#start-soc", "Start SoC");
       if (start !== undefined) body.start_soc = start;
+      if (!forCar) {
+        body.model = $("#model-pick").value;
+        if (!body.model) throw new Error("Pick the vehicle model the trip is for.");
+        if (!origin) throw new Error("Pick an origin: click the map where the trip starts, or type a place.");
+        if (start === undefined) throw new Error("Give the start SoC: a model has no charge of its own.");
+      }
       const arrival = optionalNumber("#min-arrival", "Minimum arrival SoC");
       if (arrival !== undefined) body.min_arrival_soc = arrival;
       const most = optionalNumber("#max-charge", "The charge stops' limit");
       if (most !== undefined) body.max_charge_soc = most;
-      const kw = $("#min-power").value.trim();
-      if (kw) {
-        const v = Number(kw);
-        if (!Number.isFinite(v) || v < 0 || v > 1000) throw new Error("The chargers' power is a number of kW from 0 to 1000");
-        body.min_power_kw = v;
-      }
+      const kw = inRange("#min-power", 0, 1000, "The chargers' power is a number of kW from 0 to 1000");
+      if (kw !== undefined) body.min_power_kw = kw;
+      const ambient = inRange("#ambient", -40, 50, "The outside temperature is −40 to 50 °C");
+      if (ambient !== undefined) body.ambient_c = ambient;
+      const payload = inRange("#payload", 0, 1500, "The payload is 0 to 1,500 kg");
+      if (payload !== undefined) body.payload_kg = payload;
       if ($("#fewer-stops").checked) body.prefer_fewer_stops = true;
-      const within = $("#alt-within").value.trim();
-      if (within) {
-        const v = Number(within);
-        if (!Number.isFinite(v) || v < 0 || v > 50) throw new Error("Alternatives are up to 0 to 50 % slower");
-        body.alternatives_within_pct = v;
-      }
+      const within = inRange("#alt-within", 0, 50, "Alternatives are up to 0 to 50 % slower");
+      if (within !== undefined) body.alternatives_within_pct = within;
     } catch (err) {
       showError(err.message);
       return;
@@ -291,7 +307,8 @@ export function mount(main, vin) {
     $("#plan-button").disabled = true;
     $("#trip-result").dataset.state = "planning";
     try {
-      const answer = await post(`/v1/vehicles/${encodeURIComponent(vin)}/trips`, body, { signal: busy.signal });
+      const path = forCar ? `/v1/vehicles/${encodeURIComponent(vin)}/trips` : "/v1/trips/plan";
+      const answer = await post(path, body, { signal: busy.signal });
       if (stopped) return;
       trip = answer;
       showTrip();
@@ -310,7 +327,7 @@ export function mount(main, vin) {
   function refusal(err) {
     if (err.status === 503) return `Trip planning is not available on this server: ${err.message}`;
     if (err.status === 422 || err.status === 400) return `No trip: ${err.message}`;
-    if (err.status === 403 || err.status === 404) return `You cannot plan trips for this vehicle: ${err.message}`;
+    if (err.status === 403 || err.status === 404) return `You cannot plan trips${forCar ? " for this vehicle" : ""}: ${err.message}`;
     return `The planner failed: ${err.message}`;
   }
 
@@ -330,7 +347,7 @@ export function mount(main, vin) {
     $("#trip-empty").hidden = true;
     $("#trip-result").dataset.state = "planned";
     $("#trip-result").dataset.stops = String(t.stops.length);
-    $("#trip-model").textContent = t.model;
+    if (forCar) $("#trip-model").textContent = t.model;
     const total = (label, value, key) => `<div data-total="${key}"><b>${value}</b><span class="sub">${label}</span></div>`;
     $("#trip-totals").innerHTML =
       total("total", duration(t.total_min), "total") + total("driving", duration(t.drive_min), "drive") +
@@ -379,6 +396,7 @@ export function mount(main, vin) {
   // Where the car is now: the origin pin and the SoC the plan starts from unless one is given;
   // once a trip is planned, every few seconds, how far along it the car is.
   async function follow() {
+    if (!forCar) return;
     let soc = null;
     try {
       const s = (await get(`/v1/vehicles/${encodeURIComponent(vin)}/state`)).signals ?? {};
@@ -433,6 +451,19 @@ export function mount(main, vin) {
     const planned = plannedSoc(trip.profile, where.km);
     el.textContent = `The car now: ${num(where.km, 1)} of ${num(trip.distance_km, 1)} km along the route` +
       (soc === null ? "" : ` · SoC ${num(soc, 0)} % (planned here: ${num(planned, 0)} %)`);
+  }
+  // The models to pick from (the first one picked).
+  if (!forCar) {
+    (async () => {
+      try {
+        const models = await get("/v1/models");
+        if (stopped) return;
+        $("#model-pick").innerHTML = models.map((m) =>
+          `<option value="${esc(m.name)}">${esc(m.display_name)} · ${num(m.usable_kwh, 0)} kWh</option>`).join("");
+      } catch (err) {
+        if (!stopped && err.status !== 401) showError(`The vehicle models could not be read: ${err.message}`);
+      }
+    })();
   }
   (async () => {
     try {
