@@ -111,56 +111,39 @@ def hour_rows(
 def pack_offsets(offsets: np.ndarray[Any, np.dtype[np.int64]]) -> bytes:
     """Sorted offsets within an hour as `ts` bytes: little-endian uint32 each or, when that is
     at most half as long, runs of equal steps (step, count): a signal sent at a steady rate
-    packs into a few bytes an hour. The first run is the first offset alone (its step from
-    0), so that a reader can rebase it on the row's hour (`_times`)."""
+    packs into a few bytes an hour (the first step is from 0 to the first offset)."""
     step = np.diff(offsets, prepend=0)
-    cut = step[1:] != step[:-1]
-    cut[:1] = True
-    starts = np.r_[0, np.flatnonzero(cut) + 1]
+    starts = np.r_[0, np.flatnonzero(step[1:] != step[:-1]) + 1]
     if 2 * len(starts) < len(offsets):
         counts = np.diff(np.r_[starts, len(step)])
         return np.c_[step[starts], counts].astype("<u4").tobytes()
     return offsets.astype("<u4").tobytes()
 
 
-def decode_hours(rows: Sequence[HourRow]) -> chunks.Samples:
-    """The samples of `signal_hours` rows (signal_id, hour, n, ts, num, txt), row after row."""
-    if not rows:
-        return chunks.Samples(np.empty(0, np.int32), np.empty(0, np.int64), np.empty(0), None)
-    counts = np.array([r[2] for r in rows], np.int64)
-    ts = _times(rows, counts)
-    num = np.frombuffer(b"".join([r[4] for r in rows]), "<f8")
-    sid = np.repeat(np.array([r[0] for r in rows], np.int32), counts)
+def decode_hours(rows: Sequence[HourRow], extra: int = 0) -> chunks.Samples:
+    """The samples of `signal_hours` rows (signal_id, hour, n, ts, num, txt), row after row,
+    in arrays with room for `extra` more samples after them (uninitialised: the caller's).
+
+    Row by row into arrays allocated once: a day of a signal is 24 rows, and the temporaries
+    of a vectorised decode (whole-day arrays, each a fresh mmap to fault in) cost more."""
+    total = sum(r[2] for r in rows) + extra
+    sid = np.empty(total, np.int32)
+    ts = np.empty(total, np.int64)
+    num = np.empty(total, np.float64)
     txt = None
-    if any(r[5] is not None for r in rows):
-        txt = np.full(len(ts), None, dtype=object)
-        at = 0
-        for r in rows:
-            if r[5] is not None:
-                txt[at : at + r[2]] = r[5]
-            at += r[2]
+    at = 0
+    for signal_id, hour, n, offsets, numbers, texts in rows:
+        sid[at : at + n] = signal_id
+        if len(offsets) == 4 * n:
+            np.add(np.frombuffer(offsets, "<u4"), np.int64(hour), out=ts[at : at + n])
+        else:  # runs of equal steps, the first from 0 (`pack_offsets`)
+            runs = np.frombuffer(offsets, "<u4").reshape(-1, 2)
+            np.cumsum(np.repeat(runs[:, 0], runs[:, 1]), dtype=np.int64, out=ts[at : at + n])
+            ts[at : at + n] += hour
+        num[at : at + n] = np.frombuffer(numbers, "<f8")
+        if texts is not None:
+            if txt is None:
+                txt = np.full(total, None, dtype=object)
+            txt[at : at + n] = texts
+        at += n
     return chunks.Samples(sid, ts, num, txt)
-
-
-def _times(rows: Sequence[HourRow], counts: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """The sample times of `signal_hours` rows, without a numpy call per row (a day of a
-    signal is 24 rows, a dashboard asks ~5 signals): the offsets of all rows packed as uint32
-    read at once; the runs of all others expanded by one repeat and one cumulative sum, each
-    row's first step rebased on the previous row's last time."""
-    hours = np.array([r[1] for r in rows], np.int64)
-    plain = np.array([len(r[3]) == 4 * r[2] for r in rows])
-    ts = np.empty(int(counts.sum()), np.int64)
-    in_plain = np.repeat(plain, counts)
-    if plain.any():
-        packed = [r[3] for r, p in zip(rows, plain, strict=True) if p]
-        offsets = np.frombuffer(b"".join(packed), "<u4")
-        ts[in_plain] = offsets + np.repeat(hours[plain], counts[plain])
-    if not plain.all():
-        packed = [r[3] for r, p in zip(rows, plain, strict=True) if not p]
-        runs = np.frombuffer(b"".join(packed), "<u4").reshape(-1, 2).astype(np.int64)
-        steps, lengths = runs[:, 0], runs[:, 1]
-        first = np.r_[0, np.cumsum([len(p) // 8 for p in packed])[:-1]]  # each row's first run
-        last = hours[~plain] + np.add.reduceat(steps * lengths, first)  # each row's last time
-        steps[first] += hours[~plain] - np.r_[0, last[:-1]]
-        ts[~in_plain] = np.repeat(steps, lengths).cumsum()
-    return ts

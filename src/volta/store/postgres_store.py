@@ -313,15 +313,16 @@ class PostgresStore:
         if not samples.num_rows:
             return
         ts = samples.column("ts_ms").to_numpy()
-        hours = np.unique(ts - ts % chunks.HOUR_MS).tolist()
+        hour = ts - ts % chunks.HOUR_MS
         with self._due_lock:
-            if len(hours) == 1:  # the usual commit: every batch within one hour
-                self._due.setdefault(hours[0], set()).update(b.vin for b in ordered)
+            if hour.min() == hour.max():  # the usual commit: every batch within one hour
+                self._due.setdefault(int(hour[0]), set()).update(b.vin for b in ordered)
             else:
                 batch = samples.column("vin").combine_chunks().indices.to_numpy()
-                pairs = np.unique(np.c_[batch, ts - ts % chunks.HOUR_MS], axis=0).tolist()
-                for i, hour in pairs:
-                    self._due.setdefault(hour, set()).add(ordered[i].vin)
+                first, span = int(hour.min()), int(hour.max() - hour.min()) // chunks.HOUR_MS + 1
+                for key in np.unique(batch * span + (hour - first) // chunks.HOUR_MS).tolist():
+                    hour_of = first + key % span * chunks.HOUR_MS
+                    self._due.setdefault(hour_of, set()).add(ordered[key // span].vin)
         if self._compactor is not None:
             self._compactor.start()
 
@@ -465,22 +466,27 @@ class PostgresStore:
         with self._conn() as conn:
             cursor = conn.cursor(binary=True)
             rows = cursor.execute(_READ_SIGNALS, _range(vin, start_ms, end_ms, ids)).fetchall()
-        by_signal: dict[int, list[Any]] = {s: [] for s in ids}
+        hours: dict[int, list[Any]] = {s: [] for s in ids}
         for r in sorted((r for r in rows if r[0] is not None), key=lambda r: r[1]):
-            by_signal[r[0]].append(r[:3] + r[4:])
-        found = {s: compaction.decode_hours(hours) for s, hours in by_signal.items() if hours}
-        packed = [r[3:] for r in rows if r[0] is None]
-        if packed:
-            fresh = chunks.decode(packed)
-            for s in ids:
-                at = np.flatnonzero(fresh.signal_id == s)
-                if len(at):
-                    more = fresh.take(at)
-                    found[s] = chunks.concat(found[s], more) if s in found else more
-        for s, one in found.items():
+            hours[r[0]].append(r[:3] + r[4:])
+        fresh = chunks.decode([r[3:] for r in rows if r[0] is None])
+        found = {}
+        for s in ids:
+            # The signal's rows, then its samples in chunks, decoded into one set of arrays.
+            at = np.flatnonzero(fresh.signal_id == s)
+            if not hours[s] and not len(at):
+                continue
+            one = compaction.decode_hours(hours[s], extra=len(at))
+            if len(at):
+                tail = slice(len(one.ts) - len(at), None)
+                one.signal_id[tail], one.ts[tail], one.num[tail] = s, fresh.ts[at], fresh.num[at]
+                if fresh.txt is not None:
+                    if one.txt is None:
+                        one = chunks.Samples(one.signal_id, one.ts, one.num,
+                                             np.full(len(one.ts), None, object))  # fmt: skip
+                    one.txt[tail] = fresh.txt[at]
             keep = (one.ts >= start_ms) & (one.ts < end_ms)
-            if not keep.all():
-                found[s] = one.take(keep)
+            found[s] = one if keep.all() else one.take(keep)
         return found
 
     def scan(
