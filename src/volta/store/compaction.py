@@ -116,7 +116,8 @@ def pack_offsets(offsets: np.ndarray[Any, np.dtype[np.int64]]) -> bytes:
     starts = np.r_[0, np.flatnonzero(step[1:] != step[:-1]) + 1]
     if 2 * len(starts) < len(offsets):
         counts = np.diff(np.r_[starts, len(step)])
-        return np.c_[step[starts], counts].astype("<u4").tobytes()
+        runs: bytes = np.c_[step[starts], counts].astype("<u4").tobytes()
+        return runs
     return offsets.astype("<u4").tobytes()
 
 

@@ -481,10 +481,9 @@ class PostgresStore:
                 tail = slice(len(one.ts) - len(at), None)
                 one.signal_id[tail], one.ts[tail], one.num[tail] = s, fresh.ts[at], fresh.num[at]
                 if fresh.txt is not None:
-                    if one.txt is None:
-                        one = chunks.Samples(one.signal_id, one.ts, one.num,
-                                             np.full(len(one.ts), None, object))  # fmt: skip
-                    one.txt[tail] = fresh.txt[at]
+                    txt = one.txt if one.txt is not None else np.full(len(one.ts), None, object)
+                    txt[tail] = fresh.txt[at]
+                    one = chunks.Samples(one.signal_id, one.ts, one.num, txt)
             keep = (one.ts >= start_ms) & (one.ts < end_ms)
             found[s] = one if keep.all() else one.take(keep)
         return found
