@@ -6,14 +6,17 @@ then bulk-loads (COPY) only their samples, all in ONE transaction. Two workers t
 same batch race on the key; the loser waits for the winner's commit and finds a duplicate, so
 the samples are stored once whichever worker the broker chose.
 
-Layout (migration 0002): `samples` holds one row per batch and UTC hour, the samples as arrays
-(`volta.store.chunks`), range-partitioned by the chunk's earliest sample time, one partition
-per UTC day. Opening the store prepares today's and tomorrow's (see `prepare`); an append
-creates any other day it needs, and tomorrow's once the day has turned, in a short
-transaction of its own (serialised by an advisory lock, attached without stopping writers).
-A (vin, ts_min) index finds a vehicle's chunks in a time range; history, scan and export
-`unnest` them. `latest_by_vehicle` keeps one row per vehicle, rewritten once per call with
-the same tie-break as DuckDB (sample time, then seq, then position).
+Layout: `samples` holds one row per batch and UTC hour, the samples packed
+(`volta.store.chunks`, migrations 0002 and 0004), range-partitioned by the chunk's earliest
+sample time, one partition per UTC day. Once an hour is over, compaction rewrites its chunks
+as one `signal_hours` row per (vehicle, signal, hour) (`volta.store.compaction`, migration
+0006), partitioned by day too; a store that writes runs it in a background job. Opening the
+store prepares today's and tomorrow's partitions (see `prepare`); an append creates any other
+day it needs, and tomorrow's once the day has turned, in a short transaction of its own
+(serialised by an advisory lock, attached without stopping writers). History, scan and export
+read a vehicle's `signal_hours` rows and its chunks not compacted yet in one statement and
+decode them on the client. `latest_by_vehicle` keeps one row per vehicle, rewritten once per
+call with the same tie-break as DuckDB (sample time, then seq, then position).
 
 Connections come from a pool (autocommit; writes open explicit transactions). Every engine
 failure the caller cannot fix — server down, restarted, pool exhausted — is `Unavailable`
@@ -519,8 +522,8 @@ class PostgresStore:
         """Write raw samples (vin, signal_id, ts_ms, num, txt) to `path`, ordered by time then
         signal; return the row count.
 
-        Chunks stream from a server-side cursor in time order and are written an hour at a
-        time: a chunk holds one UTC hour, so sorting each hour's samples orders the file."""
+        Rows and chunks stream from a server-side cursor in time order and are written an hour
+        at a time: each holds one UTC hour, so sorting each hour's samples orders the file."""
         ids = None if signal_ids is None else [int(s) for s in signal_ids]
         query = _READ_ALL if ids is None else _READ_SIGNALS
         rows = 0

@@ -6,7 +6,7 @@
 -- chunks, each carrying every signal of its batch: the dashboard's query (one vehicle-day,
 -- 5 signals) read and sent them all, ~8.6 MB, and got slower as the day partition outgrew
 -- memory. In `signal_hours` the same query reads 5 x 24 rows, found by the primary key and
--- stored contiguously (TOAST), and sends only the wanted signals at 12 bytes a sample.
+-- stored contiguously (TOAST), and sends only the wanted signals at 8-12 bytes a sample.
 --
 -- `ts` is each sample's offset from `hour` (little-endian uint32, an hour < 2^32 ms) or, when
 -- shorter, runs of equal steps between them (a signal sent at a steady rate: a few bytes an
