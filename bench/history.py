@@ -8,12 +8,17 @@ machine). On a busy shared machine wall time measures the neighbours; CPU time d
 On DuckDB also latest(vin) with a 10,000-vehicle x 20-signal latest table, and append
 throughput for group commits of 2,000 batches x 100 samples.
 
+On PostgreSQL the day is stored as a running fleet leaves it at the end of the day: its first
+23 hours compacted into `signal_hours` rows (`PostgresStore.compact`, timed: samples/s and CPU
+on both sides), its last hour still in chunks (compacted once the hour and its grace are over).
+
 `--fleet-vehicles N` puts a fleet-day around the vehicle on PostgreSQL: N vehicle-days in the
-day partition, the measured one among them, interleaved chunk by chunk as a group committer
-writes them (so each of its chunks lies on a page of its own, among other vehicles' chunks).
-The fleet is copied on the server from the vehicle's own day (the store is loaded with that
-day first), unlogged (a bench needs no WAL for it). A 10,000-vehicle day of this data is
-~43 million chunks (~60 GB); state the N used.
+day partitions, the measured one among them, interleaved as the writers leave them: chunks
+chunk by chunk as a group committer writes them (so each lies on a page of its own, among
+other vehicles' chunks), `signal_hours` rows hour by hour, vehicle after vehicle, as
+compaction writes them. The fleet is copied on the server from the vehicle's own day (the
+store is loaded with that day first), unlogged (a bench needs no WAL for it). A
+10,000-vehicle day of this data is ~43 million chunks before compaction; state the N used.
 
     .venv/bin/python bench/history.py [--quick] [--other-vehicles N] [--fleet-vehicles N]
         [--postgres URL|none]
@@ -134,19 +139,25 @@ def surround_with_fleet(url: str, vehicles: int) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         partition = conn.execute(
             "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-            "WHERE i.inhparent = 'samples'::regclass"
+            "WHERE i.inhparent IN ('samples'::regclass, 'signal_hours'::regclass)"
         ).fetchall()
         for (name,) in partition:
             conn.execute(f"ALTER TABLE {name} SET UNLOGGED")
-        conn.execute("CREATE TEMP TABLE day AS SELECT * FROM samples WHERE vin = %s", [VIN])
-        conn.execute("DELETE FROM samples WHERE vin = %s", [VIN])
-        conn.execute(
-            "INSERT INTO samples SELECT CASE WHEN v = %(mid)s THEN vin "
-            "ELSE 'FLEET' || lpad(v::text, 12, '0') END, seq, ts_min, ts_max, signal_ids, ts, "
-            "num, txt FROM day, generate_series(0, %(n)s - 1) AS v ORDER BY ts_min, v",
-            {"mid": vehicles // 2, "n": vehicles},
-        )
-        conn.execute("VACUUM ANALYZE samples")
+        fleet_vin = "CASE WHEN v = %(mid)s THEN vin ELSE 'FLEET' || lpad(v::text, 12, '0') END"
+        fleet = {"mid": vehicles // 2, "n": vehicles}
+        for table, columns, order in [
+            ("samples", "seq, ts_min, ts_max, signal_ids, ts, num, txt", "ts_min, v"),
+            ("signal_hours", "signal_id, hour, n, ts, num, txt", "hour, v, signal_id"),
+        ]:
+            conn.execute(f"CREATE TEMP TABLE day AS SELECT * FROM {table} WHERE vin = %s", [VIN])
+            conn.execute(f"DELETE FROM {table} WHERE vin = %s", [VIN])
+            conn.execute(
+                f"INSERT INTO {table} SELECT {fleet_vin}, {columns} "
+                f"FROM day, generate_series(0, %(n)s - 1) AS v ORDER BY {order}",
+                fleet,
+            )
+            conn.execute("DROP TABLE day")
+            conn.execute(f"VACUUM ANALYZE {table}")
 
 
 def server_cpu_ms(url: str) -> float:
@@ -188,10 +199,18 @@ def postgres_history(
         return f"skipped: {str(e).splitlines()[0]}"
     try:
         db_url = urlsplit(url)._replace(path=f"/{db}").geturl()
-        store = PostgresStore(db_url)
+        store = PostgresStore(db_url, compact_every_s=0)  # compacted here, when due
         try:
             for commit in day_batches(vins):
                 store.append(commit)
+            server0, cpu0, t0 = server_cpu_ms(db_url), time.process_time(), time.perf_counter()
+            moved = store.compact(before_ms=DAY_START + DAY_MS - 3_600_000)
+            compaction = {
+                "compacted_samples": moved,
+                "compaction_samples_per_s": moved / (time.perf_counter() - t0),
+                "compaction_client_cpu_s": time.process_time() - cpu0,
+                "compaction_server_cpu_s": (server_cpu_ms(db_url) - server0) / 1000,
+            }
             if fleet:
                 t0 = time.perf_counter()
                 surround_with_fleet(db_url, fleet)
@@ -209,7 +228,8 @@ def postgres_history(
     finally:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(db)))
-    return {"p50_ms": p50, "p99_ms": p99, "client_cpu_ms": cpu, "server_cpu_ms": server}
+    return {"p50_ms": p50, "p99_ms": p99, "client_cpu_ms": cpu, "server_cpu_ms": server,
+            **compaction}  # fmt: skip
 
 
 def main() -> None:
@@ -281,6 +301,10 @@ def main() -> None:
         p50, p99, cpu = pg["p50_ms"], pg["p99_ms"], pg["client_cpu_ms"]
         print(f"postgresql history, same query: p50 {p50:.1f} ms, p99 {p99:.1f} ms; "
               f"CPU a query: client {cpu:.1f} ms, server {pg['server_cpu_ms']:.1f} ms")  # fmt: skip
+        print(f"postgresql compaction of 23 hours ({pg['compacted_samples']:,.0f} samples): "
+              f"{pg['compaction_samples_per_s']:,.0f} samples/s; CPU client "
+              f"{pg['compaction_client_cpu_s']:.2f} s, "
+              f"server {pg['compaction_server_cpu_s']:.2f} s")  # fmt: skip
 
     print(
         json.dumps(
@@ -300,6 +324,9 @@ def main() -> None:
                 "postgresql_history_server_cpu_ms": None
                 if isinstance(pg, str)
                 else round(pg["server_cpu_ms"], 2),
+                "postgresql_compaction_samples_per_s": None
+                if isinstance(pg, str)
+                else round(pg["compaction_samples_per_s"]),
                 "postgresql": pg if isinstance(pg, str) else "measured",
                 "latest_p50_ms": round(l50, 3),
                 "latest_p99_ms": round(l99, 3),

@@ -14,7 +14,7 @@ import pytest
 from volta.store.base import TelemetryStore
 from volta.store.duckdb_store import DuckDBStore
 
-from .pgkit import PG_RUN, pg_schema_factory
+from .pgkit import PG_RUN, pg_compacting_factory, pg_schema_factory
 from .storekit import StoreFactory, closing_factory
 
 
@@ -31,6 +31,7 @@ ENGINES: dict[str, Callable[[Path], StoreFactory]] = {
     "duckdb-file": _duckdb_file,
     "duckdb-memory": _duckdb_memory,
     "postgresql": pg_schema_factory,
+    "postgresql-compacted": pg_compacting_factory,
 }
 
 

@@ -12,6 +12,7 @@ import os
 import socket
 import uuid
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
@@ -69,7 +70,27 @@ class RunDatabase:
 PG_RUN = RunDatabase(ADMIN_URL)
 
 
+class CompactingStore(PostgresStore):
+    """A PostgreSQL store that compacts everything it holds after each append: reads then
+    come from `signal_hours`, and a later append into a compacted hour from both tables."""
+
+    def append(self, *args: Any, **kwargs: Any) -> set[tuple[str, int]]:
+        duplicates = super().append(*args, **kwargs)
+        self.compact(before_ms=_FAR_FUTURE)
+        return duplicates
+
+
+_FAR_FUTURE = 1 << 60
+
+
 def pg_schema_factory(tmp_path: Path) -> StoreFactory:
-    """Each store the factory makes lives in a fresh schema of the run's database."""
+    """Each store the factory makes lives in a fresh schema of the run's database. Its
+    compaction job is off: tests that compact say when."""
     url = PG_RUN.ensure()
-    return lambda: PostgresStore(url, schema=PG_RUN.new_schema(), pool_size=4)
+    return lambda: PostgresStore(url, schema=PG_RUN.new_schema(), pool_size=4, compact_every_s=0)
+
+
+def pg_compacting_factory(tmp_path: Path) -> StoreFactory:
+    """Like `pg_schema_factory`, stores that compact after each append."""
+    url = PG_RUN.ensure()
+    return lambda: CompactingStore(url, schema=PG_RUN.new_schema(), pool_size=4, compact_every_s=0)

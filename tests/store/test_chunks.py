@@ -9,8 +9,9 @@ import pyarrow as pa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from volta.store.chunks import HOUR_MS, chunk_rows, decode, first_hour, latest_rows
+from volta.store.chunks import HOUR_MS, Samples, chunk_rows, decode, first_hour, latest_rows
 from volta.store.columns import sample_table
+from volta.store.compaction import _by_row, decode_hours, hour_rows
 
 from .storekit import T0, VIN_A, VIN_B, batch
 
@@ -116,3 +117,32 @@ def test_numbers_survive_the_packed_chunks_exactly(values: list[float]) -> None:
 def test_first_hour_is_the_start_of_its_hour(start_ms: int) -> None:
     first = first_hour(start_ms)
     assert first % HOUR_MS == 0 and first <= start_ms < first + HOUR_MS
+
+
+@given(
+    st.lists(
+        st.lists(st.integers(0, HOUR_MS - 1), min_size=1, max_size=40).map(sorted),
+        min_size=1,
+        max_size=4,
+    ),
+    st.booleans(),
+)
+def test_signal_hours_rows_read_back_as_their_samples(hours: list[list[int]], steady: bool) -> None:
+    """A signal's rows over several hours, some packed as runs of equal steps (a steady rate)
+    and some as plain offsets, read back as the same times and numbers in time order."""
+    if steady:  # every other hour at a steady rate, or a burst at one time: packed as runs
+        hours = [(list(range(o[0], HOUR_MS, 1000)) if i % 4 == 1 else [o[0]] * 9 if i % 4 == 3
+                  else o) for i, o in enumerate(hours)]  # fmt: skip
+    ts = np.array([T0 + i * HOUR_MS + o for i, offsets in enumerate(hours) for o in offsets])
+    num = np.arange(len(ts), dtype=np.float64)
+    found = Samples(np.full(len(ts), 7, np.int32), ts, num, None)
+    vin, found, starts = _by_row(np.zeros(len(ts), np.int64), found)
+    rows = list(hour_rows([VIN_A], vin, found, starts))
+    assert [r[:4] for r in rows] == [
+        (VIN_A, 7, T0 + i * HOUR_MS, len(o)) for i, o in enumerate(hours)
+    ]
+    back = decode_hours([(r[1], r[2], r[3], r[4], r[5], None) for r in rows])
+    assert back.ts.tolist() == ts.tolist() and back.num.tolist() == num.tolist()
+    assert back.signal_id.tolist() == [7] * len(ts) and back.txt is None
+    if steady and len(hours) > 1 and len(hours[1]) > 4:
+        assert len(rows[1][4]) <= 16  # runs: the first offset, then 1000 ms steps

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -23,12 +23,14 @@ from volta.cli import _register_all, app
 from volta.config import Settings
 from volta.errors import Unavailable
 from volta.store import migrations, open_store, postgres_store
+from volta.store import postgres_load as load
 from volta.store.base import ExportFormat, StoreStats
+from volta.store.columns import sample_table
 from volta.store.postgres_load import partition_name
 from volta.store.postgres_store import PostgresStore, Server
 
 from .pgkit import PG_RUN
-from .storekit import T0, VIN_A, batch
+from .storekit import T0, VIN_A, VIN_B, batch
 
 pytestmark = pytest.mark.services
 
@@ -486,3 +488,92 @@ def test_a_store_on_a_read_only_server_opens_and_reads(
     finally:
         with psycopg.connect(PG_RUN.admin_url, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+# -- compaction: chunks of finished hours become signal_hours rows --------------------------
+
+HOUR = 3_600_000
+
+
+def _rows_in(store: PostgresStore) -> tuple[int, int]:
+    """Rows in `samples` (chunks) and in `signal_hours`."""
+    ((chunks_, hours),) = store._rows(
+        "SELECT (SELECT count(*) FROM samples), (SELECT count(*) FROM signal_hours)"
+    )
+    return chunks_, hours
+
+
+def _wait_for(check: Callable[[], bool], timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_a_writing_store_compacts_finished_hours_and_merges_late_batches(
+    url: str, schema: str
+) -> None:
+    # Hours 0 and 1 of T0's day are over (and their grace of 10 minutes); hour 2 is not.
+    now = T0 + 2 * HOUR + 11 * 60_000
+    store = PostgresStore(url, schema=schema, clock=lambda: now, compact_every_s=0.05)
+    try:
+        store.append([batch(VIN_A, 1, [(0, SPEED, 1.0), (10, 7, "P"), (HOUR + 5, SPEED, 2.0),
+                                       (2 * HOUR, SPEED, 3.0)])])  # fmt: skip
+        _wait_for(lambda: _rows_in(store) == (1, 3))  # speed in hours 0 and 1, gear in hour 0
+        store.append([batch(VIN_A, 2, [(5, SPEED, 1.5), (5, 7, "D")])])  # late, into hour 0
+        _wait_for(lambda: _rows_in(store) == (1, 3))
+        speed, gear = store.history(VIN_A, [SPEED, 7], T0, T0 + DAY)
+        assert (speed.ts, speed.num) == ([T0, T0 + 5, T0 + HOUR + 5, T0 + 2 * HOUR],
+                                         [1.0, 1.5, 2.0, 3.0])  # fmt: skip
+        assert (gear.ts, gear.txt) == ([T0 + 5, T0 + 10], ["D", "P"])
+        assert store.stats().samples == 6
+        assert [v.num for v in store.latest(VIN_A) if v.signal_id == SPEED] == [3.0]
+    finally:
+        store.close()
+
+
+def test_migration_6_keeps_version_5_chunks_readable_and_they_compact_to_the_same(
+    url: str, schema: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store written by the previous Volta (schema 5: chunks only) reads the same after the
+    upgrade, and after its chunks were compacted."""
+    batches = [
+        batch(VIN_A, 1, [(0, SPEED, 1.0), (HOUR - 1, SPEED, 2.0), (HOUR, SPEED, 3.0), (7, 7, "P")]),
+        batch(VIN_A, 2, [(DAY + 5, SPEED, 4.0), (3, SPEED, 0.5)], ts=T0),
+        batch(VIN_B, 1, [(0, SPEED, 9.0)]),
+    ]
+    v5 = [m for m in migrations.available() if m.version <= 5]
+    monkeypatch.setattr(migrations, "available", lambda package=None: v5)
+    with psycopg.connect(url, autocommit=True) as conn:
+        migrations.migrate(conn, schema)
+        conn.execute(f"SET search_path TO {schema}")
+        for day in (T0 // DAY, T0 // DAY + 1):
+            for statement in load.create_partition(day):
+                conn.execute(statement)
+        with conn.transaction():
+            load.insert_batches(conn, batches)
+            load.insert_samples(conn, sample_table(batches), batches)
+    monkeypatch.undo()
+
+    def reads(store: PostgresStore) -> tuple[object, ...]:
+        path = tmp_path / "export.csv"
+        store.export(VIN_A, None, T0, T0 + 2 * DAY, ExportFormat.CSV, path)
+        history = [(s.ts, s.num, s.txt) for vin in (VIN_A, VIN_B)
+                   for s in store.history(vin, [SPEED, 7], T0, T0 + 2 * DAY)]  # fmt: skip
+        scan = {s: (t.tolist(), n.tolist()) for s, (t, n) in
+                store.scan(VIN_A, [SPEED], T0, T0 + 2 * DAY).items()}  # fmt: skip
+        return history, scan, path.read_text(), store.stats(), list(store.latest())
+
+    reference = PostgresStore(url, schema=PG_RUN.new_schema(), clock=at_t0, compact_every_s=0)
+    store = PostgresStore(url, schema=schema, clock=at_t0, compact_every_s=0)
+    try:
+        reference.append(batches)
+        expected = reads(reference)
+        assert store.schema_version() == migrations.latest_version()
+        assert reads(store) == expected
+        assert store.compact(before_ms=T0 + 3 * DAY) == 7
+        assert _rows_in(store) == (0, 5)  # A: speed in 3 hours, gear in 1; B: speed
+        assert reads(store) == expected
+    finally:
+        reference.close()
+        store.close()

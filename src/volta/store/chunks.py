@@ -95,6 +95,21 @@ class Samples:
         txt = None if self.txt is None else self.txt[index]
         return Samples(self.signal_id[index], self.ts[index], self.num[index], txt)
 
+    def __len__(self) -> int:
+        return len(self.ts)
+
+
+def concat(*parts: Samples) -> Samples:
+    """The samples of `parts`, one after the other."""
+    txt = None
+    if any(p.txt is not None for p in parts):
+        txt = np.concatenate(
+            [p.txt if p.txt is not None else np.full(len(p), None, object) for p in parts]
+        )
+    return Samples(np.concatenate([p.signal_id for p in parts]),
+                   np.concatenate([p.ts for p in parts]),
+                   np.concatenate([p.num for p in parts]), txt)  # fmt: skip
+
 
 PackedRow = tuple[bytes, bytes, bytes, list[str | None] | None]
 
@@ -168,14 +183,14 @@ class _Arrays:
         if not self.has_text[run]:
             return None
         a, b = self.bounds[run]
-        return _text_array(self.txt[a:b].to_pylist())
+        return text_array(self.txt[a:b].to_pylist())
 
     def values(self, run: int) -> tuple[bytes | None, bytes | None]:
         """The num and txt arrays of a run (txt None when it has no text)."""
         if not self.has_text[run]:
             return self.fixed(run, "num"), None
         a, b = self.bounds[run]
-        return _float_array(self.num[a:b].to_pylist()), _text_array(self.txt[a:b].to_pylist())
+        return _float_array(self.num[a:b].to_pylist()), text_array(self.txt[a:b].to_pylist())
 
 
 def _elements(values: np.ndarray[Any, Any], dtype: str) -> tuple[bytes, int]:
@@ -199,7 +214,8 @@ def _float_array(values: list[float | None]) -> bytes | None:
     return _HEADER.pack(1, 1, _FLOAT8, len(values), 1) + body
 
 
-def _text_array(values: list[str | None]) -> bytes:
+def text_array(values: list[str | None]) -> bytes:
+    """A text array in PostgreSQL's binary array format."""
     parts = []
     for v in values:
         if v is None:

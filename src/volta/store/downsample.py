@@ -23,21 +23,19 @@ _Row = tuple[int, float | None, str | None]
 
 
 def history_of(
-    samples: Samples, ids: list[int], start_ms: int, width: int, max_points: int
+    by_signal: dict[int, Samples], start_ms: int, width: int, max_points: int
 ) -> dict[int, Series]:
-    """The history of each signal of `ids` that has samples in `samples` (already cut to the
-    range)."""
+    """The history of each signal of `by_signal` (its samples, already cut to the range)."""
     found: dict[int, Series] = {}
-    for s in ids:
-        at = np.flatnonzero(samples.signal_id == s)
-        if not len(at):
+    for s, samples in by_signal.items():
+        ts, num = samples.ts, samples.num
+        if not len(ts):
             continue
-        ts, num = samples.ts[at], samples.num[at]
         if not np.isnan(num).any():
             found[s] = _of_numbers(s, *by_time(ts, num), start_ms, width, max_points)
             continue
         # Text or missing numbers: rare, done row by row.
-        texts = samples.txt[at].tolist() if samples.txt is not None else [None] * len(at)
+        texts = samples.txt.tolist() if samples.txt is not None else [None] * len(ts)
         rows = [(t, None if n != n else n, x)
                 for t, n, x in zip(ts.tolist(), num.tolist(), texts, strict=True)]  # fmt: skip
         found[s] = _of_rows(s, rows, start_ms, width, max_points)
@@ -68,11 +66,15 @@ def _of_numbers(
     n = len(t)
     if n <= max_points:
         return Series(s, t.tolist(), v.tolist(), [None] * n)
-    bucket = start_ms + (t - start_ms) // width * width
-    first = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
-    count = np.diff(np.r_[first, n])
+    # Where each bucket starts, by binary search on the sorted times: ~1,000 searches instead
+    # of a division per sample. Buckets without samples are left out.
+    edges = start_ms + np.arange((int(t[-1]) - start_ms) // width + 2, dtype=np.int64) * width
+    bounds = np.searchsorted(t, edges)
+    filled = np.flatnonzero(bounds[1:] > bounds[:-1])
+    first = bounds[filled]
+    count = bounds[filled + 1] - first
     return Series(
-        s, bucket[first].tolist(), v[np.r_[first[1:], n] - 1].tolist(), [None] * len(first),
+        s, edges[filled].tolist(), v[first + count - 1].tolist(), [None] * len(first),
         True, width, np.minimum.reduceat(v, first).tolist(),
         np.maximum.reduceat(v, first).tolist(), (np.add.reduceat(v, first) / count).tolist(),
         count.tolist(),

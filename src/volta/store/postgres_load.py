@@ -50,46 +50,65 @@ ON CONFLICT (vin) DO UPDATE SET (signal_ids, ts, seq, num, txt) = (
 """
 
 
-def partition_name(day: int) -> str:
-    """`samples_20251127` for the UTC day `day` (days since the epoch)."""
+# The tables partitioned by UTC day, and their columns that ANALYZE leaves alone (packed
+# values: no query filters on them; migrations 0003, 0006).
+PARTITIONED = {"samples": ("signal_ids", "ts", "num", "txt"), "signal_hours": ("ts", "num", "txt")}
+
+
+def partition_name(day: int, table: str = "samples") -> str:
+    """`samples_20251127` (or `signal_hours_20251127`) for the UTC day `day` (days since the
+    epoch)."""
     try:
-        return "samples_" + datetime.fromtimestamp(day * 86_400, UTC).strftime("%Y%m%d")
+        return f"{table}_" + datetime.fromtimestamp(day * 86_400, UTC).strftime("%Y%m%d")
     except (OverflowError, ValueError, OSError):
-        return f"samples_d{day}".replace("-", "m")  # far outside 1..9999 AD
+        return f"{table}_d{day}".replace("-", "m")  # far outside 1..9999 AD
 
 
-def partitions_of(conn: Conn) -> list[str]:
+def partitions_of(conn: Conn, table: str = "samples") -> list[str]:
     rows = conn.execute(
         "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-        "WHERE i.inhparent = 'samples'::regclass"
+        "WHERE i.inhparent = %s::regclass",
+        [table],
     ).fetchall()
     return [r[0] for r in rows]
 
 
-# The array columns of `samples`, which ANALYZE leaves alone (migration 0003).
-ARRAY_COLUMNS = ("signal_ids", "ts", "num", "txt")
+_BOUND = re.compile(r"FROM \('?(-?\d+)'?\)")
 
 
-def create_partition(day: int) -> list[sql.Composed]:
-    """The statements that create the day partition `day` without stopping writers: a table
-    like `samples`, with no statistics for its array columns (a new table does not take them
-    from `samples`; see migration 0003), attached, then analysed while still empty.
+def partition_days(conn: Conn) -> list[int]:
+    """The UTC days that have a `samples` partition (days since the epoch)."""
+    rows = conn.execute(
+        "SELECT pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i "
+        "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'samples'::regclass"
+    ).fetchall()
+    return [int(m[1]) // DAY_MS for r in rows if (m := _BOUND.search(r[0]))]
+
+
+def create_partition(day: int, table: str = "samples") -> list[sql.Composed]:
+    """The statements that create the day partition `day` of `table` without stopping
+    writers: a table like it (its columns' storage and compression included), with no
+    statistics for its packed columns (a new table does not take them from its parent; see
+    migration 0003), attached, then analysed while still empty.
 
     Not `CREATE TABLE … PARTITION OF`: that takes an ACCESS EXCLUSIVE lock on `samples`, so it
     waits for every open append to end and every later append and read waits behind it (a
     stall of the whole fleet). ATTACH PARTITION takes SHARE UPDATE EXCLUSIVE, which appends
     and reads do not conflict with. ANALYZE gives the planner the new table's first figures
     now, not from autovacuum under load."""
-    name = sql.Identifier(partition_name(day))
+    name = sql.Identifier(partition_name(day, table))
     no_statistics = sql.SQL(", ").join(
         sql.SQL("ALTER COLUMN {} SET STATISTICS 0").format(sql.Identifier(column))
-        for column in ARRAY_COLUMNS
+        for column in PARTITIONED[table]
     )
-    attach = sql.SQL("ALTER TABLE samples ATTACH PARTITION {} FOR VALUES FROM ({}) TO ({})")
+    attach = sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES FROM ({}) TO ({})")
+    parent = sql.Identifier(table)
     return [
-        sql.SQL("CREATE TABLE {} (LIKE samples)").format(name),
+        sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING STORAGE INCLUDING COMPRESSION)").format(
+            name, parent
+        ),
         sql.SQL("ALTER TABLE {} {}").format(name, no_statistics),
-        attach.format(name, sql.Literal(day * DAY_MS), sql.Literal((day + 1) * DAY_MS)),
+        attach.format(parent, name, sql.Literal(day * DAY_MS), sql.Literal((day + 1) * DAY_MS)),
         sql.SQL("ANALYZE {}").format(name),
     ]
 

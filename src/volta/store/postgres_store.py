@@ -6,14 +6,17 @@ then bulk-loads (COPY) only their samples, all in ONE transaction. Two workers t
 same batch race on the key; the loser waits for the winner's commit and finds a duplicate, so
 the samples are stored once whichever worker the broker chose.
 
-Layout (migration 0002): `samples` holds one row per batch and UTC hour, the samples as arrays
-(`volta.store.chunks`), range-partitioned by the chunk's earliest sample time, one partition
-per UTC day. Opening the store prepares today's and tomorrow's (see `prepare`); an append
-creates any other day it needs, and tomorrow's once the day has turned, in a short
-transaction of its own (serialised by an advisory lock, attached without stopping writers).
-A (vin, ts_min) index finds a vehicle's chunks in a time range; history, scan and export
-`unnest` them. `latest_by_vehicle` keeps one row per vehicle, rewritten once per call with
-the same tie-break as DuckDB (sample time, then seq, then position).
+Layout: `samples` holds one row per batch and UTC hour, the samples packed
+(`volta.store.chunks`, migrations 0002 and 0004), range-partitioned by the chunk's earliest
+sample time, one partition per UTC day. Once an hour is over, compaction rewrites its chunks
+as one `signal_hours` row per (vehicle, signal, hour) (`volta.store.compaction`, migration
+0006), partitioned by day too; a store that writes runs it in a background job. Opening the
+store prepares today's and tomorrow's partitions (see `prepare`); an append creates any other
+day it needs, and tomorrow's once the day has turned, in a short transaction of its own
+(serialised by an advisory lock, attached without stopping writers). History, scan and export
+read a vehicle's `signal_hours` rows and its chunks not compacted yet in one statement and
+decode them on the client. `latest_by_vehicle` keeps one row per vehicle, rewritten once per
+call with the same tie-break as DuckDB (sample time, then seq, then position).
 
 Connections come from a pool (autocommit; writes open explicit transactions). Every engine
 failure the caller cannot fix — server down, restarted, pool exhausted — is `Unavailable`
@@ -41,7 +44,8 @@ from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from volta.clock import Clock, wall_ms
 from volta.errors import BadRequest, ConfigError, Unavailable, ValidationError
-from volta.store import chunks, migrations
+from volta.periodic import Periodic
+from volta.store import chunks, compaction, migrations
 from volta.store import postgres_load as load
 from volta.store.base import (
     AcceptedBatch,
@@ -61,13 +65,26 @@ log = logging.getLogger(__name__)
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _Conn = load.Conn
 
-# The chunks of one vehicle that can hold samples in [start, end): an index range on
-# (vin, ts_min), see `chunks.first_hour`. Their packed columns are decoded on the client.
-_CHUNKS = (
-    "SELECT signal_ids, ts, num, txt FROM samples c WHERE c.vin = %(vin)s "
+# The samples of one vehicle that can lie in [start, end): its `signal_hours` rows (of the
+# asked signals, when `{signals}` names them) and its chunks not compacted yet, an index range
+# on (vin, ts_min), see `chunks.first_hour`; one statement, so that a compaction committing
+# meanwhile is seen whole or not at all. Column 1 is NULL for a chunk; column 2 is the row's
+# hour or the chunk's ts_min. Their packed columns are decoded on the client.
+_READ = (
+    "SELECT h.signal_id, h.hour, h.n, NULL::bytea, h.ts, h.num, h.txt FROM signal_hours h "
+    "WHERE h.vin = %(vin)s {signals} AND h.hour >= %(first)s::bigint AND h.hour < %(end)s::bigint "
+    "UNION ALL "
+    "SELECT NULL, c.ts_min, NULL, c.signal_ids, c.ts, c.num, c.txt FROM samples c "
+    "WHERE c.vin = %(vin)s "
     "AND c.ts_min >= %(first)s::bigint AND c.ts_min < %(end)s::bigint "
     "AND c.ts_max >= %(start)s::bigint"
 )
+_READ_SIGNALS = _READ.format(signals="AND h.signal_id = ANY(%(ids)s)")
+_READ_ALL = _READ.format(signals="")
+# Compaction: samples moved per transaction (~12 bytes each when written), at most this many
+# vehicles per transaction.
+_COMPACT_TARGET = 2_000_000
+_COMPACT_SLICE = 1000
 _EXPORT_FETCH = 2000  # chunks an export fetches at a time
 # Rows of an export piece: its samples, ordered (time, signal, number, text), NULLs last.
 _EXPORT_ORDER = [("ts_ms", "ascending"), ("signal_id", "ascending"), ("num", "ascending"),
@@ -155,6 +172,8 @@ class PostgresStore:
         pool_size: int = 8,
         timeout: float = 5.0,
         clock: Clock = wall_ms,
+        compact_every_s: float = 60.0,
+        compact_grace_ms: int = 10 * 60_000,
     ) -> None:
         self.server = Server(url, schema, timeout)
         self.schema = schema
@@ -176,6 +195,18 @@ class PostgresStore:
         self._clock = clock
         self._partitions: set[int] = set()  # days known to have a partition
         self._partitions_lock = threading.Lock()
+        self._grace_ms = compact_grace_ms
+        self._due: dict[int, set[str]] = {}  # hour -> VINs this store wrote chunks of in it
+        self._due_lock = threading.Lock()
+        self._closing = threading.Event()
+        self._swept = False
+        self._compactor = None
+        if compact_every_s > 0:
+            self._compactor = Periodic(
+                "volta-compact", lambda: compact_every_s, self._compact_due, log,
+                "compaction failed (the chunks stay readable; retried at the next run)",
+                timeout_s=5.0,
+            )  # fmt: skip
         try:
             self.prepare()
         except BaseException:
@@ -204,6 +235,9 @@ class PostgresStore:
             return sorted(load.partitions_of(conn))
 
     def close(self) -> None:
+        self._closing.set()
+        if self._compactor is not None:
+            self._compactor.stop()
         self._pool.close()
 
     def prepare(self) -> None:
@@ -270,7 +304,91 @@ class PostgresStore:
                     self._partitions.clear()
                 self._ensure_partitions(days)
         duplicates.update(k for k in unique if k not in fresh)
+        self._note_written(samples, ordered)
         return duplicates
+
+    # -- compaction (see `volta.store.compaction`) -------------------------------------------
+
+    def _note_written(self, samples: pa.Table, ordered: list[AcceptedBatch]) -> None:
+        """Remember which vehicles this store wrote chunks of in which hour, for `_compact_due`;
+        and start the compaction job with the first write (a store that only reads never
+        compacts)."""
+        if not samples.num_rows:
+            return
+        ts = samples.column("ts_ms").to_numpy()
+        hour = ts - ts % chunks.HOUR_MS
+        with self._due_lock:
+            if hour.min() == hour.max():  # the usual commit: every batch within one hour
+                self._due.setdefault(int(hour[0]), set()).update(b.vin for b in ordered)
+            else:
+                batch = samples.column("vin").combine_chunks().indices.to_numpy()
+                first, span = int(hour.min()), int(hour.max() - hour.min()) // chunks.HOUR_MS + 1
+                for key in np.unique(batch * span + (hour - first) // chunks.HOUR_MS).tolist():
+                    hour_of = first + key % span * chunks.HOUR_MS
+                    self._due.setdefault(hour_of, set()).add(ordered[key // span].vin)
+        if self._compactor is not None:
+            self._compactor.start()
+
+    def _cutoff(self, before_ms: int | None) -> int:
+        """The hour before which chunks are compacted: `before_ms`'s, or the grace's ago."""
+        return chunks.first_hour(self._clock() - self._grace_ms if before_ms is None else before_ms)
+
+    def compact(self, before_ms: int | None = None, vins: Sequence[str] | None = None) -> int:
+        """Move the chunks of `vins` (default: every vehicle) in hours that ended by
+        `before_ms` (default: `compact_grace_ms` ago by the store's clock) into
+        `signal_hours`; return how many samples moved. Stores that write run this on their
+        own: a full sweep at their first run, then the hours they wrote in once due."""
+        hi = self._cutoff(before_ms)
+        if vins is None:
+            vins = [r[0] for r in self._rows("SELECT vin FROM latest_by_vehicle ORDER BY vin")]
+        with self._conn() as conn:
+            days = sorted(d for d in load.partition_days(conn) if d * load.DAY_MS < hi)
+        ranges = [(d * load.DAY_MS, min((d + 1) * load.DAY_MS, hi)) for d in days]
+        return self._compact(list(vins), ranges)
+
+    def _compact_due(self) -> int:
+        """The compaction job: what `compact` moves at its first run, then the hours this
+        store wrote chunks in that are due (another worker's late batch is compacted by
+        that worker)."""
+        hi = self._cutoff(None)
+        with self._due_lock:
+            due = {h: self._due.pop(h) for h in [h for h in self._due if h < hi]}
+        try:
+            if not self._swept:
+                moved = self.compact()
+                self._swept = True
+                return moved
+            by_day: dict[int, tuple[int, set[str]]] = {}
+            for hour, vins in due.items():
+                day = hour // load.DAY_MS
+                first, seen = by_day.get(day, (hour, set()))
+                by_day[day] = (min(first, hour), seen | vins)
+            moved = 0
+            for day, (first, vins) in sorted(by_day.items()):
+                moved += self._compact(sorted(vins), [(first, min((day + 1) * load.DAY_MS, hi))])
+            return moved
+        except BaseException:
+            with self._due_lock:
+                for hour, vins in due.items():
+                    self._due.setdefault(hour, set()).update(vins)
+            raise
+
+    def _compact(self, vins: list[str], ranges: list[tuple[int, int]]) -> int:
+        """Compact `vins` in each [lo, hi) of `ranges`, a slice of vehicles per transaction,
+        sized to move about `_COMPACT_TARGET` samples (bounded memory whatever the backlog)."""
+        moved, size = 0, 16
+        lock = f"volta.compact:{self.schema}"
+        for lo, hi in ranges:
+            at = 0
+            while at < len(vins) and not self._closing.is_set():
+                part = vins[at : at + size]
+                with self._conn() as conn, conn.transaction():
+                    conn.execute(compaction.LOCK, [lock])
+                    n = compaction.compact(conn, part, lo, hi)
+                moved += n
+                at += len(part)
+                size = max(1, min(_COMPACT_SLICE, size * _COMPACT_TARGET // max(n, 1), size * 8))
+        return moved
 
     def _append_once(
         self,
@@ -295,11 +413,12 @@ class PostgresStore:
             lock = f"volta.partition:{self.schema}"
             with self._conn() as conn, conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [lock])
-                existing = set(load.partitions_of(conn))
-                for day in missing:
-                    if load.partition_name(day) not in existing:
-                        for statement in load.create_partition(day):
-                            conn.execute(statement)
+                for table in load.PARTITIONED:
+                    existing = set(load.partitions_of(conn, table))
+                    for day in missing:
+                        if load.partition_name(day, table) not in existing:
+                            for statement in load.create_partition(day, table):
+                                conn.execute(statement)
             self._partitions.update(missing)
 
     # -- reads ------------------------------------------------------------------------------
@@ -338,18 +457,39 @@ class PostgresStore:
             return [Series(s, [], [], []) for s in ids]
         width = bucket_width(start_ms, end_ms, max_points)
         wanted = sorted(set(ids))
-        found = history_of(self._samples(vin, start_ms, end_ms), wanted, start_ms,
-                           width, max_points)  # fmt: skip
+        found = history_of(self._samples(vin, wanted, start_ms, end_ms), start_ms, width,
+                           max_points)  # fmt: skip
         return [found.get(s) or Series(s, [], [], []) for s in ids]
 
-    def _samples(self, vin: str, start_ms: int, end_ms: int) -> chunks.Samples:
-        """The samples of every signal in [start_ms, end_ms), in chunk order (the caller picks
-        its signals: one pass per signal is cheaper than a membership test per sample)."""
+    def _samples(
+        self, vin: str, ids: list[int], start_ms: int, end_ms: int
+    ) -> dict[int, chunks.Samples]:
+        """The samples of each signal of `ids` in [start_ms, end_ms): `signal_hours` rows in
+        hour order, then those of chunks not compacted yet (not sorted)."""
         with self._conn() as conn:
-            rows = conn.cursor(binary=True).execute(_CHUNKS, _range(vin, start_ms, end_ms))
-            found = chunks.decode(rows.fetchall())
-        keep = (found.ts >= start_ms) & (found.ts < end_ms)
-        return found if keep.all() else found.take(keep)
+            cursor = conn.cursor(binary=True)
+            rows = cursor.execute(_READ_SIGNALS, _range(vin, start_ms, end_ms, ids)).fetchall()
+        hours: dict[int, list[Any]] = {s: [] for s in ids}
+        for r in sorted((r for r in rows if r[0] is not None), key=lambda r: r[1]):
+            hours[r[0]].append(r[:3] + r[4:])
+        fresh = chunks.decode([r[3:] for r in rows if r[0] is None])
+        found = {}
+        for s in ids:
+            # The signal's rows, then its samples in chunks, decoded into one set of arrays.
+            at = np.flatnonzero(fresh.signal_id == s)
+            if not hours[s] and not len(at):
+                continue
+            one = compaction.decode_hours(hours[s], extra=len(at))
+            if len(at):
+                tail = slice(len(one.ts) - len(at), None)
+                one.signal_id[tail], one.ts[tail], one.num[tail] = s, fresh.ts[at], fresh.num[at]
+                if fresh.txt is not None:
+                    txt = one.txt if one.txt is not None else np.full(len(one.ts), None, object)
+                    txt[tail] = fresh.txt[at]
+                    one = chunks.Samples(one.signal_id, one.ts, one.num, txt)
+            keep = (one.ts >= start_ms) & (one.ts < end_ms)
+            found[s] = one if keep.all() else one.take(keep)
+        return found
 
     def scan(
         self, vin: str, signal_ids: Sequence[int], start_ms: int, end_ms: int
@@ -363,10 +503,8 @@ class PostgresStore:
         }
         if not ids or end_ms <= start_ms:
             return out
-        found = self._samples(vin, start_ms, end_ms)
-        for s in ids:
-            at = np.flatnonzero(found.signal_id == s)
-            ts, num = found.ts[at], found.num[at]
+        for s, found in self._samples(vin, ids, start_ms, end_ms).items():
+            ts, num = found.ts, found.num
             numbers = ~np.isnan(num)
             if numbers.any():
                 out[s] = by_time(ts[numbers], num[numbers])
@@ -384,9 +522,10 @@ class PostgresStore:
         """Write raw samples (vin, signal_id, ts_ms, num, txt) to `path`, ordered by time then
         signal; return the row count.
 
-        Chunks stream from a server-side cursor in time order and are written an hour at a
-        time: a chunk holds one UTC hour, so sorting each hour's samples orders the file."""
+        Rows and chunks stream from a server-side cursor in time order and are written an hour
+        at a time: each holds one UTC hour, so sorting each hour's samples orders the file."""
         ids = None if signal_ids is None else [int(s) for s in signal_ids]
+        query = _READ_ALL if ids is None else _READ_SIGNALS
         rows = 0
         with (
             self._conn() as conn,
@@ -394,12 +533,12 @@ class PostgresStore:
             conn.cursor(name="volta_export", binary=True) as cur,
             _export_writer(fmt, path) as write,
         ):
-            cur.execute(_CHUNKS + " ORDER BY c.ts_min", _range(vin, start_ms, end_ms))
+            cur.execute(query + " ORDER BY 2", _range(vin, start_ms, end_ms, ids))
             pending: list[Any] = []
             while fetched := cur.fetchmany(_EXPORT_FETCH):
                 pending += fetched
-                last_hour = chunks.first_hour(_ts_min(pending[-1]))
-                done = next(i for i, r in enumerate(pending) if _ts_min(r) >= last_hour)
+                last_hour = chunks.first_hour(pending[-1][1])
+                done = next(i for i, r in enumerate(pending) if r[1] >= last_hour)
                 rows += write(_export_piece(vin, pending[:done], ids, start_ms, end_ms))
                 pending = pending[done:]
             rows += write(_export_piece(vin, pending, ids, start_ms, end_ms))
@@ -423,30 +562,38 @@ class PostgresStore:
     def stats(self) -> StoreStats:
         row = self._rows(
             "SELECT (SELECT count(*) FROM batches), "
-            "(SELECT coalesce(sum(length(signal_ids) / 4), 0) FROM samples), "
+            "(SELECT coalesce(sum(length(signal_ids) / 4), 0) FROM samples) "
+            "+ (SELECT coalesce(sum(n), 0) FROM signal_hours), "
             "(SELECT count(*) FROM quarantine), (SELECT count(DISTINCT vin) FROM batches)"
         )[0]
         return StoreStats(batches=row[0], samples=row[1], quarantined=row[2], vehicles=row[3])
 
 
-def _range(vin: str, start_ms: int, end_ms: int) -> dict[str, Any]:
-    """The parameters of `_CHUNKS`."""
-    return {"vin": vin, "start": start_ms, "end": end_ms, "first": chunks.first_hour(start_ms)}
+def _range(vin: str, start_ms: int, end_ms: int, ids: list[int] | None) -> dict[str, Any]:
+    """The parameters of `_READ_SIGNALS` and `_READ_ALL`."""
+    first = chunks.first_hour(start_ms)
+    return {"vin": vin, "start": start_ms, "end": end_ms, "first": first, "ids": ids}
+
+
+def _decode(rows: Sequence[tuple[Any, ...]]) -> chunks.Samples:
+    """The samples of rows of `_READ`: `signal_hours` rows, then chunks."""
+    hours = [r[:3] + r[4:] for r in rows if r[0] is not None]
+    packed = [r[3:] for r in rows if r[0] is None]
+    if not packed:
+        return compaction.decode_hours(hours)
+    if not hours:
+        return chunks.decode(packed)
+    return chunks.concat(compaction.decode_hours(hours), chunks.decode(packed))
 
 
 _Int64s = np.ndarray[Any, np.dtype[np.int64]]
 _Floats = np.ndarray[Any, np.dtype[np.float64]]
 
 
-def _ts_min(row: chunks.PackedRow) -> int:
-    """The earliest sample time of a chunk row (its times are packed in batch order)."""
-    return int(np.frombuffer(row[1], ">i8").min())
-
-
 def _export_piece(
-    vin: str, rows: list[chunks.PackedRow], ids: list[int] | None, start_ms: int, end_ms: int
+    vin: str, rows: list[tuple[Any, ...]], ids: list[int] | None, start_ms: int, end_ms: int
 ) -> pa.Table:
-    found = chunks.decode(rows)
+    found = _decode(rows)
     keep = (found.ts >= start_ms) & (found.ts < end_ms)
     if ids is not None:
         keep &= np.isin(found.signal_id, ids)
