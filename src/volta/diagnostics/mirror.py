@@ -64,12 +64,11 @@ class DiagnosticsMirror:
         each once (`pass_on`: the caller's timer drives it)."""
         self._listeners.append(fn)
 
-    def pass_on(self) -> int:
+    def pass_on(self) -> None:
         """Call the listeners with the alert changes the processors recorded since the last
-        call, each once, also across restarts (`volta.diagnostics.feed`); how many."""
-        if not self._listeners:
-            return 0
-        return self.feed.pass_on(self._call)
+        call, each once, also across restarts (`volta.diagnostics.feed`)."""
+        if self._listeners:
+            self.feed.pass_on(self._call)
 
     def _call(self, changes: list[AlertChange]) -> None:
         for fn in self._listeners:
