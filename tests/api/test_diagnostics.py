@@ -189,3 +189,4 @@ def test_a_prediction_the_processors_recorded_opens_one_case_in_the_scale_out_ap
         assert cases(platform) == [("tyre:front-left", "resolved"), ("tyre:rear-right", "open")]
     finally:
         platform.stop()
+        processors.table.close()
