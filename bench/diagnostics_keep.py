@@ -9,7 +9,11 @@ Each vehicle gets three days of hourly history (bench/aftersales.py's `warm`), t
   findings with their evidence) too, once an hour per vehicle;
 - `load`: a new process loads it all back; a reader (a scale-out API process) brings its
   copy up to date after the saves since its last read: of one vehicle (`report_one`, one
-  car's diagnosis) or of all (`refresh`, what a fleet-wide route does).
+  car's diagnosis) or of all (`refresh`, what a fleet-wide route does);
+- `pass_on`: a scale-out API process passes the alert changes the processors recorded to its
+  service desk (`volta.diagnostics.feed`, on the alert watch's timer): the first time (every
+  history read, every car's changes passed on and marked) and after the hour's end (every
+  history written since read, nothing new).
 `lock_ms` is the part of a save that holds the diagnostics lock (encoding the states, copying
 the histories; feeding waits for it), `write_ms` the rest (encoding the histories, the
 database; on the saver's own thread). CPU is this process's
@@ -44,6 +48,7 @@ from aftersales import T0, batches, warm
 from volta.bus import MemoryBus
 from volta.catalog import Catalog, default_catalog
 from volta.diagnostics import snapshot
+from volta.diagnostics.feed import ChangeFeed
 from volta.diagnostics.mirror import DiagnosticsMirror
 from volta.diagnostics.postgres import PostgresDiagnostics
 from volta.diagnostics.store import DiagnosticsTable, SQLiteDiagnostics
@@ -119,6 +124,9 @@ def run(open_table: Callable[[], DiagnosticsTable], n: int) -> dict[str, Any]:
     out["save_within_hour"] = save(follower)
     reader = DiagnosticsMirror(open_table(), refresh_s=0.0)
     reader.refresh()
+    feed = ChangeFeed(open_table())
+    passed, ms, cpu = timed(lambda: feed.pass_on(lambda changes: None))
+    out["pass_on_first"] = {"wall_ms": round(ms, 1), "cpu_ms": round(cpu, 1), "changes": passed}
     for b in later(todo, 120):  # past the hour's end: every history changed
         follower.feed(b)
     out["save_hour_closed"] = save(follower)
@@ -130,6 +138,14 @@ def run(open_table: Callable[[], DiagnosticsTable], n: int) -> dict[str, Any]:
     out["report_one"] = {"wall_ms": round(ms, 1), "cpu_ms": round(cpu, 1)}
     _, ms, cpu = timed(reader.refresh)
     out["refresh"] = {"wall_ms": round(ms, 1), "cpu_ms": round(cpu, 1)}
+    histories = len(feed.table.histories(feed.rev))
+    passed, ms, cpu = timed(lambda: feed.pass_on(lambda changes: None))
+    out["pass_on_hour_closed"] = {
+        "wall_ms": round(ms, 1),
+        "cpu_ms": round(cpu, 1),
+        "histories": histories,
+        "changes": passed,
+    }
     again = DiagnosticsFollower(MemoryBus(), catalog, lambda vin: "?", table=open_table())
     _, ms, cpu = timed(lambda: again.keeper.restore(again.fleet))  # type: ignore[union-attr]
     assert len(again.fleet.vehicles) == n
@@ -137,6 +153,7 @@ def run(open_table: Callable[[], DiagnosticsTable], n: int) -> dict[str, Any]:
     for f in (follower, again):
         f.keeper.table.close()  # type: ignore[union-attr]
     reader.stop()
+    feed.table.close()
     return out
 
 

@@ -17,6 +17,7 @@ from volta.commands.service import CommandMetrics, CommandService, MqttCommandLi
 from volta.commands.store import SQLiteCommandStore
 from volta.config import Settings
 from volta.derived.engines import open_derived
+from volta.diagnostics.mirror import DiagnosticsMirror
 from volta.hazards.notify import MqttNotifier
 from volta.ingest.activity import IngestActivity
 from volta.ingest.metrics import IngestMetrics
@@ -157,6 +158,12 @@ class Platform:
             # alerts that need a workshop open a case (the alert log's on its timer thread,
             # diagnostics' predictions queued from the bus and opened there too)
             self.intake = CaseIntake(self.service)
+            diagnostics = self.diagnostics
+            if isinstance(diagnostics, DiagnosticsMirror):
+                # scale-out: the predictions the processors recorded are read on that timer
+                # too, just before the intake opens them (so a stop never leaves one queued
+                # that was marked as passed on)
+                self.alerts.listen(lambda _: diagnostics.pass_on())
             self.alerts.listen(self.intake.sync)
             self.diagnostics.listen(self.intake.predicted)
         self._started = False

@@ -3,17 +3,25 @@ car's batches go through the gateway and the bus to the diagnostics follower."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi.testclient import TestClient
 
 from volta.api import create_app
 from volta.clock import wall_ms
+from volta.diagnostics.fleet import FleetDiagnostics
+from volta.diagnostics.store import DiagnosticsKeeper, SQLiteDiagnostics
 from volta.platform import Platform
+from volta.service.casebook import CaseQuery
+from volta.service.desk import SYSTEM
+from volta.service.model import CaseState
 
 from .conftest import SOC, SPEED, VIN, Api, batch, bearer, make_settings
 
 DTC_LIST = "Vehicle.Diagnostics.DTCList"
 AMBIENT = "Vehicle.Exterior.AirTemperature"
 FL = "Vehicle.Chassis.Axle.Row1.Wheel.Left.Tire.Pressure"
+RR = "Vehicle.Chassis.Axle.Row2.Wheel.Right.Tire.Pressure"
 H = 3_600_000
 
 
@@ -127,3 +135,58 @@ def test_diagnostics_survive_a_restart_and_a_scale_out_api_process_reads_them(ap
                 assert code["freeze_frame"]["values"] == {SPEED: 87.5, SOC: 64.0}
         finally:
             platform.stop()
+
+
+def test_a_prediction_the_processors_recorded_opens_one_case_in_the_scale_out_api(
+    tmp_path: Path,
+) -> None:
+    """In scale-out the rules run in `volta processors` (here: a fleet kept in the data dir's
+    diagnostics.sqlite, as they keep it); the API process's alert watch passes what they
+    recorded to its service desk: a case opens once, and a restarted API process does not open
+    it again once resolved, but does open one for a new prediction."""
+    processors = DiagnosticsKeeper(SQLiteDiagnostics.open(tmp_path))
+    fleet = FleetDiagnostics()
+
+    def record(tyre: str, end_ms: int) -> None:  # 30 h of a tyre losing 8 kPa a day
+        for h in range(30):
+            kpa = round(240.0 - 8.0 * h / 24.0)
+            fleet.feed(
+                VIN, [(end_ms - (29 - h) * H, AMBIENT, 20.0), (end_ms - (29 - h) * H, tyre, kpa)]
+            )
+        processors.write(processors.collect(fleet, {VIN}))
+
+    def api_process() -> Platform:
+        platform = Platform(make_settings(tmp_path), follow_workers=True)
+        platform.start()
+        return platform
+
+    def cases(platform: Platform) -> list[tuple[str, str]]:
+        assert platform.service is not None
+        found = platform.service.cases.find(CaseQuery(vin=VIN, active=False))
+        return sorted((c.problem_key, c.state.value) for c in found)
+
+    record(FL, wall_ms() - 60_000)
+    platform = api_process()
+    try:
+        platform.registry.add_vehicle(VIN, "Model V")
+        platform.alerts.sync()
+        platform.alerts.sync()  # nothing new: nothing passed on again
+        assert cases(platform) == [("tyre:front-left", "open")]
+        assert platform.intake is not None
+        assert (platform.intake.opened, platform.intake.attached) == (1, 0)
+        assert platform.service is not None
+        [case] = platform.service.cases.find(CaseQuery(vin=VIN))
+        for state in (CaseState.TRIAGED, CaseState.RESOLVED):
+            platform.service.transition(case.id, state, SYSTEM)
+    finally:
+        platform.stop()
+    platform = api_process()
+    try:
+        platform.alerts.sync()
+        assert cases(platform) == [("tyre:front-left", "resolved")]
+        record(RR, wall_ms() - 30_000)  # the processors go on: another tyre leaks
+        platform.alerts.sync()
+        assert cases(platform) == [("tyre:front-left", "resolved"), ("tyre:rear-right", "open")]
+    finally:
+        platform.stop()
+        processors.table.close()

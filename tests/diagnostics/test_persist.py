@@ -21,6 +21,7 @@ import pytest
 from tests.derived.pgrun import SERVICES_RUN
 from volta.config import Settings
 from volta.diagnostics import snapshot
+from volta.diagnostics.feed import ChangeFeed
 from volta.diagnostics.fleet import FleetDiagnostics
 from volta.diagnostics.mirror import DiagnosticsMirror
 from volta.diagnostics.store import (
@@ -30,7 +31,7 @@ from volta.diagnostics.store import (
     SQLiteDiagnostics,
     open_diagnostics_table,
 )
-from volta.diagnostics.vehicle import VehicleDiagnostics
+from volta.diagnostics.vehicle import AlertChange, VehicleDiagnostics
 from volta.sim.faults import FaultRates
 from volta.sim.fleet import Fleet, FleetConfig
 from volta.sim.signals import SIGNALS, Telemetry
@@ -193,3 +194,40 @@ def test_a_part_that_cannot_be_read_leaves_that_vehicle_to_build_up_again(tmp_pa
     assert restored.report("V1") == fleet.report("V1")
     assert (tmp_path / DB_FILE).is_file()
     table.close()
+
+
+def test_each_alert_change_is_passed_on_once_also_by_a_restarted_reader(
+    table_opener: Callable[[], DiagnosticsTable],
+) -> None:
+    """What a scale-out API process's service desk gets (volta.diagnostics.feed): the changes
+    recorded since it last looked, each once; a new reader on the kept marks goes on after
+    them; a car whose marked change was dropped (more than 100 since) gets the later ones."""
+    writer = table_opener()
+    veh = VehicleDiagnostics("V1")
+    rev = 0
+
+    def record(*changes: AlertChange) -> None:
+        nonlocal rev
+        veh.changes = [*veh.changes, *changes][-3:]  # as if it kept 3
+        rev += 1
+        writer.save([("V1", snapshot.HISTORY, snapshot.encode(snapshot.history_of(veh)))], [], rev)
+
+    def change(ts: int, on: bool = True) -> AlertChange:
+        return AlertChange("V1", "tyre_leak", "Front-left", on, ts, "losing air")
+
+    got: list[AlertChange] = []
+    feed = ChangeFeed(table_opener())
+    record(change(1), change(2, False))
+    assert feed.pass_on(got.extend) == 2 and got == [change(1), change(2, False)]
+    assert feed.pass_on(got.extend) == 0
+    record(change(3))
+    assert feed.pass_on(got.extend) == 1 and got[-1] == change(3)
+    restarted = ChangeFeed(table_opener())
+    assert restarted.pass_on(got.extend) == 0
+    record(change(4, False), change(5), change(6, False))  # change(3) is no longer kept
+    assert restarted.pass_on(got.extend) == 3 and got[-3:] == [
+        change(4, False),
+        change(5),
+        change(6, False),
+    ]
+    assert [c.ts_ms for c in got] == [1, 2, 3, 4, 5, 6]

@@ -3,7 +3,8 @@
 each started in its OWN EMPTY data dir, on private PostgreSQL, NATS and Mosquitto. Places are
 written through the API, a simulated fleet sends through the broker, and the API answers
 state, history, drives, charges, places and diagnostics as the cars sent them and as the
-simulator's truth has them; no process wrote anything of the platform's into its data dir.
+simulator's truth has them, and a tyre leak the processors predict opens a service case in the
+API process; no process wrote anything of the platform's into its data dir.
 
 Skipped only when a server binary is missing (initdb/pg_ctl, nats-server, mosquitto).
 """
@@ -31,6 +32,7 @@ from volta.diagnostics.vehicle import SIGNALS as DIAGNOSED
 from volta.places.core import distance_m
 from volta.registry import Role
 from volta.registry.postgres import PostgresRegistry
+from volta.wire import Batch
 from volta.wire.topics import telemetry_topic
 
 from .conftest import Servers, answers, publish_day, stop_processes, wait_for
@@ -41,6 +43,9 @@ BOUNDARY_MS = 60_000  # a drive's or charge's start and end as derived vs. as si
 HOME_PRICE = 0.20  # EUR per kWh at every home
 SPEED = "Vehicle.Speed"
 SOC = "Vehicle.Powertrain.TractionBattery.StateOfCharge.Current"
+LEAKING = "JHMZZ1A1XRV000077"  # a car of the fleet with nothing but a leaking tyre to say
+TYRE = "Vehicle.Chassis.Axle.Row1.Wheel.Left.Tire.Pressure"
+AIR = "Vehicle.Exterior.AirTemperature"
 
 
 @dataclass
@@ -85,6 +90,7 @@ def deployment(servers: Servers, day: Day, tmp_path: Path) -> Iterator[Deploymen
     try:
         for v in day.truth.vehicles:
             registry.add_vehicle(v.vin, v.model)
+        registry.add_vehicle(LEAKING, day.truth.vehicles[0].model)
         token = registry.issue_token(Role.OPERATOR).token
     finally:
         registry.close()
@@ -150,6 +156,15 @@ def _tails(logs: Path) -> str:
     )
 
 
+def _leak(end_ms: int) -> list[Batch]:
+    """30 hourly batches of a front-left tyre losing 8 kPa a day (as tests.service.leak)."""
+    return [
+        Batch(v=1, vin=LEAKING, seq=h + 1, ts=end_ms - (29 - h) * 3_600_000,
+              samples=[(0, AIR, 20.0), (0, TYRE, round(240.0 - 8.0 * h / 24.0))])
+        for h in range(30)
+    ]  # fmt: skip
+
+
 def _sent(day: Day, vin: str, path: str) -> list[tuple[int, float]]:
     """(time, value) of every sample of `vin`'s `path` the cars sent, in time order."""
     out: dict[int, float] = {}
@@ -176,13 +191,14 @@ def test_api_workers_and_processors_share_no_disk(
     assert {p["id"] for p in d.get("/v1/places")["places"]} == set(homes.values())
 
     # each car on its shard topic, as cars publish: one worker takes all of a car's batches
-    publish_day(servers.mosquitto.port, lambda vin: telemetry_topic(vin, d.prefix), day.batches)
+    batches = day.batches + _leak(max(b.ts for b in day.batches))
+    publish_day(servers.mosquitto.port, lambda vin: telemetry_topic(vin, d.prefix), batches)
 
     def stored() -> int:
         return int(d.get("/v1/ingest/health")["stored_batches"])
 
-    assert wait_for(lambda: stored() == len(day.batches), timeout_s=40), (
-        f"stored {stored()} of {len(day.batches)} batches"
+    assert wait_for(lambda: stored() == len(batches), timeout_s=40), (
+        f"stored {stored()} of {len(batches)} batches"
     )
 
     # State: the API's twin follows the workers over the bus.
@@ -287,6 +303,17 @@ def test_api_workers_and_processors_share_no_disk(
         assert wait_for(lambda: last_seen() == newest, timeout_s=30), (v.vin, last_seen(), newest)  # noqa: B023
     rates = d.get("/v1/fleet/reliability")["rates"]
     assert {r["model"] for r in rates} == {v.model for v in truth.vehicles}
+
+    # Service cases: the leak the processors predicted opens one in the API process (the
+    # alerts route brings the alert log, and with it the processors' predictions, up to date).
+    def leak_cases() -> list[tuple[str, bool]]:
+        d.get("/v1/alerts")
+        cases = d.get(f"/v1/vehicles/{LEAKING}/cases")["cases"]
+        return [(c["problem_key"], "losing" in c["title"]) for c in cases]  # the prediction's
+
+    assert wait_for(lambda: leak_cases() == [("tyre:front-left", True)], timeout_s=30), (
+        leak_cases(), _tails(d.logs),
+    )  # fmt: skip
 
     # Nothing of the platform on any process's disk: the workers' and the processors' data
     # dirs are empty; the API keeps only its remote commands there (its own, no one else's).

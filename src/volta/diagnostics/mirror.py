@@ -8,25 +8,26 @@ that state, brought up to date before a read when it is older than `REFRESH_S`: 
 written since (by revision) and the records added since are read and decoded, and for one
 vehicle's diagnosis only that vehicle's parts (a fleet-wide reader decodes every car that
 changed: ~0.2 s of CPU per 1,000 cars). What it answers is at most the processors' save
-interval plus `REFRESH_S` behind the cars.
+interval plus `REFRESH_S` behind the cars. Its listeners get the predictive alert changes the
+processors recorded when its owner calls `pass_on` (the platform: on the alert watch's timer),
+not on a read.
 """
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
 from volta.diagnostics.decode import Descriptions
+from volta.diagnostics.feed import ChangeFeed
 from volta.diagnostics.fleet import FleetDiagnostics
 from volta.diagnostics.store import DiagnosticsKeeper, DiagnosticsTable
 from volta.diagnostics.vehicle import AlertChange
 
 __all__ = ["REFRESH_S", "DiagnosticsMirror", "DiagnosticsSource"]
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
 REFRESH_S = 2.0
 
@@ -49,7 +50,8 @@ class DiagnosticsMirror:
         self._lock = threading.Lock()
         self._read_at = -float("inf")
         self._vehicle_read_at: dict[str, float] = {}
-        self._warned = False
+        self.feed = ChangeFeed(table)
+        self._listeners: list[Callable[[list[AlertChange]], None]] = []
 
     def start(self) -> None:
         """Nothing runs in the background: a read brings the copy up to date."""
@@ -58,14 +60,19 @@ class DiagnosticsMirror:
         self.keeper.table.close()
 
     def listen(self, fn: Callable[[list[AlertChange]], None]) -> None:
-        """Predictive alerts turn on where diagnostics run (the processors), not here: a
-        listener of a scale-out API process is never called."""
-        if not self._warned:
-            self._warned = True
-            log.warning(
-                "diagnostics run in the processors: their predictive alerts open no service "
-                "cases in this API process"
-            )
+        """Call `fn` with the predictive alerts the processors recorded turning on or off,
+        each once (`pass_on`: the caller's timer drives it)."""
+        self._listeners.append(fn)
+
+    def pass_on(self) -> None:
+        """Call the listeners with the alert changes the processors recorded since the last
+        call, each once, also across restarts (`volta.diagnostics.feed`)."""
+        if self._listeners:
+            self.feed.pass_on(self._call)
+
+    def _call(self, changes: list[AlertChange]) -> None:
+        for fn in self._listeners:
+            fn(changes)
 
     def refresh(self) -> None:
         """Read what was written since the last refresh."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from volta.diagnostics import snapshot
-from volta.diagnostics.store import Kept, Part, Record
+from volta.diagnostics.store import History, Kept, Mark, Part, Record
 from volta.postgres import Conn, SideTables
 
 __all__ = ["DEFAULT_SCHEMA", "MIGRATIONS", "PostgresDiagnostics"]
@@ -23,6 +23,11 @@ INSERT INTO parts (vin, part, rev, body) VALUES (%s, %s, %s, %s)
 ON CONFLICT (vin, part) DO UPDATE SET rev = EXCLUDED.rev, body = EXCLUDED.body
 """
 _ADD = b"INSERT INTO records (kind, seq, body) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING"
+_MARK = b"""
+INSERT INTO marks (vin, ts_ms, kind, subject, turned_on) VALUES (%s, %s, %s, %s, %s)
+ON CONFLICT (vin) DO UPDATE SET ts_ms = EXCLUDED.ts_ms, kind = EXCLUDED.kind,
+    subject = EXCLUDED.subject, turned_on = EXCLUDED.turned_on
+"""
 
 
 class PostgresDiagnostics:
@@ -69,6 +74,33 @@ class PostgresDiagnostics:
                     cur.executemany(_PUT, rows)
                 if records:
                     cur.executemany(_ADD, records)
+
+        self.tables.run(save)
+
+    def histories(self, after_rev: int) -> list[History]:
+        def load(conn: Conn) -> list[History]:
+            rows = conn.execute(
+                "SELECT vin, rev, body FROM parts WHERE part = %s AND rev > %s",
+                (snapshot.HISTORY, after_rev),
+            ).fetchall()
+            return [(v, int(r), bytes(b)) for v, r, b in rows]
+
+        return self.tables.run(load)
+
+    def marks(self) -> dict[str, Mark]:
+        def load(conn: Conn) -> dict[str, Mark]:
+            rows = conn.execute("SELECT vin, ts_ms, kind, subject, turned_on FROM marks")
+            return {v: (int(ts), k, s, bool(on)) for v, ts, k, s, on in rows.fetchall()}
+
+        return self.tables.run(load)
+
+    def set_marks(self, marks: Mapping[str, Mark]) -> None:
+        rows = [(vin, *m) for vin, m in marks.items()]
+
+        def save(conn: Conn) -> None:  # upserts: safe to run twice
+            if rows:
+                with conn.transaction(), conn.cursor() as cur:
+                    cur.executemany(_MARK, rows)
 
         self.tables.run(save)
 

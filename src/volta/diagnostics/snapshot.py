@@ -33,6 +33,7 @@ __all__ = [
     "RECORDS",
     "STATE",
     "apply_part",
+    "changes_of",
     "decode_record",
     "encode",
     "encode_state",
@@ -110,6 +111,12 @@ class _History(msgspec.Struct):
     events: list[DtcEvent]
 
 
+class _Changes(msgspec.Struct):
+    """Only the alert changes of a history (the other fields are skipped, not built)."""
+
+    changes: list[AlertChange]
+
+
 _RECORD_TYPES: dict[str, type] = {
     "failure": ChargeFailure,
     "session": ChargeFailure,
@@ -119,6 +126,7 @@ RECORDS = tuple(_RECORD_TYPES)
 _encode = msgspec.msgpack.Encoder().encode
 _STATE = msgspec.msgpack.Decoder(_State)
 _HISTORY = msgspec.msgpack.Decoder(_History)
+_CHANGES = msgspec.msgpack.Decoder(_Changes)
 _DECODERS: dict[str, msgspec.msgpack.Decoder[Any]] = {
     kind: msgspec.msgpack.Decoder(t) for kind, t in _RECORD_TYPES.items()
 }
@@ -209,6 +217,18 @@ def history_mark(veh: VehicleDiagnostics) -> tuple[object, ...]:
     )
 
 
+def changes_of(body: bytes) -> list[AlertChange]:
+    """The alert changes of a kept history part (msgspec.DecodeError if it is not one)."""
+    return _CHANGES.decode(_decompress(body)).changes
+
+
+def _decompress(body: bytes) -> bytes:
+    try:
+        return zlib.decompress(body)
+    except zlib.error as e:
+        raise msgspec.DecodeError(f"not a kept history: {e}") from e
+
+
 def _vehicle(fleet: FleetDiagnostics, vin: str) -> VehicleDiagnostics:
     veh = fleet.vehicles.get(vin)
     if veh is None:
@@ -229,11 +249,7 @@ def apply_part(fleet: FleetDiagnostics, vin: str, part: str, body: bytes) -> Non
     if part == STATE:
         _apply_state(fleet, vin, _STATE.decode(body))
     elif part == HISTORY:
-        try:
-            raw = zlib.decompress(body)
-        except zlib.error as e:
-            raise msgspec.DecodeError(f"not a kept history: {e}") from e
-        _apply_history(_vehicle(fleet, vin), _HISTORY.decode(raw))
+        _apply_history(_vehicle(fleet, vin), _HISTORY.decode(_decompress(body)))
 
 
 def _apply_state(fleet: FleetDiagnostics, vin: str, st: _State) -> None:

@@ -6,7 +6,9 @@ Two tables, on SQLite (`diagnostics.sqlite` in the data dir, embedded) or Postgr
 - `parts`: each vehicle's `state` and `history` (`volta.diagnostics.snapshot`), with the
   revision of the save that wrote it last;
 - `records`: the fleet's append-only records (charging failures, sessions that worked, code
-  occurrences), each once, by its place in its list.
+  occurrences), each once, by its place in its list;
+- `marks`: per vehicle, the last predictive alert change a scale-out API process passed on to
+  its service desk (`volta.diagnostics.feed`), the one thing a reader writes.
 One process writes (the one that follows the bus: the embedded platform or `volta
 processors`), through a `DiagnosticsKeeper`: it loads everything back at start and then writes
 only what changed, every few seconds and at a clean stop. Readers (a scale-out API process,
@@ -34,7 +36,9 @@ __all__ = [
     "Collected",
     "DiagnosticsKeeper",
     "DiagnosticsTable",
+    "History",
     "Kept",
+    "Mark",
     "SQLiteDiagnostics",
     "open_diagnostics_table",
 ]
@@ -52,10 +56,16 @@ CREATE INDEX IF NOT EXISTS parts_rev ON parts (rev);
 CREATE TABLE IF NOT EXISTS records (
     kind TEXT NOT NULL, seq INTEGER NOT NULL, body BLOB NOT NULL, PRIMARY KEY (kind, seq)
 );
+CREATE TABLE IF NOT EXISTS marks (
+    vin TEXT PRIMARY KEY, ts_ms INTEGER NOT NULL, kind TEXT NOT NULL, subject TEXT NOT NULL,
+    turned_on INTEGER NOT NULL
+);
 """
 
 Part = tuple[str, str, bytes]  # (vin, part, body)
 Record = tuple[str, int, bytes]  # (kind, seq, body)
+History = tuple[str, int, bytes]  # (vin, rev, body)
+Mark = tuple[int, str, str, bool]  # an alert change: (ts_ms, kind, subject, on)
 
 
 @dataclass
@@ -92,6 +102,18 @@ class DiagnosticsTable(Protocol):
     def save(self, parts: list[Part], records: list[Record], rev: int) -> None:
         """Write the parts (replacing a vehicle's earlier ones) as revision `rev` and add the
         records (one already kept is left as it is): all in one transaction."""
+        ...
+
+    def histories(self, after_rev: int) -> list[History]:
+        """The `history` parts of revisions above `after_rev`."""
+        ...
+
+    def marks(self) -> dict[str, Mark]:
+        """Each vehicle's mark: the last alert change passed on."""
+        ...
+
+    def set_marks(self, marks: Mapping[str, Mark]) -> None:
+        """Replace these vehicles' marks, in one transaction."""
         ...
 
     def close(self) -> None: ...
@@ -143,6 +165,31 @@ class SQLiteDiagnostics:
                     [(vin, part, rev, body) for vin, part, body in parts],
                 )
                 self._db.executemany("INSERT OR IGNORE INTO records VALUES (?, ?, ?)", records)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def histories(self, after_rev: int) -> list[History]:
+        with self._lock:
+            return self._db.execute(
+                "SELECT vin, rev, body FROM parts WHERE part = ? AND rev > ?",
+                (snapshot.HISTORY, after_rev),
+            ).fetchall()
+
+    def marks(self) -> dict[str, Mark]:
+        with self._lock:
+            rows = self._db.execute("SELECT vin, ts_ms, kind, subject, turned_on FROM marks")
+            return {vin: (ts, kind, subject, bool(on)) for vin, ts, kind, subject, on in rows}
+
+    def set_marks(self, marks: Mapping[str, Mark]) -> None:
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO marks VALUES (?, ?, ?, ?, ?)",
+                    [(vin, *m) for vin, m in marks.items()],
+                )
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
