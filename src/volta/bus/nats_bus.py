@@ -301,7 +301,11 @@ class NatsBus:
             except Exception as e:  # the connection is gone: counted, like a refused ack
                 self._acknowledged(e)
                 continue
-            ack.add_done_callback(self._acknowledged)
+            # An ack in flight when the connection drops never comes and nats-py never
+            # resolves its future: without a limit it would hold a `max_pending` slot (and
+            # `flush`) for ever. Past the timeout the event counts as not stored.
+            waited = asyncio.ensure_future(asyncio.wait_for(ack, self.timeout))
+            waited.add_done_callback(self._acknowledged)
 
     def _acknowledged(self, ack: asyncio.Future[Any] | BaseException) -> None:
         error = ack if isinstance(ack, BaseException) else None
