@@ -172,6 +172,8 @@ def _fast_leak(
     leak that began yesterday bends a longer line), if it shows a fast leak."""
     if ts is None or rel is None or len(ts) < 4:
         return None
+    if float(rel[ts >= ts[-1] - 2 * DAY_MS].max() - rel[-1]) < 5.0:
+        return None  # not 5 kPa below where it was in the last 2 days: no fit needed
     for days in (1, 2):
         recent = ts >= ts[-1] - days * DAY_MS
         t, y = ts[recent], rel[recent]

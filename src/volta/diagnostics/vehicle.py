@@ -196,7 +196,7 @@ class VehicleDiagnostics:
         others = [self.latest[p] for p in TYRES if p != path and p in self.latest]
         rel = self._hourly(path + " rel", "tyre")
         if len(others) == 3 and all(ts - t <= 120_000 for t, _ in others):
-            dev = (kpa - float(np.median([v for _, v in others]))) * to20
+            dev = (kpa - sorted(v for _, v in others)[1]) * to20  # their median
             rel.reset_if_jump(dev, 15.0)
             closed |= rel.add(ts, float(ts), dev)
         if closed and s.pts:
