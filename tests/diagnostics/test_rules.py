@@ -141,6 +141,18 @@ def test_a_falling_12v_battery_is_found_a_week_before_12v() -> None:
     assert f.eta_ms is not None and abs(f.eta_ms - (T0 + 20 * DAY)) < 2 * DAY
 
 
+def test_a_slowly_failing_12v_battery_is_found_once_it_has_lost_80_mv() -> None:
+    """10 mV/day from a full 12.60 V: 12.0 V is 60 days away, too far for the 45-day horizon,
+    but a healthy battery does not lose 0.08 V of its resting voltage steadily over 8 days."""
+    veh = VehicleDiagnostics("V1")
+    hours = 10 * 24
+    rng = np.random.default_rng(7)
+    v = 12.6 - 0.01 * np.arange(hours) / 24 + rng.normal(0, 0.004, hours)
+    _feed_hourly(veh, hours, {LV: [x if h % 6 else 14.3 for h, x in enumerate(v)]})
+    on = [c for c in veh.changes if c.on]
+    assert len(on) == 1 and T0 + 7 * DAY < on[0].ts_ms <= T0 + 9 * DAY, veh.changes
+
+
 def test_a_growing_cell_imbalance_is_predicted_with_the_weak_cell() -> None:
     rng = np.random.default_rng(4)
     veh = VehicleDiagnostics("V1")

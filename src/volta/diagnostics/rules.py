@@ -188,8 +188,9 @@ def _fast_leak(
 def lv_battery(ts: FloatArray, volts: FloatArray) -> Finding | None:
     """The 12 V battery's resting voltage falling: the trend → the day it reaches 12.0 V.
     On: falling ≥ 8 mV/day clearly (t ≥ 6, ≥ 36 h) with 12.0 V within 45 days (a 12 V
-    battery is cheap to change at the next visit), or resting below 12.15 V; off: falling
-    < 3 mV/day and above 12.3 V."""
+    battery is cheap to change at the next visit) or 0.08 V lost that way over ≥ 5 days (a
+    healthy battery rests where it rested, however far 12.0 V still is), or resting below
+    12.15 V; off: falling < 3 mV/day and above 12.3 V."""
     if len(ts) < 2:
         return None
     f = fit(_days(ts), volts)
@@ -203,7 +204,8 @@ def lv_battery(ts: FloatArray, volts: FloatArray) -> Finding | None:
         )
     drop = -f.slope
     eta_days = (f.intercept - LV_DTC_V) / drop if drop > 0 else float("inf")
-    trend = f.t_stat >= 6 and f.span >= 1.5 and drop >= 0.008 and eta_days <= 45
+    lost = f.span >= 5 and drop * f.span >= 0.08
+    trend = f.t_stat >= 6 and f.span >= 1.5 and drop >= 0.008 and (eta_days <= 45 or lost)
     on = trend or f.intercept < 12.15
     off = drop < 0.003 and f.intercept > 12.3
     msg = f"12 V battery resting at {f.intercept:.2f} V, falling {drop * 1000:.0f} mV/day"
