@@ -180,14 +180,15 @@ def attribute(
     session fails with probability 0.9 at a broken charger, 0.6 for a car whose on-board
     charging is broken, 0.02 otherwise. For a failure of car v at site s:
     - the charger's state then comes from the *other* cars' sessions at s (did they fail or
-      charge, weighed by how likely each of their failures was their own car's);
+      charge, each failure weighed by how likely it was its own car's) and v's sessions
+      there that went well;
     - the car's state then comes from v's *other* sessions anywhere (did they fail, and were
       the chargers of those failures broken by the other cars' word);
     the two are passed back and forth a few rounds. The failure is the charger's when the
     charger was broken then with a posterior ≥ 0.8 (a broken charger fails even a failing
-    car), the car's when the car alone was with ≥ 0.8, else undecided until more sessions
-    come. A site no other car ever used (the car's own wallbox: no charge-point operator to
-    alert) puts its failures on the car."""
+    car); the car's when the car was broken with ≥ 0.8 or the charger worked (≤ 0.2); else
+    undecided until more sessions come. A site no other car ever used where v charged fine
+    (its own wallbox: no charge-point operator to alert) puts its failures on the car."""
     sessions = [(f, True) for f in failures] + [(f, False) for f in successes]
     site = _sites([(f.lat, f.lon, f.dc) for f, _ in sessions])
     n = len(failures)
