@@ -73,25 +73,30 @@ def test_healthy_tyres_through_cold_nights_raise_nothing() -> None:
 
 
 def _four_tyres(
-    veh: VehicleDiagnostics, days: int, loss: Callable[[float], float], offset: float = 0.0
+    veh: VehicleDiagnostics,
+    days: int,
+    loss: Callable[[float], float],
+    offset: float = 0.0,
+    drives: tuple[float, ...] = (),
 ) -> None:
-    """A car driven three times a day (15 min at 07:30, 12:00, 17:30, a sample a minute): four
-    tyres set to 250 kPa (the front-left `offset` off), the air swinging 10 °C between night and
-    day, the tyres warming 4 kPa over each drive; the rear-left loses `loss(hours)` kPa."""
+    """A car driven three times a day (15 min at 07:30, 12:00, 17:30, a sample a minute), or
+    at the hours `drives`: four tyres set to 250 kPa (the front-left `offset` off), the air
+    swinging 10 °C between night and day, the tyres warming 4 kPa over each drive; the
+    rear-left loses `loss(hours)` kPa."""
     rng = np.random.default_rng(6)
     paths = list(TYRES)
-    for day in range(days):
-        for start_h in (7.5, 12.0, 17.5):
-            for m in range(15):
-                h = day * 24 + start_h + m / 60
-                amb = 2.0 + 5.0 * np.sin((h - 9) / 24 * 2 * np.pi)
-                kpa = np.full(4, 250.0 * (273.15 + amb) / 293.15 + 4.0 * m / 15)
-                kpa[0] += offset
-                kpa[2] -= loss(h)
-                ts = T0 + int(h * H)
-                read = np.round(kpa + rng.normal(0, 0.8, 4))  # noise, 1 kPa steps
-                tyres = [(ts, p, k) for p, k in zip(paths, read.tolist(), strict=True)]
-                veh.feed([(ts, AMBIENT, round(amb, 1)), *tyres])
+    starts = drives or tuple(d * 24 + h for d in range(days) for h in (7.5, 12.0, 17.5))
+    for start in starts:
+        for m in range(15):
+            h = start + m / 60
+            amb = 2.0 + 5.0 * np.sin((h - 9) / 24 * 2 * np.pi)
+            kpa = np.full(4, 250.0 * (273.15 + amb) / 293.15 + 4.0 * m / 15)
+            kpa[0] += offset
+            kpa[2] -= loss(h)
+            ts = T0 + int(h * H)
+            read = np.round(kpa + rng.normal(0, 0.8, 4))  # noise, 1 kPa steps
+            tyres = [(ts, p, k) for p, k in zip(paths, read.tolist(), strict=True)]
+            veh.feed([(ts, AMBIENT, round(amb, 1)), *tyres])
 
 
 def test_a_fast_leak_is_found_within_a_day_against_the_car_s_other_tyres() -> None:
@@ -109,6 +114,18 @@ def test_a_fast_leak_is_found_within_a_day_against_the_car_s_other_tyres() -> No
     assert "other tyres" in f.evidence.signal
     assert f.evidence.fit is not None and 12.0 <= -f.evidence.fit.slope <= 18.0
     assert f.eta_ms is not None
+
+
+def test_a_slow_leak_on_a_car_seldom_driven_is_found_against_the_other_tyres() -> None:
+    """4 kPa/day from hour 0; the car is driven twice on day 1, then stands 3 days, then makes
+    six short trips: the pressure's own 3-day window holds only those six hours, against the
+    other tyres the loss since day 1 is clear at once (the warning: day 8)."""
+    veh = VehicleDiagnostics("V1")
+    trips = (6.0, 7.0, 30.0, 31.0, 104.0, 105.0, 106.0, 107.0, 108.0, 109.0)
+    _four_tyres(veh, 0, lambda h: h * 4.0 / 24, drives=trips)
+    on = [c for c in veh.changes if c.on]
+    assert [c.subject for c in on] == ["Rear-left"], veh.changes
+    assert on[0].ts_ms <= T0 + 110 * H
 
 
 def test_tyres_set_apart_through_warm_drives_and_cold_nights_raise_nothing() -> None:

@@ -54,7 +54,7 @@ _RESTING_V = 13.0  # above: the DC-DC converter charges the 12 V battery
 SIGNALS: frozenset[str] = frozenset(
     {*FREEZE_SIGNALS, *TYRES, *PADS, DTC_LIST, CELL_ID_MIN, ODOMETER, IS_CHARGING}
 ) | {"Vehicle.OTA.BMS.SoftwareVersion", "Vehicle.OTA.BMS.HardwareVariant"}
-_KEEP_DAYS = {"tyre": 3.0, "lv": 10.0, "cells": 5.0, "pads": 30.0}
+_KEEP_DAYS = {"tyre": 3.0, "tyre_rel": 7.0, "lv": 10.0, "cells": 5.0, "pads": 30.0}
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +194,7 @@ class VehicleDiagnostics:
         closed = s.add(ts, amb[1], kpa * to20)
         # against the car's other tyres, read within the last 2 min: a leak shows alone there
         others = [self.latest[p] for p in TYRES if p != path and p in self.latest]
-        rel = self._hourly(path + " rel", "tyre")
+        rel = self._hourly(path + " rel", "tyre_rel")
         if len(others) == 3 and all(ts - t <= 120_000 for t, _ in others):
             dev = (kpa - sorted(v for _, v in others)[1]) * to20  # their median
             rel.reset_if_jump(dev, 15.0)
