@@ -78,6 +78,8 @@ class Figures:
         return 1000.0 * total / self.healthy_vehicle_days if self.healthy_vehicle_days else 0.0
 
     def attribution(self) -> float:
+        """The share of the reported failures attributed right; an undecided one counts as not
+        right (failures the car never reported are left out: `failures_unreported`)."""
         n = self.attribution_right + self.attribution_wrong + self.attribution_undecided
         return self.attribution_right / n if n else 1.0
 

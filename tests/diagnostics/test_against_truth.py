@@ -83,12 +83,12 @@ def test_slow_tyre_leaks_are_predicted_at_least_a_day_before_the_warning_pressur
 # The goals are recall ≥ 0.98 per kind and ≥ 95 % of charging failures attributed
 # right (bench/aftersales_eval.py measures them at full size). This fleet (30 × 14 days, seed
 # 7, 8 faults of each kind per vehicle-year: a fault density no real fleet has) finds every
-# fault and attributes 10 of 10 failures right; over six other small fleets of that density
-# 207 of 221 (a car whose on-board charger failed while the station it used failed too, where
-# the truth names the station; single failures at a station nobody else visited within two
-# days). The attribution bound leaves room for one such failure here.
+# fault and attributes 10 of 10 failures right. What stays hard (docs/aftersales.md): a car
+# that never charged fine in the run failing at stations nobody else used then, and a car
+# whose on-board charger fails at a station that fails too (the truth names the station). The
+# attribution bound leaves room for one such failure here.
 BELOW_GOAL: dict[str, float] = {}
-ATTRIBUTION_REACHED = 0.85
+ATTRIBUTION_REACHED = 0.9
 
 
 def test_a_simulated_fleet_s_faults_are_found_named_and_attributed() -> None:

@@ -105,3 +105,39 @@ def test_the_sessions_nearest_a_failure_say_whether_the_charger_was_broken_then(
     fails = [_dc("A", 100, STATION), _dc("B", 110, STATION), _dc("C", 120, STATION)]
     ok = [_dc("OK1", 150, STATION), _dc("OK2", 160, STATION)]
     assert attribute(fails, ok).causes == ("charger",) * 3
+
+
+def test_several_stations_broken_at_once_are_the_stations_not_the_cars_visiting_them() -> None:
+    """Three fast chargers fail for days at the same time (a small town's stations, one bad
+    firmware); four cars without a wallbox go from one to the next, failing at each, and charge
+    fine at a fourth station in between. A car failing at three places is not the car here:
+    every other car fails at those places too, and these cars charge fine elsewhere."""
+    a, b, c, d = STATION, (60.1700, 24.9400), (60.1650, 24.9300), (60.1720, 24.9600)
+    fails = []
+    for k, (vin, places) in enumerate(
+        (("W1", (a, b, c)), ("W2", (b, c, a)), ("W3", (c, a, b)), ("W4", (a, b, c)))
+    ):
+        fails += [_dc(vin, 2 + 10 * j + 3 * k, where) for j, where in enumerate(places)]
+    ok = [_dc(f"W{k + 1}", 40 + 5 * k, d) for k in range(4)]
+    ok += [_dc(f"OK{k}", h, where) for k, where in enumerate((a, b, c)) for h in (-30, 150)]
+    att = attribute(fails, ok)
+    assert att.causes == ("charger",) * 12
+    assert len(att.chargers) == 3 and all(x.vehicles >= 3 for x in att.chargers)
+    assert att.cars == ()
+
+
+def test_a_failing_car_in_a_building_where_the_neighbours_charge_fine_is_the_car() -> None:
+    """Four cars charge at the wallboxes of one building (within the GPS noise). N1's on-board
+    charger fails again and again; then N2's fails twice, two hours after one of N1's. N3 and
+    N4 charge fine all the while, N2 too before: the building's supply works, both are cars."""
+    home = (60.17, 24.94)
+    fails = [_at("N1", h, home) for h in (31, 35, 55, 77, 101)]
+    fails += [_at("N2", h, home) for h in (75, 80)]
+    ok = [_at("N1", h, home) for h in (7, 13)]
+    ok += [_at("N2", h, home) for h in (9, 33, 57, 60)]
+    ok += [_at("N3", h, home) for h in (7, 31, 55, 60, 104)]
+    ok += [_at("N4", h, home) for h in (10, 34, 57, 79, 101)]
+    att = attribute(fails, ok)
+    assert att.causes == ("car",) * 7
+    assert [c.vin for c in att.cars] == ["N1", "N2"]
+    assert att.chargers == ()

@@ -3,6 +3,8 @@ alert does not flap (hysteresis). Fed through `VehicleDiagnostics` as the live f
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from volta.diagnostics import rules
@@ -70,6 +72,68 @@ def test_healthy_tyres_through_cold_nights_raise_nothing() -> None:
     assert veh.changes == []
 
 
+def _four_tyres(
+    veh: VehicleDiagnostics,
+    days: int,
+    loss: Callable[[float], float],
+    offset: float = 0.0,
+    drives: tuple[float, ...] = (),
+) -> None:
+    """A car driven three times a day (15 min at 07:30, 12:00, 17:30, a sample a minute), or
+    at the hours `drives`: four tyres set to 250 kPa (the front-left `offset` off), the air
+    swinging 10 °C between night and day, the tyres warming 4 kPa over each drive; the
+    rear-left loses `loss(hours)` kPa."""
+    rng = np.random.default_rng(6)
+    paths = list(TYRES)
+    starts = drives or tuple(d * 24 + h for d in range(days) for h in (7.5, 12.0, 17.5))
+    for start in starts:
+        for m in range(15):
+            h = start + m / 60
+            amb = 2.0 + 5.0 * np.sin((h - 9) / 24 * 2 * np.pi)
+            kpa = np.full(4, 250.0 * (273.15 + amb) / 293.15 + 4.0 * m / 15)
+            kpa[0] += offset
+            kpa[2] -= loss(h)
+            ts = T0 + int(h * H)
+            read = np.round(kpa + rng.normal(0, 0.8, 4))  # noise, 1 kPa steps
+            tyres = [(ts, p, k) for p, k in zip(paths, read.tolist(), strict=True)]
+            veh.feed([(ts, AMBIENT, round(amb, 1)), *tyres])
+
+
+def test_a_fast_leak_is_found_within_a_day_against_the_car_s_other_tyres() -> None:
+    """15 kPa/day from day 1 at 06:00: the tyre is 10 kPa down 16 h later, at the warning
+    (200 kPa at 20 °C on the coldest air, -3 °C) 83 h from the start. The pressure's own trend,
+    bent by the leak's start and the warm drives, is clear only on day 3's morning drive, 3 h
+    before; against the other three tyres (the same air, the same warming) the leak shows by
+    day 2's noon drive."""
+    veh = VehicleDiagnostics("V1")
+    _four_tyres(veh, 3, lambda h: max(h - 30.0, 0.0) * 15.0 / 24)
+    on = [c for c in veh.changes if c.on]
+    assert [c.subject for c in on] == ["Rear-left"], veh.changes
+    assert on[0].ts_ms <= T0 + int(61 * H)  # ≥ 22 h before the warning
+    f = veh.active[("tyre_leak", "Rear-left")].finding
+    assert "other tyres" in f.evidence.signal
+    assert f.evidence.fit is not None and 12.0 <= -f.evidence.fit.slope <= 18.0
+    assert f.eta_ms is not None
+
+
+def test_a_slow_leak_on_a_car_seldom_driven_is_found_against_the_other_tyres() -> None:
+    """4 kPa/day from hour 0; the car is driven twice on day 1, then stands 3 days, then makes
+    six short trips: the pressure's own 3-day window holds only those six hours, against the
+    other tyres the loss since day 1 is clear at once (the warning: day 8)."""
+    veh = VehicleDiagnostics("V1")
+    trips = (6.0, 7.0, 30.0, 31.0, 104.0, 105.0, 106.0, 107.0, 108.0, 109.0)
+    _four_tyres(veh, 0, lambda h: h * 4.0 / 24, drives=trips)
+    on = [c for c in veh.changes if c.on]
+    assert [c.subject for c in on] == ["Rear-left"], veh.changes
+    assert on[0].ts_ms <= T0 + 110 * H
+
+
+def test_tyres_set_apart_through_warm_drives_and_cold_nights_raise_nothing() -> None:
+    veh = VehicleDiagnostics("V1")
+    _four_tyres(veh, 10, lambda h: 0.0, offset=-12.0)
+    assert veh.changes == []
+
+
 def test_an_alert_near_its_threshold_does_not_flap() -> None:
     """A leak of ~0.7 kPa/day is between the rule's off (0.4) and on (1.0) rates: once on (a
     faster patch of 4 kPa/day), it stays on; it goes off only when the tyre is pumped up."""
@@ -92,6 +156,18 @@ def test_a_falling_12v_battery_is_found_a_week_before_12v() -> None:
     _feed_hourly(veh, hours, {LV: rest})
     f = veh.active[("lv_battery", "12 V battery")].finding
     assert f.eta_ms is not None and abs(f.eta_ms - (T0 + 20 * DAY)) < 2 * DAY
+
+
+def test_a_slowly_failing_12v_battery_is_found_once_it_has_lost_80_mv() -> None:
+    """10 mV/day from a full 12.60 V: 12.0 V is 60 days away, too far for the 45-day horizon,
+    but a healthy battery does not lose 0.08 V of its resting voltage steadily over 8 days."""
+    veh = VehicleDiagnostics("V1")
+    hours = 10 * 24
+    rng = np.random.default_rng(7)
+    v = 12.6 - 0.01 * np.arange(hours) / 24 + rng.normal(0, 0.004, hours)
+    _feed_hourly(veh, hours, {LV: [x if h % 6 else 14.3 for h, x in enumerate(v)]})
+    on = [c for c in veh.changes if c.on]
+    assert len(on) == 1 and T0 + 7 * DAY < on[0].ts_ms <= T0 + 9 * DAY, veh.changes
 
 
 def test_a_growing_cell_imbalance_is_predicted_with_the_weak_cell() -> None:

@@ -110,37 +110,88 @@ def _eta(now_ms: int, days: float) -> int:
 
 
 def tyre_leak(
-    subject: str, ts: FloatArray, kpa20: FloatArray, coldest_c: float = 20.0
+    subject: str,
+    ts: FloatArray,
+    kpa20: FloatArray,
+    coldest_c: float = 20.0,
+    rel_ts: FloatArray | None = None,
+    rel_kpa: FloatArray | None = None,
 ) -> Finding | None:
     """A tyre losing air: the trend of its pressure at 20 °C over the last days → the time it
     reads the warning pressure (200 kPa) on the coldest air of those days (cold takes pressure
     away too: 200 kPa at -10 °C is 223 kPa at 20 °C). On: ≥ 1 kPa/day, clearly (t ≥ 6, ≥ 5
     points over ≥ 18 h) and the warning within 14 days, or already under it and falling; off:
-    < 0.4 kPa/day or no clear trend."""
+    < 0.4 kPa/day or no clear trend.
+
+    `rel_ts`, `rel_kpa`: the tyre against the median of the car's other three (at 20 °C), hourly,
+    the last 7 days. The air and the drive warm all four alike, so this falls only when the
+    tyre loses air: a fast leak shows in hours, a slow one across days the car stood still. On
+    also at ≥ 1 kPa/day over the last day, two or seven, clearly (t ≥ 8, ≥ 4 points over
+    ≥ 6 h) with ≥ 5 kPa lost in that time; it keeps the alert on while it holds."""
     if len(ts) < 2:
         return None
     f = fit(_days(ts), kpa20)
     now, last = int(ts[-1]), float(kpa20[-1])
     warn = TYRE_WARNING_KPA_20C * 293.15 / (273.15 + min(coldest_c, 20.0))
     ev = Evidence("Tire.Pressure (at 20 °C)", "kPa", "day", _pts(ts, kpa20), f, round(warn, 1))
-    if f is None:
+    fast = _fast_leak(rel_ts, rel_kpa)
+    if f is None and fast is None:
         return Finding("tyre_leak", subject, False, True, "", None, None, last, ev)
-    rate = -f.slope
-    clear = f.t_stat >= 6 and f.n >= 5 and f.span >= 0.75
-    eta_days = (f.intercept - warn) / rate if rate > 0 else float("inf")
-    below = f.n >= 3 and f.intercept < warn and rate >= 0.4  # already low, still falling
-    on = (clear and rate >= 1.0 and eta_days <= 14) or below
-    off = (rate < 0.4 or f.t_stat < 2) and not below
+    if fast is not None:
+        fr, rt, rk = fast
+        rate = -fr.slope
+        level = last
+        # the evidence: the tyre against the others, with the deviation at which it warns
+        ev = Evidence(
+            "Tire.Pressure − the other tyres' median (at 20 °C)",
+            "kPa",
+            "day",
+            _pts(rt, rk),
+            fr,
+            round(fr.intercept - (last - warn), 1),
+        )
+        on, off = True, False
+    else:
+        assert f is not None
+        rate, level = -f.slope, f.intercept
+        clear = f.t_stat >= 6 and f.n >= 5 and f.span >= 0.75
+        eta0 = (level - warn) / rate if rate > 0 else float("inf")
+        below = f.n >= 3 and level < warn and rate >= 0.4  # already low, still falling
+        on = (clear and rate >= 1.0 and eta0 <= 14) or below
+        off = (rate < 0.4 or f.t_stat < 2) and not below
+    eta_days = (level - warn) / rate if rate > 0 else float("inf")
     msg = f"{subject} tyre losing {rate:.1f} kPa/day: the warning in {eta_days * 24:.0f} h"
     eta = _eta(now, eta_days) if rate > 0 and eta_days < 3650 else None
-    return Finding("tyre_leak", subject, on, off, msg, eta, None, f.intercept, ev)
+    return Finding("tyre_leak", subject, on, off, msg, eta, None, level, ev)
+
+
+def _fast_leak(
+    ts: FloatArray | None, rel: FloatArray | None
+) -> tuple[Fit, FloatArray, FloatArray] | None:
+    """The fit of a tyre against the others over the last day, two or seven (the shortest
+    first: a leak that began yesterday bends a longer line), if it shows a leak: ≥ 1 kPa/day,
+    clearly, and ≥ 5 kPa lost in that time."""
+    if ts is None or rel is None or len(ts) < 4:
+        return None
+    if float(rel.max() - rel[-1]) < 5.0:
+        return None  # not 5 kPa below where it was against the others: no fit needed
+    for days in (1, 2, 7):
+        recent = ts >= ts[-1] - days * DAY_MS
+        t, y = ts[recent], rel[recent]
+        f = fit(_days(t), y)
+        if f is None or f.n < 4 or f.span < 0.25 or f.t_stat < 8:
+            continue
+        if -f.slope >= 1.0 and -f.slope * f.span >= 5.0:
+            return f, t, y
+    return None
 
 
 def lv_battery(ts: FloatArray, volts: FloatArray) -> Finding | None:
     """The 12 V battery's resting voltage falling: the trend → the day it reaches 12.0 V.
     On: falling ≥ 8 mV/day clearly (t ≥ 6, ≥ 36 h) with 12.0 V within 45 days (a 12 V
-    battery is cheap to change at the next visit), or resting below 12.15 V; off: falling
-    < 3 mV/day and above 12.3 V."""
+    battery is cheap to change at the next visit) or 0.08 V lost that way over ≥ 5 days (a
+    healthy battery rests where it rested, however far 12.0 V still is), or resting below
+    12.15 V; off: falling < 3 mV/day and above 12.3 V."""
     if len(ts) < 2:
         return None
     f = fit(_days(ts), volts)
@@ -154,7 +205,8 @@ def lv_battery(ts: FloatArray, volts: FloatArray) -> Finding | None:
         )
     drop = -f.slope
     eta_days = (f.intercept - LV_DTC_V) / drop if drop > 0 else float("inf")
-    trend = f.t_stat >= 6 and f.span >= 1.5 and drop >= 0.008 and eta_days <= 45
+    lost = f.span >= 5 and drop * f.span >= 0.08
+    trend = f.t_stat >= 6 and f.span >= 1.5 and drop >= 0.008 and (eta_days <= 45 or lost)
     on = trend or f.intercept < 12.15
     off = drop < 0.003 and f.intercept > 12.3
     msg = f"12 V battery resting at {f.intercept:.2f} V, falling {drop * 1000:.0f} mV/day"

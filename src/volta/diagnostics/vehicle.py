@@ -54,7 +54,7 @@ _RESTING_V = 13.0  # above: the DC-DC converter charges the 12 V battery
 SIGNALS: frozenset[str] = frozenset(
     {*FREEZE_SIGNALS, *TYRES, *PADS, DTC_LIST, CELL_ID_MIN, ODOMETER, IS_CHARGING}
 ) | {"Vehicle.OTA.BMS.SoftwareVersion", "Vehicle.OTA.BMS.HardwareVariant"}
-_KEEP_DAYS = {"tyre": 3.0, "lv": 10.0, "cells": 5.0, "pads": 30.0}
+_KEEP_DAYS = {"tyre": 3.0, "tyre_rel": 7.0, "lv": 10.0, "cells": 5.0, "pads": 30.0}
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,12 +188,21 @@ class VehicleDiagnostics:
         amb = self.latest.get(AMBIENT)
         if amb is None:
             return
-        kpa20 = kpa * 293.15 / (273.15 + amb[1])  # the gas law: what it reads at 20 °C
+        to20 = 293.15 / (273.15 + amb[1])  # the gas law: what it reads at 20 °C
         s = self._hourly(path, "tyre")
-        s.reset_if_jump(kpa20, 15.0)
-        if s.add(ts, amb[1], kpa20):
+        s.reset_if_jump(kpa * to20, 15.0)
+        closed = s.add(ts, amb[1], kpa * to20)
+        # against the car's other tyres, read within the last 2 min: a leak shows alone there
+        others = [self.latest[p] for p in TYRES if p != path and p in self.latest]
+        rel = self._hourly(path + " rel", "tyre_rel")
+        if len(others) == 3 and all(ts - t <= 120_000 for t, _ in others):
+            dev = (kpa - sorted(v for _, v in others)[1]) * to20  # their median
+            rel.reset_if_jump(dev, 15.0)
+            closed |= rel.add(ts, float(ts), dev)
+        if closed and s.pts:
             t, air, y = s.arrays()
-            self._latch(ts, rules.tyre_leak(TYRES[path], t, y, float(air.min())))
+            rt, _, ry = rel.arrays() if rel.pts else (None, None, None)
+            self._latch(ts, rules.tyre_leak(TYRES[path], t, y, float(air.min()), rt, ry))
 
     def _lv(self, ts: int, path: str, volts: float) -> None:
         if volts >= _RESTING_V:
