@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from volta.errors import Unavailable
@@ -20,3 +22,16 @@ def open_sqlite(path: Path | str, schema: str, what: str) -> sqlite3.Connection:
     except sqlite3.Error as e:
         raise Unavailable(f"cannot open the {what} at {path}: {e}") from e
     return db
+
+
+@contextmanager
+def transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One transaction on an autocommit connection from `open_sqlite`: committed when the
+    block ends, rolled back (and the error raised) when it fails."""
+    db.execute("BEGIN")
+    try:
+        yield db
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")

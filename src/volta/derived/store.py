@@ -15,7 +15,7 @@ from typing import Protocol, TypeVar
 
 import msgspec
 
-from volta.sqlite import open_sqlite
+from volta.sqlite import open_sqlite, transaction
 
 __all__ = ["DB_FILE", "DerivedStore", "Record", "SQLiteDerivedStore"]
 
@@ -127,19 +127,13 @@ class SQLiteDerivedStore:
         ]
         if not rows and clear is None:
             return
-        with self._lock:
-            self._db.execute("BEGIN")
-            try:
-                if clear is not None:
-                    self._db.execute(
-                        "DELETE FROM derived WHERE kind = ? AND vin = ? AND start_ms >= ?",
-                        (kind, *clear),
-                    )
-                self._db.executemany("INSERT OR REPLACE INTO derived VALUES (?,?,?,?,?,?)", rows)
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        with self._lock, transaction(self._db):
+            if clear is not None:
+                self._db.execute(
+                    "DELETE FROM derived WHERE kind = ? AND vin = ? AND start_ms >= ?",
+                    (kind, *clear),
+                )
+            self._db.executemany("INSERT OR REPLACE INTO derived VALUES (?,?,?,?,?,?)", rows)
 
     def list(
         self,

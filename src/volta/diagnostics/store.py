@@ -29,7 +29,7 @@ import msgspec
 from volta.config import Settings
 from volta.diagnostics import snapshot
 from volta.diagnostics.fleet import FleetDiagnostics
-from volta.sqlite import open_sqlite
+from volta.sqlite import open_sqlite, transaction
 
 __all__ = [
     "DB_FILE",
@@ -137,38 +137,27 @@ class SQLiteDiagnostics:
         self, after_rev: int = 0, after: Mapping[str, int] | None = None, vin: str | None = None
     ) -> Kept:
         after = after or {}
-        with self._lock:
-            self._db.execute("BEGIN")  # one moment for both tables
-            try:
-                parts = self._db.execute(
-                    "SELECT vin, part, rev, body FROM parts WHERE rev > ?"
-                    + (" AND vin = ?" if vin is not None else ""),
-                    (after_rev,) if vin is None else (after_rev, vin),
+        with self._lock, transaction(self._db):  # one moment for both tables
+            parts = self._db.execute(
+                "SELECT vin, part, rev, body FROM parts WHERE rev > ?"
+                + (" AND vin = ?" if vin is not None else ""),
+                (after_rev,) if vin is None else (after_rev, vin),
+            ).fetchall()
+            records = []
+            for kind in snapshot.RECORDS:
+                records += self._db.execute(
+                    "SELECT kind, seq, body FROM records WHERE kind = ? AND seq >= ? ORDER BY seq",
+                    (kind, after.get(kind, 0)),
                 ).fetchall()
-                records = []
-                for kind in snapshot.RECORDS:
-                    records += self._db.execute(
-                        "SELECT kind, seq, body FROM records WHERE kind = ? AND seq >= ?"
-                        " ORDER BY seq",
-                        (kind, after.get(kind, 0)),
-                    ).fetchall()
-            finally:
-                self._db.execute("COMMIT")
         return Kept(parts, records)
 
     def save(self, parts: list[Part], records: list[Record], rev: int) -> None:
-        with self._lock:
-            self._db.execute("BEGIN")
-            try:
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO parts VALUES (?, ?, ?, ?)",
-                    [(vin, part, rev, body) for vin, part, body in parts],
-                )
-                self._db.executemany("INSERT OR IGNORE INTO records VALUES (?, ?, ?)", records)
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        with self._lock, transaction(self._db):
+            self._db.executemany(
+                "INSERT OR REPLACE INTO parts VALUES (?, ?, ?, ?)",
+                [(vin, part, rev, body) for vin, part, body in parts],
+            )
+            self._db.executemany("INSERT OR IGNORE INTO records VALUES (?, ?, ?)", records)
 
     def histories(self, after_rev: int) -> list[History]:
         with self._lock:
@@ -183,17 +172,11 @@ class SQLiteDiagnostics:
             return {vin: (ts, kind, subject, bool(on)) for vin, ts, kind, subject, on in rows}
 
     def set_marks(self, marks: Mapping[str, Mark]) -> None:
-        with self._lock:
-            self._db.execute("BEGIN")
-            try:
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO marks VALUES (?, ?, ?, ?, ?)",
-                    [(vin, *m) for vin, m in marks.items()],
-                )
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        with self._lock, transaction(self._db):
+            self._db.executemany(
+                "INSERT OR REPLACE INTO marks VALUES (?, ?, ?, ?, ?)",
+                [(vin, *m) for vin, m in marks.items()],
+            )
 
     def close(self) -> None:
         self._db.close()

@@ -17,7 +17,7 @@ import msgspec
 
 from volta.config import Settings
 from volta.hazards.model import Candidate
-from volta.sqlite import open_sqlite
+from volta.sqlite import open_sqlite, transaction
 
 __all__ = ["DB_FILE", "HazardTable", "SQLiteHazards", "open_hazard_table"]
 
@@ -66,16 +66,10 @@ class SQLiteHazards:
 
     def save(self, changed: list[Candidate], gone: list[str], next_id: int) -> None:
         rows = [(c.hazard_id, msgspec.msgpack.encode(c)) for c in changed]
-        with self._lock:
-            self._db.execute("BEGIN")
-            try:
-                self._db.executemany("INSERT OR REPLACE INTO candidates VALUES (?, ?)", rows)
-                self._db.executemany("DELETE FROM candidates WHERE id = ?", [(i,) for i in gone])
-                self._db.execute("UPDATE next_id SET n = ?", (next_id,))
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        with self._lock, transaction(self._db):
+            self._db.executemany("INSERT OR REPLACE INTO candidates VALUES (?, ?)", rows)
+            self._db.executemany("DELETE FROM candidates WHERE id = ?", [(i,) for i in gone])
+            self._db.execute("UPDATE next_id SET n = ?", (next_id,))
 
     def close(self) -> None:
         self._db.close()
