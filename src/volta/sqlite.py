@@ -1,11 +1,14 @@
-"""The one way Volta opens its small SQLite side stores (derived results, commands, places)."""
+"""The one way Volta opens its small SQLite side stores (derived results, commands, places,
+hazards, diagnostics)."""
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import ClassVar, Self
 
 from volta.errors import Unavailable
 
@@ -35,3 +38,28 @@ def transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
+
+
+class SQLiteFile:
+    """Base of the SQLite side stores: one connection from `open_sqlite` on `path`, guarded by
+    `_lock` (the work per call is small). A subclass names its `FILE` in the data dir, its
+    `SCHEMA` and `WHAT` it holds (for errors)."""
+
+    FILE: ClassVar[str]
+    SCHEMA: ClassVar[str]
+    WHAT: ClassVar[str]
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = str(path)
+        self._db = open_sqlite(path, self.SCHEMA, self.WHAT)
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, data_dir: Path) -> Self:
+        """The store's file in `data_dir` (created with the directory if missing)."""
+        data_dir.mkdir(parents=True, exist_ok=True)
+        return cls(data_dir / cls.FILE)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

@@ -7,14 +7,12 @@ MessagePack body; the columns beside it are what the queries filter and sort on.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable
-from pathlib import Path
 
 import msgspec
 
 from volta.commands.model import FINAL, Command
-from volta.sqlite import open_sqlite
+from volta.sqlite import SQLiteFile
 
 __all__ = ["DB_FILE", "SQLiteCommandStore"]
 
@@ -34,19 +32,13 @@ def _decode(body: bytes) -> Command:
     return msgspec.msgpack.decode(body, type=Command)
 
 
-class SQLiteCommandStore:
+class SQLiteCommandStore(SQLiteFile):
     """Commands by id and by vehicle; `update` changes one under the store's lock with a
     function of its current value, so concurrent acks for one command cannot lose a step."""
 
-    def __init__(self, path: Path | str) -> None:
-        self.path = str(path)
-        self._db = open_sqlite(path, _SCHEMA, "command store")
-        self._lock = threading.Lock()
-
-    @classmethod
-    def open(cls, data_dir: Path) -> SQLiteCommandStore:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        return cls(data_dir / DB_FILE)
+    FILE = DB_FILE
+    SCHEMA = _SCHEMA
+    WHAT = "command store"
 
     def insert(self, cmd: Command) -> None:
         with self._lock:
@@ -133,7 +125,3 @@ class SQLiteCommandStore:
             if cmd is not None and cmd.state in FINAL:
                 done += 1
         return done
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()

@@ -8,14 +8,12 @@ registry uses it: `volta recompute` must be able to write while `volta serve` re
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Protocol, TypeVar
 
 import msgspec
 
-from volta.sqlite import open_sqlite, transaction
+from volta.sqlite import SQLiteFile, transaction
 
 __all__ = ["DB_FILE", "DerivedStore", "Record", "SQLiteDerivedStore"]
 
@@ -101,19 +99,13 @@ def list_query(
     return sql, args
 
 
-class SQLiteDerivedStore:
+class SQLiteDerivedStore(SQLiteFile):
     """`DerivedStore` on one SQLite file in WAL mode; one connection guarded by a lock (the
     work per call is small)."""
 
-    def __init__(self, path: Path | str) -> None:
-        self.path = str(path)
-        self._db = open_sqlite(path, _SCHEMA, "derived-results store")
-        self._lock = threading.Lock()
-
-    @classmethod
-    def open(cls, data_dir: Path) -> SQLiteDerivedStore:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        return cls(data_dir / DB_FILE)
+    FILE = DB_FILE
+    SCHEMA = _SCHEMA
+    WHAT = "derived-results store"
 
     def upsert(self, kind: str, records: Sequence[Record]) -> None:
         self._write(kind, records, None)
@@ -156,7 +148,3 @@ class SQLiteDerivedStore:
                 "SELECT body FROM derived WHERE kind = ? AND id = ?", (kind, id)
             ).fetchone()
         return None if row is None else msgspec.msgpack.decode(row[0], type=type_)
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()

@@ -18,10 +18,8 @@ only what changed, every few seconds and at a clean stop. Readers (a scale-out A
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
 import msgspec
@@ -29,7 +27,7 @@ import msgspec
 from volta.config import Settings
 from volta.diagnostics import snapshot
 from volta.diagnostics.fleet import FleetDiagnostics
-from volta.sqlite import open_sqlite, transaction
+from volta.sqlite import SQLiteFile, transaction
 
 __all__ = [
     "DB_FILE",
@@ -119,19 +117,13 @@ class DiagnosticsTable(Protocol):
     def close(self) -> None: ...
 
 
-class SQLiteDiagnostics:
+class SQLiteDiagnostics(SQLiteFile):
     """`DiagnosticsTable` on one SQLite file in WAL mode (a reader in another process on the
     same disk never waits for the writer)."""
 
-    def __init__(self, path: Path | str) -> None:
-        self.path = str(path)
-        self._db = open_sqlite(path, _SCHEMA, "diagnostics state")
-        self._lock = threading.Lock()
-
-    @classmethod
-    def open(cls, data_dir: Path) -> SQLiteDiagnostics:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        return cls(data_dir / DB_FILE)
+    FILE = DB_FILE
+    SCHEMA = _SCHEMA
+    WHAT = "diagnostics state"
 
     def load(
         self, after_rev: int = 0, after: Mapping[str, int] | None = None, vin: str | None = None
@@ -177,9 +169,6 @@ class SQLiteDiagnostics:
                 "INSERT OR REPLACE INTO marks VALUES (?, ?, ?, ?, ?)",
                 [(vin, *m) for vin, m in marks.items()],
             )
-
-    def close(self) -> None:
-        self._db.close()
 
 
 def open_diagnostics_table(settings: Settings) -> DiagnosticsTable:

@@ -9,15 +9,13 @@ changed is written (`Fusion.changes`), every few seconds and at a clean stop
 
 from __future__ import annotations
 
-import threading
-from pathlib import Path
 from typing import Protocol
 
 import msgspec
 
 from volta.config import Settings
 from volta.hazards.model import Candidate
-from volta.sqlite import open_sqlite, transaction
+from volta.sqlite import SQLiteFile, transaction
 
 __all__ = ["DB_FILE", "HazardTable", "SQLiteHazards", "open_hazard_table"]
 
@@ -45,18 +43,12 @@ class HazardTable(Protocol):
     def close(self) -> None: ...
 
 
-class SQLiteHazards:
+class SQLiteHazards(SQLiteFile):
     """`HazardTable` on one SQLite file in WAL mode."""
 
-    def __init__(self, path: Path | str) -> None:
-        self.path = str(path)
-        self._db = open_sqlite(path, _SCHEMA, "road-sensing state")
-        self._lock = threading.Lock()
-
-    @classmethod
-    def open(cls, data_dir: Path) -> SQLiteHazards:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        return cls(data_dir / DB_FILE)
+    FILE = DB_FILE
+    SCHEMA = _SCHEMA
+    WHAT = "road-sensing state"
 
     def load(self) -> tuple[list[Candidate], int]:
         with self._lock:
@@ -70,9 +62,6 @@ class SQLiteHazards:
             self._db.executemany("INSERT OR REPLACE INTO candidates VALUES (?, ?)", rows)
             self._db.executemany("DELETE FROM candidates WHERE id = ?", [(i,) for i in gone])
             self._db.execute("UPDATE next_id SET n = ?", (next_id,))
-
-    def close(self) -> None:
-        self._db.close()
 
 
 def open_hazard_table(settings: Settings) -> HazardTable:

@@ -20,7 +20,7 @@ import msgspec
 from volta.errors import ConfigError, NotFound
 from volta.places.core import Place, Tagger
 from volta.places.roads import RoadNames, road_names
-from volta.sqlite import open_sqlite
+from volta.sqlite import SQLiteFile
 
 __all__ = ["DB_FILE", "PlaceBook", "PlaceTable", "SQLitePlaces"]
 
@@ -55,18 +55,13 @@ class PlaceTable(Protocol):
     def close(self) -> None: ...
 
 
-class SQLitePlaces:
+class SQLitePlaces(SQLiteFile):
     """`PlaceTable` on one SQLite file in WAL mode. `PRAGMA data_version` is the stamp: it
     changes for commits of other connections only, so this one's writes keep `seen`."""
 
-    def __init__(self, path: Path | str) -> None:
-        self.path = str(path)
-        self._db = open_sqlite(path, _SCHEMA, "places store")
-
-    @classmethod
-    def open(cls, data_dir: Path) -> SQLitePlaces:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        return cls(data_dir / DB_FILE)
+    FILE = DB_FILE
+    SCHEMA = _SCHEMA
+    WHAT = "places store"
 
     def stamp(self) -> int:
         return int(self._db.execute("PRAGMA data_version").fetchone()[0])
@@ -87,9 +82,6 @@ class SQLitePlaces:
         rows = self._db.execute("DELETE FROM places WHERE id = ? RETURNING body", (place_id,))
         found = rows.fetchall()
         return (msgspec.msgpack.decode(found[0][0], type=Place) if found else None), seen
-
-    def close(self) -> None:
-        self._db.close()
 
 
 class PlaceBook:
