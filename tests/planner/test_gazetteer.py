@@ -78,3 +78,23 @@ def test_the_helsinki_extract_names_its_streets_landmarks_and_shops() -> None:
     assert resolve("asema aukio", book).name == "Asema-aukio"
     with pytest.raises(AmbiguousPlace):
         resolve("kiasm", book)  # the museum and a bike station start so
+
+
+def test_addresses_resolve_as_people_write_them() -> None:
+    """Street and house number in either order, with or without postcode and town; the street
+    alone is still the street; a number the map lacks names the street's nearest numbers."""
+    book = osm_places(default_osm_path())
+    station = resolve("Kaivokatu 1", book)
+    assert station.kind == "address"
+    assert (station.lat, station.lon) == pytest.approx((60.17132, 24.94146), abs=1e-4)
+    for written in ("1 Kaivokatu", "kaivokatu 1 helsinki", "Kaivokatu 1, 00100 Helsinki"):
+        assert resolve(written, book) == station
+    assert resolve("Kaivokatu", book).kind == "street"
+    assert resolve("Mannerheimintie 20 B", book).name == "Mannerheimintie 20 B"
+    with pytest.raises(PlaceNotFound) as missing:
+        resolve("Kaivokatu 99", book)
+    known = [c.name for c in missing.value.candidates]
+    assert known[:3] == ["Kaivokatu 12", "Kaivokatu 11", "Kaivokatu 10"]
+    assert len(known) == len(set(known))  # the shops sharing an address are one address
+    with pytest.raises(PlaceNotFound, match=r"^no place named 'Nosuchstreet 5'$"):
+        resolve("Nosuchstreet 5", book)

@@ -425,6 +425,16 @@ def test_named_places_resolve_and_a_driver_never_gets_another_car_s_home(trips: 
     status, body = _plan(trips, CAR, destination="no such place at all")
     assert status == 422 and body["error"] == "unknown_place"
     assert body["message"] == "no place named 'no such place at all'"
+    # an address, as people write it; a number the map lacks names the street's nearest ones
+    status, body = _plan(trips, CAR, destination="Kaivokatu 1, 00100 Helsinki")
+    assert status == 200, body
+    place = body["destination_place"]
+    assert (place["name"], place["kind"]) == ("Kaivokatu 1", "address")
+    assert haversine_m(60.17132, 24.94146, place["lat"], place["lon"]) < 20
+    status, body = _plan(trips, CAR, destination="Kaivokatu 99")
+    assert status == 422 and body["error"] == "unknown_place", body
+    assert body["candidates"][0]["name"] == "Kaivokatu 12"
+    assert "on that street it knows Kaivokatu 12, Kaivokatu 11" in body["message"]
     # the search: the driver's car's home, not the other car's; another car's search is 403
     r = c.get(f"/v1/vehicles/{SMALL}/places/search", params={"q": "hom"},
               headers=bearer(trips.driver_of_small))  # fmt: skip

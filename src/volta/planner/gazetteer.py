@@ -1,6 +1,8 @@
 """Named places a trip can start or end at: a vehicle's saved places (`volta.places`), the
 charging stations the planner knows, and the named features of the OSM extract (streets,
-suburbs and other place nodes, amenities, shops, landmarks, named buildings and parks).
+suburbs and other place nodes, amenities, shops, landmarks, named buildings and parks) and its
+addresses (`addr:street` + `addr:housenumber`: "Kaivokatu 1", also "1 Kaivokatu" and with the
+postcode and town after it).
 
 Matching is case- and accent-insensitive ("toolo" finds "Töölö"), on words ("asema aukio"
 finds "Asema-aukio"). A name matches a query exactly, by its start, by the start of one of its
@@ -8,7 +10,8 @@ words, or anywhere inside, in that order of preference; at the same level a vehi
 places come first, then the fleet's, then chargers, then the map. A query resolves when exactly
 one candidate is best; several are `AmbiguousPlace`, none `PlaceNotFound` (both 422 in the API,
 naming the candidates). Namesakes within `SAME_PLACE_M` of each other (a tram stop's platforms,
-the two carriageways of a street) count as one place.
+the two carriageways of a street) count as one place. An address the map does not have on a
+street it has ("Kaivokatu 99") is `PlaceNotFound` listing that street's nearest numbers.
 
 `Gazetteer` and `resolve`/`search` are pure; `osm_places` reads an `.osm.pbf`.
 """
@@ -31,6 +34,7 @@ from volta.errors import ConfigError, VoltaError
 from volta.places.core import distance_m
 
 __all__ = [
+    "ADDRESS",
     "AmbiguousPlace",
     "Candidate",
     "Gazetteer",
@@ -47,9 +51,12 @@ SAME_PLACE_M = 300.0  # namesakes closer than this are one place
 LISTED = 10  # candidates named in an ambiguous answer
 # Sources, best first (at equal match quality): the car's own places are what its driver means
 SAVED, FLEET, CHARGER = "saved place", "fleet place", "charger"
+ADDRESS = "address"
 _RANK = {SAVED: 0, FLEET: 1, CHARGER: 2}
 EXACT, PREFIX, WORD, INSIDE = range(4)
 _NON_WORD = re.compile(r"[\W_]+")
+# "<street> <number>[ <letter>]", normalized: the number asked for on a street
+_STREET_NUMBER = re.compile(r"^(?P<street>.*\D)\s(?P<number>\d+)(?:\s?[a-z])?$")
 
 
 class PlaceError(VoltaError):
@@ -187,6 +194,14 @@ def resolve(query: str, *books: Gazetteer) -> Candidate:
     source rank). PlaceNotFound / AmbiguousPlace otherwise, naming the candidates."""
     found = search(query, *books, limit=None)
     if not found:
+        nearby = _numbers_on_street(query, books)
+        if nearby:
+            known = ", ".join(c.name for c in nearby)
+            raise PlaceNotFound(
+                f"no address {query!r} on the map; on that street it knows {known}. Give one of "
+                "them, the street's name or the coordinates",
+                nearby,
+            )
         raise PlaceNotFound(f"no place named {query!r}")
     best = found[0]
     tied = [m for m in found if m.order[:2] == best.order[:2]]
@@ -200,6 +215,23 @@ def resolve(query: str, *books: Gazetteer) -> Candidate:
         f"{query!r} names {len(alike)} places: {names}. Give a longer name or the coordinates",
         listed,
     )
+
+
+def _numbers_on_street(query: str, books: Sequence[Gazetteer]) -> list[Candidate]:
+    """The addresses on the street a "<street> <number>" query names, nearest number first."""
+    m = _STREET_NUMBER.match(normalize(query))
+    if m is None:
+        return []
+    street, wanted = m["street"].strip(), int(m["number"])
+    on_street: dict[str, tuple[int, Candidate]] = {}  # one per address (shops share one)
+    for book in books:
+        for match in book.matches(street):
+            c = match.candidate
+            number = _STREET_NUMBER.match(c.keys[0])
+            if c.kind == ADDRESS and number and number["street"].strip() == street:
+                on_street.setdefault(c.keys[0], (abs(int(number["number"]) - wanted), c))
+    nearest = sorted(on_street.values(), key=lambda t: (t[0], t[1].name))
+    return [c for _, c in nearest[:LISTED]]
 
 
 # What a named map feature is: the first of these keys it has gives its kind ("suburb",
@@ -223,21 +255,34 @@ class _Named(osmium.SimpleHandler):
         kind = _kind(n.tags) if name else None
         if name and kind:
             self.points.append(Candidate(name, kind, n.location.lat, n.location.lon))
+        self._address(n.tags, n.location.lat, n.location.lon)
+
+    def _address(self, tags: osmium.osm.TagList, lat: float, lon: float) -> None:
+        street, number = tags.get("addr:street"), tags.get("addr:housenumber")
+        if not (street and number):
+            return
+        town = [t for t in (tags.get("addr:postcode"), tags.get("addr:city")) if t]
+        aliases = [f"{number} {street}"]
+        if town:  # "Kaivokatu 1 00100 Helsinki", "Kaivokatu 1 Helsinki"
+            aliases += [f"{street} {number} {' '.join(town)}", f"{street} {number} {town[-1]}"]
+        self.points.append(Candidate(f"{street} {number}", ADDRESS, lat, lon, tuple(aliases)))
 
     def way(self, w: osmium.osm.Way) -> None:
         name = w.tags.get("name")
-        if not name:
+        if not (name or "addr:housenumber" in w.tags):
             return
         nodes = [nd for nd in w.nodes if nd.location.valid()]
         if not nodes:
             return
         lats, lons = [nd.lat for nd in nodes], [nd.lon for nd in nodes]
-        if "highway" in w.tags:
+        if name and "highway" in w.tags:
             self.streets.setdefault(name, []).append(([nd.ref for nd in nodes], lats, lons))
             return
+        lat, lon = sum(lats) / len(lats), sum(lons) / len(lons)  # an area or a line: its centre
         kind = _kind(w.tags)
-        if kind:  # an area or a line: its centre
-            self.points.append(Candidate(name, kind, sum(lats) / len(lats), sum(lons) / len(lons)))
+        if name and kind:
+            self.points.append(Candidate(name, kind, lat, lon))
+        self._address(w.tags, lat, lon)
 
 
 def _kind(tags: osmium.osm.TagList) -> str | None:
