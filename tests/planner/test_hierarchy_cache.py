@@ -5,8 +5,11 @@ Helsinki stands in for a large map (the size threshold lowered)."""
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -102,3 +105,37 @@ def test_only_the_most_recently_used_files_are_kept(
     planner.index(load_model("chevrolet_bolt_ev_2020"))  # other costs: a file of its own
     [bolt] = tmp_path.iterdir()
     assert bolt != kona
+
+
+def test_building_an_index_holds_up_neither_other_plans_nor_builds_it_twice(
+    helsinki: RoadGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A charger graph being built (minutes on a large map) does not stop plans whose graph
+    is ready; a second request for the one being built waits for it instead of building too."""
+    planner = TripPlanner(helsinki)
+    ready = planner.plan(MODEL, A, B, start_soc=80)  # the default index, built now
+    started, release = threading.Event(), threading.Event()
+    builds: list[float] = []
+    real_build = TripPlanner._build
+
+    def slow_build(self: TripPlanner, *key: Any) -> Any:
+        builds.append(key[1])
+        started.set()
+        assert release.wait(10), "the test never released the build"
+        return real_build(self, *key)
+
+    monkeypatch.setattr(TripPlanner, "_build", slow_build)
+    cold = [threading.Thread(target=planner.plan, args=(MODEL, A, B, 80), kwargs={"ambient_c": -10})
+            for _ in range(2)]  # fmt: skip
+    for t in cold:
+        t.start()
+    assert started.wait(10)
+    t0 = time.monotonic()
+    again = planner.plan(MODEL, A, B, start_soc=80)  # while the -10 °C graph is being built
+    assert time.monotonic() - t0 < 2.0
+    assert again.plan.total_s == ready.plan.total_s
+    release.set()
+    for t in cold:
+        t.join(10)
+    assert builds == [1.0]  # one build for the two requests
+    assert len(planner._indexes) == 2

@@ -131,7 +131,8 @@ class TripPlanner:
         self._indexes: OrderedDict[tuple[VehicleModel, float, float, float], SiteIndex] = (
             OrderedDict()
         )
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the two dicts, never held while building
+        self._building: dict[tuple[VehicleModel, float, float, float], threading.Lock] = {}
 
     @property
     def features(self) -> Gazetteer:
@@ -155,23 +156,37 @@ class TripPlanner:
         so cars of a model share a few), temperature (to 1 °C) and payload (to 10 kg); the
         INDEXES_KEPT most recently used are kept."""
         key = (model, round(energy_factor, 2), float(round(ambient_c)), round(payload_kg, -1))
-        _, factor, ambient, payload = key
         with self._lock:
             index = self._indexes.get(key)
+            if index is not None:
+                self._indexes.move_to_end(key)
+                return index
+            building = self._building.setdefault(key, threading.Lock())
+        # Built outside the planner's lock (seconds to minutes on a large map): plans with
+        # other indexes go on meanwhile; a second request for this key waits for this build.
+        with building:
+            with self._lock:
+                index = self._indexes.get(key)
             if index is None:
-                net = self.net
-                energy = factor * edge_energy_wh(
-                    model, net.speed_mps, net.grade, net.length_m, ambient, payload
-                )
-                hierarchy = None
-                if self.cache_dir is not None:
-                    hierarchy = _kept_hierarchy(self.cache_dir, net, model, energy)
-                index = SiteIndex(net, model, self.sites, energy, hierarchy=hierarchy)
-                self._indexes[key] = index
-                while len(self._indexes) > INDEXES_KEPT:
-                    self._indexes.popitem(last=False)
-            self._indexes.move_to_end(key)
+                index = self._build(*key)
+                with self._lock:
+                    self._indexes[key] = index
+                    while len(self._indexes) > INDEXES_KEPT:
+                        self._indexes.popitem(last=False)
+                    self._building.pop(key, None)
             return index
+
+    def _build(
+        self, model: VehicleModel, factor: float, ambient: float, payload: float
+    ) -> SiteIndex:
+        net = self.net
+        energy = factor * edge_energy_wh(
+            model, net.speed_mps, net.grade, net.length_m, ambient, payload
+        )
+        hierarchy = None
+        if self.cache_dir is not None:
+            hierarchy = _kept_hierarchy(self.cache_dir, net, model, energy)
+        return SiteIndex(net, model, self.sites, energy, hierarchy=hierarchy)
 
     def plan(
         self,
