@@ -51,7 +51,7 @@ def _drop_services_database() -> Iterator[None]:
 @pytest.fixture(scope="module")
 def fleet_days() -> tuple[list[Batch], dict[str, str]]:
     """Ten cars, three days, faults of every kind frequent enough to show (the simulator's
-    motion at 10 s, as tests.diagnostics.evaluation runs it)."""
+    motion at 10 s, as volta.diagnostics.evaluation runs it)."""
     fleet = Fleet(
         FleetConfig(vehicles=10, seed=3, start_ms=START_MS, faults=FaultRates.everything(100.0)),
         helsinki(),
