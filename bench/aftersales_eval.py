@@ -5,7 +5,7 @@ failures attributed to car or charger right, the software-linked fault named wit
 and hardware variant.
 
 The fleet drives the Helsinki extract; its telemetry goes batch by batch through the
-diagnostics as the live follower feeds them (`tests/diagnostics/evaluation.py`, shared with
+diagnostics as the live follower feeds them (`volta.diagnostics.evaluation`, shared with
 the small test in `tests/diagnostics/test_against_truth.py`). Brake-pad and hot-pack faults
 are also placed where they show within the run (`place_slow_faults`): city trips on the small
 map wear few pads and fast-charge seldom.
@@ -20,14 +20,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
-from pathlib import Path
 
-# the evaluation lives with the tests it serves (it runs the test suite's Helsinki fleet)
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from tests.diagnostics.evaluation import evaluate
+from volta.diagnostics.evaluation import evaluate
 
 
 def main() -> None:

@@ -5,7 +5,7 @@ The fleet (every road hazard on: `volta.sim.surface.EVERY_HAZARD`, potholes at 3
 the shipped Helsinki graph from Monday 2026-03-02T00:00Z, a week of frosty nights (down to
 -10 °C) and afternoons just above freezing, so ice forms and melts most days. Its telemetry goes
 through `RoadSensing` batch by batch; what is published each simulated minute is compared with
-the truth (`tests/hazards/evaluation.py`, which `tests/hazards/test_against_truth.py` runs at
+the truth (`volta.hazards.evaluation`, which `tests/hazards/test_against_truth.py` runs at
 80 cars for a day). Goals (issue 20): potholes passed by >= 3 cars precision and recall >= 0.9;
 speed bumps never published; ice confirmed <= 10 min after the third car that slipped on it and
 gone <= 30 min after it melted; median pothole location error < 15 m.
@@ -24,12 +24,9 @@ import json
 import statistics
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the evaluation lives in tests/
-
-from tests.hazards.evaluation import (
+from volta.hazards.evaluation import (
     Figures,
     bumps_published,
     ice_episodes,
@@ -38,7 +35,6 @@ from tests.hazards.evaluation import (
     report,
     run,
 )
-
 from volta.hazards.model import Kind
 
 WEEK_MS = 1_772_409_600_000  # 2026-03-02T00:00Z, a Monday

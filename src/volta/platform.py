@@ -198,7 +198,8 @@ class Platform:
         self._started = True
 
     def stop(self) -> None:
-        """Flush what was taken (acking it while still connected), disconnect, close."""
+        """Flush what was taken (acking it while still connected), stop the background jobs,
+        open the cases of the predictions still queued (`CaseIntake.drain`), close."""
         if self._stopped:
             return
         self._stopped = True
@@ -224,6 +225,11 @@ class Platform:
         if self.road_sensing is not None:
             self.road_sensing.stop()
         self.diagnostics.stop()
+        if self.intake is not None:
+            # predictions are queued from the bus and opened on the alert watch's timer, which
+            # has stopped: open what is left now that nothing queues any more (the registry is
+            # still open), or count and log it
+            self.intake.drain()
         self.bus.close()
         self.derived.close()
         self.places.close()

@@ -3,19 +3,18 @@
 Two checks: the tyre-leak rule over the simulator's own tyre model (its gas law, its Helsinki
 weather, its sensor noise and 1 kPa steps) for many slow leaks and healthy tyres: fast, so it
 covers the issue's lead-time goal exactly; and one simulated fleet with every kind of fault,
-fed batch by batch as the live follower does (`tests.diagnostics.evaluation`; the issue's full
-size runs with `python -m tests.diagnostics.evaluation --vehicles 500 --days 30`).
+fed batch by batch as the live follower does (`volta.diagnostics.evaluation`; the issue's full
+size runs with `python -m volta.diagnostics.evaluation --vehicles 500 --days 30`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from volta.diagnostics.evaluation import evaluate
 from volta.diagnostics.vehicle import AMBIENT, TYRES, VehicleDiagnostics
 from volta.sim.environment import Climate
 from volta.sim.faults import FaultRates, Faults
-
-from .evaluation import evaluate
 
 T0 = 1_767_571_200_000  # 2026-01-05: winter, cold nights
 H = 3_600_000

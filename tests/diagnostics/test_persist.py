@@ -10,7 +10,7 @@ sessions, and code occurrences in the state.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -18,8 +18,6 @@ from typing import Any
 import msgspec
 import pytest
 
-from tests.derived.pgrun import SERVICES_RUN
-from volta.config import Settings
 from volta.diagnostics import snapshot
 from volta.diagnostics.feed import ChangeFeed
 from volta.diagnostics.fleet import FleetDiagnostics
@@ -29,7 +27,6 @@ from volta.diagnostics.store import (
     DiagnosticsKeeper,
     DiagnosticsTable,
     SQLiteDiagnostics,
-    open_diagnostics_table,
 )
 from volta.diagnostics.vehicle import AlertChange, VehicleDiagnostics
 from volta.sim.faults import FaultRates
@@ -42,16 +39,10 @@ Batch = tuple[str, list[tuple[int, str, object]]]
 _ts = itemgetter(0)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _drop_services_database() -> Iterator[None]:
-    yield
-    SERVICES_RUN.drop()
-
-
 @pytest.fixture(scope="module")
 def fleet_days() -> tuple[list[Batch], dict[str, str]]:
     """Ten cars, three days, faults of every kind frequent enough to show (the simulator's
-    motion at 10 s, as tests.diagnostics.evaluation runs it)."""
+    motion at 10 s, as volta.diagnostics.evaluation runs it)."""
     fleet = Fleet(
         FleetConfig(vehicles=10, seed=3, start_ms=START_MS, faults=FaultRates.everything(100.0)),
         helsinki(),
@@ -69,37 +60,6 @@ def fleet_days() -> tuple[list[Batch], dict[str, str]]:
         (b.vin, sorted(((b.ts + off, str(p), v) for off, p, v in b.samples), key=_ts)) for b in raw
     ]
     return batches, {v.vin: v.model for v in fleet.truth.vehicles}
-
-
-def _sqlite(tmp_path: Path) -> Callable[[], DiagnosticsTable]:
-    return lambda: open_diagnostics_table(Settings(data_dir=tmp_path))
-
-
-def _postgresql(tmp_path: Path) -> Callable[[], DiagnosticsTable]:
-    url, schema = SERVICES_RUN.ensure(), SERVICES_RUN.new_schema()
-    return lambda: open_diagnostics_table(
-        Settings(data_dir=tmp_path, diagnostics=url, diagnostics_schema=schema)
-    )
-
-
-ENGINES = {"sqlite": _sqlite, "postgresql": _postgresql}
-
-
-@pytest.fixture(params=sorted(ENGINES))
-def table_opener(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> Iterator[Callable[[], DiagnosticsTable]]:
-    """Opens the table of one engine on one fresh state, as each new process would."""
-    make = ENGINES[request.param](tmp_path)
-    opened: list[DiagnosticsTable] = []
-
-    def factory() -> DiagnosticsTable:
-        opened.append(make())
-        return opened[-1]
-
-    yield factory
-    for table in opened:
-        table.close()
 
 
 def _answers(fleet: FleetDiagnostics) -> Any:

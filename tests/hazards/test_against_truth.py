@@ -1,15 +1,13 @@
-"""Road sensing against the simulator's truth, at the scale stated in evaluation.py's run():
-80 cars for 24 h on the Helsinki graph (about 2.0 million samples: city trips of a few km), every
-hazard kind on."""
+"""Road sensing against the simulator's truth (`volta.hazards.evaluation`, which
+bench/hazards_week.py runs at a week of 1,000 cars), here at 80 cars for 24 h on the Helsinki
+graph (about 2.0 million samples: city trips of a few km), every hazard kind on."""
 
 from __future__ import annotations
 
 import statistics
 from functools import cache
 
-from volta.hazards.model import Kind
-
-from .evaluation import (
+from volta.hazards.evaluation import (
     Figures,
     bumps_published,
     ice_episodes,
@@ -17,6 +15,7 @@ from .evaluation import (
     precision_recall,
     run,
 )
+from volta.hazards.model import Kind
 
 MIN = 60_000
 

@@ -29,7 +29,7 @@ from typing import Literal
 
 from volta.geo.distance import haversine_m
 
-__all__ = ["Attribution", "CarAlert", "ChargeFailure", "ChargerAlert", "attribute"]
+__all__ = ["HORIZON_MS", "Attribution", "CarAlert", "ChargeFailure", "ChargerAlert", "attribute"]
 
 SITE_M = 40.0  # sessions this close are at one site (a station's chargers, GPS noise)
 CHARGER_CARS = 2  # distinct cars' failures put on one site: an alert for its operator
@@ -42,6 +42,13 @@ BASE_FAILS = 0.02  # of a healthy car at a healthy charger
 DAY = 86_400_000
 CHARGER_UP_MS, CHARGER_DOWN_MS = 60 * DAY, 7 * DAY  # breaks every two months, fixed in a week
 CAR_UP_MS, CAR_DOWN_MS = 180 * DAY, 7 * DAY
+# How far back the sessions still move a verdict: a chain forgets its state at the rate
+# 1/up + 1/down (the week-long repairs dominate), so a session this far from a failure shifts
+# what its charger's or car's state then was by less than 1/1000 (~47 days: the cars' chain)
+HORIZON_MS = int(
+    max(math.log(1000.0) / (1.0 / up + 1.0 / down)
+        for up, down in ((CHARGER_UP_MS, CHARGER_DOWN_MS), (CAR_UP_MS, CAR_DOWN_MS)))
+)  # fmt: skip
 SURE = 0.8  # the posterior a cause needs; below it the failure stays undecided
 ROUNDS = 5  # of passing the cars' and the chargers' states to each other
 Cause = Literal["car", "charger", "undecided"]

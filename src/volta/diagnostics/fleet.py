@@ -4,24 +4,42 @@ failures across cars, and what fleet reliability is computed from.
 `FleetDiagnostics.feed(vin, samples)` is all the live follower and the evaluation call; the
 readers (`report`, `attribution`, `reliability`) build their answer from the state at that
 moment. Pure apart from the state it keeps: time is the samples'.
+
+The fleet-wide records are kept for a window of data time (the newest sample fed; the gateway
+refuses timestamps in the future), pruned once a day of it as records arrive (`prune`):
+- charging failures and sessions that worked: `CHARGING_KEEP_MS`, twice the attribution's
+  horizon (`charging.HORIZON_MS`, ~47 days: older sessions move no verdict), so ~93 days;
+- code occurrences with the exposure they are rated by (each car's days per software version,
+  the km it drove): `OCCURRENCE_KEEP_MS`, a year, cut at the start of a UTC month so that every
+  month the reliability tables still show is whole (rates, km between faults, software links
+  and the OTA halt read only what is kept).
+The lists are pruned at their head only (a record that arrived late, behind newer ones, goes
+when those before it have gone); `pruned` counts the records pruned per list, which is also the
+place (`seq`) of each list's first record, so that a kept record keeps its place.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from functools import lru_cache
+from typing import Any, TypeVar
 
-from volta.diagnostics.charging import Attribution, ChargeFailure, attribute
+from volta.diagnostics.charging import HORIZON_MS, Attribution, ChargeFailure, attribute
 from volta.diagnostics.codes import CHARGING_ABORTED
 from volta.diagnostics.decode import Descriptions, decode
 from volta.diagnostics.events import DtcEvent
 from volta.diagnostics.reliability import Exposure, Occurrence, Reliability, on_ecu, reliability
 from volta.diagnostics.vehicle import DC_W, ODOMETER, POWER, VehicleDiagnostics
 
-__all__ = ["FleetDiagnostics"]
+__all__ = ["CHARGING_KEEP_MS", "OCCURRENCE_KEEP_MS", "RECORD_KINDS", "FleetDiagnostics"]
 
 DAY_MS = 86_400_000
+CHARGING_KEEP_MS = 2 * HORIZON_MS  # charging failures and sessions: ~93 days
+OCCURRENCE_KEEP_MS = 365 * DAY_MS  # code occurrences and exposure: a year, in whole months
+RECORD_KINDS = ("failure", "session", "occurrence")  # the fleet-wide record lists' names
+K = TypeVar("K")
 LAT, LON = "Vehicle.CurrentLocation.Latitude", "Vehicle.CurrentLocation.Longitude"
 VERSION, VARIANT = "Vehicle.OTA.BMS.SoftwareVersion", "Vehicle.OTA.BMS.HardwareVariant"
 OTA_PREFIX, OTA_VERSION, OTA_VARIANT = "Vehicle.OTA.", ".SoftwareVersion", ".HardwareVariant"
@@ -34,17 +52,49 @@ class _Exposure:
     ecu_days: dict[tuple[str, str, str], set[int]] = field(default_factory=dict)
     odo0: float | None = None
     odo1: float = 0.0
+    # the odometer's first reading in each month (number since 1970-01): where the km driven
+    # since a pruned month's end starts
+    odo_months: dict[int, float] = field(default_factory=dict)
+
+
+@lru_cache(maxsize=4096)  # once per batch with an odometer reading: its day's month
+def _month(day: int) -> int:
+    """The month (number since 1970-01) of a UTC day (number since the epoch)."""
+    d = dt.date(1970, 1, 1) + dt.timedelta(days=day)
+    return (d.year - 1970) * 12 + d.month - 1
+
+
+def _month_start_ms(month: int) -> int:
+    d = dt.date(1970 + month // 12, month % 12 + 1, 1)
+    return (d - dt.date(1970, 1, 1)).days * DAY_MS
+
+
+def _prune_head(records: list[Any], before_ms: int) -> int:
+    """Drop the leading records older than `before_ms`; how many."""
+    n = 0
+    for r in records:
+        if r.ts_ms >= before_ms:
+            break
+        n += 1
+    del records[:n]
+    return n
 
 
 class FleetDiagnostics:
-    """Every vehicle's diagnostics and the fleet-wide records."""
+    """Every vehicle's diagnostics and the fleet-wide records (kept for `charging_keep_ms`
+    and `occurrence_keep_ms` of data time: the module docstring)."""
 
     def __init__(
         self,
         model_of: Callable[[str], str] = lambda vin: "unknown",
         descriptions: Descriptions | None = None,
+        *,
+        charging_keep_ms: int = CHARGING_KEEP_MS,
+        occurrence_keep_ms: int = OCCURRENCE_KEEP_MS,
     ) -> None:
         self.model_of = model_of
+        self.charging_keep_ms = charging_keep_ms
+        self.occurrence_keep_ms = occurrence_keep_ms
         self.descriptions = descriptions or Descriptions()
         self.vehicles: dict[str, VehicleDiagnostics] = {}
         self.failures: list[ChargeFailure] = []
@@ -52,6 +102,10 @@ class FleetDiagnostics:
         self.occurrences: list[Occurrence] = []
         self._exposure: dict[str, _Exposure] = {}
         self._models: dict[str, str] = {}
+        self.newest_ms = 0  # the newest sample fed: the records' windows end here
+        self.pruned = dict.fromkeys(RECORD_KINDS, 0)  # per list: records pruned from its head
+        self._pruned_day = -1  # the day of data time the records were last pruned on
+        self._exposure_month = -1  # the first month the exposure was last pruned to
 
     def feed(self, vin: str, samples: Iterable[tuple[int, str, object]]) -> list[DtcEvent]:
         """One batch of one vehicle, in time order."""
@@ -74,6 +128,7 @@ class FleetDiagnostics:
         if odo is not None:
             ex.odo0 = odo[1] if ex.odo0 is None else ex.odo0
             ex.odo1 = odo[1]
+            ex.odo_months.setdefault(_month(odo[0] // DAY_MS), odo[1])
         if veh.good_sessions:
             self.good_sessions += [ChargeFailure(vin, *s) for s in veh.good_sessions]
             veh.good_sessions.clear()
@@ -89,7 +144,43 @@ class FleetDiagnostics:
                 self.failures.append(
                     ChargeFailure(vin, ev.ts_ms, ff.values[LAT], ff.values[LON], dc)
                 )
+        if veh.last_ms > self.newest_ms:
+            self.newest_ms = veh.last_ms
+            if self.newest_ms // DAY_MS != self._pruned_day:
+                self.prune()
         return events
+
+    def record_lists(self) -> dict[str, list[Any]]:
+        """The fleet-wide record lists by name (`RECORD_KINDS`): appended to as records come,
+        pruned at the head (`pruned`)."""
+        return {
+            "failure": self.failures,
+            "session": self.good_sessions,
+            "occurrence": self.occurrences,
+        }
+
+    def prune(self) -> int:
+        """Drop the records older than their window as of `newest_ms` (module docstring) and,
+        when the occurrences' first month moved on, every car's exposure before it. How many
+        records were dropped."""
+        self._pruned_day = self.newest_ms // DAY_MS
+        charging_from = self.newest_ms - self.charging_keep_ms
+        month = _month(max(self.newest_ms - self.occurrence_keep_ms, 0) // DAY_MS)
+        cut = {
+            "failure": charging_from,
+            "session": charging_from,
+            "occurrence": _month_start_ms(month),
+        }
+        n = 0
+        for kind, records in self.record_lists().items():
+            k = _prune_head(records, cut[kind])
+            self.pruned[kind] += k
+            n += k
+        if month != self._exposure_month:  # (the states saved since are pruned already)
+            self._exposure_month = month
+            for ex in self._exposure.values():
+                _prune_exposure(ex, month)
+        return n
 
     def attribution(self) -> Attribution:
         """Charging failures attributed to cars or chargers, as of now."""
@@ -221,6 +312,29 @@ def _finding(f: Any) -> dict[str, Any]:
             },
         },
     }
+
+
+def _prune_exposure(ex: _Exposure, month: int) -> None:
+    """Forget the days before `month` and start the km driven at its first reading (the
+    car's newest one when it has none since: nothing driven in the window)."""
+    first_day = _month_start_ms(month) // DAY_MS
+    _days_from(ex.days, first_day)
+    _days_from(ex.ecu_days, first_day)
+    old = [m for m in ex.odo_months if m < month]
+    if old:
+        for m in old:
+            del ex.odo_months[m]
+        ex.odo0 = ex.odo_months[min(ex.odo_months)] if ex.odo_months else ex.odo1
+
+
+def _days_from(days: dict[K, set[int]], first_day: int) -> None:
+    for key in list(days):
+        if not days[key] or min(days[key]) < first_day:
+            kept = {d for d in days[key] if d >= first_day}
+            if kept:
+                days[key] = kept
+            else:
+                del days[key]
 
 
 def _software(text: dict[str, str]) -> tuple[tuple[str, str], ...]:

@@ -23,6 +23,7 @@ INSERT INTO parts (vin, part, rev, body) VALUES (%s, %s, %s, %s)
 ON CONFLICT (vin, part) DO UPDATE SET rev = EXCLUDED.rev, body = EXCLUDED.body
 """
 _ADD = b"INSERT INTO records (kind, seq, body) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING"
+_DROP = b"DELETE FROM records WHERE kind = %s AND seq < %s"
 _MARK = b"""
 INSERT INTO marks (vin, ts_ms, kind, subject, turned_on) VALUES (%s, %s, %s, %s, %s)
 ON CONFLICT (vin) DO UPDATE SET ts_ms = EXCLUDED.ts_ms, kind = EXCLUDED.kind,
@@ -65,15 +66,24 @@ class PostgresDiagnostics:
 
         return self.tables.run(load)
 
-    def save(self, parts: list[Part], records: list[Record], rev: int) -> None:
+    def save(
+        self,
+        parts: list[Part],
+        records: list[Record],
+        rev: int,
+        drop_before: Mapping[str, int] | None = None,
+    ) -> None:
         rows = [(vin, part, rev, body) for vin, part, body in parts]
+        drops = list((drop_before or {}).items())
 
-        def save(conn: Conn) -> None:  # upserts: safe to run twice
+        def save(conn: Conn) -> None:  # upserts and deletes: safe to run twice
             with conn.transaction(), conn.cursor() as cur:
                 if rows:
                     cur.executemany(_PUT, rows)
                 if records:
                     cur.executemany(_ADD, records)
+                if drops:
+                    cur.executemany(_DROP, drops)
 
         self.tables.run(save)
 

@@ -8,8 +8,9 @@ Each vehicle is two parts, because they change at different rates:
   series, the rules' latest findings with their evidence, the alerts that are on, the latest
   alert changes and code events).
 The fleet-wide records (charging failures, sessions that worked, code occurrences) are
-append-only lists: each record is kept once, by its place in its list (the attribution of
-charging failures depends on their order). MessagePack through msgspec: the rule and event
+lists appended to and pruned at the head by age (`FleetDiagnostics.prune`): each record is kept
+once, by its place in its list counting the pruned ones (`seq`; the attribution of charging
+failures depends on their order). MessagePack through msgspec: the rule and event
 dataclasses are encoded as they are; a history is compressed (zlib) as well. Pure.
 """
 
@@ -23,7 +24,7 @@ import msgspec
 
 from volta.diagnostics.charging import ChargeFailure
 from volta.diagnostics.events import DtcEvent, DtcRecord
-from volta.diagnostics.fleet import FleetDiagnostics, _Exposure
+from volta.diagnostics.fleet import RECORD_KINDS, FleetDiagnostics, _Exposure
 from volta.diagnostics.reliability import Occurrence
 from volta.diagnostics.rules import Finding
 from volta.diagnostics.vehicle import Alert, AlertChange, VehicleDiagnostics, _Hourly
@@ -86,6 +87,7 @@ class _State(msgspec.Struct):
     ecu_days: list[tuple[str, str, str, list[int]]]  # (ECU, version, variant, days)
     odo0: float | None
     odo1: float
+    odo_months: list[tuple[int, float]] = []  # a state kept before this field has none
 
 
 class _Points(msgspec.Struct, array_like=True):
@@ -117,12 +119,10 @@ class _Changes(msgspec.Struct):
     changes: list[AlertChange]
 
 
-_RECORD_TYPES: dict[str, type] = {
-    "failure": ChargeFailure,
-    "session": ChargeFailure,
-    "occurrence": Occurrence,
-}
-RECORDS = tuple(_RECORD_TYPES)
+_RECORD_TYPES: dict[str, type] = dict(
+    zip(RECORD_KINDS, (ChargeFailure, ChargeFailure, Occurrence), strict=True)
+)
+RECORDS = RECORD_KINDS
 _encode = msgspec.msgpack.Encoder().encode
 _STATE = msgspec.msgpack.Decoder(_State)
 _HISTORY = msgspec.msgpack.Decoder(_History)
@@ -133,12 +133,9 @@ _DECODERS: dict[str, msgspec.msgpack.Decoder[Any]] = {
 
 
 def record_lists(fleet: FleetDiagnostics) -> dict[str, list[Any]]:
-    """The fleet's append-only record lists, by kind."""
-    return {
-        "failure": fleet.failures,
-        "session": fleet.good_sessions,
-        "occurrence": fleet.occurrences,
-    }
+    """The fleet's record lists, by kind (each list's first record is at place
+    `fleet.pruned[kind]`)."""
+    return fleet.record_lists()
 
 
 def decode_record(kind: str, body: bytes) -> Any:
@@ -172,6 +169,7 @@ def encode_state(fleet: FleetDiagnostics, vin: str) -> bytes:
             [(e, v, h, sorted(d)) for (e, v, h), d in ex.ecu_days.items()],
             ex.odo0,
             ex.odo1,
+            sorted(ex.odo_months.items()),
         )
     )
 
@@ -271,6 +269,7 @@ def _apply_state(fleet: FleetDiagnostics, vin: str, st: _State) -> None:
         {(e, v, h): set(d) for e, v, h, d in st.ecu_days},
         st.odo0,
         st.odo1,
+        dict(st.odo_months),
     )
 
 

@@ -5,8 +5,9 @@ Two tables, on SQLite (`diagnostics.sqlite` in the data dir, embedded) or Postgr
 (`volta.diagnostics.postgres`, scale-out); `open_diagnostics_table` picks by the settings:
 - `parts`: each vehicle's `state` and `history` (`volta.diagnostics.snapshot`), with the
   revision of the save that wrote it last;
-- `records`: the fleet's append-only records (charging failures, sessions that worked, code
-  occurrences), each once, by its place in its list;
+- `records`: the fleet's records (charging failures, sessions that worked, code
+  occurrences), each once, by its place in its list; those the fleet pruned for age
+  (`FleetDiagnostics.prune`) are deleted by the next save;
 - `marks`: per vehicle, the last predictive alert change a scale-out API process passed on to
   its service desk (`volta.diagnostics.feed`), the one thing a reader writes.
 One process writes (the one that follows the bus: the embedded platform or `volta
@@ -80,11 +81,13 @@ class Kept:
 
 @dataclass
 class Collected:
-    """What a save writes, not encoded yet: parts (vin, part, `snapshot` part) and records
-    (kind, seq, record)."""
+    """What a save writes, not encoded yet: parts (vin, part, `snapshot` part), records
+    (kind, seq, record) and, per kind, the place the records before which are deleted (the
+    fleet pruned them)."""
 
     parts: list[tuple[str, str, Any]] = field(default_factory=list)
     records: list[tuple[str, int, Any]] = field(default_factory=list)
+    drop_before: dict[str, int] = field(default_factory=dict)
 
 
 class DiagnosticsTable(Protocol):
@@ -97,9 +100,16 @@ class DiagnosticsTable(Protocol):
         of each kind from place `after[kind]` on (0: all), read as of one moment."""
         ...
 
-    def save(self, parts: list[Part], records: list[Record], rev: int) -> None:
-        """Write the parts (replacing a vehicle's earlier ones) as revision `rev` and add the
-        records (one already kept is left as it is): all in one transaction."""
+    def save(
+        self,
+        parts: list[Part],
+        records: list[Record],
+        rev: int,
+        drop_before: Mapping[str, int] | None = None,
+    ) -> None:
+        """Write the parts (replacing a vehicle's earlier ones) as revision `rev`, add the
+        records (one already kept is left as it is) and delete those of each kind of
+        `drop_before` placed before the place given: all in one transaction."""
         ...
 
     def histories(self, after_rev: int) -> list[History]:
@@ -143,13 +153,22 @@ class SQLiteDiagnostics(SQLiteFile):
                 ).fetchall()
         return Kept(parts, records)
 
-    def save(self, parts: list[Part], records: list[Record], rev: int) -> None:
+    def save(
+        self,
+        parts: list[Part],
+        records: list[Record],
+        rev: int,
+        drop_before: Mapping[str, int] | None = None,
+    ) -> None:
         with self._lock, transaction(self._db):
             self._db.executemany(
                 "INSERT OR REPLACE INTO parts VALUES (?, ?, ?, ?)",
                 [(vin, part, rev, body) for vin, part, body in parts],
             )
             self._db.executemany("INSERT OR IGNORE INTO records VALUES (?, ?, ?)", records)
+            self._db.executemany(
+                "DELETE FROM records WHERE kind = ? AND seq < ?", list((drop_before or {}).items())
+            )
 
     def histories(self, after_rev: int) -> list[History]:
         with self._lock:
@@ -198,6 +217,7 @@ class DiagnosticsKeeper:
         self.table = table
         self.rev = 0  # the newest revision read or written
         self.kept = dict.fromkeys(snapshot.RECORDS, 0)  # records kept (or read), per kind
+        self._dropped = dict.fromkeys(snapshot.RECORDS, 0)  # per kind: deleted before this
         self._marks: dict[str, tuple[object, ...]] = {}  # vin -> its history as last kept
         self._waiting: set[str] = set()  # vehicles whose changed history waits (the limit)
         self.skipped = 0  # kept parts that could not be read (an older or newer format)
@@ -208,6 +228,7 @@ class DiagnosticsKeeper:
         vehicle's, or only `vin`'s (and the records: a reader of one vehicle)."""
         after = self.rev if vin is None else max(self.rev, self._rev_of.get(vin, 0))
         kept = self.table.load(after, self.kept, vin)
+        newest = fleet.newest_ms
         for v, part, _, body in kept.parts:
             try:
                 snapshot.apply_part(fleet, v, part, body)
@@ -218,11 +239,22 @@ class DiagnosticsKeeper:
                 continue
             if part == snapshot.HISTORY:
                 self._marks[v] = snapshot.history_mark(fleet.vehicles[v])
+            else:
+                newest = max(newest, fleet.vehicles[v].last_ms)
         lists = snapshot.record_lists(fleet)
         for kind, seq, body in kept.records:
-            if seq == len(lists[kind]):  # in order, each once
-                lists[kind].append(snapshot.decode_record(kind, body))
-        self.kept = {kind: len(lst) for kind, lst in lists.items()}
+            lst = lists[kind]
+            end = fleet.pruned[kind] + len(lst)
+            if seq < end:
+                continue  # read before
+            if seq > end:  # the writer pruned up to here: what this copy holds is older
+                lst.clear()
+                fleet.pruned[kind] = seq
+            lst.append(snapshot.decode_record(kind, body))
+        self.kept = {kind: fleet.pruned[kind] + len(lst) for kind, lst in lists.items()}
+        # the windows as of the newest state read (a writer at its start, a reader's copy)
+        fleet.newest_ms = newest
+        fleet.prune()
         if vin is None:
             self.rev = max(self.rev, kept.rev)
         else:
@@ -254,9 +286,12 @@ class DiagnosticsKeeper:
                 self._marks[vin] = mark
                 out.parts.append((vin, snapshot.HISTORY, snapshot.history_of(veh)))
         for kind, lst in snapshot.record_lists(fleet).items():
-            start = self.kept[kind]
-            out.records += [(kind, seq, r) for seq, r in enumerate(lst[start:], start)]
-            self.kept[kind] = len(lst)
+            first = fleet.pruned[kind]
+            start = max(self.kept[kind], first)
+            out.records += [(kind, seq, r) for seq, r in enumerate(lst[start - first :], start)]
+            self.kept[kind] = first + len(lst)
+            if first > self._dropped[kind]:
+                out.drop_before[kind] = self._dropped[kind] = first
         return out
 
     @property
@@ -267,15 +302,17 @@ class DiagnosticsKeeper:
     def write(self, collected: Collected) -> None:
         """Encode and store what `collect` gave, as the next revision. On failure the caller
         should `forget`: the marks and places moved on already."""
-        if collected.parts or collected.records:
+        if collected.parts or collected.records or collected.drop_before:
             self.rev += 1
             self.table.save(
                 [(vin, part, snapshot.encode(obj)) for vin, part, obj in collected.parts],
                 [(kind, seq, snapshot.encode(r)) for kind, seq, r in collected.records],
                 self.rev,
+                collected.drop_before,
             )
 
     def forget(self) -> None:
         """After a failed write: what was collected goes again with the next collect."""
         self._marks.clear()
         self.kept = dict.fromkeys(snapshot.RECORDS, 0)
+        self._dropped = dict.fromkeys(snapshot.RECORDS, 0)

@@ -10,7 +10,9 @@ With a `DiagnosticsTable` (`volta.diagnostics.store`) the state is loaded back a
 changed is written every `SAVE_EVERY_S` and at stop, on a thread of its own (under the lock
 only the small states are encoded and the changed histories copied); a crash loses at most the
 last 5 s. A vehicle keeps its latest
-`KEEP_CHANGES` alert changes; its code events are in the tracker's records (per code: first and
+`KEEP_CHANGES` alert changes; the fleet-wide records are kept for a window of data time
+(`volta.diagnostics.fleet`: ~93 days of charging, a year of code occurrences; `pruned` counts
+what went); its code events are in the tracker's records (per code: first and
 last seen, occurrences, the freeze frames), so the event list is not kept.
 """
 
@@ -166,6 +168,12 @@ class DiagnosticsFollower:
             except Exception:  # one car's odd batch must not stop diagnostics for the fleet
                 self.errors += 1
                 log.exception("diagnostics failed on a batch of %s", event.vin)
+
+    @property
+    def pruned(self) -> dict[str, int]:
+        """The fleet-wide records pruned for age so far, per list (`FleetDiagnostics.prune`)."""
+        with self._lock:
+            return dict(self.fleet.pruned)
 
     def read(self, fn: Callable[[FleetDiagnostics], T]) -> T:
         """Run a reader over the fleet's diagnostics while no batch is being fed."""

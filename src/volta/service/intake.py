@@ -8,12 +8,18 @@ alert watch's thread, so a new prediction never holds up ingest. `problem_of_ale
 `problem_of_prediction` are pure; one problem key per vehicle and problem, shared by both
 sources where they name the same fault (a predicted tyre leak and the low-pressure alert of that
 tyre are one case).
+
+Nothing queued is lost quietly: a prediction whose case could not be written (the database
+failed) goes back to the head of the queue for the next sync, and when the platform stops it
+`drain`s the queue (bounded by `DRAIN_S`) after diagnostics stopped following the bus; what
+still could not be opened is counted in `dropped` and logged as an error.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,7 +30,7 @@ from volta.registry import AlertChanges, AlertFacts
 from volta.service.desk import ServiceDesk
 from volta.service.model import AlertDetails, Severity
 
-__all__ = ["CaseIntake", "Problem", "problem_of_alert", "problem_of_prediction"]
+__all__ = ["DRAIN_S", "CaseIntake", "Problem", "problem_of_alert", "problem_of_prediction"]
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +52,9 @@ _PREDICTION_KINDS = {
     "battery_hot": "battery_hot",
 }
 _BAD = re.compile(r"[^A-Za-z0-9._:/-]+")
+# At a stop, the longest the queued predictions may take to open (a case is a few ms; a
+# database that does not answer must not hold the stop for ever)
+DRAIN_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +109,12 @@ class CaseIntake:
         self.opened = 0
         self.attached = 0
         self.skipped = 0  # vehicles that are not registered, or refused keys
+        self.dropped = 0  # predictions still queued when a stop's drain gave up (logged)
+
+    @property
+    def queued(self) -> int:
+        """Predictions waiting for the next `sync` (or `drain`)."""
+        return len(self._predictions)
 
     def predicted(self, changes: Iterable[AlertChange]) -> None:
         """Queue predictive alerts that turned on (any thread; opened at the next `sync`)."""
@@ -107,13 +122,45 @@ class CaseIntake:
 
     def sync(self, changes: AlertChanges) -> None:
         """Open cases for the alert log's raised alerts and the queued predictions."""
-        problems = [p for f in changes.raised if (p := problem_of_alert(f)) is not None]
-        while self._predictions:
-            p = problem_of_prediction(self._predictions.popleft())
-            if p is not None:
-                problems.append(p)
-        for p in problems:
-            self.open(p)
+        for f in changes.raised:
+            if (p := problem_of_alert(f)) is not None:
+                self.open(p)
+        self._open_queued(None)
+
+    def drain(self, timeout_s: float = DRAIN_S) -> int:
+        """Open the queued predictions' cases now (the platform's stop, once nothing queues
+        any more), for at most `timeout_s`; what is left is counted in `dropped` and logged.
+        Returns how many were left."""
+        try:
+            self._open_queued(time.monotonic() + timeout_s)
+        except Exception:  # the database failed: the stop goes on, the rest is counted below
+            log.exception("service: opening the queued predictions' cases failed at the stop")
+        left = len(self._predictions)
+        if left:
+            self._predictions.clear()
+            self.dropped += left
+            log.error(
+                "service: %d predicted alerts were still queued at the stop and open no case "
+                "(dropped: %d in all)", left, self.dropped,
+            )  # fmt: skip
+        return left
+
+    def _open_queued(self, deadline: float | None) -> None:
+        """Open the queued predictions one at a time, until none is left or `deadline`
+        (monotonic) has passed. One whose case raised goes back to the queue's head."""
+        while deadline is None or time.monotonic() < deadline:
+            try:
+                change = self._predictions.popleft()
+            except IndexError:  # empty (another thread may take from it too)
+                return
+            p = problem_of_prediction(change)
+            if p is None:
+                continue
+            try:
+                self.open(p)
+            except Exception:
+                self._predictions.appendleft(change)  # tried again at the next sync
+                raise
 
     def open(self, p: Problem) -> None:
         try:

@@ -4,8 +4,10 @@ A simulated fleet with every kind of fault on drives the Helsinki graph; its tel
 samples with noise, quantisation and late batches) goes batch by batch through
 `FleetDiagnostics`, as the live follower feeds it; the alerts, codes, charging verdicts and
 software links are then compared with `faults.parquet` / `charge_failures.parquet`'s records.
-`python -m tests.diagnostics.evaluation [--vehicles N --days D]` prints the figures (the issue's
-full size is 500 vehicles × 30 days; docs/aftersales.md quotes what was run).
+`python -m volta.diagnostics.evaluation [--vehicles N --days D]` prints the figures (the issue's
+full size is 500 vehicles × 30 days; docs/aftersales.md quotes what was run). Shared by
+`tests/diagnostics/test_against_truth.py` and `bench/aftersales_eval.py`; the server never
+imports it (it runs the simulator).
 """
 
 from __future__ import annotations
@@ -24,15 +26,15 @@ import numpy as np
 from volta.diagnostics.codes import BMS_COMMUNICATION_LOST
 from volta.diagnostics.fleet import FleetDiagnostics
 from volta.geo.distance import haversine_m
+from volta.geo.osm import load_roads
 from volta.sim.faults import FaultRates
 from volta.sim.fleet import Fleet, FleetConfig
 from volta.sim.health import Components
 from volta.sim.signals import SIGNALS, Telemetry
 from volta.sim.truth import FaultTruth, Truth
 
-from ..sim.simrun import START_MS, helsinki
-
 _ts = itemgetter(0)
+START_MS = 1_767_571_200_000  # 2026-01-05T00:00Z, a Monday
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
 # the predictive rule whose alert finds each kind of fault
@@ -152,7 +154,7 @@ def simulate(
         FleetConfig(
             vehicles=vehicles, seed=seed, start_ms=START_MS, faults=FaultRates.everything(per_year)
         ),
-        helsinki(),
+        load_roads(),  # the shipped Helsinki extract
     )
     models = {v.vin: v.model for v in fleet.truth.vehicles}
     diag = FleetDiagnostics(model_of=lambda vin: models[vin])

@@ -2,8 +2,10 @@
 
 A simulated fleet drives the Helsinki graph with every kind of hazard on; its telemetry (the
 VSS samples, with noise and late batches) goes through `RoadSensing` batch by batch; what is
-published each minute is compared with the truth. `python -m tests.hazards.evaluation`
-prints the figures (docs/hazards.md quotes them).
+published each minute is compared with the truth. `python -m volta.hazards.evaluation
+[VEHICLES HOURS]` prints the figures (docs/hazards.md quotes them). Shared by
+`tests/hazards/test_against_truth.py` and `bench/hazards_week.py`; the server never imports it
+(it runs the simulator).
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from volta.geo.distance import haversine_m
+from volta.geo.osm import load_roads
 from volta.hazards.detect import DetectConfig
+from volta.hazards.matching import RoadMatcher
 from volta.hazards.model import Hazard, Kind
 from volta.hazards.sensing import RoadSensing
 from volta.sim.faults import FaultRates
@@ -25,8 +29,6 @@ from volta.sim.fleet import Fleet, FleetConfig
 from volta.sim.signals import ADAS_SIGNALS, Telemetry
 from volta.sim.surface import EVERY_HAZARD
 from volta.sim.truth import HazardTruth, Truth
-
-from .roads import helsinki, matcher
 
 START_MS = 1_774_396_800_000  # 2026-03-25T00:00Z: below freezing at night, thawing by day
 MATCH_M = {Kind.POTHOLE: 25.0, Kind.ROUGH_ROAD: 80.0, Kind.SLIPPERY: 100.0, Kind.SLOWDOWN: 50.0}
@@ -107,9 +109,10 @@ def run(
         faults=FaultRates(0.0, 0.0),
         surface=EVERY_HAZARD,
     )
-    fleet = Fleet(config, helsinki())
+    graph = load_roads()  # the shipped Helsinki extract
+    fleet = Fleet(config, graph)
     tel = Telemetry(fleet.vins, seed, extra=ADAS_SIGNALS)
-    sensing = RoadSensing(matcher())
+    sensing = RoadSensing(RoadMatcher(graph))
     end_s = int(hours * 3600)
     fig = Figures(vehicles, hours, 0, 0.0, start_ms=start_ms)
     while fleet.t < end_s:
