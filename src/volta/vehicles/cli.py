@@ -24,7 +24,14 @@ def from_epa(
 ) -> None:
     """Write a model file from one row; print its wall energy on the row's cycle vs the dyno."""
     from volta.vehicles.cycles import wall_wh_per_km
-    from volta.vehicles.epa import measured_wall_wh_per_km, model_from_epa, read_test_cars, usable
+    from volta.vehicles.epa import (
+        measured_wall_wh_per_km,
+        model_from_epa,
+        read_drivetrain_specs,
+        read_test_cars,
+        tech_spec,
+        usable,
+    )
     from volta.vehicles.model import ModelError, load_model
     from volta.vehicles.model_file import model_toml
 
@@ -33,7 +40,8 @@ def from_epa(
         if line not in rows:
             raise ModelError(f"{csv_path}: no data row at line {line}")
         test = rows[line]
-        model = model_from_epa(test, usable_kwh=usable_kwh, dc_peak_kw=dc_peak_kw)
+        tech = tech_spec(test, read_drivetrain_specs())
+        model = model_from_epa(test, usable_kwh=usable_kwh, dc_peak_kw=dc_peak_kw, tech=tech)
         out.write_text(
             model_toml(model, f"Written by `volta models from-epa {csv_path.name} --line {line}`"),
             encoding="utf-8",
@@ -43,6 +51,7 @@ def from_epa(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     typer.echo(f"wrote {out} ({model.display_name})")
+    typer.echo(f"drivetrain: {model.sources['drivetrain']}")
     reason = usable(test)
     if reason is None and test.cycle is not None:
         predicted = wall_wh_per_km(model, test.cycle)
@@ -60,8 +69,9 @@ def check_epa(
     csv_path: Annotated[Path, typer.Argument(help="EPA Test Car List CSV (battery-EV rows)")],
     rows: Annotated[bool, typer.Option(help="also print every row's error")] = False,
 ) -> None:
-    """The shared drivetrain against every usable row: in-sample and leave-one-maker-out."""
-    from volta.vehicles.epa import SHARED_DRIVETRAIN, maker, read_test_cars, usable
+    """The shared drivetrain against every usable row: in-sample, leave one maker out and
+    leave one maker group out (Audi + Porsche + Volkswagen, Hyundai + Kia)."""
+    from volta.vehicles.epa import SHARED_DRIVETRAIN, maker, maker_group, read_test_cars, usable
     from volta.vehicles.epa_fit import cross_validate, validate
     from volta.vehicles.model import ModelError
 
@@ -72,19 +82,25 @@ def check_epa(
         raise typer.Exit(2) from exc
     shipped = validate(tests)
     fit, held_out = cross_validate(tests)
+    _, by_group = cross_validate(tests, by=maker_group)
     by_line = {t.line: t for t in tests}
     if rows:
         for line, err in shipped.errors.items():
             t = by_line[line]
             typer.echo(
                 f"line {line:4d} {maker(t):14s} {t.model[:34]:34s} {t.cycle:5s}"
-                f" {err:+7.1%} (held out {held_out.errors[line]:+7.1%})"
+                f" {err:+7.1%} (held out {held_out.errors[line]:+7.1%},"
+                f" group {by_group.errors[line]:+7.1%})"
             )
     for t in tests:
         reason = usable(t)
         if reason is not None:
             typer.echo(f"left out: line {t.line} {t.make} {t.model}: {reason}")
-    for name, v in (("shipped drivetrain, in-sample", shipped), ("leave one maker out", held_out)):
+    for name, v in (
+        ("shipped drivetrain, in-sample", shipped),
+        ("leave one maker out", held_out),
+        ("leave one maker group out", by_group),
+    ):
         line, err = v.worst()
         t = by_line[line]
         typer.echo(
@@ -92,10 +108,13 @@ def check_epa(
             f" (UDDS MAE {v.mae('udds'):.2%}, HWFET {v.mae('hwfet'):.2%});"
             f" worst line {line} {t.make} {t.model} {t.cycle} {err:+.1%}"
         )
+    d = SHARED_DRIVETRAIN
     typer.echo(
         f"fit on all rows: regen_fraction {fit.regen_fraction}, charge_efficiency"
-        f" {fit.charge_efficiency} (shipped: {SHARED_DRIVETRAIN.regen_fraction},"
-        f" {SHARED_DRIVETRAIN.charge_efficiency})"
+        f" {fit.charge_efficiency}, idle W per extra motor {fit.unit_idle_w:g}, two-speed idle W"
+        f" {fit.two_speed_idle_w:g}, SiC loss reduction {fit.sic_loss_reduction:g} (shipped:"
+        f" {d.regen_fraction}, {d.charge_efficiency}, {d.unit_idle_w:g}, {d.two_speed_idle_w:g},"
+        f" {d.sic_loss_reduction:g})"
     )
 
 

@@ -4,17 +4,21 @@ Each battery-EV row of the list gives a car's equivalent test weight, its coast-
 coefficients A/B/C and the raw dynamometer result of one charge-depleting test (UDDS or
 highway) as energy from the wall. `model_from_epa` turns a row into a `VehicleModel`; the
 drivetrain (motor, gears, auxiliaries, charger) is not in the list, so it comes from one shared
-`Drivetrain` that is the same for every car: nothing is fitted to a car's own dyno result.
+`Drivetrain` that is the same for every car, applied to the car's published drivetrain technology
+(`TechSpec`: number of motors, two-speed gearbox, SiC inverter; the table
+`volta/data/epa/drivetrain_specs.csv`): nothing is fitted to a car's own dyno result.
 `usable` says why a row cannot be compared (wrong procedure, label values, units).
 
-Pure: reading the CSV is `read_test_cars`; the rest takes values.
+Pure: reading the CSVs is `read_test_cars` / `read_drivetrain_specs`; the rest takes values.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import re
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from volta.vehicles.model import AIR_DENSITY_KG_M3, G, ModelError, VehicleModel
@@ -24,10 +28,14 @@ __all__ = [
     "SHARED_DRIVETRAIN",
     "Drivetrain",
     "EpaTest",
+    "TechSpec",
     "maker",
+    "maker_group",
     "measured_wall_wh_per_km",
     "model_from_epa",
+    "read_drivetrain_specs",
     "read_test_cars",
+    "tech_spec",
     "usable",
 ]
 
@@ -70,12 +78,47 @@ class EpaTest:
 
 
 @dataclass(frozen=True, slots=True)
+class TechSpec:
+    """A car line's published drivetrain technology (a row of drivetrain_specs.csv).
+
+    None is unknown: the car then gets the shared default (`motor_count`, `two_speed`, `sic`).
+    """
+
+    maker: str
+    model_prefix: str
+    drive: str  # "" any drive code
+    motors: int | None
+    motor_types: str  # "F:PM R:IM"; recorded, not used by the model (see the CSV header)
+    two_speed: bool | None
+    sic_inverter: bool | None
+    system_v: int | None
+    source: str
+
+    def matches(self, test: EpaTest) -> bool:
+        """Whether this spec is for the row (maker, model prefix and drive code if given)."""
+        return (
+            maker(test) == self.maker
+            and test.model.startswith(self.model_prefix)
+            and (not self.drive or test.drive == self.drive)
+        )
+
+
+UNKNOWN_TECH = TechSpec("", "", "", None, "", None, None, None, "not in the spec table")
+
+
+@dataclass(frozen=True, slots=True)
 class Drivetrain:
     """What the EPA list does not give, the same for every car (sources in docs/planner.md).
 
-    `regen_fraction` and `charge_efficiency` are fitted across all makers at once
+    `regen_fraction`, `charge_efficiency` and the three technology values (`unit_idle_w`,
+    `two_speed_idle_w`, `sic_loss_reduction`) are fitted across all makers at once
     (`volta.vehicles.epa_fit`; a test checks the fit still gives these values); the rest is
-    fixed from the literature.
+    fixed from the literature. The technology values apply through a car's `TechSpec`:
+    - every traction motor beyond the first adds `unit_idle_w` of constant loss (its drive
+      unit spinning: bearings, gear churning, magnet drag or inverter idling);
+    - a two-speed gearbox adds `two_speed_idle_w` (clutch and gear drag);
+    - a SiC main inverter removes `sic_loss_reduction` of the motor + inverter losses.
+    Both constant losses are carried as auxiliary power, so the model file format is unchanged.
     """
 
     motor_eff_points: tuple[tuple[float, float], ...] = (
@@ -90,13 +133,94 @@ class Drivetrain:
     gear_efficiency: float = 0.97
     motor_kw_per_kg: float = 0.09  # peak power per kg of test weight (2022 BEVs: 0.06-0.3)
     regen_kw_per_kg: float = 0.04
-    regen_fraction: float = 0.89  # share of braking power the brake blending gives the motor
+    regen_fraction: float = 0.9  # share of braking power the brake blending gives the motor
     aux_w: float = 250.0  # 12 V loads, pumps, electronics; HVAC is off on the dyno
-    charge_efficiency: float = 0.89  # wall to battery (Level 2), pack losses included
+    charge_efficiency: float = 0.8931  # wall to battery (Level 2), pack losses included
     frontal_area_m2: float = 2.4  # only to express C as a drag coefficient; C itself is used
+    unit_idle_w: float = 195.0  # per traction motor beyond the first
+    two_speed_idle_w: float = 751.0
+    sic_loss_reduction: float = 0.42
+
+    def aux_for(self, test: EpaTest, tech: TechSpec) -> float:
+        """Auxiliary power of one car: the shared 12 V load plus its drivetrain's idle losses."""
+        extra_units = max(motor_count(test, tech) - 1, 0)
+        return (
+            self.aux_w
+            + self.unit_idle_w * extra_units
+            + (self.two_speed_idle_w if tech.two_speed else 0.0)
+        )
+
+    def motor_curve_for(self, tech: TechSpec) -> tuple[tuple[float, float], ...]:
+        """The motor + inverter efficiency curve; a SiC inverter scales every loss down."""
+        if not tech.sic_inverter or self.sic_loss_reduction == 0.0:
+            return self.motor_eff_points
+        keep = 1.0 - self.sic_loss_reduction
+        return tuple((x, round(1.0 - keep * (1.0 - eff), 5)) for x, eff in self.motor_eff_points)
 
 
 SHARED_DRIVETRAIN = Drivetrain()
+
+# Makers that share platforms and drive units (the stricter held-out split).
+MAKER_GROUPS = {
+    "AUDI": "VOLKSWAGEN GROUP",
+    "PORSCHE": "VOLKSWAGEN GROUP",
+    "VOLKSWAGEN": "VOLKSWAGEN GROUP",
+    "HYUNDAI": "HYUNDAI MOTOR GROUP",
+    "KIA": "HYUNDAI MOTOR GROUP",
+}
+
+
+def motor_count(test: EpaTest, tech: TechSpec) -> int:
+    """Published number of traction motors, else 1 for a 2WD drive code and 2 for AWD."""
+    if tech.motors is not None:
+        return tech.motors
+    return 1 if test.drive in ("F", "R") else 2
+
+
+def _opt_bool(text: str) -> bool | None:
+    value = text.strip().lower()
+    if not value:
+        return None
+    if value in ("yes", "no"):
+        return value == "yes"
+    raise ValueError(f"expected yes, no or empty, got {text!r}")
+
+
+def read_drivetrain_specs(path: Path | None = None) -> list[TechSpec]:
+    """The spec table (default: the one shipped in volta/data/epa/); '#' lines are comments."""
+    if path is None:
+        ref = resources.files("volta.data") / "epa" / "drivetrain_specs.csv"
+        text, name = ref.read_text(encoding="utf-8"), "drivetrain_specs.csv"
+    else:
+        text, name = path.read_text(encoding="utf-8"), str(path)
+    body = "\n".join(line for line in text.splitlines() if not line.startswith("#"))
+    out: list[TechSpec] = []
+    for i, row in enumerate(csv.DictReader(io.StringIO(body)), start=2):
+        try:
+            out.append(
+                TechSpec(
+                    maker=row["maker"].strip(),
+                    model_prefix=row["model_prefix"].strip(),
+                    drive=row["drive"].strip(),
+                    motors=int(row["motors"]) if row["motors"].strip() else None,
+                    motor_types=row["motor_types"].strip(),
+                    two_speed=_opt_bool(row["two_speed"]),
+                    sic_inverter=_opt_bool(row["sic_inverter"]),
+                    system_v=int(row["system_v"]) if row["system_v"].strip() else None,
+                    source=row["source"].strip(),
+                )
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ModelError(f"{name}: data row {i}: not a drivetrain spec: {exc}") from exc
+    return out
+
+
+def tech_spec(test: EpaTest, specs: list[TechSpec]) -> TechSpec:
+    """The spec of the row's car line (longest matching prefix), or UNKNOWN_TECH."""
+    found = [s for s in specs if s.matches(test)]
+    if not found:
+        return UNKNOWN_TECH
+    return max(found, key=lambda s: (len(s.model_prefix), bool(s.drive)))
 
 
 def read_test_cars(path: Path) -> list[EpaTest]:
@@ -133,6 +257,11 @@ def maker(test: EpaTest) -> str:
     if test.make.isdigit():
         return test.model.split()[0].upper()
     return test.make.upper()
+
+
+def maker_group(test: EpaTest) -> str:
+    """The maker's group where makers share platforms (Volkswagen, Hyundai), else the maker."""
+    return MAKER_GROUPS.get(maker(test), maker(test))
 
 
 def usable(test: EpaTest) -> str | None:
@@ -172,8 +301,9 @@ def model_from_epa(
     drivetrain: Drivetrain = SHARED_DRIVETRAIN,
     usable_kwh: float = 75.0,
     dc_peak_kw: float = 150.0,
+    tech: TechSpec = UNKNOWN_TECH,
 ) -> VehicleModel:
-    """A vehicle model from one EPA row and the shared drivetrain.
+    """A vehicle model from one EPA row, the shared drivetrain and the car's published tech.
 
     Road load is the row's coast-down target (drivetrain drag included); the dyno's inertia is
     the equivalent test weight, so no extra rotating mass. Battery size and DC peak power are not
@@ -198,23 +328,29 @@ def model_from_epa(
         road_load_c_n_per_mps2=round(c_n, 5),
         motor_peak_kw=round(drivetrain.motor_kw_per_kg * mass, 1),
         gear_efficiency=drivetrain.gear_efficiency,
-        motor_eff_points=drivetrain.motor_eff_points,
+        motor_eff_points=drivetrain.motor_curve_for(tech),
         regen_max_kw=round(drivetrain.regen_kw_per_kg * mass, 1),
         regen_min_speed_mps=0.5,
         regen_full_speed_mps=2.0,
         regen_fraction=drivetrain.regen_fraction,
-        aux_w=drivetrain.aux_w,
+        aux_w=round(drivetrain.aux_for(test, tech), 1),
         usable_kwh_new=usable_kwh,
         ac_efficiency=drivetrain.charge_efficiency,
         dc_peak_kw=dc_peak_kw,
         dc_curve=generic_dc_curve(dc_peak_kw),
         sources={
             "body": f"EPA Test Car List 2022, line {test.line}: test weight, target A/B/C",
-            "drivetrain": "volta.vehicles.epa.SHARED_DRIVETRAIN, the same for every car",
+            "drivetrain": "volta.vehicles.epa.SHARED_DRIVETRAIN, the same for every car, applied"
+            f" to {motor_count(test, tech)} motor(s), two-speed {_yn(tech.two_speed)}, SiC"
+            f" inverter {_yn(tech.sic_inverter)} ({tech.source})",
             "battery": "given on the command line (not in the EPA list)",
             "dc_curve": "generic NMC taper scaled to dc_peak_kw (docs/planner.md)",
         },
     )
+
+
+def _yn(flag: bool | None) -> str:
+    return "unknown" if flag is None else ("yes" if flag else "no")
 
 
 def generic_dc_curve(peak_kw: float) -> tuple[tuple[float, float], ...]:
