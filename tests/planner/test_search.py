@@ -183,14 +183,18 @@ def test_sums_along_a_tree_agree_with_a_walk_along_each_path(helsinki: RoadNetwo
         assert helsinki.length_m[edges].sum() == pytest.approx(few[2, 1])
 
 
-@pytest.mark.parametrize("max_degree", [3, 24])  # 3: a large core; 24: (nearly) all contracted
+# 3 without witnesses: a large core; 24: (nearly) all contracted, without and with witnesses
+@pytest.mark.parametrize(("max_degree", "witness"), [(3, 0), (24, 0), (24, 100)])
 def test_hierarchy_gives_the_costs_and_path_sums_of_a_dijkstra_over_the_whole_graph(
-    helsinki: RoadNetwork, max_degree: int
+    helsinki: RoadNetwork, max_degree: int, witness: int
 ) -> None:
     energy = edge_energy_wh(KONA, helsinki.speed_mps, helsinki.grade, helsinki.length_m)
     costs = route_costs(helsinki, KONA, energy, (0.0, 1.0, None))
     values = np.stack([helsinki.time_s, helsinki.length_m, energy], axis=1)
-    h = Hierarchy.build(helsinki.src, helsinki.dst, helsinki.n_nodes, costs, values, max_degree)
+    h = Hierarchy.build(
+        helsinki.src, helsinki.dst, helsinki.n_nodes, costs, values, max_degree,
+        witness_settled=witness,
+    )  # fmt: skip
     assert (max_degree == 3) == (np.sum(h.level == h.core) > 20)
     rng = np.random.default_rng(5)
     fixed = rng.choice(helsinki.n_nodes, 40, replace=False)
