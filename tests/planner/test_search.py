@@ -217,6 +217,19 @@ def test_hierarchy_gives_the_costs_and_path_sums_of_a_dijkstra_over_the_whole_gr
                 if w is None:
                     along = np.maximum(along, 0.0)
                 assert np.allclose(along[ok], cost[ok], rtol=1e-5, atol=1e-3)
+                # stopped at a bound, the search still gets every node within it exactly
+                limit = float(np.median(ref[nodes][ok]))
+                bounded, _ = h.query(int(source), route, nodes, reverse, sweep, limit)
+                inside = ref[nodes] <= limit
+                assert np.allclose(bounded[inside], ref[nodes][inside], rtol=1e-12)
+                assert np.all(~(bounded[~inside] <= limit))
+                # and where it stops at an energy (exact within it: no edge regenerates)
+                assert np.all(energy >= 0.0)
+                wh = float(np.median(sums[ok, 2]))
+                bounded, _ = h.query(int(source), route, nodes, reverse, sweep, np.inf, (2, wh))
+                inside = ok & (sums[:, 2] <= wh)
+                assert np.allclose(bounded[inside], cost[inside], rtol=1e-12)
+                assert np.all(~(bounded[~inside] < cost[~inside]))  # never too cheap
 
 
 def test_a_cached_hierarchy_is_loaded_not_rebuilt_and_a_changed_graph_is_not_served_it(
