@@ -2,16 +2,17 @@
 
 Built once per road network and set of route costs: nodes are contracted in rounds, each round
 an independent set of the nodes with the fewest neighbours; a contracted node's in-neighbours
-are joined to its out-neighbours by shortcuts carrying the summed costs and edge values. There
-is no witness search, so the shortcuts do not depend on the costs (as in customizable CH,
-Dibbelt, Strasser and Wagner 2016) and one contraction serves every route cost at once. What
-is left when no node has few enough neighbours is the core.
+are joined to its out-neighbours by shortcuts carrying the summed costs and edge values. A
+shortcut is left out when a local witness search finds a path around the node that costs no
+more for every route, so one contraction serves every route cost at once (without the witness
+search, street grids fill in and stay in the core). What is left when no node has few enough
+neighbours is the core.
 
 Every shortest path is then up (to later rounds), through the core, and down. A query from one
-node is one scipy Dijkstra over the up edges and the core, then a sweep down the rounds over
-the targets' ancestors only (RPHAST, Delling, Goldberg and Werneck 2011); the edge values
-(time, length, energy) are summed along each target's path. Exact: the same costs as a
-Dijkstra over the whole graph.
+node is one Dijkstra over the up edges and the core, then a sweep down the rounds over the
+targets' ancestors only (RPHAST, Delling, Goldberg and Werneck 2011), then the edge values
+(time, length, energy) summed along each target's path: compiled loops in `_dijkstra`. Exact:
+the same costs as a Dijkstra over the whole graph (within the bounds a query is given).
 
 Pure: arrays in, arrays out; no I/O, no clock.
 """
