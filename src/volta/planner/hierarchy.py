@@ -36,7 +36,7 @@ BoolArray = NDArray[np.bool_]
 # as its square and the core is cheaper to search as it is.
 MAX_DEGREE = 24
 # Each witness search settles at most this many nodes (0: no witness search)
-WITNESS_SETTLED = 100
+WITNESS_SETTLED = 500
 
 
 @dataclass(frozen=True, slots=True)

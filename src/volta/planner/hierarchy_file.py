@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from volta.errors import VoltaError
-from volta.planner.hierarchy import Hierarchy
+from volta.planner.hierarchy import MAX_DEGREE, WITNESS_SETTLED, Hierarchy
 from volta.planner.network import FloatArray, RoadNetwork
 
 __all__ = ["FORMAT", "HierarchyFileError", "cached_hierarchy", "fingerprint"]
@@ -28,8 +28,9 @@ class HierarchyFileError(VoltaError):
 
 
 def fingerprint(net: RoadNetwork, costs: FloatArray, values: FloatArray) -> str:
-    """A short hash of the graph's edges, route costs and edge values (and FORMAT)."""
-    h = hashlib.sha256(f"hierarchy {FORMAT}".encode())
+    """A short hash of the graph's edges, route costs and edge values (and FORMAT and the
+    contraction's settings)."""
+    h = hashlib.sha256(f"hierarchy {FORMAT} {MAX_DEGREE} {WITNESS_SETTLED}".encode())
     for a in (net.src, net.dst, costs, values):
         h.update(np.ascontiguousarray(a).tobytes())
     return h.hexdigest()[:16]
