@@ -35,7 +35,8 @@ BoolArray = NDArray[np.bool_]
 # A node is contracted only while it has at most this many neighbours: past it, shortcuts grow
 # as its square and the core is cheaper to search as it is.
 MAX_DEGREE = 24
-# Each witness search settles at most this many nodes (0: no witness search)
+# Each witness search settles at most this many nodes (0: no witness search). On the 1M-node
+# region 100 left 30,523 nodes in the core, 500 left 3,127 for ~30 % more build time.
 WITNESS_SETTLED = 500
 
 
