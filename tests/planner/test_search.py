@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
 
 from volta.geo.osm import load_roads
 from volta.planner.energy import ChargeCurve, edge_energy_wh
@@ -183,14 +185,18 @@ def test_sums_along_a_tree_agree_with_a_walk_along_each_path(helsinki: RoadNetwo
         assert helsinki.length_m[edges].sum() == pytest.approx(few[2, 1])
 
 
-@pytest.mark.parametrize("max_degree", [3, 24])  # 3: a large core; 24: (nearly) all contracted
+# 3 without witnesses: a large core; 24: (nearly) all contracted, without and with witnesses
+@pytest.mark.parametrize(("max_degree", "witness"), [(3, 0), (24, 0), (24, 100)])
 def test_hierarchy_gives_the_costs_and_path_sums_of_a_dijkstra_over_the_whole_graph(
-    helsinki: RoadNetwork, max_degree: int
+    helsinki: RoadNetwork, max_degree: int, witness: int
 ) -> None:
     energy = edge_energy_wh(KONA, helsinki.speed_mps, helsinki.grade, helsinki.length_m)
     costs = route_costs(helsinki, KONA, energy, (0.0, 1.0, None))
     values = np.stack([helsinki.time_s, helsinki.length_m, energy], axis=1)
-    h = Hierarchy.build(helsinki.src, helsinki.dst, helsinki.n_nodes, costs, values, max_degree)
+    h = Hierarchy.build(
+        helsinki.src, helsinki.dst, helsinki.n_nodes, costs, values, max_degree,
+        witness_settled=witness,
+    )  # fmt: skip
     assert (max_degree == 3) == (np.sum(h.level == h.core) > 20)
     rng = np.random.default_rng(5)
     fixed = rng.choice(helsinki.n_nodes, 40, replace=False)
@@ -213,6 +219,39 @@ def test_hierarchy_gives_the_costs_and_path_sums_of_a_dijkstra_over_the_whole_gr
                 if w is None:
                     along = np.maximum(along, 0.0)
                 assert np.allclose(along[ok], cost[ok], rtol=1e-5, atol=1e-3)
+                # stopped at a bound, the search still gets every node within it exactly
+                limit = float(np.median(ref[nodes][ok]))
+                bounded, _ = h.query(int(source), route, nodes, reverse, sweep, limit)
+                inside = ref[nodes] <= limit
+                assert np.allclose(bounded[inside], ref[nodes][inside], rtol=1e-12)
+                assert np.all(~(bounded[~inside] <= limit))
+                # and where it stops at an energy (exact within it: no edge regenerates)
+                assert np.all(energy >= 0.0)
+                wh = float(np.median(sums[ok, 2]))
+                bounded, _ = h.query(int(source), route, nodes, reverse, sweep, np.inf, (2, wh))
+                inside = ok & (sums[:, 2] <= wh)
+                assert np.allclose(bounded[inside], cost[inside], rtol=1e-12)
+                assert np.all(~(bounded[~inside] < cost[~inside]))  # never too cheap
+
+
+def test_a_street_grid_contracts_to_a_small_core_with_exact_costs() -> None:
+    # an 80 x 80 grid, every 6th line faster: without witness searches 1,578 nodes stayed in
+    # the core (the generated region's towns are such grids: 23 % of a 1M-node graph)
+    g = 80
+    idx = np.arange(g * g).reshape(g, g)
+    a = np.concatenate([idx[:-1, :].ravel(), idx[:, :-1].ravel()])
+    b = np.concatenate([idx[1:, :].ravel(), idx[:, 1:].ravel()])
+    src, dst = np.concatenate([a, b]), np.concatenate([b, a])
+    time_s = np.where((src % 6 == 0) & (dst % 6 == 0), 7.0, 10.0)
+    energy = np.full(len(src), 30.0)
+    costs = np.stack([time_s, energy])
+    h = Hierarchy.build(src, dst, g * g, costs, np.stack([time_s, time_s, energy], axis=1))
+    assert np.sum(h.level == h.core) <= g
+    for route in range(2):
+        matrix = csr_matrix((costs[route], (src, dst)), shape=(g * g, g * g))
+        for source in (0, 3321, 6399):
+            cost, _ = h.query(source, route, np.arange(g * g))
+            assert np.allclose(cost, dijkstra(matrix, indices=source), rtol=1e-12)
 
 
 def test_a_cached_hierarchy_is_loaded_not_rebuilt_and_a_changed_graph_is_not_served_it(

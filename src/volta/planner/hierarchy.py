@@ -2,16 +2,17 @@
 
 Built once per road network and set of route costs: nodes are contracted in rounds, each round
 an independent set of the nodes with the fewest neighbours; a contracted node's in-neighbours
-are joined to its out-neighbours by shortcuts carrying the summed costs and edge values. There
-is no witness search, so the shortcuts do not depend on the costs (as in customizable CH,
-Dibbelt, Strasser and Wagner 2016) and one contraction serves every route cost at once. What
-is left when no node has few enough neighbours is the core.
+are joined to its out-neighbours by shortcuts carrying the summed costs and edge values. A
+shortcut is left out when a local witness search finds a path around the node that costs no
+more for every route, so one contraction serves every route cost at once (without the witness
+search, street grids fill in and stay in the core). What is left when no node has few enough
+neighbours is the core.
 
 Every shortest path is then up (to later rounds), through the core, and down. A query from one
-node is one scipy Dijkstra over the up edges and the core, then a sweep down the rounds over
-the targets' ancestors only (RPHAST, Delling, Goldberg and Werneck 2011); the edge values
-(time, length, energy) are summed along each target's path. Exact: the same costs as a
-Dijkstra over the whole graph.
+node is one Dijkstra over the up edges and the core, then a sweep down the rounds over the
+targets' ancestors only (RPHAST, Delling, Goldberg and Werneck 2011), then the edge values
+(time, length, energy) summed along each target's path: compiled loops in `_dijkstra`. Exact:
+the same costs as a Dijkstra over the whole graph (within the bounds a query is given).
 
 Pure: arrays in, arrays out; no I/O, no clock.
 """
@@ -22,8 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import dijkstra
+
+from volta.planner._dijkstra import bounded_query, shortcuts_needed
 
 __all__ = ["Hierarchy", "TargetSet"]
 
@@ -34,17 +35,22 @@ BoolArray = NDArray[np.bool_]
 # A node is contracted only while it has at most this many neighbours: past it, shortcuts grow
 # as its square and the core is cheaper to search as it is.
 MAX_DEGREE = 24
-MIN_COST = 1e-9  # scipy's Dijkstra reads explicit zeros as missing edges
+# Each witness search settles at most this many nodes (0: no witness search). On the 1M-node
+# region 100 left 30,523 nodes in the core, 500 left 3,127 for ~30 % more build time.
+WITNESS_SETTLED = 500
 
 
 @dataclass(frozen=True, slots=True)
 class TargetSet:
-    """The sweep down the hierarchy that a set of targets needs, in one direction: per round
-    (latest first) the edges (child, parent, edge id) into the targets' non-core ancestors."""
+    """The sweep down the hierarchy that a set of targets needs, in one direction: the edges
+    (child, parent, edge id) into the targets' non-core ancestors, latest round first."""
 
     reverse: bool
     member: BoolArray  # the nodes the sweep computes
-    rounds: tuple[tuple[IntArray, IntArray, IntArray], ...]
+    child: IntArray  # sweep edges in order: latest round first
+    parent: IntArray
+    edge: IntArray
+    cost: FloatArray  # (route, sweep edge): the edges' costs, gathered
 
 
 class Hierarchy:
@@ -59,14 +65,14 @@ class Hierarchy:
         self.level = level
         self.src, self.dst, self.cost, self.values = src, dst, cost, values
         self.core = int(level.max()) if len(level) else 0
-        self._keys = src * n + dst
         lo, hi = level[src], level[dst]
         both_core = (lo == self.core) & (hi == self.core)
         up = np.flatnonzero((lo < hi) | both_core)  # forward search from a source
         down = np.flatnonzero((lo > hi) | both_core)  # backward search from a target
-        self._search = (
-            [_matrix(n, src[up], dst[up], c[up]) for c in cost],
-            [_matrix(n, dst[down], src[down], c[down]) for c in cost],
+        # per direction: the search graph as CSR rows (entry -> node, hierarchy edge id) and
+        # per route its entries' costs
+        self._search = tuple(
+            _csr(n, row[e], col[e], e, cost) for e, row, col in ((up, src, dst), (down, dst, src))
         )
         # child <- parent edges of the sweeps: forward, a lower dst gets its value from src
         self._parents = (
@@ -77,21 +83,21 @@ class Hierarchy:
     @classmethod
     def build(
         cls, src: IntArray, dst: IntArray, n: int, cost: FloatArray, values: FloatArray,
-        max_degree: int = MAX_DEGREE, seed: int = 0,
+        max_degree: int = MAX_DEGREE, seed: int = 0, witness_settled: int = WITNESS_SETTLED,
     ) -> Hierarchy:  # fmt: skip
         """Contract the graph of edges src→dst (unique pairs) with costs (route, edge) >= 0 and
         values (edge, k) to carry along; nodes with more than `max_degree` neighbours stay in
         the core."""
-        return cls(n, *_contract(src, dst, n, cost, values, max_degree, seed))
+        return cls(n, *_contract(src, dst, n, cost, values, max_degree, seed, witness_settled))
 
     @property
     def nbytes(self) -> int:
         """Memory of the arrays and the search matrices."""
-        mats = [m for pair in self._search for m in pair]
+        search = [a for graph in self._search for a in graph]
         parents = [a for p in self._parents for a in p]
         return int(
             sum(a.nbytes for a in (self.level, self.src, self.dst, self.cost, self.values))
-            + sum(m.data.nbytes + m.indices.nbytes + m.indptr.nbytes for m in mats)
+            + sum(a.nbytes for a in search)
             + sum(a.nbytes for a in parents)
         )
 
@@ -102,22 +108,21 @@ class Hierarchy:
 
     def query(
         self, source: int, route: int, nodes: IntArray, reverse: bool = False,
-        target_set: TargetSet | None = None,
+        target_set: TargetSet | None = None, limit: float = np.inf,
+        value_limit: tuple[int, float] | None = None,
     ) -> tuple[FloatArray, NDArray[np.float64]]:  # fmt: skip
         """(cost, summed values (len(nodes), k)) of the route's shortest paths from `source` to
         each node (from each node to `source`, if reverse); inf cost and 0 values where
-        unreached. Nodes outside `target_set` get their own sweep, computed now."""
+        unreached. Nodes outside `target_set` get their own sweep, computed now.
+
+        `limit`: the search stops past this cost; a node whose cost is above it may come out
+        inf or too high (the caller drops those). `value_limit` (k, x): the search does not go
+        on from a node whose path's value k is above x, so a node whose shortest path passes
+        x on the way may come out inf or with a longer path (drop values above x too; with
+        values >= 0 on every edge, every node whose shortest path stays within x is exact)."""
         nodes = np.asarray(nodes, dtype=np.int64)
-        fwd, bwd = self._search
-        d, pred, _ = dijkstra(
-            (bwd if reverse else fwd)[route], directed=True, indices=source,
-            return_predecessors=True, min_only=True,
-        )  # fmt: skip
-        d = np.asarray(d, dtype=np.float64)
-        par_edge = np.full(self.n, -1, dtype=np.int64)
-        cost = self.cost[route]
-        sweeps = []
         member = np.zeros(self.n, dtype=bool)
+        sweeps = []
         if target_set is not None:
             if target_set.reverse != reverse:
                 raise ValueError("the target set was made for the other direction")
@@ -126,37 +131,15 @@ class Hierarchy:
         extra = nodes[~member[nodes] & (self.level[nodes] < self.core)]
         if len(extra):
             sweeps.append(self._sweep_for(extra, reverse, member))
-        for sweep in sweeps:
-            for child, parent, edge in sweep.rounds:
-                cand = d[parent] + cost[edge]
-                old = d[child]
-                np.minimum.at(d, child, cand)
-                hit = (cand < old) & (cand == d[child])
-                par_edge[child[hit]] = edge[hit]
-        return d[nodes], self._sums(nodes, route, reverse, par_edge, pred, np.isfinite(d[nodes]))
-
-    def _sums(
-        self, nodes: IntArray, route: int, reverse: bool, par_edge: IntArray,
-        pred: NDArray[np.int32], reached: BoolArray,
-    ) -> NDArray[np.float64]:  # fmt: skip
-        values = self.values[route]
-        total = np.zeros((len(nodes), values.shape[1]))
-        cur = nodes[reached]
-        rows = np.flatnonzero(reached)
-        for _ in range(self.n + 1):  # a path has fewer edges than the graph has nodes
-            if len(cur) == 0:
-                return total
-            e = par_edge[cur]
-            p = pred[cur].astype(np.int64)
-            from_tree = (e < 0) & (p >= 0)
-            if np.any(from_tree):  # the Dijkstra's own tree: look the edge up
-                a, b = (cur[from_tree], p[from_tree]) if reverse else (p[from_tree], cur[from_tree])
-                e[from_tree] = np.searchsorted(self._keys, a * self.n + b)
-            go = e >= 0
-            cur, rows, e = cur[go], rows[go], e[go]
-            total[rows] += values[e]  # one row per path: no repeats
-            cur = self.dst[e] if reverse else self.src[e]
-        raise RuntimeError("a cycle in the shortest-path tree")
+        none = (_NO_NODES, _NO_NODES, _NO_NODES, _NO_COST)
+        pair = [(sw.child, sw.parent, sw.edge, sw.cost[route]) for sw in sweeps]
+        pair += [none] * (2 - len(pair))
+        indptr, adj, eid, costs = self._search[1 if reverse else 0]
+        k, above = value_limit if value_limit is not None else (-1, np.inf)
+        return bounded_query(
+            self.n, source, indptr, adj, eid, costs[route], float(limit), tuple(pair),
+            self.dst if reverse else self.src, self.values[route], k, float(above), nodes,
+        )  # fmt: skip
 
     def _sweep_for(self, nodes: IntArray, reverse: bool, known: BoolArray) -> TargetSet:
         # the non-core ancestors of `nodes` not already in `known`, and the edges into them
@@ -177,18 +160,24 @@ class Hierarchy:
         counts = indptr[children + 1] - indptr[children]
         child = np.repeat(children, counts)
         parent, edge = parent_of[idx], edge_of[idx]
-        order = np.argsort(-self.level[child], kind="stable")
-        child, parent, edge = child[order], parent[order], edge[order]
-        lv = self.level[child]
-        cuts = np.flatnonzero(np.diff(lv)) + 1
-        rounds = tuple(
-            zip(np.split(child, cuts), np.split(parent, cuts), np.split(edge, cuts), strict=True)
-        )
-        return TargetSet(reverse, member, rounds)
+        order = np.argsort(-self.level[child], kind="stable")  # latest round first
+        edge = edge[order]
+        cost = np.ascontiguousarray(self.cost[:, edge])
+        return TargetSet(reverse, member, child[order], parent[order], edge, cost)
 
 
-def _matrix(n: int, a: IntArray, b: IntArray, c: FloatArray) -> csr_matrix:
-    return csr_matrix((np.maximum(c, MIN_COST), (a, b)), shape=(n, n))
+_NO_NODES = np.zeros(0, dtype=np.int64)
+_NO_COST = np.zeros(0)
+
+
+def _csr(
+    n: int, row: IntArray, col: IntArray, edges: IntArray, cost: FloatArray
+) -> tuple[IntArray, NDArray[np.int32], NDArray[np.int32], FloatArray]:
+    # indptr, target node, hierarchy edge id and (route, entry) costs, rows in node order
+    order = np.argsort(row, kind="stable")
+    indptr = np.concatenate(([0], np.cumsum(np.bincount(row, minlength=n)))).astype(np.int64)
+    e = edges[order]
+    return indptr, col[order].astype(np.int32), e.astype(np.int32), np.ascontiguousarray(cost[:, e])
 
 
 def _by_child(
@@ -220,6 +209,7 @@ def _contract(
     values: FloatArray,
     max_degree: int,
     seed: int,
+    witness_settled: int,
 ) -> tuple[IntArray, IntArray, IntArray, FloatArray, NDArray[np.float32]]:
     """(level, src, dst, cost, values) of the contracted graph; level = round of contraction,
     the core's nodes the highest level."""
@@ -259,6 +249,14 @@ def _contract(
         ie, oe = ins[ie], outs[oe]
         loop = a[ie] == b[oe]
         ie, oe = ie[~loop], oe[~loop]
+        if witness_settled > 0 and len(ie):  # leave out shortcuts a witness path makes useless
+            by_src = np.argsort(a[ie], kind="stable")
+            ie, oe = ie[by_src], oe[by_src]
+            indptr = np.searchsorted(a, np.arange(n + 1))
+            need = shortcuts_needed(
+                indptr, b, c, cand, a[ie], b[oe], c[:, ie] + c[:, oe], witness_settled
+            )
+            ie, oe = ie[need], oe[need]
         gone = cand[a] | cand[b]
         out.append((a[gone], b[gone], c[:, gone], v[:, gone]))
         keep = ~gone

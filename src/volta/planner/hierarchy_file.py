@@ -13,10 +13,14 @@ from pathlib import Path
 import numpy as np
 
 from volta.errors import VoltaError
-from volta.planner.hierarchy import Hierarchy
+from volta.planner.hierarchy import MAX_DEGREE, WITNESS_SETTLED, Hierarchy
 from volta.planner.network import FloatArray, RoadNetwork
 
-__all__ = ["HierarchyFileError", "cached_hierarchy", "fingerprint"]
+__all__ = ["FORMAT", "HierarchyFileError", "cached_hierarchy", "fingerprint"]
+
+# Part of the fingerprint: bumped when the contraction changes, so files of an older one are
+# rebuilt (2: witness searches leave out needless shortcuts, a smaller core).
+FORMAT = 2
 
 
 class HierarchyFileError(VoltaError):
@@ -24,8 +28,9 @@ class HierarchyFileError(VoltaError):
 
 
 def fingerprint(net: RoadNetwork, costs: FloatArray, values: FloatArray) -> str:
-    """A short hash of the graph's edges, route costs and edge values."""
-    h = hashlib.sha256()
+    """A short hash of the graph's edges, route costs and edge values (and FORMAT and the
+    contraction's settings)."""
+    h = hashlib.sha256(f"hierarchy {FORMAT} {MAX_DEGREE} {WITNESS_SETTLED}".encode())
     for a in (net.src, net.dst, costs, values):
         h.update(np.ascontiguousarray(a).tobytes())
     return h.hexdigest()[:16]

@@ -75,6 +75,7 @@ class SiteIndex:
         self.energy_wh = energy_wh
         self.max_leg_s = max_leg_s
         self.full_wh = model.usable_kwh_new * 1000.0
+        self._no_regen = bool(np.all(energy_wh >= 0.0))
         self.hierarchy = hierarchy or Hierarchy.build(
             net.src, net.dst, net.n_nodes, route_costs(net, model, energy_wh, weights),
             np.stack([net.time_s, net.length_m, energy_wh], axis=1),
@@ -114,18 +115,26 @@ class SiteIndex:
     ) -> tuple[FloatArray, FloatArray, FloatArray]:
         """(time s, distance m, energy Wh) from `node` to each target (from each, if reverse)
         along the route's shortest paths; inf time where unreached. Bounded: inf time where
-        the route's cost passes a full battery's (or max_leg_s's) worth."""
+        the route's cost passes a full battery's (or max_leg_s's) worth, or (on a graph
+        without regeneration) where the path takes more energy than a full battery: no leg
+        can drive it. The search stops at these bounds, which is what makes it fast on a
+        large graph (a target whose shortest path is within them is exact, ties aside)."""
         weight = self.weights[route]
+        value_limit = None
         if not bounded:
             limit = math.inf
         elif weight is None:
             limit = self.full_wh
         else:
             limit = self.max_leg_s + weight * 3.6 / self.model.dc_peak_kw * self.full_wh
+            if self._no_regen:  # energy only grows along a path: stop where it passes a battery
+                value_limit = (2, self.full_wh)
         cost, sums = self.hierarchy.query(
-            node, route, targets, reverse, self._sweeps[1 if reverse else 0]
+            node, route, targets, reverse, self._sweeps[1 if reverse else 0], limit, value_limit
         )
         ok = np.isfinite(cost) & (cost <= limit)
+        if value_limit is not None:
+            ok &= sums[:, 2] <= self.full_wh
         return np.where(ok, sums[:, 0], np.inf), sums[:, 1], sums[:, 2]
 
 
@@ -168,7 +177,9 @@ def plan_trip(index: SiteIndex, req: TripRequest) -> Plan:
     e_wh[:, 1 : k + 1, 1 : k + 1] = index.e_wh
     h = np.full(n, np.inf)
     for r in range(len(index.weights)):
-        time_s[r, 0], dist_m[r, 0], e_wh[r, 0] = index.costs(req.origin, False, r, sel, r > 0)
+        # from the origin every route is bounded (a leg past a full battery cannot be driven);
+        # to the destination the fastest route is not: its times are A*'s heuristic
+        time_s[r, 0], dist_m[r, 0], e_wh[r, 0] = index.costs(req.origin, False, r, sel)
         back = index.costs(req.destination, True, r, sel, r > 0)
         time_s[r, :, -1], dist_m[r, :, -1], e_wh[r, :, -1] = back
         if r == 0:
