@@ -17,7 +17,7 @@ from volta.derived.store import DerivedStore, SQLiteDerivedStore
 Opener = Callable[[], DerivedStore]
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="package", autouse=True)
 def _drop_services_database() -> Iterator[None]:
     yield
     SERVICES_RUN.drop()

@@ -1,6 +1,6 @@
 """PostgreSQL for the derived-store and places contract suites: one database per test run
-(made on first use, dropped at the end of the session by each package's conftest), one
-schema per store or book, so that runs never see each other's rows."""
+(made on first use, dropped after each package that uses it by its conftest, made again by the
+next), one schema per store or book, so that runs never see each other's rows."""
 
 from __future__ import annotations
 

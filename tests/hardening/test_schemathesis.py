@@ -13,7 +13,11 @@ content type the schema documents (`response_schema_conformance`, `content_type_
 which that check counts as accepting invalid data.) Every failure of the whole run is
 collected and reported at once, with a curl command to reproduce it.
 
-`VOLTA_SCHEMATHESIS_EXAMPLES` sets the examples per operation and pass (default 20).
+`VOLTA_SCHEMATHESIS_EXAMPLES` sets the examples per operation and pass (default 10: the
+test suite's share; 20 took 100 s of a full run, half of it generating cases; set it higher for
+a deeper run). The positive pass with random VINs gets `RANDOM_VIN_EXAMPLES`: such a VIN is not
+registered, so the route answers 404 (or 403) before any real work, which the pass with the
+registered VIN then does.
 """
 
 from __future__ import annotations
@@ -42,7 +46,8 @@ from .mutate import corpus, mutate
 from .server import Server
 
 Operation = APIOperation[Any, Any, Any, Any]
-EXAMPLES = int(os.environ.get("VOLTA_SCHEMATHESIS_EXAMPLES", "20"))
+EXAMPLES = int(os.environ.get("VOLTA_SCHEMATHESIS_EXAMPLES", "10"))
+RANDOM_VIN_EXAMPLES = min(3, EXAMPLES)  # measured at 20: 714 of 720 answers were 404 or 403
 REQUEST_TIMEOUT_S = 30
 _TOKEN = re.compile(r"\b[a-z]{2}_[A-Za-z0-9_-]{16,}|eyJ[\w-]+\.[\w-]+\.[\w-]+")
 
@@ -93,13 +98,15 @@ class Run:
             self.failures.setdefault(key, _TOKEN.sub("<token>", f"{err}\n{curl}"))
 
 
-def _pass(run: Run, op: Operation, mode: GenerationMode, fixed_vin: bool) -> None:
+def _pass(
+    run: Run, op: Operation, mode: GenerationMode, fixed_vin: bool, examples: int = EXAMPLES
+) -> None:
     path_parameters = {"vin": run.server.vin} if fixed_vin else None
     strategy = op.as_strategy(generation_mode=mode, path_parameters=path_parameters)
     headers = run.headers(op, fixed_vin)
 
     @settings(
-        max_examples=EXAMPLES,
+        max_examples=examples,
         derandomize=True,
         database=None,
         deadline=None,
@@ -128,11 +135,16 @@ def test_no_operation_answers_5xx(server: Server) -> None:
             raise result.err()
         op = result.ok()
         operations.append(op.label)
-        passes = [(GenerationMode.POSITIVE, False), (GenerationMode.NEGATIVE, False)]
-        if "{vin}" in op.path:
-            passes.append((GenerationMode.POSITIVE, True))
-        for mode, fixed_vin in passes:
-            _pass(run, op, mode, fixed_vin)
+        has_vin = "{vin}" in op.path
+        positive = RANDOM_VIN_EXAMPLES if has_vin else EXAMPLES
+        passes = [
+            (GenerationMode.POSITIVE, False, positive),
+            (GenerationMode.NEGATIVE, False, EXAMPLES),
+        ]
+        if has_vin:
+            passes.append((GenerationMode.POSITIVE, True, EXAMPLES))
+        for mode, fixed_vin, examples in passes:
+            _pass(run, op, mode, fixed_vin, examples)
     wall, cpu_s = time.perf_counter() - start, time.process_time() - cpu
     print(
         f"\nschemathesis: {len(operations)} operations, {run.calls} requests "

@@ -16,7 +16,7 @@ from volta.places.store import PlaceBook, PlaceTable, SQLitePlaces
 BookOpener = Callable[[], PlaceBook]
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="package", autouse=True)
 def _drop_services_database() -> Iterator[None]:
     yield
     SERVICES_RUN.drop()

@@ -20,7 +20,7 @@ REGISTRY_RUN = RunDatabase(ADMIN_URL)
 Opener = Callable[[Callable[[], int]], Registry]
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="package", autouse=True)
 def _drop_registry_database() -> Iterator[None]:
     yield
     REGISTRY_RUN.drop()

@@ -25,7 +25,7 @@ HOURS = {d: [["08:00", "12:00"], ["13:00", "17:00"]] for d in ("mon", "tue", "we
 SERVICE_RUN = RunDatabase(ADMIN_URL)
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="package", autouse=True)
 def _drop_service_database() -> Iterator[None]:
     yield
     SERVICE_RUN.drop()

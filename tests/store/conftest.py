@@ -35,7 +35,7 @@ ENGINES: dict[str, Callable[[Path], StoreFactory]] = {
 }
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="package", autouse=True)
 def _drop_postgres_test_database() -> Iterator[None]:
     """The PostgreSQL engine makes one database per test run (on first use): drop it after."""
     yield
