@@ -540,3 +540,69 @@ def test_a_cold_day_and_a_load_cost_energy_for_a_car_and_a_model_alike(trips: Tr
     assert loaded["energy_kwh"] > mild["energy_kwh"]
     status, body = _plan(trips, CAR, **ask, ambient_c=-60)
     assert status == 422 and "ambient_c" in body["message"]
+
+
+CHOOSER = "JHMZZ1A1XRV000007"  # a scaled-down Kona whose driver follows an alternative
+
+
+def test_following_an_alternative_makes_the_live_check_compare_with_it(trips: Trips) -> None:
+    platform = trips.client.app.state.platform  # type: ignore[attr-defined]
+    small = platform.registry.get_vehicle(SMALL).model
+    token = platform.registry.add_vehicle(CHOOSER, small).token.token
+    seq, ts = itertools.count(1), itertools.count(wall_ms() - 60_000, 1000)
+    ops = bearer(trips.operator)
+
+    def report(lat: float, lon: float, soc: float) -> None:
+        samples = [[0, LAT, lat], [0, LON, lon], [0, SOC, soc]]
+        r = trips.client.post(
+            f"/v1/vehicles/{CHOOSER}/telemetry",
+            content=batch(samples, seq=next(seq), vin=CHOOSER, ts=next(ts)),
+            headers={**bearer(token), "Content-Type": "application/json"},
+        )
+        assert r.status_code == 200, r.text
+
+    def follow(trip_id: str, k: object, who: dict[str, str] = ops) -> Any:
+        return trips.client.post(f"/v1/vehicles/{CHOOSER}/trips/{trip_id}/follow",
+                                 json={"alternative": k}, headers=who)  # fmt: skip
+
+    report(trips.west["lat"], trips.west["lon"], 30.0)
+    status, plan = _plan(trips, CHOOSER, destination=trips.east, min_arrival_soc=10,
+                         min_charger_soc=5, alternatives_within_pct=10)  # fmt: skip
+    assert status == 200 and plan["alternatives"], plan
+    alt = plan["alternatives"][0]
+    via = [s["name"] for s in alt["stops"]]
+    r = follow(plan["id"], 0)
+    assert r.status_code == 200, r.text
+    state = r.json()
+    followed = state["plan"]
+    assert [s["name"] for s in followed["stops"]] == via and state["active"]
+    for key in ("stops", "legs", "profile", "total_min", "arrival_soc"):
+        assert followed[key] == alt[key], key
+    # the plan followed before is an alternative now; the trip's own fields are kept
+    fastest = {k: plan[k] for k in alt}
+    assert fastest in followed["alternatives"]
+    assert followed["id"] == plan["id"] and followed["calibration"] == plan["calibration"]
+    r = trips.client.get(f"/v1/vehicles/{CHOOSER}/trips/{plan['id']}", headers=ops)
+    assert r.json()["plan"] == followed
+    # the live check compares the car with the alternative: its road, its first stop's SoC
+    line = alt["legs"][0]["geometry"]
+    lon, lat = line[len(line) // 2]
+    report(lat, lon, 30.0)
+    r = trips.client.post(f"/v1/vehicles/{CHOOSER}/trips/{plan['id']}/check", headers=ops)
+    c = r.json()["check"]
+    assert c["off_route_m"] < 150 and c["target_name"] == via[0]
+    assert c["planned_soc"] == pytest.approx(alt["stops"][0]["arrival_soc"], abs=0.01)
+    # an index out of range names the valid ones; an unknown trip is 404; another car's
+    # driver cannot choose
+    n = len(followed["alternatives"])
+    r = follow(plan["id"], n)
+    assert r.status_code == 422 and f"0 to {n - 1}" in r.text, r.text
+    assert follow(f"{CHOOSER}-1", 0).status_code == 404
+    assert follow(plan["id"], 0, bearer(trips.driver_of_small)).status_code in (403, 404)
+    # following the fastest again is the trip as planned
+    back = follow(plan["id"], followed["alternatives"].index(fastest)).json()["plan"]
+    assert back == plan
+    # arrived: no longer the trip the car is on
+    report(trips.east["lat"], trips.east["lon"], 12.0)
+    trips.client.post(f"/v1/vehicles/{CHOOSER}/trips/{plan['id']}/check", headers=ops)
+    assert follow(plan["id"], 0).status_code == 409

@@ -185,6 +185,9 @@ def test_the_policy_is_published_in_openapi_and_the_docs_table(secured: Secured)
     table = markdown(app.routes)
     assert "| GET | `/v1/vehicles/{vin}/state` | yes | own | own | own | — |" in table
     assert "| DELETE | `/v1/tokens/{credential_id}` | yes | — | — | — | yes |" in table
+    # following a trip's alternative changes the trip its car is checked against: own, audited
+    follow = "| POST | `/v1/vehicles/{vin}/trips/{trip_id}/follow` | yes | own | own | own | yes |"
+    assert follow in table
     bare = FastAPI()
 
     @bare.post("/v1/undeclared")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
+import re
 from typing import Any
 
 import httpx
@@ -51,6 +52,20 @@ def _plan(server: Server, body: dict[str, Any], vin: str = TRIP_CAR) -> dict[str
     assert r.status_code == 200, r.text
     answer: dict[str, Any] = r.json()
     return answer
+
+
+def _stored(server: Server, vin: str) -> dict[str, Any]:
+    """The vehicle's newest stored trip (GET /v1/vehicles/{vin}/trips?limit=1)."""
+    r = httpx.get(
+        f"{server.url}/v1/vehicles/{vin}/trips",
+        params={"limit": 1},
+        headers={"Authorization": f"Bearer {server.operator}"},
+        timeout=30,
+    )
+    assert r.status_code == 200, r.text
+    [trip] = r.json()
+    out: dict[str, Any] = trip
+    return out
 
 
 def _point(text: str) -> dict[str, float]:
@@ -102,21 +117,22 @@ def test_a_driver_plans_a_trip_with_a_charging_stop_by_clicking_the_map(
     page.fill("#start-soc", "11")
     page.fill("#min-arrival", "11")
     page.fill("#alt-within", "50")
-    page.click("#plan-button")
+    with page.expect_request(lambda r: r.url.endswith(f"/v1/vehicles/{trip_car}/trips")) as sent:
+        page.click("#plan-button")
     result = page.locator("#trip-result")
     expect(result).to_have_attribute("data-state", "planned", timeout=30_000)
-
-    expected = _plan(
-        server,
-        {
-            "origin": _point(page.input_value("#origin")),
-            "destination": _point(page.input_value("#destination")),
-            "start_soc": 11,
-            "min_arrival_soc": 11,
-            "max_charge_soc": 100,
-            "alternatives_within_pct": 50,
-        },
-    )
+    body = sent.value.post_data_json or {}
+    asked = {
+        "origin": _point(page.input_value("#origin")),
+        "destination": _point(page.input_value("#destination")),
+        "start_soc": 11,
+        "min_arrival_soc": 11,
+        "max_charge_soc": 100,
+        "alternatives_within_pct": 50,
+    }
+    assert {k: body.get(k) for k in asked} == asked
+    # the planner's own answer, stored as the trip the car is on, to compare the page with
+    expected = _stored(server, trip_car)["plan"]
     assert len(expected["stops"]) == 1  # the planner's own answer, to compare the page with
     stop = expected["stops"][0]
     rows = page.locator("#stops-table tbody tr")
@@ -161,10 +177,20 @@ def test_a_driver_plans_a_trip_with_a_charging_stop_by_clicking_the_map(
     expect(alt_rows.first).to_contain_text(" → ".join(s["name"] for s in first["stops"]))
     expect(alt_rows.first).to_contain_text(f"+{first['total_min'] - expected['total_min']:.1f} min")
     page.screenshot(path=str(SCREENSHOTS / "trip.png"), full_page=True)
-    alt_rows.first.locator("button").click()
+    # "Use" on the car's stored trip: the server follows the alternative (its live check
+    # compares the car with it) and the page shows the server's answer
+    follow = f"/v1/vehicles/{trip_car}/trips/{expected['id']}/follow"
+    with page.expect_request(lambda r: r.url.endswith(follow)) as used:
+        alt_rows.first.locator("button").click()
+    assert used.value.post_data_json == {"alternative": 0}
+    via = re.escape(" → ".join(s["name"] for s in first["stops"]))
+    expect(page.locator("#trip-following")).to_have_text(re.compile(f"^Following: via {via}"))
     expect(rows.first).to_contain_text(first["stops"][0]["name"])
     expect(page.locator("#alternatives-table tr")).to_have_count(len(alts))
     expect(page.locator("#alternatives-table")).to_contain_text(stop["name"])
+    stored = _stored(server, trip_car)
+    assert stored["id"] == expected["id"] and stored["active"]
+    assert stored["plan"]["stops"] == first["stops"] and stored["plan"]["legs"] == first["legs"]
 
     # The same trip for the car's model, no car: picked, given a start SoC, planned alike
     # (the car has no drives to calibrate it), with nothing of a car followed.
@@ -193,6 +219,13 @@ def test_a_driver_plans_a_trip_with_a_charging_stop_by_clicking_the_map(
     expect(page.locator("#trip-map .trip-pin.stop")).to_have_attribute("title", stop["name"])
     expect(page.locator("#trip-live")).to_be_hidden()
     page.screenshot(path=str(SCREENSHOTS / "trip-model.png"), full_page=True)
+    # nothing stored for a model: "Use" swaps the alternative in on the page, asking nothing
+    asks: list[str] = []
+    page.on("request", lambda r: asks.append(r.url) if r.method == "POST" else None)
+    page.locator("#alternatives-table tr").first.locator("button").click()
+    expect(rows.first).to_contain_text(first["stops"][0]["name"])
+    expect(page.locator("#trip-following")).to_be_hidden()
+    assert asks == []
     assert console.errors == []
 
 

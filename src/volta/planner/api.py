@@ -11,6 +11,9 @@ Origin and destination are points or names (`planner.gazetteer`): the vehicle's 
 places and the fleet's (`volta.places`; never another vehicle's), the chargers, the map's named
 features. `GET /v1/vehicles/{vin}/places/search` offers the candidates for a name.
 
+A car's trip is stored and followed live (`planner.watch`); `POST …/trips/{id}/follow` makes one
+of its close alternatives the plan followed (the driver's choice over the fastest).
+
 A model's trip is a car's without the car: origin and start SoC are given, the consumption is the
 model's physics (no calibration), names are the fleet's places, chargers and map features
 (`GET /v1/trips/places`), and nothing is stored (no car to follow). People may plan one; a
@@ -32,7 +35,7 @@ from volta.planner.calibration import Calibration, calibrate
 from volta.planner.filters import ChargerFilter
 from volta.planner.gazetteer import FLEET, SAVED, Candidate, Gazetteer, resolve, search
 from volta.planner.service import AMBIENT_C, PlannedTrip, TripPlanner, server_planner
-from volta.planner.trips import KIND, TripRecord
+from volta.planner.trips import KIND, TripRecord, route_record
 from volta.planner.watch import TripWatch
 from volta.platform import Platform
 from volta.registry import Principal, Role
@@ -490,14 +493,13 @@ def _store(
         return
     name = platform.registry.get_vehicle(out.vin).model or model.name
     planned_ms = int(out.id.rsplit("-", 1)[1])
+    # the alternatives' routes too: the driver may choose to follow one (follow_trip)
+    alternatives = [route_record(a.route) for a in trip.alternatives if a.route is not None]
     watch.save(TripRecord(
         id=out.id, vin=out.vin, start_ms=planned_ms, end_ms=planned_ms, model=name,
-        energy_factor=cal.factor, request=request,
-        answer=out.model_dump_json().encode(), nodes=route.nodes.tolist(),
-        energy_to_wh=route.energy_to_wh.tolist(), targets=list(route.targets),
-        target_names=list(route.target_names), planned_soc=list(route.planned_soc),
-        min_soc=list(route.min_soc), departure_soc=list(route.departure_soc),
-        full_wh=route.full_wh,
+        energy_factor=cal.factor, request=request, answer=out.model_dump_json().encode(),
+        full_wh=route.full_wh, alternatives=alternatives,
+        **msgspec.structs.asdict(route_record(route)),
     ))  # fmt: skip
 
 
@@ -562,6 +564,15 @@ def _trip(platform: Platform, vin: str, trip_id: str) -> TripRecord:
     return t
 
 
+def _on_trip(platform: Platform, vin: str, trip_id: str) -> tuple[TripRecord, TripWatch]:
+    """The trip the vehicle is on and its watch: 404 for an unknown trip, 409 for another."""
+    t = _trip(platform, vin, trip_id)
+    watch = _watch(platform)
+    if not any(a.id == t.id for a in watch.active(vin)):
+        raise Conflict(f"trip {trip_id} is not the trip vehicle {vin} is on")
+    return t, watch
+
+
 @router.get("/{vin}/trips", response_model=list[TripStateOut])
 def list_trips(
     vin: str,
@@ -598,9 +609,32 @@ def check_trip(
     every 10 s): where it is, the SoC it will reach its next stop with, and, when that is
     more than 3 points under the plan, the trip planned again from here. 409 when the trip is
     not the one the vehicle is on."""
-    t = _trip(platform, vin, trip_id)
-    watch = _watch(platform)
-    if not any(a.id == t.id for a in watch.active(vin)):
-        raise Conflict(f"trip {trip_id} is not the trip vehicle {vin} is on")
+    t, watch = _on_trip(platform, vin, trip_id)
     checked = watch.check(t, force=True)
     return _state(platform, checked, {checked.id} if checked.status == "active" else set())
+
+
+class FollowIn(BaseModel):
+    alternative: int = Field(
+        description="which of the trip's alternatives to follow: its index in the trip's "
+        "`plan.alternatives` (GET /v1/vehicles/{vin}/trips/{trip_id}), from 0"
+    )
+
+
+@router.post("/{vin}/trips/{trip_id}/follow", response_model=TripStateOut)
+def follow_trip(
+    vin: str,
+    trip_id: str,
+    body: FollowIn,
+    principal: Annotated[Principal, allow(PLAN_FOR_VEHICLE)],
+    platform: PlatformDep,
+) -> TripStateOut:
+    """Follow one of the trip's close alternatives instead of the plan followed so far: it
+    becomes the trip's plan (stops, SoC, legs), the one the live check compares the car with;
+    the plan followed before becomes an alternative (they stay fastest first). The last check
+    is dropped; the next one is against the plan now followed. 404 for an unknown trip, 422 for
+    an index out of range (the valid ones are named), 409 when the trip is not the one the
+    vehicle is on (arrived, or planned over) or was stored without its alternatives' routes."""
+    t, watch = _on_trip(platform, vin, trip_id)
+    followed = watch.follow(t, body.alternative)
+    return _state(platform, followed, {followed.id})

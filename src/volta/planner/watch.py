@@ -8,6 +8,7 @@ the plan (or the car left the route), it plans again from where the car is with 
 has and the trip's own preferences, keeps that beside the check, and `alerts()` reports a
 `trip_soc` alert that the alert log raises (and clears once a check is as planned again).
 The replan is offered, not followed: planning the trip again makes it the trip followed.
+`follow` makes one of the trip's close alternatives the plan checked (the driver's choice).
 """
 
 from __future__ import annotations
@@ -28,7 +29,15 @@ from volta.planner.filters import ChargerFilter
 from volta.planner.live import check
 from volta.planner.plan import PlanError
 from volta.planner.service import AMBIENT_C, TripPlanner
-from volta.planner.trips import ACTIVE_MS, KIND, CheckRecord, Replanned, TripRecord, route_of
+from volta.planner.trips import (
+    ACTIVE_MS,
+    KIND,
+    CheckRecord,
+    Replanned,
+    TripRecord,
+    follow,
+    route_of,
+)
 from volta.twin.state import Twin
 from volta.vehicles.model import load_model
 
@@ -79,6 +88,16 @@ class TripWatch:
         for t in self.derived.list(KIND, TripRecord, vin=vin, start_ms=since, limit=100_000):
             newest.setdefault(t.vin, t)  # newest first
         return [t for t in newest.values() if t.status == "active"]
+
+    def follow(self, trip: TripRecord, k: int) -> TripRecord:
+        """The trip now following its alternative `k` (`trips.follow`), stored and returned."""
+        # under the watch's lock: a periodic check running meanwhile would store the trip back
+        # with the old route
+        with self._lock:
+            current = self.derived.get(KIND, TripRecord, trip.id) or trip
+            followed = follow(current, k)
+            self.save(followed)
+        return followed
 
     def check(self, trip: TripRecord, force: bool = False) -> TripRecord:
         """Check the trip against its car's latest position and SoC; stored and returned. Not

@@ -7,8 +7,11 @@
 // POST /v1/vehicles/{vin}/trips draws each leg's road, the stops and the SoC over the distance,
 // and lists the stops and totals. The API's refusals (422/400/503) are shown as it words them.
 // While a plan is shown, the car's reported position and SoC are followed: how far along the
-// route it is and its SoC against the plan's. For a model the same page plans with
-// POST /v1/trips/plan and suggests from GET /v1/trips/places (fleet places, chargers, the map).
+// route it is and its SoC against the plan's. "Use" on a close alternative of a car's trip makes
+// the server follow it (POST /v1/vehicles/{vin}/trips/{id}/follow: the live check then compares
+// the car with it); a model's plan is only shown, so there "Use" swaps it in on the page.
+// For a model the same page plans with POST /v1/trips/plan and suggests from GET /v1/trips/places
+// (fleet places, chargers, the map).
 
 import { get, post } from "./api.js";
 import { yAxis } from "./chart.js";
@@ -129,7 +132,7 @@ export function mount(main, vin) {
     <div class="grid cols-2" style="margin-top:16px">
       <section class="panel"><h2>Route</h2><div class="map" id="trip-map"><div class="map-hint" id="map-hint">Click the map to set the ${forCar ? "destination" : "origin"}</div></div></section>
       <section class="panel" id="trip-result"><h2>Plan</h2><p class="empty" id="trip-empty">Pick a destination and press “Plan trip”.</p>
-        <div class="trip-totals" id="trip-totals"></div><p class="trip-live" id="trip-live" hidden></p><p class="trip-live" id="trip-check" hidden></p><div id="trip-stops"></div><div id="trip-alternatives"></div>
+        <div class="trip-totals" id="trip-totals"></div><p class="trip-live" id="trip-following" hidden></p><p class="trip-live" id="trip-live" hidden></p><p class="trip-live" id="trip-check" hidden></p><div id="trip-stops"></div><div id="trip-alternatives"></div>
         <div id="soc-box" hidden><h3 style="margin:12px 0 4px">State of charge over the distance</h3><canvas id="soc-plot" style="width:100%;height:180px"></canvas></div></section>
     </div>`;
   const $ = (sel) => main.querySelector(sel);
@@ -311,6 +314,7 @@ export function mount(main, vin) {
       const answer = await post(path, body, { signal: busy.signal });
       if (stopped) return;
       trip = answer;
+      $("#trip-following").hidden = true;
       showTrip();
     } catch (err) {
       if (stopped || err.name === "AbortError" || err.status === 401) return;
@@ -335,6 +339,7 @@ export function mount(main, vin) {
     clearTimeout(followTimer);
     $("#trip-live").hidden = true;
     $("#trip-check").hidden = true;
+    $("#trip-following").hidden = true;
     $("#trip-totals").innerHTML = "";
     $("#trip-stops").innerHTML = "";
     $("#trip-alternatives").innerHTML = "";
@@ -374,7 +379,8 @@ export function mount(main, vin) {
     }
   }
 
-  // Other charger sequences nearly as fast: listed with how much slower, "Use" swaps one in.
+  // Other charger sequences nearly as fast: listed with how much slower; "Use" makes the server
+  // follow one (a car's stored trip: its answer is shown) or swaps it in (a model's plan).
   function showAlternatives(t) {
     const alts = t.alternatives ?? [];
     const via = (p) => p.stops.length ? p.stops.map((s) => esc(s.name)).join(" → ") : "no stop";
@@ -383,14 +389,39 @@ export function mount(main, vin) {
           <tr data-alternative="${i + 1}"><td>via ${via(a)}</td><td class="num">${duration(a.total_min)}</td>
           <td class="num sub">+${num(a.total_min - t.total_min, 1)} min</td><td><button type="button" data-use="${i}">Use</button></td></tr>`).join("")}</tbody></table>`
       : "";
-    main.querySelectorAll("[data-use]").forEach((b) => b.addEventListener("click", () => {
+    main.querySelectorAll("[data-use]").forEach((b) => b.addEventListener("click", async () => {
       const i = Number(b.dataset.use);
+      if (forCar && t.id) {
+        await followAlternative(t, i, via);
+        return;
+      }
       const { alternatives: _, ...chosen } = trip;
       const others = alts.filter((_, j) => j !== i);
       trip = { ...chosen, ...alts[i], alternatives: [...others, chosen].sort((a, b) => a.total_min - b.total_min) };
       showTrip();
       map.draw();
     }));
+  }
+
+  // The server follows alternative i of the car's stored trip; its answer is the plan shown.
+  async function followAlternative(t, i, via) {
+    main.querySelectorAll("[data-use]").forEach((b) => { b.disabled = true; });
+    const el = $("#trip-following");
+    try {
+      const path = `/v1/vehicles/${encodeURIComponent(vin)}/trips/${encodeURIComponent(t.id)}/follow`;
+      const state = await post(path, { alternative: i });
+      if (stopped || trip !== t) return; // left, or planned anew meanwhile
+      trip = state.plan;
+      showError("");
+      el.innerHTML = `Following: via ${via(trip)} (the car's live check compares with this plan).`;
+      el.hidden = false;
+      showTrip();
+      map.draw();
+    } catch (err) {
+      if (stopped || err.status === 401) return;
+      main.querySelectorAll("[data-use]").forEach((b) => { b.disabled = false; });
+      showError(`The server could not follow this alternative: ${err.message}`);
+    }
   }
 
   // Where the car is now: the origin pin and the SoC the plan starts from unless one is given;
