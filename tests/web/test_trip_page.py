@@ -11,10 +11,12 @@ import re
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 
 from volta.clock import wall_ms
 from volta.errors import Conflict
+from volta.geo.osm import default_osm_path, load_roads
 
 from .conftest import SCREENSHOTS, chromium_missing
 from .server import Server
@@ -31,6 +33,7 @@ pytestmark = pytest.mark.slow
 # A car of its own (no telemetry, so the fleet cannot move it): the trip gives origin and SoC.
 TRIP_CAR = "JHMZZ1A1XRV191919"
 LIVE_CAR = "JHMZZ1A1XRV191920"  # a car that reports while the page follows it
+RELOAD_CAR = "JHMZZ1A1XRV191921"  # a car whose trip page is opened again after planning
 MODEL = "chevrolet_bolt_ev_2020"
 LEG_COLORS = [(0x1F, 0x6F, 0xEB), (0x82, 0x50, 0xDF)]  # trip.js: legs alternate
 
@@ -66,6 +69,39 @@ def _stored(server: Server, vin: str) -> dict[str, Any]:
     [trip] = r.json()
     out: dict[str, Any] = trip
     return out
+
+
+def _half_way(plan: dict[str, Any]) -> tuple[float, float, float]:
+    """A point of the plan's roads half way along: (lon, lat, km from the origin)."""
+    line = [p for leg in plan["legs"] for p in leg["geometry"]]
+    km = [0.0]
+    for (lon0, lat0), (lon1, lat1) in itertools.pairwise(line):
+        dx = (lon1 - lon0) * math.cos(math.radians((lat0 + lat1) / 2))
+        km.append(km[-1] + math.hypot(dx, lat1 - lat0) * 111.32)
+    half = next(i for i, k in enumerate(km) if k >= km[-1] / 2)
+    lon, lat = line[half]
+    return lon, lat, km[half] * plan["distance_km"] / km[-1]  # scaled as the page scales it
+
+
+def _report(server: Server, vin: str, token: str, lon: float, lat: float, soc: float) -> None:
+    """The car reports its position and SoC (as its own telemetry)."""
+    batch = {
+        "v": 1,
+        "vin": vin,
+        "seq": 1,
+        "ts": wall_ms(),
+        "samples": [
+            [0, "Vehicle.CurrentLocation.Latitude", lat],
+            [0, "Vehicle.CurrentLocation.Longitude", lon],
+            [0, "Vehicle.Powertrain.TractionBattery.StateOfCharge.Current", soc],
+        ],
+    }
+    r = httpx.post(
+        f"{server.url}/v1/vehicles/{vin}/telemetry",
+        json=batch,
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert r.status_code == 200, r.text
 
 
 def _point(text: str) -> dict[str, float]:
@@ -352,34 +388,10 @@ def test_the_page_follows_the_car_along_its_planned_trip(page: Page, server: Ser
         {"origin": _point(origin), "destination": _point(destination), "start_soc": 80},
         vin=LIVE_CAR,
     )
-    line = [p for leg in plan["legs"] for p in leg["geometry"]]
-    km = [0.0]
-    for (lon0, lat0), (lon1, lat1) in itertools.pairwise(line):
-        dx = (lon1 - lon0) * math.cos(math.radians((lat0 + lat1) / 2))
-        km.append(km[-1] + math.hypot(dx, lat1 - lat0) * 111.32)
-    half = next(i for i, k in enumerate(km) if k >= km[-1] / 2)  # a point half way
-    lon, lat = line[half]
-    now = wall_ms()
-    batch = {
-        "v": 1,
-        "vin": LIVE_CAR,
-        "seq": 1,
-        "ts": now,
-        "samples": [
-            [0, "Vehicle.CurrentLocation.Latitude", lat],
-            [0, "Vehicle.CurrentLocation.Longitude", lon],
-            [0, "Vehicle.Powertrain.TractionBattery.StateOfCharge.Current", 71.0],
-        ],
-    }
-    r = httpx.post(
-        f"{server.url}/v1/vehicles/{LIVE_CAR}/telemetry",
-        json=batch,
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    assert r.status_code == 200, r.text
+    lon, lat, expected_km = _half_way(plan)
+    _report(server, LIVE_CAR, token, lon, lat, 71.0)
     expect(live).to_contain_text("along the route", timeout=15_000)  # the next 5 s poll
     shown_km = float(live.get_attribute("data-km") or "nan")
-    expected_km = km[half] * plan["distance_km"] / km[-1]
     assert abs(shown_km - expected_km) < 0.02 * plan["distance_km"]
     expect(live).to_contain_text("SoC 71 %")
     expect(page.locator("#trip-map .trip-pin.car")).to_have_count(1)
@@ -399,3 +411,69 @@ def test_the_page_follows_the_car_along_its_planned_trip(page: Page, server: Ser
         f"will reach the destination with {c['predicted_soc']:.0f} % instead of the planned"
     )
     expect(check).to_contain_text("Replanned:")
+
+
+def test_the_trip_the_car_is_on_is_shown_when_the_page_is_opened_again(
+    page: Page, server: Server
+) -> None:
+    """Opened again (a reload, the driver's phone), a car's trip page shows the trip the car is
+    on as when it was planned, and follows the car along it; after "Use" on an alternative, the
+    plan it follows. A car on no trip gets the empty planner."""
+    token = server.platform.registry.add_vehicle(RELOAD_CAR, MODEL).token.token
+    password = _user(server, "web-trip-reloader", "driver", [RELOAD_CAR])
+    sign_in_with_password(page, server, "web-trip-reloader", password)
+    expect(page.locator("body")).to_have_attribute("data-page", "vehicle")
+    with page.expect_response(lambda r: r.url.endswith(f"/{RELOAD_CAR}/trips?limit=1")):
+        page.click("#plan-trip")
+    expect(page.locator("#trip-empty")).to_be_visible()
+    expect(page.locator("#trip-planned")).to_be_hidden()
+    # the map's westernmost and easternmost roads, with so little charge that a stop is needed
+    g = load_roads(default_osm_path())
+    west, east = int(np.argmin(g.lon)), int(np.argmax(g.lon))
+    page.fill("#origin", f"{g.lat[west]:.7f}, {g.lon[west]:.7f}")
+    page.fill("#destination", f"{g.lat[east]:.7f}, {g.lon[east]:.7f}")
+    page.fill("#start-soc", "11")
+    page.fill("#min-arrival", "11")
+    page.fill("#alt-within", "50")
+    page.click("#plan-button")
+    result = page.locator("#trip-result")
+    expect(result).to_have_attribute("data-state", "planned", timeout=30_000)
+    shown = ["#trip-totals", "#stops-table", "#alternatives-table"]
+    planned = {sel: page.inner_text(sel) for sel in shown}
+    stored = _stored(server, RELOAD_CAR)
+    plan = stored["plan"]
+    assert plan["stops"] and plan["alternatives"], plan  # a stop, and another way to charge
+    lon, lat, half_km = _half_way(plan)
+    _report(server, RELOAD_CAR, token, lon, lat, 9.0)
+    r = httpx.post(  # the server's live check now, not at the watch's next round
+        f"{server.url}/v1/vehicles/{RELOAD_CAR}/trips/{stored['id']}/check",
+        headers={"Authorization": f"Bearer {server.operator}"},
+        timeout=60,
+    )
+    assert r.status_code == 200, r.text
+
+    page.reload()
+    expect(result).to_have_attribute("data-state", "planned")
+    when = page.locator("#trip-planned")
+    expect(when).to_have_text(re.compile(r"^Planned \d\d:\d\d — the car is on this trip"))
+    assert {sel: page.inner_text(sel) for sel in shown} == planned
+    stop = plan["stops"][0]
+    expect(page.locator("#trip-map .trip-pin.stop")).to_have_attribute("title", stop["name"])
+    expect(page.locator("#soc-box")).to_be_visible()
+    live = page.locator("#trip-live")
+    expect(live).to_contain_text("along the route")  # the car's report before the reload
+    assert abs(float(live.get_attribute("data-km") or "nan") - half_km) < 0.02 * plan["distance_km"]
+    expect(live).to_contain_text("SoC 9 %")
+    expect(page.locator("#trip-check")).to_have_attribute("data-as-planned", re.compile("."))
+
+    # "Use" on the alternative: the server follows it; opened again, that plan is shown
+    alt = plan["alternatives"][0]
+    with page.expect_response(lambda r: r.url.endswith(f"/trips/{stored['id']}/follow")):
+        page.locator("#alternatives-table tr").first.locator("button").click()
+    page.reload()
+    expect(when).to_be_visible()
+    rows = page.locator("#stops-table tbody tr")
+    expect(rows).to_have_count(len(alt["stops"]))
+    expect(rows.first).to_contain_text(alt["stops"][0]["name"])
+    expect(page.locator("#alternatives-table")).to_contain_text(stop["name"])
+    expect(page.locator("[data-total=distance] b")).to_have_text(f"{alt['distance_km']:.1f} km")

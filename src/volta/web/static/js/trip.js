@@ -10,12 +10,15 @@
 // route it is and its SoC against the plan's. "Use" on a close alternative of a car's trip makes
 // the server follow it (POST /v1/vehicles/{vin}/trips/{id}/follow: the live check then compares
 // the car with it); a model's plan is only shown, so there "Use" swaps it in on the page.
+// Opened for a car (a reload, another browser, the driver's phone), the page shows the trip the
+// car is on (the newest of GET /v1/vehicles/{vin}/trips, when the server marks it active) as
+// if just planned: "Planned 14:02 — the car is on this trip", with its progress and "Use".
 // For a model the same page plans with POST /v1/trips/plan and suggests from GET /v1/trips/places
 // (fleet places, chargers, the map).
 
 import { get, post } from "./api.js";
 import { yAxis } from "./chart.js";
-import { esc, num } from "./format.js";
+import { esc, num, when } from "./format.js";
 import { roads } from "./fleet.js";
 import { mapChrome, MapView } from "./map.js";
 
@@ -132,7 +135,7 @@ export function mount(main, vin) {
     <div class="grid cols-2" style="margin-top:16px">
       <section class="panel"><h2>Route</h2><div class="map" id="trip-map"><div class="map-hint" id="map-hint">Click the map to set the ${forCar ? "destination" : "origin"}</div></div></section>
       <section class="panel" id="trip-result"><h2>Plan</h2><p class="empty" id="trip-empty">Pick a destination and press “Plan trip”.</p>
-        <div class="trip-totals" id="trip-totals"></div><p class="trip-live" id="trip-following" hidden></p><p class="trip-live" id="trip-live" hidden></p><p class="trip-live" id="trip-check" hidden></p><div id="trip-stops"></div><div id="trip-alternatives"></div>
+        <div class="trip-totals" id="trip-totals"></div><p class="trip-live" id="trip-planned" hidden></p><p class="trip-live" id="trip-following" hidden></p><p class="trip-live" id="trip-live" hidden></p><p class="trip-live" id="trip-check" hidden></p><div id="trip-stops"></div><div id="trip-alternatives"></div>
         <div id="soc-box" hidden><h3 style="margin:12px 0 4px">State of charge over the distance</h3><canvas id="soc-plot" style="width:100%;height:180px"></canvas></div></section>
     </div>`;
   const $ = (sel) => main.querySelector(sel);
@@ -315,6 +318,7 @@ export function mount(main, vin) {
       if (stopped) return;
       trip = answer;
       $("#trip-following").hidden = true;
+      $("#trip-planned").hidden = true;
       showTrip();
     } catch (err) {
       if (stopped || err.name === "AbortError" || err.status === 401) return;
@@ -340,6 +344,7 @@ export function mount(main, vin) {
     $("#trip-live").hidden = true;
     $("#trip-check").hidden = true;
     $("#trip-following").hidden = true;
+    $("#trip-planned").hidden = true;
     $("#trip-totals").innerHTML = "";
     $("#trip-stops").innerHTML = "";
     $("#trip-alternatives").innerHTML = "";
@@ -371,7 +376,12 @@ export function mount(main, vin) {
     route = routePoints(t);
     clearTimeout(followTimer);
     follow();
-    const pts = t.legs.flatMap((l) => l.geometry);
+    fitTrip();
+  }
+
+  // The map's view on the trip's roads (again once the road map is drawn: it fits the map).
+  function fitTrip() {
+    const pts = trip.legs.flatMap((l) => l.geometry);
     if (pts.length) {
       const lons = pts.map((p) => p[0]), lats = pts.map((p) => p[1]);
       const pad = 0.15 * Math.max(Math.max(...lons) - Math.min(...lons), Math.max(...lats) - Math.min(...lats), 0.005);
@@ -444,9 +454,29 @@ export function mount(main, vin) {
     if (trip && car && route.length > 1) showProgress(soc);
     if (trip) await showCheck();
     map.draw();
+    clearTimeout(followTimer); // one round at a time: another may have started meanwhile
     if (trip && !stopped) followTimer = setTimeout(follow, FOLLOW_MS);
   }
-  follow();
+
+  // The trip the car is on, stored by the server (the newest, when it says so): shown as when
+  // it was planned, unless a plan was asked for meanwhile. Then the car is followed.
+  async function showActive() {
+    let latest = null;
+    try {
+      [latest] = await get(`/v1/vehicles/${encodeURIComponent(vin)}/trips?limit=1`);
+    } catch {
+      // no trip to show: follow() says why the car's state cannot be read, if it cannot
+    }
+    if (stopped) return;
+    if (trip || busy || !latest?.active) { if (!trip) follow(); return; }
+    trip = latest.plan;
+    const el = $("#trip-planned");
+    el.textContent = `Planned ${when(latest.planned_ms)} — the car is on this trip.`;
+    el.hidden = false;
+    showTrip(); // follows the car
+    map.draw();
+  }
+  if (forCar) showActive();
 
   // The server's live check of the trip the car is on (its newest plan; checked every 10 s
   // from the car's reports): the SoC it will reach its next stop with, and a replan when short.
@@ -501,6 +531,7 @@ export function mount(main, vin) {
       const r = await roads();
       if (stopped) return;
       map.setRoads(r);
+      if (trip) fitTrip(); // shown before the road map came
       mapEl.dataset.roads = "ready";
     } catch (err) {
       if (!stopped) mapEl.append(Object.assign(document.createElement("p"), { className: "error", textContent: `Road layer unavailable: ${err.message}` }));
