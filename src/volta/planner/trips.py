@@ -74,7 +74,7 @@ class RouteRecord(msgspec.Struct, frozen=True, kw_only=True):
     departure_soc: list[float]
 
 
-ROUTE_FIELDS = RouteRecord.__struct_fields__  # also TripRecord's: the route followed
+ROUTE_FIELDS = RouteRecord.__struct_fields__  # TripRecord inherits them: the route followed
 
 
 def route_record(route: TripRoute) -> RouteRecord:
@@ -86,8 +86,10 @@ def route_record(route: TripRoute) -> RouteRecord:
     )  # fmt: skip
 
 
-class TripRecord(msgspec.Struct, frozen=True, kw_only=True):
-    """A trip planned for a vehicle. `start_ms` = `end_ms` = when it was planned."""
+class TripRecord(RouteRecord, frozen=True, kw_only=True):
+    """A trip planned for a vehicle, with the route it follows (the inherited fields; stored
+    by field name, so records written before the split load as they are). `start_ms` =
+    `end_ms` = when it was planned."""
 
     id: str
     vin: str
@@ -97,13 +99,6 @@ class TripRecord(msgspec.Struct, frozen=True, kw_only=True):
     energy_factor: float
     request: dict[str, object]  # the API body as given (JSON), to replan alike
     answer: bytes  # the API's answer (JSON) when it was planned
-    nodes: list[int]
-    energy_to_wh: list[float]
-    targets: list[int]
-    target_names: list[str]
-    planned_soc: list[float]
-    min_soc: list[float]
-    departure_soc: list[float]
     full_wh: float
     status: str = "active"  # "active" | "arrived"
     check: CheckRecord | None = None
