@@ -307,24 +307,29 @@ def test_planning_for_a_car_uses_its_own_consumption_from_its_drives(trips: Trip
         platform.derived.replace_from("drive", CAR, 0, [])
 
 
+def _reporter(trips: Trips, vin: str, token: str) -> Callable[[float, float, float], None]:
+    """report(lat, lon, soc): one telemetry batch from the car, a second after the last."""
+    seq, ts = itertools.count(1), itertools.count(wall_ms() - 60_000, 1000)
+
+    def report(lat: float, lon: float, soc: float) -> None:
+        samples = [[0, LAT, lat], [0, LON, lon], [0, SOC, soc]]
+        r = trips.client.post(
+            f"/v1/vehicles/{vin}/telemetry",
+            content=batch(samples, seq=next(seq), vin=vin, ts=next(ts)),
+            headers={**bearer(token), "Content-Type": "application/json"},
+        )
+        assert r.status_code == 200 and '"rejected":[]' in r.text.replace(" ", ""), r.text
+
+    return report
+
+
 LIVE = "JHMZZ1A1XRV000006"  # a scaled-down Kona that drives its planned trip
 
 
 def test_a_trip_under_way_is_checked_from_the_twin_alerted_and_replanned(trips: Trips) -> None:
     platform = trips.client.app.state.platform  # type: ignore[attr-defined]
     small = platform.registry.get_vehicle(SMALL).model
-    token = platform.registry.add_vehicle(LIVE, small).token.token
-    seq = itertools.count(1)
-    ts = itertools.count(wall_ms() - 60_000, 1000)
-
-    def report(lat: float, lon: float, soc: float) -> None:
-        samples = [[0, LAT, lat], [0, LON, lon], [0, SOC, soc]]
-        r = trips.client.post(
-            f"/v1/vehicles/{LIVE}/telemetry",
-            content=batch(samples, seq=next(seq), vin=LIVE, ts=next(ts)),
-            headers={**bearer(token), "Content-Type": "application/json"},
-        )
-        assert r.status_code == 200 and '"rejected":[]' in r.text.replace(" ", ""), r.text
+    report = _reporter(trips, LIVE, platform.registry.add_vehicle(LIVE, small).token.token)
 
     def check(trip_id: str) -> dict[str, Any]:
         r = trips.client.post(f"/v1/vehicles/{LIVE}/trips/{trip_id}/check",
@@ -548,18 +553,8 @@ CHOOSER = "JHMZZ1A1XRV000007"  # a scaled-down Kona whose driver follows an alte
 def test_following_an_alternative_makes_the_live_check_compare_with_it(trips: Trips) -> None:
     platform = trips.client.app.state.platform  # type: ignore[attr-defined]
     small = platform.registry.get_vehicle(SMALL).model
-    token = platform.registry.add_vehicle(CHOOSER, small).token.token
-    seq, ts = itertools.count(1), itertools.count(wall_ms() - 60_000, 1000)
+    report = _reporter(trips, CHOOSER, platform.registry.add_vehicle(CHOOSER, small).token.token)
     ops = bearer(trips.operator)
-
-    def report(lat: float, lon: float, soc: float) -> None:
-        samples = [[0, LAT, lat], [0, LON, lon], [0, SOC, soc]]
-        r = trips.client.post(
-            f"/v1/vehicles/{CHOOSER}/telemetry",
-            content=batch(samples, seq=next(seq), vin=CHOOSER, ts=next(ts)),
-            headers={**bearer(token), "Content-Type": "application/json"},
-        )
-        assert r.status_code == 200, r.text
 
     def follow(trip_id: str, k: object, who: dict[str, str] = ops) -> Any:
         return trips.client.post(f"/v1/vehicles/{CHOOSER}/trips/{trip_id}/follow",
